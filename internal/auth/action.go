@@ -1,0 +1,168 @@
+package auth
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/signet-auth/signet/internal/strictjson"
+)
+
+// ActionRequest is the body of /auth/action/init (spec 4.3).
+type ActionRequest struct {
+	Payload    *string `json:"userActionPayload"`
+	HTTPMethod string  `json:"userActionHttpMethod"`
+	HTTPPath   string  `json:"userActionHttpPath"`
+	ServerKind string  `json:"userActionServerKind,omitempty"`
+}
+
+// payloadHash is the SHA-256 of the canonical form of a JSON payload, so that
+// a body equal to the signed payload byte for byte or as a JSON value
+// matches (spec 12.2).
+func payloadHash(b []byte) ([]byte, error) {
+	c, err := strictjson.Canonical(b)
+	if err != nil {
+		return nil, err
+	}
+	return hash(string(c)), nil
+}
+
+// splitPath separates the query from a signed path (spec 12.1).
+func splitPath(p string) (path, query string) {
+	path, query, _ = strings.Cut(p, "?")
+	return path, query
+}
+
+// signingCredentials lists the credentials p may sign with: a user session
+// signs with the user's own credentials, a PAT or service account with its
+// token's key.
+func (s *Service) signingCredentials(ctx context.Context, p *Principal) ([]*Credential, error) {
+	if p.IsUserSession() {
+		return s.store.Credentials(ctx, p.OrgID, p.UserID)
+	}
+	return s.store.TokenCredentials(ctx, p.OrgID, p.TokenID)
+}
+
+// ActionInit binds a fresh challenge to the request the caller is about to
+// make: its method, path (and query, if given) and payload (spec 4.3).
+func (s *Service) ActionInit(ctx context.Context, p *Principal, req *ActionRequest) (*SignChallenge, error) {
+	switch req.HTTPMethod {
+	case "POST", "PUT", "DELETE", "PATCH", "GET":
+	case "":
+		return nil, Errorf(Invalid, "userActionHttpMethod is required")
+	default:
+		return nil, Errorf(Invalid, "userActionHttpMethod must be one of POST, PUT, PATCH, DELETE, GET")
+	}
+	if !strings.HasPrefix(req.HTTPPath, "/") || len(req.HTTPPath) > 2048 {
+		return nil, Errorf(Invalid, "userActionHttpPath must be an absolute path")
+	}
+	if req.Payload == nil {
+		return nil, Errorf(Invalid, "userActionPayload is required")
+	}
+	ph, err := payloadHash([]byte(*req.Payload))
+	if err != nil {
+		return nil, wrap(Invalid, "userActionPayload must be empty or a JSON document: "+err.Error(), err)
+	}
+	creds, err := s.signingCredentials(ctx, p)
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	allow := allowList(creds)
+	if len(allow.Key)+len(allow.WebAuthn) == 0 {
+		return nil, Errorf(Unauthenticated, "User does not have a credential that can be used for the application.")
+	}
+	path, query := splitPath(req.HTTPPath)
+	now := s.clock()
+	ch := &Challenge{
+		ID: newID("ch"), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID, Purpose: PurposeAction,
+		Challenge: newSecret(), Method: req.HTTPMethod, Path: path, Query: query, PayloadHash: ph,
+		ExpiresAt: now.Add(s.cfg.ChallengeTTL), CreatedAt: now,
+	}
+	if err := s.store.CreateChallenge(ctx, ch); err != nil {
+		return nil, internalErr(err)
+	}
+	return s.signChallenge(ch, allow), nil
+}
+
+// ActionComplete verifies the signature over an action challenge and
+// returns a single-use user-action token bound to what the challenge was
+// bound to (spec 4.4, 12.3).
+func (s *Service) ActionComplete(ctx context.Context, p *Principal, challengeID string, a *Assertion) (string, error) {
+	ch, err := s.consume(ctx, challengeID, PurposeAction)
+	if err != nil {
+		return "", err
+	}
+	if ch.OrgID != p.OrgID || ch.TokenID != p.TokenID || ch.UserID != p.UserID {
+		return "", wrap(Invalid, msgChallengeBad, errors.New("challenge of another identity"))
+	}
+	creds, err := s.signingCredentials(ctx, p)
+	if err != nil {
+		return "", internalErr(err)
+	}
+	c, e := pickCredential(creds, a)
+	if e != nil {
+		return "", e
+	}
+	if e := s.verifyAssertion(c, a, ch.Challenge); e != nil {
+		s.log.InfoContext(ctx, "action signature rejected", "org", p.OrgID, "user", p.UserID, "token", p.TokenID, "credential", c.UUID, "err", e.Err)
+		return "", e
+	}
+	tok := newSecret()
+	now := s.clock()
+	act := &Action{
+		ID: newID("uj"), TokenHash: hash(tok), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID,
+		CredentialUUID: c.UUID, Method: ch.Method, Path: ch.Path, Query: ch.Query, PayloadHash: ch.PayloadHash,
+		ExpiresAt: now.Add(s.cfg.ActionTTL), CreatedAt: now,
+	}
+	if err := s.store.CreateAction(ctx, act); err != nil {
+		return "", internalErr(err)
+	}
+	return tok, nil
+}
+
+// UseAction spends a user-action token on the request it was made for. The
+// token is consumed on first presentation, right or wrong, like a challenge:
+// one atomic store call decides, so two concurrent uses can never both pass
+// (spec 12.3). It must then be bound to p and to this exact method, path,
+// query and body.
+func (s *Service) UseAction(ctx context.Context, p *Principal, tok, method, path, query string, body []byte) (*Action, error) {
+	if tok == "" || len(tok) > 512 {
+		return nil, Errorf(ActionInvalid, msgActionInvalid)
+	}
+	a, err := s.store.UseAction(ctx, hash(tok), s.now())
+	switch {
+	case errors.Is(err, ErrUsed):
+		return nil, wrap(ActionUsed, msgActionUsed, err)
+	case errors.Is(err, ErrNotFound):
+		return nil, wrap(ActionInvalid, msgActionInvalid, err)
+	case err != nil:
+		return nil, internalErr(err)
+	}
+	var why string
+	switch {
+	case a.OrgID != p.OrgID || a.UserID != p.UserID || a.TokenID != p.TokenID:
+		why = "action of another identity"
+	case a.Method != method:
+		why = "method differs"
+	case a.Path != path:
+		why = "path differs"
+	case a.Query != "" && a.Query != query:
+		why = "query differs"
+	}
+	if why == "" {
+		ph, err := payloadHash(body)
+		if err != nil {
+			return nil, wrap(Invalid, "request body must be a JSON document: "+err.Error(), err)
+		}
+		if subtle.ConstantTimeCompare(ph, a.PayloadHash) != 1 {
+			why = "payload differs"
+		}
+	}
+	if why != "" {
+		s.log.WarnContext(ctx, "user action refused", "org", p.OrgID, "user", p.UserID, "token", p.TokenID, "action", a.ID, "reason", why)
+		return nil, wrap(ActionInvalid, msgActionInvalid, fmt.Errorf("%s", why))
+	}
+	return a, nil
+}

@@ -1,0 +1,125 @@
+// Package auth is signet's domain: orgs, users, credentials, tokens,
+// challenges, user actions and permissions, the store interfaces they are
+// kept behind, and Service, which implements every use case and every
+// security rule. Handlers decode, call and encode; stores persist; neither
+// decides who may do what (STYLE.md habit 1).
+package auth
+
+import (
+	"crypto/rand"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"log/slog"
+	"strings"
+	"time"
+
+	"github.com/signet-auth/signet/internal/token"
+)
+
+// Tokens mints and verifies signed bearer tokens (internal/token.Issuer).
+type Tokens interface {
+	Mint(c token.Claims) (string, error)
+	Verify(tok string) (*token.Claims, error)
+}
+
+// Config holds the Service's dependencies and policy settings. Zero
+// durations take the defaults of spec 12.
+type Config struct {
+	Store  Store
+	Tokens Tokens
+	Logger *slog.Logger
+	Now    func() time.Time
+
+	ChallengeTTL time.Duration // 15 min (spec 12.4)
+	ActionTTL    time.Duration // 5 min (spec 12.3)
+	LoginTTL     time.Duration // 6 h (spec 12.6)
+	TempTTL      time.Duration // 15 min
+	CodeTTL      time.Duration // 4 h (spec 12.12)
+
+	// RPID and RPName describe the WebAuthn relying party in challenges.
+	RPID   string
+	RPName string
+}
+
+// Service implements signet's use cases. It is safe for concurrent use.
+type Service struct {
+	store  Store
+	tokens Tokens
+	log    *slog.Logger
+	now    func() time.Time
+	cfg    Config
+}
+
+// New validates cfg and returns a Service.
+func New(cfg Config) (*Service, error) {
+	if cfg.Store == nil || cfg.Tokens == nil {
+		return nil, errors.New("auth: Store and Tokens are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&cfg.ChallengeTTL, 15*time.Minute)
+	def(&cfg.ActionTTL, 5*time.Minute)
+	def(&cfg.LoginTTL, 6*time.Hour)
+	def(&cfg.TempTTL, 15*time.Minute)
+	def(&cfg.CodeTTL, 4*time.Hour)
+	if cfg.RPName == "" {
+		cfg.RPName = "signet"
+	}
+	return &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg}, nil
+}
+
+// clock returns the current time as stored: UTC, millisecond precision (the
+// precision of Dfns dates, spec 1.5).
+func (s *Service) clock() time.Time { return s.now().UTC().Truncate(time.Millisecond) }
+
+// Principal is the authenticated caller of a request.
+type Principal struct {
+	OrgID          string
+	UserID         string
+	Username       string
+	UserKind       UserKind
+	TokenID        string
+	Kind           token.Kind // KindLogin, KindPAT or KindServiceAccount
+	CredentialUUID string
+	PermissionID   string // PAT restriction, if any
+}
+
+// IsUserSession reports whether p is a user's login session (not a PAT or a
+// service account).
+func (p *Principal) IsUserSession() bool { return p.Kind == token.KindLogin }
+
+// newID returns "<prefix>-xxxxx-xxxxx-xxxxxxxxxxxxxxxx" with 130 random bits
+// in lowercase base32, the shape of Dfns ids (spec 1.5).
+func newID(prefix string) string {
+	t := strings.ToLower(rand.Text()) // 26 chars
+	return prefix + "-" + t[:5] + "-" + t[5:10] + "-" + t[10:]
+}
+
+// newSecret returns 32 random bytes, unpadded base64url: challenges and
+// user-action tokens (spec 12.4).
+func newSecret() string {
+	b := make([]byte, 32)
+	rand.Read(b)
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+func hash(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+// internal wraps an unexpected store or library error; its detail stays in
+// the logs.
+func internalErr(err error) *Error {
+	return wrap(Internal, msgInternal, err)
+}

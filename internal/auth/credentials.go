@@ -1,0 +1,124 @@
+package auth
+
+import (
+	"context"
+	"errors"
+)
+
+// Credentials lists the credentials of the caller's user (spec 5.4).
+func (s *Service) Credentials(ctx context.Context, p *Principal) ([]*Credential, error) {
+	cs, err := s.store.Credentials(ctx, p.OrgID, p.UserID)
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	return cs, nil
+}
+
+// requireSession refuses PATs and service accounts where only a user's own
+// login session may act (spec 5.0: credentials belong to users).
+func requireSession(p *Principal) error {
+	if !p.IsUserSession() {
+		return Errorf(Forbidden, "%s tokens cannot manage credentials", p.Kind)
+	}
+	return nil
+}
+
+// CredentialInit returns the challenge a new credential of kind must sign
+// (spec 5.4).
+func (s *Service) CredentialInit(ctx context.Context, p *Principal, kind CredentialKind) (*CredentialChallenge, error) {
+	if err := requireSession(p); err != nil {
+		return nil, err
+	}
+	switch kind {
+	case KindKey:
+	case KindFido2:
+		return nil, Errorf(Invalid, "Fido2 credentials are not supported yet")
+	case "":
+		return nil, Errorf(Invalid, "kind is required")
+	case KindPassword, KindTotp, KindPasswordProtectedKey, KindRecoveryKey:
+		return nil, Errorf(Invalid, "credential kind not supported")
+	default:
+		return nil, Errorf(Invalid, "unknown credential kind")
+	}
+	now := s.clock()
+	ch := &Challenge{
+		ID: newID("ch"), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID, Purpose: PurposeCredential,
+		Challenge: newSecret(), CredentialKind: kind, ExpiresAt: now.Add(s.cfg.ChallengeTTL), CreatedAt: now,
+	}
+	if err := s.store.CreateChallenge(ctx, ch); err != nil {
+		return nil, internalErr(err)
+	}
+	return &CredentialChallenge{
+		Kind:                kind,
+		User:                ChallengeUser{ID: p.UserID, Name: p.Username, DisplayName: p.Username},
+		ChallengeIdentifier: ch.ID,
+		Challenge:           ch.Challenge,
+		RP:                  s.rp(),
+		Attestation:         "direct",
+		PubKeyCredParams:    pubKeyCredParams,
+		ExcludeCredentials:  []AllowCredential{},
+	}, nil
+}
+
+// CreateCredentialRequest is the body of POST /auth/credentials.
+type CreateCredentialRequest struct {
+	Attestation
+	ChallengeIdentifier string `json:"challengeIdentifier"`
+}
+
+// CreateCredential adds a credential to the caller's user: it must sign the
+// challenge of CredentialInit, and the request itself is user-action signed
+// by an existing credential.
+func (s *Service) CreateCredential(ctx context.Context, p *Principal, req *CreateCredentialRequest) (*Credential, error) {
+	if err := requireSession(p); err != nil {
+		return nil, err
+	}
+	if req.CredentialName == "" {
+		return nil, Errorf(Invalid, "credentialName is required")
+	}
+	ch, err := s.consume(ctx, req.ChallengeIdentifier, PurposeCredential)
+	if err != nil {
+		return nil, err
+	}
+	if ch.OrgID != p.OrgID || ch.UserID != p.UserID || ch.TokenID != p.TokenID {
+		return nil, Errorf(Invalid, msgChallengeBad)
+	}
+	if ch.CredentialKind != req.CredentialKind {
+		return nil, Errorf(Invalid, "credentialKind differs from the kind of the challenge")
+	}
+	c, e := s.verifyAttestation(&req.Attestation, ch.Challenge)
+	if e != nil {
+		return nil, e
+	}
+	c.UUID, c.OrgID, c.UserID, c.CreatedAt = newID("cr"), p.OrgID, p.UserID, s.clock()
+	err = s.store.CreateCredential(ctx, c)
+	if errors.Is(err, ErrDuplicate) {
+		return nil, Errorf(Conflict, "a credential with this credId already exists")
+	}
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	s.log.InfoContext(ctx, "credential created", "org", p.OrgID, "user", p.UserID, "credential", c.UUID, "kind", c.Kind)
+	return c, nil
+}
+
+// SetCredentialActive activates or deactivates one of the caller's user's
+// credentials; idempotent. A deactivated credential can no longer sign, and
+// sessions it opened end on their next request.
+func (s *Service) SetCredentialActive(ctx context.Context, p *Principal, uuid string, active bool) error {
+	if err := requireSession(p); err != nil {
+		return err
+	}
+	if err := validID("credentialUuid", uuid); err != nil {
+		return err
+	}
+	err := s.store.SetCredentialActive(ctx, p.OrgID, p.UserID, uuid, active)
+	if errors.Is(err, ErrNotFound) {
+		return Errorf(NotFound, "credential not found")
+	}
+	if err != nil {
+		return internalErr(err)
+	}
+	s.log.InfoContext(ctx, "credential state changed", "org", p.OrgID, "user", p.UserID, "credential", uuid, "active", active)
+	return nil
+}

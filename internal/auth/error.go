@@ -1,0 +1,97 @@
+package auth
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Code classifies a domain error. One table in internal/httpapi maps codes to
+// HTTP statuses; domain code never chooses a status itself (STYLE.md habit 2).
+type Code string
+
+// The error codes of signet.
+const (
+	Invalid         Code = "invalid"                // the request is malformed or breaks a rule
+	Unauthenticated Code = "unauthenticated"        // who is calling cannot be established
+	Forbidden       Code = "forbidden"              // the caller may not do this
+	NotFound        Code = "not_found"              // no such thing (or not in the caller's org)
+	Conflict        Code = "conflict"               // it already exists
+	RateLimited     Code = "rate_limited"           // too many attempts
+	Internal        Code = "internal"               // anything else; its detail never leaves the server
+	ActionUsed      Code = "action_used"            // a user-action token presented a second time
+	ActionInvalid   Code = "action_invalid"         // X-DFNS-USERACTION missing, unknown or not bound to this request
+	TooLarge        Code = "payload_too_large"      // the body exceeds the configured limit
+	UnsupportedType Code = "unsupported_media_type" // a body that is not JSON
+	NotAllowed      Code = "method_not_allowed"     // no such method on this path
+)
+
+// Error is a domain error: a code, a message safe to show to clients, and
+// the internal cause for logs. Message must never hold a secret.
+type Error struct {
+	Code    Code
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return fmt.Sprintf("%s: %s: %v", e.Code, e.Message, e.Err)
+	}
+	return fmt.Sprintf("%s: %s", e.Code, e.Message)
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Errorf returns an *Error with a formatted client-safe message.
+func Errorf(code Code, format string, args ...any) *Error {
+	return &Error{Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+// wrap returns an *Error carrying cause for logs.
+func wrap(code Code, msg string, cause error) *Error {
+	return &Error{Code: code, Message: msg, Err: cause}
+}
+
+// ErrorCode returns the code of err, Internal for errors that are not *Error.
+func ErrorCode(err error) Code {
+	var e *Error
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	return Internal
+}
+
+// ErrorMessage returns the client-safe message of err; "internal error" for
+// anything that is not an *Error or is Internal.
+func ErrorMessage(err error) string {
+	var e *Error
+	if errors.As(err, &e) && e.Code != Internal {
+		return e.Message
+	}
+	return "internal error"
+}
+
+// Messages shared by several rules. Every authentication failure carries the
+// same message so that a caller learns nothing about which users,
+// credentials or tokens exist (spec 12.10).
+const (
+	msgNotAuthorized = "Not Authorized."
+	msgActionInvalid = "user action signature is missing or invalid"
+	msgActionUsed    = "user action has already been used"
+	msgChallengeBad  = "Challenge token is not valid."
+	msgInternal      = "internal error"
+)
+
+// errUnauthenticated is the one answer to every failed authentication.
+func errUnauthenticated(cause error) *Error { return wrap(Unauthenticated, msgNotAuthorized, cause) }
+
+// Store sentinel errors. Stores return these (possibly wrapped) so the domain
+// can tell outcomes apart without looking at driver errors.
+var (
+	// ErrNotFound: no row matched.
+	ErrNotFound = errors.New("not found")
+	// ErrDuplicate: a unique constraint was violated.
+	ErrDuplicate = errors.New("duplicate")
+	// ErrUsed: a single-use record was already used.
+	ErrUsed = errors.New("already used")
+)

@@ -1,0 +1,61 @@
+package auth
+
+import (
+	"context"
+	"slices"
+
+	"github.com/signet-auth/signet/internal/token"
+)
+
+// Operation names signet knows (spec 6.1): the current auth and
+// permissions operations of @dfns/sdk 0.8.21, then the legacy names the
+// enum still accepts.
+var operations = []string{
+	"Auth:Logs:Read",
+	"Auth:Users:Create", "Auth:Users:Read", "Auth:Users:Update", "Auth:Users:Activate",
+	"Auth:Users:Deactivate", "Auth:Users:Delete",
+	"Auth:ServiceAccounts:Create", "Auth:ServiceAccounts:Read", "Auth:ServiceAccounts:Update",
+	"Auth:ServiceAccounts:Deactivate", "Auth:ServiceAccounts:Activate", "Auth:ServiceAccounts:Delete",
+	"Auth:Pats:Create",
+	"Auth:Register:Delegated", "Auth:Login:Delegated", "Auth:Recover:Delegated",
+	"Permissions:Archive", "Permissions:Create", "Permissions:Read", "Permissions:Update",
+	"Permissions:Assign", "Permissions:Revoke", "Permissions:Assignments:Read",
+	"Orgs:Read", "Orgs:Update", "Orgs:Settings:Read", "Orgs:Settings:Update",
+	// legacy
+	"Auth:Action:Sign",
+	"Auth:Apps:Read", "Auth:Apps:Create", "Auth:Apps:Update",
+	"Auth:Creds:Create", "Auth:Creds:Read", "Auth:Creds:Update", "Auth:Creds:Code:Create",
+	"Auth:Types:Application", "Auth:Types:Employee", "Auth:Types:EndUser", "Auth:Types:Pat",
+	"Auth:Types:ServiceAccount", "Internal:Auth:Types:Staff", "Auth:Users:Delegate",
+	"PermissionAssignments:Create", "PermissionAssignments:Read", "PermissionAssignments:Revoke",
+}
+
+// AllOperations returns every operation name signet knows, the content of
+// ManagedFullAdminAccess.
+func AllOperations() []string { return slices.Clone(operations) }
+
+// IsOperation reports whether op is a known operation name.
+func IsOperation(op string) bool { return slices.Contains(operations, op) }
+
+// Authorize checks that p may perform op. A user and a service account hold
+// the operations of their assignments; a PAT holds its user's operations as
+// they are now, intersected with its own assignment when it has one (spec
+// 12.8).
+func (s *Service) Authorize(ctx context.Context, p *Principal, op string) error {
+	ops, err := s.store.Operations(ctx, p.OrgID, p.UserID)
+	if err != nil {
+		return internalErr(err)
+	}
+	ok := slices.Contains(ops, op)
+	if ok && p.Kind == token.KindPAT && p.PermissionID != "" {
+		own, err := s.store.Operations(ctx, p.OrgID, p.TokenID)
+		if err != nil {
+			return internalErr(err)
+		}
+		ok = slices.Contains(own, op)
+	}
+	if !ok {
+		return Errorf(Forbidden, "%s %s is not authorized to perform operation (%s)", p.UserKind, p.UserID, op)
+	}
+	return nil
+}

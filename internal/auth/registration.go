@@ -1,0 +1,212 @@
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/signet-auth/signet/internal/token"
+)
+
+// newCode returns a registration code: 20 base32 characters (100 bits) in
+// groups of five, easy to type and hopeless to guess (spec 12.12).
+func newCode() string {
+	t := rand.Text()[:20]
+	return t[:5] + "-" + t[5:10] + "-" + t[10:15] + "-" + t[15:]
+}
+
+// normalizeCode lets people type a code in any case, with or without the
+// dashes and spaces.
+func normalizeCode(c string) string {
+	c = strings.ToUpper(c)
+	return strings.Map(func(r rune) rune {
+		if r == '-' || r == ' ' {
+			return -1
+		}
+		return r
+	}, c)
+}
+
+// registrationCode builds a fresh code for userID: the clear code for the
+// user, and the record (hash only) for the store.
+func (s *Service) registrationCode(userID string) (string, RegistrationCode) {
+	code := newCode()
+	return code, RegistrationCode{UserID: userID, Hash: hash(normalizeCode(code)), ExpiresAt: s.clock().Add(s.cfg.CodeTTL)}
+}
+
+// RegistrationInit checks a user's registration code and returns the
+// challenge their first credential must sign, with a temporary token that
+// authorises /auth/registration once (spec 5.2). The code is used up here.
+func (s *Service) RegistrationInit(ctx context.Context, orgID, username, code string) (*RegistrationChallenge, error) {
+	for _, f := range []struct{ name, v string }{{"orgId", orgID}, {"username", username}, {"registrationCode", code}} {
+		if err := validID(f.name, f.v); err != nil {
+			return nil, err
+		}
+	}
+	u, err := s.store.UserByUsername(ctx, orgID, username)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errUnauthenticated(err)
+	}
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	if !u.IsActive || u.IsArchived {
+		return nil, errUnauthenticated(errors.New("user inactive"))
+	}
+	if u.IsRegistered {
+		return nil, Errorf(Unauthenticated, "User already exists.")
+	}
+	rc, err := s.store.ConsumeRegistrationCode(ctx, u.ID, hash(normalizeCode(code)))
+	if errors.Is(err, ErrNotFound) {
+		s.log.InfoContext(ctx, "registration code rejected", "org", orgID, "user", u.ID)
+		return nil, errUnauthenticated(err)
+	}
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	now := s.clock()
+	if !now.Before(rc.ExpiresAt) {
+		return nil, Errorf(Invalid, "Registration code expired")
+	}
+	ch := &Challenge{
+		ID:        newID("ch"),
+		OrgID:     orgID,
+		UserID:    u.ID,
+		Purpose:   PurposeRegistration,
+		Challenge: newSecret(),
+		ExpiresAt: now.Add(s.cfg.TempTTL),
+		CreatedAt: now,
+	}
+	temp, err := s.tokens.Mint(token.Claims{
+		ID: ch.ID, OrgID: orgID, UserID: u.ID, Username: u.Username, Kind: token.KindTemp,
+		IssuedAt: now, ExpiresAt: ch.ExpiresAt,
+	})
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	if err := s.store.CreateChallenge(ctx, ch); err != nil {
+		return nil, internalErr(err)
+	}
+	return &RegistrationChallenge{
+		User:                         ChallengeUser{ID: u.ID, Name: u.Username, DisplayName: u.Username},
+		TemporaryAuthenticationToken: temp,
+		Challenge:                    ch.Challenge,
+		RP:                           s.rp(),
+		SupportedCredentialKinds: RegistrationKinds{
+			FirstFactor:  []CredentialKind{KindFido2, KindKey},
+			SecondFactor: []CredentialKind{KindFido2, KindKey},
+		},
+		AuthenticatorSelection: AuthenticatorSelection{ResidentKey: "required", RequireResidentKey: true, UserVerification: "required"},
+		Attestation:            "direct",
+		PubKeyCredParams:       pubKeyCredParams,
+		ExcludeCredentials:     []AllowCredential{},
+		OTPURL:                 "",
+	}, nil
+}
+
+// RegisterRequest is the body of /auth/registration.
+type RegisterRequest struct {
+	FirstFactorCredential  *Attestation `json:"firstFactorCredential"`
+	SecondFactorCredential *Attestation `json:"secondFactorCredential,omitempty"`
+	RecoveryCredential     *Attestation `json:"recoveryCredential,omitempty"`
+}
+
+// Registered is the answer of /auth/registration.
+type Registered struct {
+	Credential *Credential
+	User       *User
+}
+
+// Register completes a registration with the temporary token of
+// RegistrationInit: every credential given must sign that one challenge.
+func (s *Service) Register(ctx context.Context, tempToken string, req *RegisterRequest) (*Registered, error) {
+	c, err := s.tokens.Verify(tempToken)
+	if err != nil || c.Kind != token.KindTemp {
+		return nil, errUnauthenticated(fmt.Errorf("temporary token: %v", err))
+	}
+	if req.FirstFactorCredential == nil {
+		return nil, Errorf(Invalid, "firstFactorCredential is required")
+	}
+	if req.SecondFactorCredential != nil || req.RecoveryCredential != nil {
+		return nil, Errorf(Invalid, "only a first factor credential is supported")
+	}
+	ch, err := s.consume(ctx, c.ID, PurposeRegistration)
+	if err != nil {
+		return nil, errUnauthenticated(err)
+	}
+	if ch.OrgID != c.OrgID || ch.UserID != c.UserID {
+		return nil, errUnauthenticated(errors.New("temporary token does not match its challenge"))
+	}
+	u, err := s.store.User(ctx, ch.OrgID, ch.UserID)
+	if err != nil {
+		return nil, errUnauthenticated(err)
+	}
+	cred, e := s.verifyAttestation(req.FirstFactorCredential, ch.Challenge)
+	if e != nil {
+		return nil, e
+	}
+	now := s.clock()
+	cred.UUID, cred.OrgID, cred.UserID, cred.CreatedAt = newID("cr"), u.OrgID, u.ID, now
+	if cred.Name == "" {
+		cred.Name = "Default Credential"
+	}
+	err = s.store.RegisterUser(ctx, u.ID, []*Credential{cred})
+	switch {
+	case errors.Is(err, ErrUsed):
+		return nil, Errorf(Unauthenticated, "User already exists.")
+	case errors.Is(err, ErrDuplicate):
+		return nil, Errorf(Conflict, "a credential with this credId already exists")
+	case err != nil:
+		return nil, internalErr(err)
+	}
+	u.IsRegistered = true
+	s.log.InfoContext(ctx, "user registered", "org", u.OrgID, "user", u.ID, "credential", cred.UUID)
+	return &Registered{Credential: cred, User: u}, nil
+}
+
+// Bootstrapped is what Bootstrap created; Code is shown once and never
+// stored in clear.
+type Bootstrapped struct {
+	Org  Org
+	User User
+	Code string
+}
+
+// Bootstrap creates an org and its first user, a CustomerEmployee holding
+// the immutable ManagedFullAdminAccess permission (spec 12.8), and a
+// registration code for that user.
+func (s *Service) Bootstrap(ctx context.Context, orgName, username string) (*Bootstrapped, error) {
+	if err := validName("org name", orgName); err != nil {
+		return nil, err
+	}
+	if err := validName("username", username); err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	org := Org{ID: newID("or"), Name: orgName, CreatedAt: now}
+	user := User{ID: newID("us"), OrgID: org.ID, Username: username, Kind: CustomerEmployee, IsActive: true, CreatedAt: now}
+	perm := Permission{ID: newID("pm"), OrgID: org.ID, Name: "ManagedFullAdminAccess", Operations: AllOperations(),
+		IsImmutable: true, CreatedAt: now, UpdatedAt: now}
+	asg := Assignment{ID: newID("as"), OrgID: org.ID, PermissionID: perm.ID, IdentityID: user.ID, IsImmutable: true,
+		CreatedAt: now, UpdatedAt: now}
+	code, rc := s.registrationCode(user.ID)
+	if err := s.store.CreateOrg(ctx, NewOrg{Org: org, User: user, Permission: perm, Assignment: asg, Code: rc}); err != nil {
+		return nil, internalErr(err)
+	}
+	return &Bootstrapped{Org: org, User: user, Code: code}, nil
+}
+
+func validName(field, v string) *Error {
+	if strings.TrimSpace(v) == "" {
+		return Errorf(Invalid, "%s is required", field)
+	}
+	if len(v) > 200 {
+		return Errorf(Invalid, "%s must be at most 200 characters", field)
+	}
+	if strings.ContainsFunc(v, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return Errorf(Invalid, "%s must not contain control characters", field)
+	}
+	return nil
+}

@@ -1,0 +1,232 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/signet-auth/signet/internal/token"
+)
+
+// Authenticate turns a bearer token into the Principal making the request.
+// The token must verify (signature, issuer, audience, expiry), be a login,
+// PAT or service-account token, and its record, user and credential must
+// still be active in the token's org: revocation takes effect on the next
+// request on every replica (spec 12.9).
+func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, error) {
+	c, err := s.tokens.Verify(bearer)
+	if err != nil {
+		return nil, errUnauthenticated(err)
+	}
+	switch c.Kind {
+	case token.KindLogin, token.KindPAT, token.KindServiceAccount:
+	default:
+		return nil, errUnauthenticated(fmt.Errorf("token kind %q cannot authenticate", c.Kind))
+	}
+	st, err := s.store.Principal(ctx, c.OrgID, c.ID)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errUnauthenticated(err)
+	}
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	now := s.now()
+	switch {
+	case st.Token.Kind != c.Kind || st.Token.UserID != c.UserID || st.Token.OrgID != c.OrgID:
+		return nil, errUnauthenticated(errors.New("token record does not match claims"))
+	case !st.Token.IsActive || st.Token.IsArchived:
+		return nil, errUnauthenticated(errors.New("token revoked"))
+	case !now.Before(st.Token.ExpiresAt):
+		return nil, errUnauthenticated(errors.New("token record expired"))
+	case !st.User.IsActive || st.User.IsArchived:
+		return nil, errUnauthenticated(errors.New("user deactivated"))
+	case !st.CredentialActive:
+		return nil, errUnauthenticated(errors.New("credential deactivated"))
+	}
+	return &Principal{
+		OrgID:          st.Token.OrgID,
+		UserID:         st.User.ID,
+		Username:       st.User.Username,
+		UserKind:       st.User.Kind,
+		TokenID:        st.Token.ID,
+		Kind:           st.Token.Kind,
+		CredentialUUID: st.Token.CredentialUUID,
+		PermissionID:   st.Token.PermissionID,
+	}, nil
+}
+
+// activeUser loads a registered, active user of org by username, or fails
+// the way every authentication fails.
+func (s *Service) activeUser(ctx context.Context, orgID, username string) (*User, error) {
+	u, err := s.store.UserByUsername(ctx, orgID, username)
+	if errors.Is(err, ErrNotFound) {
+		return nil, errUnauthenticated(err)
+	}
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	if !u.IsActive || u.IsArchived || !u.IsRegistered || u.IsServiceAccount {
+		return nil, errUnauthenticated(errors.New("user cannot log in"))
+	}
+	return u, nil
+}
+
+func validID(field, v string) *Error {
+	if v == "" {
+		return Errorf(Invalid, "%s is required", field)
+	}
+	if len(v) > 200 || strings.ContainsAny(v, "\x00\r\n") {
+		return Errorf(Invalid, "%s is malformed", field)
+	}
+	return nil
+}
+
+// LoginInit starts a login: it returns a challenge that one of the user's
+// active credentials must sign (spec 5.1).
+func (s *Service) LoginInit(ctx context.Context, orgID, username string) (*SignChallenge, error) {
+	if err := validID("orgId", orgID); err != nil {
+		return nil, err
+	}
+	if err := validID("username", username); err != nil {
+		return nil, err
+	}
+	u, err := s.activeUser(ctx, orgID, username)
+	if err != nil {
+		return nil, err
+	}
+	creds, err := s.store.Credentials(ctx, orgID, u.ID)
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	allow := allowList(creds)
+	if len(allow.Key)+len(allow.WebAuthn) == 0 {
+		return nil, errUnauthenticated(errors.New("no usable credential"))
+	}
+	now := s.clock()
+	ch := &Challenge{
+		ID:        newID("ch"),
+		OrgID:     orgID,
+		UserID:    u.ID,
+		Purpose:   PurposeLogin,
+		Challenge: newSecret(),
+		ExpiresAt: now.Add(s.cfg.ChallengeTTL),
+		CreatedAt: now,
+	}
+	if err := s.store.CreateChallenge(ctx, ch); err != nil {
+		return nil, internalErr(err)
+	}
+	return s.signChallenge(ch, allow), nil
+}
+
+func (s *Service) signChallenge(ch *Challenge, allow AllowCredentials) *SignChallenge {
+	return &SignChallenge{
+		Challenge:                 ch.Challenge,
+		ChallengeIdentifier:       ch.ID,
+		SupportedCredentialKinds:  signKinds,
+		UserVerification:          "required",
+		Attestation:               "none",
+		AllowCredentials:          allow,
+		ExternalAuthenticationURL: "",
+		RP:                        s.rp(),
+	}
+}
+
+// consume takes the challenge identified by id for purpose, single use: it is
+// gone after this call whatever the outcome (spec 12.4).
+func (s *Service) consume(ctx context.Context, id string, purpose Purpose) (*Challenge, error) {
+	if id == "" || len(id) > 200 {
+		return nil, Errorf(Invalid, msgChallengeBad)
+	}
+	ch, err := s.store.ConsumeChallenge(ctx, id, s.now())
+	if errors.Is(err, ErrNotFound) {
+		return nil, wrap(Invalid, msgChallengeBad, err)
+	}
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	if ch.Purpose != purpose {
+		return nil, wrap(Invalid, msgChallengeBad, fmt.Errorf("challenge for %s used for %s", ch.Purpose, purpose))
+	}
+	return ch, nil
+}
+
+// Login completes a login: the challenge is consumed, the assertion verified
+// against an active credential of the user, and a login token issued.
+func (s *Service) Login(ctx context.Context, challengeID string, a *Assertion) (string, error) {
+	ch, err := s.consume(ctx, challengeID, PurposeLogin)
+	if err != nil {
+		return "", err
+	}
+	u, err := s.store.User(ctx, ch.OrgID, ch.UserID)
+	if err != nil {
+		return "", errUnauthenticated(err)
+	}
+	if !u.IsActive || u.IsArchived || !u.IsRegistered {
+		return "", errUnauthenticated(errors.New("user cannot log in"))
+	}
+	creds, err := s.store.Credentials(ctx, ch.OrgID, u.ID)
+	if err != nil {
+		return "", internalErr(err)
+	}
+	c, e := pickCredential(creds, a)
+	if e != nil {
+		return "", e
+	}
+	if e := s.verifyAssertion(c, a, ch.Challenge); e != nil {
+		s.log.InfoContext(ctx, "login failed", "org", u.OrgID, "user", u.ID, "credential", c.UUID, "err", e.Err)
+		return "", e
+	}
+	tok, err := s.issue(ctx, u, token.KindLogin, c.UUID, s.cfg.LoginTTL)
+	if err != nil {
+		return "", err
+	}
+	s.log.InfoContext(ctx, "login", "org", u.OrgID, "user", u.ID, "credential", c.UUID)
+	return tok, nil
+}
+
+// issue records and mints a token of kind for u.
+func (s *Service) issue(ctx context.Context, u *User, kind token.Kind, credUUID string, ttl time.Duration) (string, error) {
+	now := s.clock()
+	rec := &AccessToken{
+		ID:             newID("to"),
+		OrgID:          u.OrgID,
+		UserID:         u.ID,
+		Kind:           kind,
+		CredentialUUID: credUUID,
+		IsActive:       true,
+		ExpiresAt:      now.Add(ttl),
+		CreatedAt:      now,
+	}
+	if err := s.store.CreateAccessToken(ctx, rec); err != nil {
+		return "", internalErr(err)
+	}
+	tok, err := s.tokens.Mint(token.Claims{
+		ID: rec.ID, OrgID: u.OrgID, UserID: u.ID, Username: u.Username, Kind: kind,
+		IssuedAt: now, ExpiresAt: rec.ExpiresAt,
+	})
+	if err != nil {
+		return "", internalErr(err)
+	}
+	return tok, nil
+}
+
+// Logout revokes the caller's login token, or every login session of the
+// user when all is set. PATs and service accounts cannot log out (spec 5.1).
+func (s *Service) Logout(ctx context.Context, p *Principal, all bool) error {
+	if !p.IsUserSession() {
+		return Errorf(Forbidden, "only a login session can log out")
+	}
+	var err error
+	if all {
+		err = s.store.RevokeSessions(ctx, p.OrgID, p.UserID)
+	} else {
+		err = s.store.RevokeAccessToken(ctx, p.OrgID, p.UserID, p.TokenID)
+	}
+	if err != nil {
+		return internalErr(err)
+	}
+	s.log.InfoContext(ctx, "logout", "org", p.OrgID, "user", p.UserID, "token", p.TokenID, "all", all)
+	return nil
+}

@@ -1,0 +1,297 @@
+package auth
+
+import (
+	"context"
+	"time"
+
+	"github.com/signet-auth/signet/internal/token"
+)
+
+// Org is a tenant: every other record belongs to exactly one org, and no
+// query ever crosses orgs.
+type Org struct {
+	ID        string
+	Name      string
+	CreatedAt time.Time
+}
+
+// UserKind is the kind of a user (spec 5.5).
+type UserKind string
+
+// User kinds.
+const (
+	CustomerEmployee UserKind = "CustomerEmployee"
+	EndUser          UserKind = "EndUser"
+)
+
+// User is a person or a service account of an org.
+type User struct {
+	ID               string
+	OrgID            string
+	Username         string
+	Kind             UserKind
+	IsActive         bool
+	IsArchived       bool
+	IsRegistered     bool
+	IsServiceAccount bool
+	CreatedAt        time.Time
+}
+
+// CredentialKind is the kind of a credential (spec 3.1).
+type CredentialKind string
+
+// Credential kinds.
+const (
+	KindKey                  CredentialKind = "Key"
+	KindFido2                CredentialKind = "Fido2"
+	KindRecoveryKey          CredentialKind = "RecoveryKey"
+	KindPasswordProtectedKey CredentialKind = "PasswordProtectedKey"
+	KindPassword             CredentialKind = "Password"
+	KindTotp                 CredentialKind = "Totp"
+)
+
+// Credential is a public key registered to a user, or to a PAT or service
+// account token (TokenID set), that can sign challenges.
+type Credential struct {
+	UUID      string // cr-…, the server's id
+	OrgID     string
+	UserID    string
+	TokenID   string // non-empty: the credential of that long-lived token
+	CredID    string // the client's id, stored and echoed byte for byte (spec 1.5)
+	Kind      CredentialKind
+	Name      string
+	PublicKey string // Key: PEM as registered; Fido2: base64url COSE key
+	Algorithm string
+	IsActive  bool
+	SignCount uint32
+	RPID      string
+	Origin    string
+	CreatedAt time.Time
+}
+
+// AccessToken is the record of a bearer token signet issued: login sessions,
+// PATs and service-account tokens. The token itself is never stored (spec
+// 12.7); this row lets signet revoke it.
+type AccessToken struct {
+	ID             string // to-… or, for login sessions, the jti
+	OrgID          string
+	UserID         string
+	Kind           token.Kind
+	Name           string
+	CredentialUUID string // login: the credential used; PAT/SA: the token's own key
+	PermissionID   string // PAT: optional restriction
+	ExternalID     string
+	IsActive       bool
+	IsArchived     bool
+	ExpiresAt      time.Time
+	CreatedAt      time.Time
+}
+
+// PrincipalState is everything the per-request check needs about a bearer
+// token, read in one store call.
+type PrincipalState struct {
+	Token            AccessToken
+	User             User
+	CredentialActive bool // false when Token.CredentialUUID names a deactivated credential
+}
+
+// Purpose says what a challenge may be answered for.
+type Purpose string
+
+// Challenge purposes.
+const (
+	PurposeLogin        Purpose = "login"
+	PurposeRegistration Purpose = "registration"
+	PurposeAction       Purpose = "action"
+	PurposeCredential   Purpose = "credential"
+)
+
+// Challenge is a single-use random value a client must sign. It is consumed
+// the first time it is answered, right or wrong (spec 12.4).
+type Challenge struct {
+	ID             string // the challengeIdentifier (or the temp token's jti)
+	OrgID          string
+	UserID         string
+	TokenID        string // the principal that asked (action, credential)
+	Purpose        Purpose
+	Challenge      string
+	Method         string // action binding
+	Path           string
+	Query          string
+	PayloadHash    []byte
+	CredentialKind CredentialKind // credential challenges
+	ExpiresAt      time.Time
+	CreatedAt      time.Time
+}
+
+// Action is a user-action token: signed by a credential, single use, bound to
+// one identity, method, path (and query) and payload (spec 12.3). Only a hash
+// of the token is stored.
+type Action struct {
+	ID             string // uj-…
+	TokenHash      []byte // SHA-256 of the opaque token
+	OrgID          string
+	UserID         string
+	TokenID        string
+	CredentialUUID string
+	Method         string
+	Path           string
+	Query          string
+	PayloadHash    []byte
+	ExpiresAt      time.Time
+	CreatedAt      time.Time
+	UsedAt         *time.Time
+}
+
+// Permission is a named set of operations (spec 6).
+type Permission struct {
+	ID          string
+	OrgID       string
+	Name        string
+	Operations  []string
+	IsImmutable bool
+	IsArchived  bool
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+}
+
+// Assignment grants a permission to an identity (user, service account or
+// PAT token id).
+type Assignment struct {
+	ID           string
+	OrgID        string
+	PermissionID string
+	IdentityID   string
+	IsImmutable  bool
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// AssignedPermission is an assignment together with the permission it grants,
+// as shown on a user (spec 5.5 permissionAssignments).
+type AssignedPermission struct {
+	Assignment Assignment
+	Permission Permission
+}
+
+// NewOrg is everything bootstrap creates, written in one transaction.
+type NewOrg struct {
+	Org        Org
+	User       User
+	Permission Permission
+	Assignment Assignment
+	Code       RegistrationCode
+}
+
+// RegistrationCode is a one-time code a user registers with; only its hash is
+// stored (spec 12.12).
+type RegistrationCode struct {
+	UserID    string
+	Hash      []byte
+	ExpiresAt time.Time
+}
+
+// OrgStore persists orgs.
+type OrgStore interface {
+	// CreateOrg writes the org, its first user, the permission and assignment
+	// that make the user an admin, and the user's registration code, atomically.
+	CreateOrg(ctx context.Context, n NewOrg) error
+	Org(ctx context.Context, id string) (*Org, error)
+}
+
+// UserStore persists users and their registration codes.
+type UserStore interface {
+	CreateUser(ctx context.Context, u *User) error
+	User(ctx context.Context, orgID, id string) (*User, error)
+	UserByUsername(ctx context.Context, orgID, username string) (*User, error)
+	// SetRegistrationCode replaces the user's code (voiding any earlier one).
+	SetRegistrationCode(ctx context.Context, c RegistrationCode) error
+	// ConsumeRegistrationCode atomically removes and returns the user's code
+	// if its hash equals hash. ErrNotFound when the user has no code with
+	// that hash; a wrong guess leaves the real code in place.
+	ConsumeRegistrationCode(ctx context.Context, userID string, hash []byte) (*RegistrationCode, error)
+	// RegisterUser inserts the credentials and marks the user registered,
+	// atomically. ErrUsed when the user was already registered.
+	RegisterUser(ctx context.Context, userID string, creds []*Credential) error
+}
+
+// CredentialStore persists credentials.
+type CredentialStore interface {
+	// CreateCredential inserts c. ErrDuplicate when the owner already has
+	// c.CredID.
+	CreateCredential(ctx context.Context, c *Credential) error
+	// Credentials lists the user's own credentials (not those of its tokens).
+	Credentials(ctx context.Context, orgID, userID string) ([]*Credential, error)
+	// TokenCredentials lists the credentials of a PAT or service-account token.
+	TokenCredentials(ctx context.Context, orgID, tokenID string) ([]*Credential, error)
+	CredentialByUUID(ctx context.Context, orgID, uuid string) (*Credential, error)
+	// SetCredentialActive activates or deactivates a user's own credential.
+	SetCredentialActive(ctx context.Context, orgID, userID, uuid string, active bool) error
+	// UpdateSignCount sets the counter only if it still holds old, atomically.
+	// ErrUsed when it does not (a concurrent or replayed assertion).
+	UpdateSignCount(ctx context.Context, uuid string, old, new uint32) error
+}
+
+// TokenStore persists the records of issued bearer tokens.
+type TokenStore interface {
+	CreateAccessToken(ctx context.Context, t *AccessToken) error
+	// Principal reads the token, its user and the state of its credential in
+	// one call. ErrNotFound when the token or user does not exist in orgID.
+	Principal(ctx context.Context, orgID, tokenID string) (*PrincipalState, error)
+	// RevokeAccessToken deactivates one token of the user.
+	RevokeAccessToken(ctx context.Context, orgID, userID, tokenID string) error
+	// RevokeSessions deactivates every login session of the user.
+	RevokeSessions(ctx context.Context, orgID, userID string) error
+}
+
+// ChallengeStore persists challenges.
+type ChallengeStore interface {
+	CreateChallenge(ctx context.Context, c *Challenge) error
+	// ConsumeChallenge atomically deletes and returns the challenge; it
+	// returns ErrNotFound when there is none or it expired before now, so
+	// two concurrent answers cannot both get it.
+	ConsumeChallenge(ctx context.Context, id string, now time.Time) (*Challenge, error)
+}
+
+// ActionStore persists user-action tokens.
+type ActionStore interface {
+	CreateAction(ctx context.Context, a *Action) error
+	// UseAction atomically marks the unexpired, unused action with this
+	// token hash used at now and returns it. It returns ErrUsed when the
+	// action exists but was used before, ErrNotFound when there is no
+	// unexpired action with that hash.
+	UseAction(ctx context.Context, tokenHash []byte, now time.Time) (*Action, error)
+}
+
+// PermissionStore persists permissions and their assignments.
+type PermissionStore interface {
+	// Operations returns the operations of every active (not archived)
+	// permission assigned to identityID, deduplicated.
+	Operations(ctx context.Context, orgID, identityID string) ([]string, error)
+	// Assignments lists the permissions assigned to identityID.
+	Assignments(ctx context.Context, orgID, identityID string) ([]AssignedPermission, error)
+}
+
+// Sweeper removes expired single-use records.
+type Sweeper interface {
+	// Sweep deletes challenges and actions that expired before now and
+	// returns how many rows it removed.
+	Sweep(ctx context.Context, now time.Time) (int64, error)
+}
+
+// Store is everything the Service needs from storage. internal/sqlite and
+// internal/postgres implement it; internal/auth/storetest proves they agree.
+type Store interface {
+	OrgStore
+	UserStore
+	CredentialStore
+	TokenStore
+	ChallengeStore
+	ActionStore
+	PermissionStore
+	Sweeper
+	token.KeyStore
+	// Ping checks the database is reachable (healthz).
+	Ping(ctx context.Context) error
+	Close() error
+}
