@@ -1,0 +1,164 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+
+	"github.com/signet-auth/signet/internal/config"
+	"github.com/signet-auth/signet/internal/server"
+)
+
+// Main is the program, with its environment injected so tests can run it
+// in-process.
+type Main struct {
+	Stdout, Stderr io.Writer
+	Env            config.Env
+	// Ready, if set, receives the address serve listens on.
+	Ready func(addr string)
+}
+
+const usage = `usage: signet <command> [flags]
+
+commands:
+  serve       run the API server
+  bootstrap   create an org and its first user; prints {"orgId","userId","username","registrationCode"}
+  rotate-key  make a new token signing key current (tokens signed before stay valid)
+
+Run "signet <command> -h" for the flags of a command.
+`
+
+// Run runs one subcommand and returns the exit code.
+func (m *Main) Run(ctx context.Context, args []string) int {
+	if len(args) == 0 {
+		fmt.Fprint(m.Stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = m.serve(ctx, args[1:])
+	case "bootstrap":
+		err = m.bootstrap(ctx, args[1:])
+	case "rotate-key":
+		err = m.rotateKey(ctx, args[1:])
+	case "help", "-h", "--help":
+		fmt.Fprint(m.Stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(m.Stderr, "signet: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	if err != nil {
+		fmt.Fprintf(m.Stderr, "signet %s: %v\n", args[0], err)
+		return 1
+	}
+	return 0
+}
+
+// flags parses the server configuration flags plus any extra ones.
+func (m *Main) flags(name string, args []string, extra func(fs *flag.FlagSet)) (*config.Config, error) {
+	cfg := config.Default()
+	fs := flag.NewFlagSet("signet "+name, flag.ContinueOnError)
+	fs.SetOutput(m.Stderr)
+	finish, err := cfg.Register(fs, m.Env)
+	if err != nil {
+		return nil, err
+	}
+	if extra != nil {
+		extra(fs)
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if fs.NArg() > 0 {
+		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if err := finish(); err != nil {
+		return nil, err
+	}
+	return &cfg, nil
+}
+
+func (m *Main) serve(ctx context.Context, args []string) error {
+	cfg, err := m.flags("serve", args, nil)
+	if err != nil {
+		return err
+	}
+	log := server.NewLogger(cfg, m.Stderr)
+	parts, err := server.Assemble(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer parts.Close()
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		return err
+	}
+	log.Info("signet listening", "addr", ln.Addr().String(), "database", dbKind(cfg.Database))
+	if m.Ready != nil {
+		m.Ready(ln.Addr().String())
+	}
+	return server.Serve(ctx, ln, parts, log)
+}
+
+// dbKind names the database without its URL, which may hold a password.
+func dbKind(dsn string) string {
+	if len(dsn) >= 7 && dsn[:7] == "sqlite:" {
+		return dsn
+	}
+	return "postgres"
+}
+
+func (m *Main) bootstrap(ctx context.Context, args []string) error {
+	var orgName, username string
+	cfg, err := m.flags("bootstrap", args, func(fs *flag.FlagSet) {
+		fs.StringVar(&orgName, "org-name", "", "name of the new org (required)")
+		fs.StringVar(&username, "username", "", "username of its first user (required)")
+	})
+	if err != nil {
+		return err
+	}
+	if orgName == "" || username == "" {
+		return errors.New("--org-name and --username are required")
+	}
+	log := server.NewLogger(cfg, m.Stderr)
+	parts, err := server.Assemble(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer parts.Close()
+	b, err := parts.Service.Bootstrap(ctx, orgName, username)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(m.Stderr, "created org %s and user %s; the registration code below is shown once\n", b.Org.ID, b.User.ID)
+	return json.NewEncoder(m.Stdout).Encode(map[string]string{
+		"orgId": b.Org.ID, "userId": b.User.ID, "username": b.User.Username, "registrationCode": b.Code,
+	})
+}
+
+func (m *Main) rotateKey(ctx context.Context, args []string) error {
+	cfg, err := m.flags("rotate-key", args, nil)
+	if err != nil {
+		return err
+	}
+	log := server.NewLogger(cfg, m.Stderr)
+	parts, err := server.Assemble(ctx, cfg, log)
+	if err != nil {
+		return err
+	}
+	defer parts.Close()
+	if err := parts.Issuer.Rotate(ctx); err != nil {
+		return err
+	}
+	fmt.Fprintln(m.Stderr, "rotated the token signing key; running servers pick it up on the next token with an unknown key id")
+	return nil
+}

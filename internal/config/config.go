@@ -1,0 +1,233 @@
+// Package config holds signet's server settings: a struct with defaults,
+// filled from command-line flags and SIGNET_* environment variables (flags
+// win), and validated once at start-up (STYLE.md habit 7).
+package config
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// Config is the configuration of `signet serve` (and the database part of
+// the other server-side subcommands).
+type Config struct {
+	Listen   string   // address to listen on
+	Database string   // sqlite:PATH or postgres://...
+	KeyFile  string   // master key that seals the token signing keys
+	Issuer   string   // iss claim of tokens
+	RPID     string   // WebAuthn relying party id
+	Origins  []string // allowed WebAuthn origins
+	MaxBody  int64    // largest request body, bytes
+
+	ChallengeTTL time.Duration
+	ActionTTL    time.Duration
+	LoginTTL     time.Duration
+
+	LogLevel  string // debug, info, warn, error
+	LogFormat string // text or json
+}
+
+// Default returns the configuration with every default filled in.
+func Default() Config {
+	return Config{
+		Listen:       "127.0.0.1:8080",
+		Database:     "sqlite:signet.db",
+		KeyFile:      "signet.key",
+		Issuer:       "signet",
+		MaxBody:      1 << 20,
+		ChallengeTTL: 15 * time.Minute,
+		ActionTTL:    5 * time.Minute,
+		LoginTTL:     6 * time.Hour,
+		LogLevel:     "info",
+		LogFormat:    "text",
+	}
+}
+
+// Env looks up environment variables; os.LookupEnv in production, a map in
+// tests.
+type Env func(key string) (string, bool)
+
+// env returns the value of SIGNET_<name>, or the content of the file named
+// by SIGNET_<name>_FILE (for secrets such as a database URL with a
+// password), trailing newline removed.
+func (e Env) value(name string) (string, bool, error) {
+	if v, ok := e("SIGNET_" + name); ok {
+		return v, true, nil
+	}
+	if p, ok := e("SIGNET_" + name + "_FILE"); ok {
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return "", false, fmt.Errorf("SIGNET_%s_FILE: %w", name, err)
+		}
+		return strings.TrimRight(string(b), "\r\n"), true, nil
+	}
+	return "", false, nil
+}
+
+// stringsFlag is a repeatable string flag.
+type stringsFlag struct{ v *[]string }
+
+func (s stringsFlag) String() string {
+	if s.v == nil {
+		return ""
+	}
+	return strings.Join(*s.v, ",")
+}
+
+func (s stringsFlag) Set(v string) error { *s.v = append(*s.v, v); return nil }
+
+// Register defines the server flags on fs, with defaults taken from env
+// where set. It returns a function to call after fs.Parse that finishes
+// loading (repeatable flags replace env lists when given).
+func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
+	type str struct {
+		p         *string
+		flag, env string
+		usage     string
+	}
+	strs := []str{
+		{&c.Listen, "listen", "LISTEN", "address to listen on"},
+		{&c.Database, "database", "DATABASE", "sqlite:PATH (embedded, default) or postgres://... (PostgreSQL)"},
+		{&c.KeyFile, "key-file", "KEY_FILE", "master key file sealing the token signing keys (created 0600 if missing)"},
+		{&c.Issuer, "issuer", "ISSUER", "issuer (iss) of the tokens signet mints"},
+		{&c.RPID, "rp-id", "RP_ID", "WebAuthn relying party id (a domain, e.g. example.com)"},
+		{&c.LogLevel, "log-level", "LOG_LEVEL", "debug, info, warn or error"},
+		{&c.LogFormat, "log-format", "LOG_FORMAT", "text or json"},
+	}
+	for _, s := range strs {
+		if v, ok, err := env.value(s.env); err != nil {
+			return nil, err
+		} else if ok {
+			*s.p = v
+		}
+		fs.StringVar(s.p, s.flag, *s.p, s.usage+" (env SIGNET_"+s.env+")")
+	}
+	durs := []struct {
+		p         *time.Duration
+		flag, env string
+		usage     string
+	}{
+		{&c.ChallengeTTL, "challenge-ttl", "CHALLENGE_TTL", "lifetime of a challenge"},
+		{&c.ActionTTL, "action-ttl", "ACTION_TTL", "lifetime of a user-action token"},
+		{&c.LoginTTL, "login-ttl", "LOGIN_TTL", "lifetime of a login token"},
+	}
+	for _, d := range durs {
+		if v, ok, err := env.value(d.env); err != nil {
+			return nil, err
+		} else if ok {
+			x, err := time.ParseDuration(v)
+			if err != nil {
+				return nil, fmt.Errorf("SIGNET_%s: %w", d.env, err)
+			}
+			*d.p = x
+		}
+		fs.DurationVar(d.p, d.flag, *d.p, d.usage+" (env SIGNET_"+d.env+")")
+	}
+	if v, ok, err := env.value("MAX_BODY"); err != nil {
+		return nil, err
+	} else if ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("SIGNET_MAX_BODY: %w", err)
+		}
+		c.MaxBody = n
+	}
+	fs.Int64Var(&c.MaxBody, "max-body", c.MaxBody, "largest request body in bytes (env SIGNET_MAX_BODY)")
+
+	var origins []string
+	fs.Var(stringsFlag{&origins}, "origin", "allowed WebAuthn origin, repeatable (env SIGNET_ORIGIN, comma-separated)")
+	envOrigins, _, err := env.value("ORIGIN")
+	if err != nil {
+		return nil, err
+	}
+	return func() error {
+		switch {
+		case len(origins) > 0:
+			c.Origins = origins
+		case envOrigins != "":
+			c.Origins = strings.Split(envOrigins, ",")
+		}
+		return nil
+	}, nil
+}
+
+// Validate checks every setting once, at start-up, and says precisely what
+// is wrong.
+func (c *Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) { errs = append(errs, fmt.Errorf(format, args...)) }
+	if _, _, err := net.SplitHostPort(c.Listen); err != nil {
+		bad("--listen %q: %v", c.Listen, err)
+	}
+	if err := ValidateDatabase(c.Database); err != nil {
+		errs = append(errs, err)
+	}
+	if c.KeyFile == "" {
+		bad("--key-file is required")
+	}
+	if strings.TrimSpace(c.Issuer) == "" {
+		bad("--issuer must not be empty")
+	}
+	if c.RPID != "" {
+		if strings.ContainsAny(c.RPID, ":/ ") || strings.HasPrefix(c.RPID, ".") || strings.HasSuffix(c.RPID, ".") {
+			bad("--rp-id %q must be a bare domain such as example.com (no scheme, port or path)", c.RPID)
+		}
+	}
+	if len(c.Origins) > 0 && c.RPID == "" {
+		bad("--origin needs --rp-id")
+	}
+	for _, o := range c.Origins {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.Fragment != "" {
+			bad("--origin %q must be a scheme and host such as https://app.example.com", o)
+			continue
+		}
+		if u.Scheme == "http" && u.Hostname() != "localhost" && u.Hostname() != "127.0.0.1" {
+			bad("--origin %q: http is only allowed for localhost", o)
+		}
+		if h := u.Hostname(); c.RPID != "" && h != c.RPID && !strings.HasSuffix(h, "."+c.RPID) {
+			bad("--origin %q is not %s or a subdomain of it (WebAuthn requires it)", o, c.RPID)
+		}
+	}
+	if c.MaxBody < 1024 {
+		bad("--max-body must be at least 1024 bytes")
+	}
+	for name, d := range map[string]time.Duration{"--challenge-ttl": c.ChallengeTTL, "--action-ttl": c.ActionTTL, "--login-ttl": c.LoginTTL} {
+		if d < time.Second {
+			bad("%s must be at least 1s", name)
+		}
+	}
+	switch c.LogLevel {
+	case "debug", "info", "warn", "error":
+	default:
+		bad("--log-level %q must be debug, info, warn or error", c.LogLevel)
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		bad("--log-format %q must be text or json", c.LogFormat)
+	}
+	return errors.Join(errs...)
+}
+
+// ValidateDatabase checks a --database value.
+func ValidateDatabase(dsn string) error {
+	switch {
+	case strings.HasPrefix(dsn, "sqlite:"):
+		if strings.TrimPrefix(dsn, "sqlite:") == "" {
+			return errors.New("--database sqlite: needs a path, e.g. sqlite:signet.db")
+		}
+		return nil
+	case strings.HasPrefix(dsn, "postgres://"), strings.HasPrefix(dsn, "postgresql://"):
+		if _, err := url.Parse(dsn); err != nil {
+			return errors.New("--database: malformed postgres URL")
+		}
+		return nil
+	}
+	return errors.New("--database must start with sqlite: or postgres://")
+}

@@ -1,0 +1,94 @@
+package httpapi
+
+import (
+	"net/http"
+	"time"
+
+	"github.com/signet-auth/signet/internal/auth"
+)
+
+// credentialJSON is a credential as the API shows it (spec 5.4).
+type credentialJSON struct {
+	Kind           auth.CredentialKind `json:"kind"`
+	CredentialID   string              `json:"credentialId"`
+	CredentialUUID string              `json:"credentialUuid"`
+	DateCreated    string              `json:"dateCreated"`
+	IsActive       bool                `json:"isActive"`
+	Name           string              `json:"name"`
+	PublicKey      string              `json:"publicKey"`
+	RelyingPartyID string              `json:"relyingPartyId"`
+	Origin         string              `json:"origin"`
+}
+
+// date formats a time as Dfns does: ISO-8601 UTC with milliseconds.
+func date(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z") }
+
+func credentialOut(c *auth.Credential) credentialJSON {
+	return credentialJSON{
+		Kind: c.Kind, CredentialID: c.CredID, CredentialUUID: c.UUID, DateCreated: date(c.CreatedAt),
+		IsActive: c.IsActive, Name: c.Name, PublicKey: c.PublicKey, RelyingPartyID: c.RPID, Origin: c.Origin,
+	}
+}
+
+func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, c *call) error {
+	cs, err := s.svc.Credentials(r.Context(), c.p)
+	if err != nil {
+		return err
+	}
+	items := make([]credentialJSON, 0, len(cs))
+	for _, cr := range cs {
+		items = append(items, credentialOut(cr))
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	return nil
+}
+
+func (s *Server) credentialInit(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req struct {
+		Kind auth.CredentialKind `json:"kind"`
+	}
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	ch, err := s.svc.CredentialInit(r.Context(), c.p, req.Kind)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, ch)
+	return nil
+}
+
+func (s *Server) createCredential(w http.ResponseWriter, r *http.Request, c *call) error {
+	var req auth.CreateCredentialRequest
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	cr, err := s.svc.CreateCredential(r.Context(), c.p, &req)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, credentialOut(cr))
+	return nil
+}
+
+func (s *Server) setCredentialActive(w http.ResponseWriter, r *http.Request, c *call, active bool) error {
+	var req struct {
+		CredentialUUID string `json:"credentialUuid"`
+	}
+	if err := decode(c, &req); err != nil {
+		return err
+	}
+	if err := s.svc.SetCredentialActive(r.Context(), c.p, req.CredentialUUID, active); err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"message": "success"})
+	return nil
+}
+
+func (s *Server) activateCredential(w http.ResponseWriter, r *http.Request, c *call) error {
+	return s.setCredentialActive(w, r, c, true)
+}
+
+func (s *Server) deactivateCredential(w http.ResponseWriter, r *http.Request, c *call) error {
+	return s.setCredentialActive(w, r, c, false)
+}

@@ -1,0 +1,327 @@
+// Package httpapi is signet's HTTP surface: the route table, the middleware
+// chain every request goes through (bearer token -> principal, user-action
+// verification, operation check), the handlers, and the one table that maps
+// domain error codes to HTTP statuses. Handlers decode, call internal/auth,
+// and encode; they decide nothing about security.
+package httpapi
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/strictjson"
+)
+
+// Config holds the Server's dependencies.
+type Config struct {
+	Service *auth.Service
+	Logger  *slog.Logger
+	// JWKS returns the current JSON Web Key Set.
+	JWKS func() []byte
+	// Ping checks the database for /healthz.
+	Ping func(ctx context.Context) error
+	// MaxBody is the largest request body accepted (default 1 MiB).
+	MaxBody int64
+}
+
+// Server serves signet's API.
+type Server struct {
+	svc     *auth.Service
+	log     *slog.Logger
+	jwks    func() []byte
+	ping    func(ctx context.Context) error
+	maxBody int64
+	mux     *http.ServeMux
+}
+
+// New returns a Server with every route registered.
+func New(cfg Config) (*Server, error) {
+	if cfg.Service == nil || cfg.JWKS == nil || cfg.Ping == nil {
+		return nil, errors.New("httpapi: Service, JWKS and Ping are required")
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, jwks: cfg.JWKS, ping: cfg.Ping, maxBody: cfg.MaxBody, mux: http.NewServeMux()}
+	s.register()
+	return s, nil
+}
+
+// ServeHTTP implements http.Handler.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+
+// access says who may call a route.
+type access int
+
+const (
+	public access = iota // no token
+	bearer               // a login, PAT or service-account token
+)
+
+// noOperation marks a route that deliberately needs no permission: its own
+// rules (own credentials, the caller's own session) are enforced in auth.
+const noOperation = "-"
+
+// route is one entry of the route table.
+type route struct {
+	method  string
+	pattern string
+	access  access
+	// op is the operation the principal must hold (spec 5.0, 6), or
+	// noOperation. Every bearer route names one.
+	op string
+	// unsigned exempts a bearer, non-GET route from user action signing;
+	// only the routes spec 4.5 lists (action init and sign, logout).
+	unsigned bool
+	h        handler
+}
+
+// signed reports whether the route requires X-DFNS-USERACTION.
+func (rt route) signed() bool {
+	return rt.access == bearer && rt.method != http.MethodGet && !rt.unsigned
+}
+
+// call is what the middleware hands a handler.
+type call struct {
+	p    *auth.Principal // nil on public routes
+	body []byte
+	// action is the user action the request spent, on signed routes.
+	action *auth.Action
+}
+
+type handler func(w http.ResponseWriter, r *http.Request, c *call) error
+
+// register installs the route table: one pattern per path, dispatching on
+// method itself so that unknown methods get a JSON 405, not the mux's text.
+func (s *Server) register() {
+	byPattern := map[string]map[string]route{}
+	var order []string
+	for _, rt := range s.routes() {
+		m, ok := byPattern[rt.pattern]
+		if !ok {
+			m = map[string]route{}
+			byPattern[rt.pattern] = m
+			order = append(order, rt.pattern)
+		}
+		m[rt.method] = rt
+	}
+	for _, p := range order {
+		methods := byPattern[p]
+		s.mux.Handle(p, s.observe(func(w http.ResponseWriter, r *http.Request) error {
+			rt, ok := methods[r.Method]
+			if !ok && r.Method == http.MethodHead {
+				rt, ok = methods[http.MethodGet]
+			}
+			if !ok {
+				return auth.Errorf(auth.NotAllowed, "method %s not allowed on this path", r.Method)
+			}
+			return s.serve(rt, w, r)
+		}))
+	}
+	s.mux.Handle("/", s.observe(func(w http.ResponseWriter, r *http.Request) error {
+		return auth.Errorf(auth.NotFound, "no such endpoint")
+	}))
+}
+
+// serve runs the middleware chain of one route: body, authentication, user
+// action, operation, handler.
+func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) error {
+	c := &call{}
+	body, err := s.readBody(w, r)
+	if err != nil {
+		return err
+	}
+	c.body = body
+	if rt.access == bearer {
+		tok, ok := bearerToken(r)
+		if !ok {
+			return auth.Errorf(auth.Unauthenticated, "Not Authorized.")
+		}
+		if c.p, err = s.svc.Authenticate(r.Context(), tok); err != nil {
+			return err
+		}
+		setPrincipal(r, c.p)
+		if rt.signed() {
+			c.action, err = s.svc.UseAction(r.Context(), c.p, r.Header.Get("X-DFNS-USERACTION"),
+				r.Method, r.URL.EscapedPath(), r.URL.RawQuery, body)
+			if err != nil {
+				return err
+			}
+		}
+		if rt.op != noOperation {
+			if err := s.svc.Authorize(r.Context(), c.p, rt.op); err != nil {
+				return err
+			}
+		}
+	}
+	return rt.h(w, r, c)
+}
+
+// readBody reads the whole body within the size limit. A body must be JSON:
+// a non-empty body with another content type is refused.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return nil, auth.Errorf(auth.TooLarge, "request body exceeds %d bytes", s.maxBody)
+	}
+	if err != nil {
+		return nil, auth.Errorf(auth.Invalid, "could not read request body")
+	}
+	if len(b) > 0 {
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || mt != "application/json" {
+			return nil, auth.Errorf(auth.UnsupportedType, "request body must be application/json")
+		}
+	}
+	return b, nil
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	h := r.Header.Get("Authorization")
+	scheme, tok, ok := strings.Cut(h, " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// decode reads a JSON request body strictly (spec 12.2) into v. An empty
+// body decodes as {}.
+func decode(c *call, v any) error {
+	b := c.body
+	if len(b) == 0 {
+		b = []byte("{}")
+	}
+	if err := strictjson.Decode(b, v); err != nil {
+		return auth.Errorf(auth.Invalid, "invalid JSON body: %v", err)
+	}
+	return nil
+}
+
+// status is the one table from domain error codes to HTTP statuses.
+var status = map[auth.Code]int{
+	auth.Invalid:         http.StatusBadRequest,
+	auth.Unauthenticated: http.StatusUnauthorized,
+	auth.Forbidden:       http.StatusForbidden,
+	auth.NotFound:        http.StatusNotFound,
+	auth.Conflict:        http.StatusConflict,
+	auth.RateLimited:     http.StatusTooManyRequests,
+	auth.Internal:        http.StatusInternalServerError,
+	auth.ActionUsed:      http.StatusBadRequest,
+	auth.ActionInvalid:   http.StatusForbidden,
+	auth.TooLarge:        http.StatusRequestEntityTooLarge,
+	auth.UnsupportedType: http.StatusUnsupportedMediaType,
+	auth.NotAllowed:      http.StatusMethodNotAllowed,
+}
+
+// errorBody is the JSON of every error response (spec 12.10).
+type errorBody struct {
+	Error struct {
+		Status  int    `json:"status"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(v)
+}
+
+// statusRecorder remembers the status a handler wrote, for the access log.
+type statusRecorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *statusRecorder) WriteHeader(code int) {
+	if r.status == 0 {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *statusRecorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+// logInfo carries the principal to the access log only; handlers get it
+// through call.
+type logInfo struct{ p *auth.Principal }
+
+type logKey struct{}
+
+func setPrincipal(r *http.Request, p *auth.Principal) {
+	if li, ok := r.Context().Value(logKey{}).(*logInfo); ok {
+		li.p = p
+	}
+}
+
+// observe adapts a handler that returns an error: it gives the request an
+// id, maps the error to its status and JSON body, and logs one line per
+// request. Internal errors are logged with their cause and answered with
+// "internal error" only; no header, token, body or signature is ever logged.
+func (s *Server) observe(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		id := r.Header.Get("X-Request-Id")
+		if id == "" || len(id) > 64 {
+			id = rand.Text()[:16]
+		}
+		w.Header().Set("X-Request-Id", id)
+		li := &logInfo{}
+		r = r.WithContext(context.WithValue(r.Context(), logKey{}, li))
+		rec := &statusRecorder{ResponseWriter: w}
+		err := h(rec, r)
+		attrs := []slog.Attr{
+			slog.String("req", id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+		}
+		if li.p != nil {
+			attrs = append(attrs, slog.String("org", li.p.OrgID), slog.String("user", li.p.UserID), slog.String("token", li.p.TokenID))
+		}
+		level := slog.LevelInfo
+		if err != nil {
+			code := auth.ErrorCode(err)
+			st, ok := status[code]
+			if !ok {
+				st = http.StatusInternalServerError
+			}
+			var body errorBody
+			body.Error.Status, body.Error.Code, body.Error.Message = st, string(code), auth.ErrorMessage(err)
+			if code == auth.Internal {
+				level = slog.LevelError
+			}
+			// The cause helps operators; causes never hold secrets.
+			attrs = append(attrs, slog.String("err", err.Error()))
+			if rec.status == 0 {
+				writeJSON(rec, st, body)
+			}
+		}
+		attrs = append(attrs, slog.Int("status", rec.status), slog.Duration("dur", time.Since(start)))
+		s.log.LogAttrs(r.Context(), level, "request", attrs...)
+	})
+}

@@ -1,0 +1,147 @@
+// Package server assembles signet's server side from its parts: it opens the
+// store named by the configuration, loads the signing keys, builds the
+// auth.Service and the HTTP API, and runs them until the context ends. The
+// server-side subcommands of cmd/signet (serve, bootstrap, rotate-key) are
+// thin calls into this package.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/config"
+	"github.com/signet-auth/signet/internal/httpapi"
+	"github.com/signet-auth/signet/internal/postgres"
+	"github.com/signet-auth/signet/internal/sqlite"
+	"github.com/signet-auth/signet/internal/token"
+)
+
+// OpenStore opens the store a --database value names, running migrations.
+func OpenStore(ctx context.Context, dsn string) (auth.Store, error) {
+	if err := config.ValidateDatabase(dsn); err != nil {
+		return nil, err
+	}
+	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+		return sqlite.Open(ctx, path)
+	}
+	return postgres.Open(ctx, dsn)
+}
+
+// NewLogger returns the slog logger the configuration asks for, on w.
+func NewLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	var level slog.Level
+	_ = level.UnmarshalText([]byte(cfg.LogLevel))
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// Parts are the assembled pieces of a signet server.
+type Parts struct {
+	Store   auth.Store
+	Issuer  *token.Issuer
+	Service *auth.Service
+	API     *httpapi.Server
+}
+
+// Close releases the store.
+func (p *Parts) Close() error { return p.Store.Close() }
+
+// Assemble opens the store and builds every part from cfg.
+func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts, error) {
+	if err := cfg.Validate(); err != nil {
+		return nil, err
+	}
+	master, err := token.LoadOrCreateMasterKey(cfg.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("master key: %w", err)
+	}
+	st, err := OpenStore(ctx, cfg.Database)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	iss, err := token.New(ctx, token.Config{Issuer: cfg.Issuer, Store: st, MasterKey: master})
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("signing keys: %w", err)
+	}
+	svc, err := auth.New(auth.Config{
+		Store: st, Tokens: iss, Logger: log,
+		ChallengeTTL: cfg.ChallengeTTL, ActionTTL: cfg.ActionTTL, LoginTTL: cfg.LoginTTL,
+		RPID: cfg.RPID,
+	})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	return &Parts{Store: st, Issuer: iss, Service: svc, API: api}, nil
+}
+
+// Serve runs the API on ln until ctx ends, then shuts down gracefully. It
+// also sweeps expired challenges and user actions every minute.
+func Serve(ctx context.Context, ln net.Listener, p *Parts, log *slog.Logger) error {
+	srv := &http.Server{
+		Handler:           p.API,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       120 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	go maintain(ctx, p, log)
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		return err
+	}
+	if err := <-errc; !errors.Is(err, http.ErrServerClosed) {
+		return err
+	}
+	return nil
+}
+
+// maintain runs the periodic chores of a replica: sweeping expired
+// single-use records and reloading signing keys, so a key rotated by
+// another process becomes the one this replica signs with within a minute.
+func maintain(ctx context.Context, p *Parts, log *slog.Logger) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := p.Issuer.Refresh(ctx); err != nil {
+				log.Error("reloading signing keys failed", "err", err)
+			}
+			if n, err := p.Store.Sweep(ctx, time.Now()); err != nil {
+				log.Error("sweep failed", "err", err)
+			} else if n > 0 {
+				log.Debug("swept expired records", "rows", n)
+			}
+		}
+	}
+}
