@@ -55,7 +55,8 @@ func (s *Service) ActionInit(ctx context.Context, p *Principal, req *ActionReque
 	default:
 		return nil, Errorf(Invalid, "userActionHttpMethod must be one of POST, PUT, PATCH, DELETE, GET")
 	}
-	if !strings.HasPrefix(req.HTTPPath, "/") || len(req.HTTPPath) > 2048 {
+	if !strings.HasPrefix(req.HTTPPath, "/") || len(req.HTTPPath) > 2048 ||
+		strings.ContainsFunc(req.HTTPPath, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return nil, Errorf(Invalid, "userActionHttpPath must be an absolute path")
 	}
 	if req.Payload == nil {

@@ -217,7 +217,7 @@ type UserStore interface {
 
 // CredentialStore persists credentials.
 type CredentialStore interface {
-	// CreateCredential inserts c. ErrDuplicate when the owner already has
+	// CreateCredential inserts c. ErrDuplicate when its org already has
 	// c.CredID.
 	CreateCredential(ctx context.Context, c *Credential) error
 	// Credentials lists the user's own credentials (not those of its tokens).

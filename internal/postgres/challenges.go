@@ -1,0 +1,106 @@
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/signet-auth/signet/internal/auth"
+)
+
+// CreateChallenge stores c until it is consumed or swept. An empty UserID
+// (a login challenge) is stored as NULL, so the user key does not apply.
+// ErrNotFound when the org, or a named user of it, does not exist.
+func (s *Store) CreateChallenge(ctx context.Context, c *auth.Challenge) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO challenges
+		(id, org_id, user_id, token_id, purpose, challenge, method, path, query, payload_hash,
+		 credential_kind, expires_at, created_at)
+		VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		c.ID, c.OrgID, c.UserID, c.TokenID, string(c.Purpose), c.Challenge, c.Method, c.Path,
+		c.Query, c.PayloadHash, string(c.CredentialKind), c.ExpiresAt, c.CreatedAt)
+	return dbErr("create challenge", err)
+}
+
+// ConsumeChallenge deletes the challenge and returns it in one statement, so
+// of two concurrent answers exactly one gets it. An expired challenge is
+// deleted too but reported as ErrNotFound: it is valid while now is before
+// its expiry.
+func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) (*auth.Challenge, error) {
+	var c auth.Challenge
+	var purpose, kind string
+	err := s.pool.QueryRow(ctx, `DELETE FROM challenges WHERE id = $1 RETURNING
+		id, org_id, coalesce(user_id, ''), token_id, purpose, challenge, method, path, query,
+		payload_hash, credential_kind, expires_at, created_at`, id).Scan(
+		&c.ID, &c.OrgID, &c.UserID, &c.TokenID, &purpose, &c.Challenge, &c.Method, &c.Path,
+		&c.Query, &c.PayloadHash, &kind, &c.ExpiresAt, &c.CreatedAt)
+	if err != nil {
+		return nil, dbErr("consume challenge", err)
+	}
+	if !c.ExpiresAt.After(now) {
+		return nil, notFound("consume challenge")
+	}
+	c.Purpose, c.CredentialKind = auth.Purpose(purpose), auth.CredentialKind(kind)
+	c.ExpiresAt, c.CreatedAt = utc(c.ExpiresAt), utc(c.CreatedAt)
+	return &c, nil
+}
+
+// CreateAction stores a user-action token's record (its hash, never the
+// token).
+func (s *Store) CreateAction(ctx context.Context, a *auth.Action) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO actions
+		(id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query,
+		 payload_hash, expires_at, created_at, used_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+		a.ID, a.TokenHash, a.OrgID, a.UserID, a.TokenID, a.CredentialUUID, a.Method, a.Path,
+		a.Query, a.PayloadHash, a.ExpiresAt, a.CreatedAt, a.UsedAt)
+	return dbErr("create action", err)
+}
+
+// UseAction marks the action used with one conditional UPDATE: the row lock
+// makes a concurrent second UPDATE re-check used_at and match nothing, so
+// exactly one caller wins. Only when nothing matched does a second query
+// tell a replay of an unexpired action (ErrUsed) from an unknown or expired
+// one, used or not (ErrNotFound).
+func (s *Store) UseAction(ctx context.Context, tokenHash []byte, now time.Time) (*auth.Action, error) {
+	var a auth.Action
+	err := s.pool.QueryRow(ctx, `UPDATE actions SET used_at = $1
+		WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
+		RETURNING id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query,
+			payload_hash, expires_at, created_at, used_at`, now, tokenHash).Scan(
+		&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
+		&a.Path, &a.Query, &a.PayloadHash, &a.ExpiresAt, &a.CreatedAt, &a.UsedAt)
+	if err == nil {
+		a.ExpiresAt, a.CreatedAt, a.UsedAt = utc(a.ExpiresAt), utc(a.CreatedAt), utcPtr(a.UsedAt)
+		return &a, nil
+	}
+	if err := dbErr("use action", err); !errors.Is(err, auth.ErrNotFound) {
+		return nil, err
+	}
+	var used bool
+	err = s.pool.QueryRow(ctx, `SELECT used_at IS NOT NULL FROM actions WHERE token_hash = $1 AND expires_at > $2`,
+		tokenHash, now).Scan(&used)
+	if err != nil {
+		return nil, dbErr("use action", err) // no row: unknown or expired, ErrNotFound
+	}
+	if used {
+		return nil, fmt.Errorf("postgres: use action: %w", auth.ErrUsed)
+	}
+	// Unused and unexpired, yet the UPDATE missed it: it was created after
+	// the UPDATE's snapshot. Report what the caller saw.
+	return nil, notFound("use action")
+}
+
+// Sweep deletes the challenges and actions that expired at or before now
+// (the instant from which ConsumeChallenge and UseAction refuse them).
+func (s *Store) Sweep(ctx context.Context, now time.Time) (int64, error) {
+	var n int64
+	err := s.pool.QueryRow(ctx, `WITH
+		c AS (DELETE FROM challenges WHERE expires_at <= $1 RETURNING 1),
+		a AS (DELETE FROM actions WHERE expires_at <= $1 RETURNING 1)
+		SELECT (SELECT count(*) FROM c) + (SELECT count(*) FROM a)`, now).Scan(&n)
+	if err != nil {
+		return 0, dbErr("sweep", err)
+	}
+	return n, nil
+}

@@ -1,0 +1,122 @@
+// Package postgres implements auth.Store on PostgreSQL with pgx. It is the
+// production backend: several stateless signet replicas can share one
+// database, so every single-use record is claimed with one atomic statement
+// and every multi-row write is one transaction.
+//
+// The schema lives in embedded, numbered, forward-only migrations that Open
+// applies under an advisory lock. Tables are unqualified, so a search_path
+// parameter in the URL (postgres://…/db?search_path=signet) confines signet
+// to one schema.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/signet-auth/signet/internal/auth"
+)
+
+// Store is an auth.Store backed by a PostgreSQL connection pool. It is safe
+// for concurrent use.
+type Store struct {
+	pool *pgxpool.Pool
+}
+
+var _ auth.Store = (*Store)(nil)
+
+// Open connects to the database at url, brings its schema up to date and
+// returns the store. url is a pgx connection string (URL or key=value): pool
+// settings such as pool_max_conns go to pgxpool, and parameters pgx does not
+// know (such as search_path) are sent to the server as run-time settings.
+func Open(ctx context.Context, url string) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		// pgx's parse error quotes the URL and redacts the password only on
+		// a best-effort basis, so it is not passed on.
+		return nil, errors.New("postgres: cannot parse the connection URL (not shown: it may hold a password)")
+	}
+	if err := migrate(ctx, cfg.ConnConfig); err != nil {
+		return nil, err
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	return &Store{pool: pool}, nil
+}
+
+// Ping checks the database is reachable.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.pool.Ping(ctx); err != nil {
+		return fmt.Errorf("postgres: ping: %w", err)
+	}
+	return nil
+}
+
+// Close closes every connection of the pool. It may be called more than once.
+func (s *Store) Close() error {
+	s.pool.Close()
+	return nil
+}
+
+// PostgreSQL error codes (Appendix A of the manual).
+const (
+	codeUniqueViolation     = "23505"
+	codeForeignKeyViolation = "23503"
+)
+
+// dbErr turns a driver error into one the domain understands: no rows is
+// auth.ErrNotFound, a unique violation auth.ErrDuplicate, a foreign-key
+// violation (the org or user referred to does not exist) auth.ErrNotFound.
+// Errors are recognised by code, never by message text.
+func dbErr(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	if errors.Is(err, pgx.ErrNoRows) {
+		return fmt.Errorf("postgres: %s: %w", op, auth.ErrNotFound)
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code {
+		case codeUniqueViolation:
+			return fmt.Errorf("postgres: %s: %w (%s)", op, auth.ErrDuplicate, pe.ConstraintName)
+		case codeForeignKeyViolation:
+			return fmt.Errorf("postgres: %s: %w (%s)", op, auth.ErrNotFound, pe.ConstraintName)
+		}
+	}
+	return fmt.Errorf("postgres: %s: %w", op, err)
+}
+
+// notFound is the error for a write that matched no row.
+func notFound(op string) error {
+	return fmt.Errorf("postgres: %s: %w", op, auth.ErrNotFound)
+}
+
+// utc returns t in UTC; pgx hands back timestamptz in the local zone.
+func utc(t time.Time) time.Time { return t.UTC() }
+
+// utcPtr returns t in UTC, nil for nil.
+func utcPtr(t *time.Time) *time.Time {
+	if t == nil {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+// execer is a pool, a connection or a transaction.
+type execer interface {
+	Exec(ctx context.Context, sql string, args ...any) (pgconn.CommandTag, error)
+}
+
+// rowScanner is pgx.Row and pgx.Rows alike.
+type rowScanner interface {
+	Scan(dest ...any) error
+}

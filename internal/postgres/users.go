@@ -1,0 +1,157 @@
+package postgres
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signet-auth/signet/internal/auth"
+)
+
+// CreateOrg writes the org, its first user, the admin permission and its
+// assignment, and the user's registration code in one transaction: a
+// bootstrap either happens completely or not at all.
+func (s *Store) CreateOrg(ctx context.Context, n auth.NewOrg) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO orgs (id, name, created_at) VALUES ($1, $2, $3)`,
+			n.Org.ID, n.Org.Name, n.Org.CreatedAt); err != nil {
+			return err
+		}
+		if err := insertUser(ctx, tx, &n.User); err != nil {
+			return err
+		}
+		if err := insertPermission(ctx, tx, &n.Permission); err != nil {
+			return err
+		}
+		if err := insertAssignment(ctx, tx, &n.Assignment); err != nil {
+			return err
+		}
+		if n.Code.UserID != "" {
+			return upsertRegistrationCode(ctx, tx, n.Code)
+		}
+		return nil
+	})
+	return dbErr("create org", err)
+}
+
+// Org returns the org with id, ErrNotFound when there is none.
+func (s *Store) Org(ctx context.Context, id string) (*auth.Org, error) {
+	var o auth.Org
+	err := s.pool.QueryRow(ctx, `SELECT id, name, created_at FROM orgs WHERE id = $1`, id).
+		Scan(&o.ID, &o.Name, &o.CreatedAt)
+	if err != nil {
+		return nil, dbErr("org", err)
+	}
+	o.CreatedAt = utc(o.CreatedAt)
+	return &o, nil
+}
+
+// CreateUser inserts u. ErrDuplicate when the org already has u.Username.
+func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
+	return dbErr("create user", insertUser(ctx, s.pool, u))
+}
+
+func insertUser(ctx context.Context, db execer, u *auth.User) error {
+	_, err := db.Exec(ctx, `INSERT INTO users
+		(id, org_id, username, kind, is_active, is_archived, is_registered, is_service_account, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		u.ID, u.OrgID, u.Username, string(u.Kind), u.IsActive, u.IsArchived, u.IsRegistered,
+		u.IsServiceAccount, u.CreatedAt)
+	return err
+}
+
+const userColumns = `id, org_id, username, kind, is_active, is_archived, is_registered, is_service_account, created_at`
+
+func scanUser(row rowScanner) (*auth.User, error) {
+	var u auth.User
+	var kind string
+	if err := row.Scan(&u.ID, &u.OrgID, &u.Username, &kind, &u.IsActive, &u.IsArchived,
+		&u.IsRegistered, &u.IsServiceAccount, &u.CreatedAt); err != nil {
+		return nil, err
+	}
+	u.Kind = auth.UserKind(kind)
+	u.CreatedAt = utc(u.CreatedAt)
+	return &u, nil
+}
+
+// User returns the user id of orgID.
+func (s *Store) User(ctx context.Context, orgID, id string) (*auth.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx,
+		`SELECT `+userColumns+` FROM users WHERE org_id = $1 AND id = $2`, orgID, id))
+	if err != nil {
+		return nil, dbErr("user", err)
+	}
+	return u, nil
+}
+
+// UserByUsername returns the user of orgID with username.
+func (s *Store) UserByUsername(ctx context.Context, orgID, username string) (*auth.User, error) {
+	u, err := scanUser(s.pool.QueryRow(ctx,
+		`SELECT `+userColumns+` FROM users WHERE org_id = $1 AND username = $2`, orgID, username))
+	if err != nil {
+		return nil, dbErr("user by username", err)
+	}
+	return u, nil
+}
+
+// SetRegistrationCode replaces the user's code, voiding any earlier one.
+func (s *Store) SetRegistrationCode(ctx context.Context, c auth.RegistrationCode) error {
+	return dbErr("set registration code", upsertRegistrationCode(ctx, s.pool, c))
+}
+
+func upsertRegistrationCode(ctx context.Context, db execer, c auth.RegistrationCode) error {
+	_, err := db.Exec(ctx, `INSERT INTO registration_codes (user_id, hash, expires_at) VALUES ($1, $2, $3)
+		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, expires_at = excluded.expires_at`,
+		c.UserID, c.Hash, c.ExpiresAt)
+	return err
+}
+
+// ConsumeRegistrationCode removes and returns the user's code if its hash
+// equals hash, in one statement, so two concurrent registrations cannot both
+// get it and a wrong guess leaves the real code in place. The code's expiry
+// is the caller's to check. ErrNotFound when the user has no such code.
+func (s *Store) ConsumeRegistrationCode(ctx context.Context, userID string, hash []byte) (*auth.RegistrationCode, error) {
+	var c auth.RegistrationCode
+	err := s.pool.QueryRow(ctx, `DELETE FROM registration_codes WHERE user_id = $1 AND hash = $2
+		RETURNING user_id, hash, expires_at`, userID, hash).
+		Scan(&c.UserID, &c.Hash, &c.ExpiresAt)
+	if err != nil {
+		return nil, dbErr("consume registration code", err)
+	}
+	c.ExpiresAt = utc(c.ExpiresAt)
+	return &c, nil
+}
+
+// RegisterUser marks the user registered and inserts its credentials in one
+// transaction. The conditional UPDATE comes first: it locks the user's row,
+// so of two concurrent registrations one waits and then finds nothing to do
+// (ErrUsed). ErrNotFound when the user does not exist.
+func (s *Store) RegisterUser(ctx context.Context, userID string, creds []*auth.Credential) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		tag, err := tx.Exec(ctx, `UPDATE users SET is_registered = true WHERE id = $1 AND NOT is_registered`, userID)
+		if err != nil {
+			return err
+		}
+		if tag.RowsAffected() == 0 {
+			var exists bool
+			if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM users WHERE id = $1)`, userID).Scan(&exists); err != nil {
+				return err
+			}
+			if !exists {
+				return pgx.ErrNoRows
+			}
+			return auth.ErrUsed
+		}
+		for _, c := range creds {
+			if err := insertCredential(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == auth.ErrUsed {
+		return fmt.Errorf("postgres: register user: %w", auth.ErrUsed)
+	}
+	return dbErr("register user", err)
+}
