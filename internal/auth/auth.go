@@ -10,6 +10,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"time"
@@ -37,6 +38,11 @@ type Config struct {
 	TempTTL      time.Duration // 15 min
 	CodeTTL      time.Duration // 4 h (spec 12.12)
 
+	// ExtraOperations are operation names an operator declares for the APIs
+	// signet guards as a gateway (e.g. "Orders:Create"); permissions may name
+	// them like signet's own.
+	ExtraOperations []string
+
 	// RPID and RPName describe the WebAuthn relying party in challenges.
 	RPID   string
 	RPName string
@@ -49,6 +55,7 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	cfg    Config
+	ops    map[string]bool // every operation a permission may name
 }
 
 // New validates cfg and returns a Service.
@@ -75,7 +82,17 @@ func New(cfg Config) (*Service, error) {
 	if cfg.RPName == "" {
 		cfg.RPName = "signet"
 	}
-	return &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg}, nil
+	ops := map[string]bool{}
+	for _, op := range operations {
+		ops[op] = true
+	}
+	for _, op := range cfg.ExtraOperations {
+		if !validOperation(op) {
+			return nil, fmt.Errorf("auth: operation name %q must be Words:Separated:ByColons", op)
+		}
+		ops[op] = true
+	}
+	return &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops}, nil
 }
 
 // clock returns the current time as stored: UTC, millisecond precision (the

@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"slices"
+	"strings"
 
 	"github.com/signet-auth/signet/internal/token"
 )
@@ -34,8 +35,29 @@ var operations = []string{
 // ManagedFullAdminAccess.
 func AllOperations() []string { return slices.Clone(operations) }
 
-// IsOperation reports whether op is a known operation name.
-func IsOperation(op string) bool { return slices.Contains(operations, op) }
+// IsOperation reports whether op is an operation a permission may name:
+// signet's own or one the operator declared.
+func (s *Service) IsOperation(op string) bool { return s.ops[op] }
+
+// validOperation checks the shape of an operator-declared operation name:
+// two to four segments of letters and digits separated by colons.
+func validOperation(op string) bool {
+	parts := strings.Split(op, ":")
+	if len(parts) < 2 || len(parts) > 4 || len(op) > 100 {
+		return false
+	}
+	for _, p := range parts {
+		if p == "" {
+			return false
+		}
+		for _, r := range p {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+				return false
+			}
+		}
+	}
+	return true
+}
 
 // Authorize checks that p may perform op. A user and a service account hold
 // the operations of their assignments; a PAT holds its user's operations as
