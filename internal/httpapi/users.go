@@ -43,7 +43,14 @@ func userOut(v *auth.UserView) userJSON {
 			break
 		}
 	}
+	seen := map[string]bool{}
 	for _, a := range v.Assignments {
+		for _, op := range a.Permission.Operations {
+			if !seen[op] && !a.Permission.IsArchived {
+				seen[op] = true
+				out.Permissions = append(out.Permissions, op)
+			}
+		}
 		out.PermissionAssignments = append(out.PermissionAssignments, assignmentJSON{
 			PermissionName: a.Permission.Name, PermissionID: a.Permission.ID,
 			AssignmentID: a.Assignment.ID, Operations: a.Permission.Operations,
