@@ -6,6 +6,7 @@
 package auth
 
 import (
+	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
@@ -38,6 +39,10 @@ type Config struct {
 	TempTTL      time.Duration // 15 min
 	CodeTTL      time.Duration // 4 h (spec 12.12)
 
+	// Delivery sends registration codes to users; nil: codes reach users
+	// only through the operator (signet users invite).
+	Delivery Delivery
+
 	// ExtraOperations are operation names an operator declares for the APIs
 	// signet guards as a gateway (e.g. "Orders:Create"); permissions may name
 	// them like signet's own.
@@ -56,6 +61,13 @@ type Service struct {
 	now    func() time.Time
 	cfg    Config
 	ops    map[string]bool // every operation a permission may name
+	ids    IdentityStore   // nil until the store implements it
+}
+
+// Delivery sends a registration code to the user it belongs to (e-mail,
+// chat...). The code must reach no one else and no log.
+type Delivery interface {
+	SendRegistrationCode(ctx context.Context, org *Org, u *User, code string) error
 }
 
 // New validates cfg and returns a Service.
@@ -92,7 +104,9 @@ func New(cfg Config) (*Service, error) {
 		}
 		ops[op] = true
 	}
-	return &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops}, nil
+	svc := &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops}
+	svc.ids, _ = cfg.Store.(IdentityStore)
+	return svc, nil
 }
 
 // clock returns the current time as stored: UTC, millisecond precision (the

@@ -34,6 +34,8 @@ type User struct {
 	IsArchived       bool
 	IsRegistered     bool
 	IsServiceAccount bool
+	IsSSORequired    bool
+	ExternalID       string
 	CreatedAt        time.Time
 }
 
@@ -191,6 +193,30 @@ type RegistrationCode struct {
 	ExpiresAt time.Time
 }
 
+// UserQuery selects a page of an org's users, ordered by id.
+type UserQuery struct {
+	Kind            UserKind // "" = any
+	ServiceAccounts bool     // true: only service accounts; false: only people
+	After           string   // ids greater than this ("" = from the start)
+	Limit           int      // at most this many (the caller asks one more to know if a page follows)
+}
+
+// PageQuery selects a page of a list ordered by id.
+type PageQuery struct {
+	After string
+	Limit int
+}
+
+// LongLived is a PAT or a service account created in one transaction: the
+// service account's user (nil for a PAT), the token record, the key
+// credential the token signs with, and an optional first assignment.
+type LongLived struct {
+	User       *User
+	Token      *AccessToken
+	Credential *Credential
+	Assignment *Assignment
+}
+
 // OrgStore persists orgs.
 type OrgStore interface {
 	// CreateOrg writes the org, its first user, the permission and assignment
@@ -270,6 +296,45 @@ type PermissionStore interface {
 	Operations(ctx context.Context, orgID, identityID string) ([]string, error)
 	// Assignments lists the permissions assigned to identityID.
 	Assignments(ctx context.Context, orgID, identityID string) ([]AssignedPermission, error)
+}
+
+// IdentityStore persists what the management API of users, PATs, service
+// accounts and permissions needs beyond login (spec 5.5-5.7, 6).
+type IdentityStore interface {
+	// ListUsers returns a page of the org's users.
+	ListUsers(ctx context.Context, orgID string, q UserQuery) ([]*User, error)
+	// UpdateUser writes the mutable fields of u (Username, IsActive,
+	// IsArchived, IsSSORequired, ExternalID). ErrNotFound when u is not in
+	// u.OrgID; ErrDuplicate when the new username is taken.
+	UpdateUser(ctx context.Context, u *User) error
+	// CreateLongLived writes a PAT or a service account atomically.
+	// ErrDuplicate when a service account's name (its username) is taken in
+	// the org, or a PAT's name is taken among its user's unarchived PATs.
+	CreateLongLived(ctx context.Context, l LongLived) error
+	// AccessToken returns one token record of the org.
+	AccessToken(ctx context.Context, orgID, id string) (*AccessToken, error)
+	// AccessTokens lists the user's token records of one kind.
+	AccessTokens(ctx context.Context, orgID, userID string, kind token.Kind) ([]*AccessToken, error)
+	// UpdateAccessToken writes the mutable fields of t (Name, ExternalID,
+	// IsActive, IsArchived). ErrNotFound when t is not in t.OrgID;
+	// ErrDuplicate when the new name is taken.
+	UpdateAccessToken(ctx context.Context, t *AccessToken) error
+	// CreatePermission inserts p. ErrDuplicate when its name is taken in its
+	// org, archived permissions included.
+	CreatePermission(ctx context.Context, p *Permission) error
+	Permission(ctx context.Context, orgID, id string) (*Permission, error)
+	ListPermissions(ctx context.Context, orgID string, q PageQuery) ([]*Permission, error)
+	// UpdatePermission writes Name, Operations, IsArchived and UpdatedAt.
+	// ErrNotFound when p is not in p.OrgID; ErrDuplicate when the name is
+	// taken.
+	UpdatePermission(ctx context.Context, p *Permission) error
+	// CreateAssignment inserts a. ErrDuplicate when the identity already
+	// has the permission; ErrNotFound when the permission is not in a.OrgID.
+	CreateAssignment(ctx context.Context, a *Assignment) error
+	ListAssignments(ctx context.Context, orgID, permissionID string, q PageQuery) ([]*Assignment, error)
+	// DeleteAssignment removes one assignment of the permission.
+	// ErrNotFound when there is none with that id in the org.
+	DeleteAssignment(ctx context.Context, orgID, permissionID, id string) error
 }
 
 // Sweeper removes expired single-use records.

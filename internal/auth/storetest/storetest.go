@@ -11,9 +11,20 @@
 //   - a write that names a missing org or user (a foreign key) fails with
 //     auth.ErrNotFound; a unique or primary key violation with
 //     auth.ErrDuplicate;
+//   - a Credential's CredID is unique within its org, among users' and
+//     tokens' credentials alike; a token's credential and the token's record
+//     may be created in either order (neither references the other);
+//   - Principal reports CredentialActive false when the token names a
+//     credential that does not exist;
+//   - SetCredentialActive and RevokeAccessToken succeed when the value is
+//     already set; RevokeSessions succeeds when there is nothing to revoke;
+//   - Assignments lists archived permissions too; Operations leaves them out;
+//   - a login challenge may have no UserID;
 //   - times come back Equal to what was written (callers truncate to
 //     milliseconds) and in time.UTC;
-//   - nil and empty slices are interchangeable; list order is not pinned.
+//   - nil and empty slices are interchangeable; list order is not pinned;
+//   - every method fails with context.Canceled on a canceled context and
+//     does nothing.
 package storetest
 
 import (
@@ -329,7 +340,7 @@ func mustToken(t *testing.T, s auth.Store, orgID, userID, id string, kind token.
 	return tok
 }
 
-// token returns the stored state of a token, read through Principal.
+// tokenState returns the stored state of a token, read through Principal.
 func tokenState(t *testing.T, s auth.Store, orgID, id string) auth.AccessToken {
 	t.Helper()
 	p, err := s.Principal(t.Context(), orgID, id)

@@ -1,0 +1,101 @@
+package sqlite
+
+import (
+	"database/sql"
+	"fmt"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/signet-auth/signet/internal/auth"
+)
+
+// syncModes are the durability settings the benchmarks compare.
+var syncModes = []SyncMode{SyncFull, SyncNormal}
+
+// BenchmarkUseAction measures the success path of UseAction (one UPDATE …
+// RETURNING on the write connection), serially and from parallel callers.
+func BenchmarkUseAction(b *testing.B) {
+	for _, mode := range syncModes {
+		for _, parallel := range []bool{false, true} {
+			name := string(mode)
+			if parallel {
+				name += "/parallel"
+			}
+			b.Run(name, func(b *testing.B) {
+				s := open(b, Synchronous(mode))
+				n := seed(b, s)
+				now := time.Now().UTC().Truncate(time.Millisecond)
+				hashes := actions(b, s, n, b.N, now)
+				b.ResetTimer()
+				if !parallel {
+					for i := range b.N {
+						if _, err := s.UseAction(b.Context(), hashes[i], now); err != nil {
+							b.Fatal(err)
+						}
+					}
+					return
+				}
+				var next atomic.Int64
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						i := next.Add(1) - 1
+						if _, err := s.UseAction(b.Context(), hashes[i], now); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
+	}
+}
+
+// actions inserts count unused actions in one transaction and returns their
+// token hashes.
+func actions(b *testing.B, s *Store, n auth.NewOrg, count int, now time.Time) [][]byte {
+	b.Helper()
+	hashes := make([][]byte, count)
+	err := s.tx(b.Context(), func(tx *sql.Tx) error {
+		for i := range hashes {
+			hashes[i] = fmt.Appendf(nil, "hash-%032d", i)
+			if err := insertAction(b.Context(), tx, &auth.Action{
+				ID: fmt.Sprintf("uj-%d", i), TokenHash: hashes[i], OrgID: n.Org.ID, UserID: n.User.ID,
+				TokenID: "to-1", CredentialUUID: "cr-1", Method: "POST", Path: "/wallets",
+				PayloadHash: make([]byte, 32), ExpiresAt: now.Add(time.Hour), CreatedAt: now,
+			}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		b.Fatal(err)
+	}
+	return hashes
+}
+
+// BenchmarkPrincipal measures the per-request read of a bearer token's
+// state: one join on the read pool.
+func BenchmarkPrincipal(b *testing.B) {
+	s := open(b)
+	n := seed(b, s)
+	b.Run("serial", func(b *testing.B) {
+		for range b.N {
+			p, err := s.Principal(b.Context(), n.Org.ID, "to-1")
+			if err != nil || !p.CredentialActive {
+				b.Fatal(p, err)
+			}
+		}
+	})
+	b.Run("parallel", func(b *testing.B) {
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := s.Principal(b.Context(), n.Org.ID, "to-1"); err != nil {
+					b.Error(err)
+					return
+				}
+			}
+		})
+	})
+}

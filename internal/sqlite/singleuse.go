@@ -1,0 +1,132 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"time"
+
+	"github.com/signet-auth/signet/internal/auth"
+)
+
+// A challenge or an action is expired when its expiry is not after now
+// (expires_at <= now): ConsumeChallenge and UseAction refuse it from that
+// instant, and Sweep removes it.
+
+// CreateChallenge inserts c. ErrDuplicate when its id is taken.
+func (s *Store) CreateChallenge(ctx context.Context, c *auth.Challenge) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO challenges
+		(id, org_id, user_id, token_id, purpose, challenge, method, path, query, payload_hash, credential_kind,
+		 expires_at, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		c.ID, c.OrgID, c.UserID, c.TokenID, string(c.Purpose), c.Challenge, c.Method, c.Path, c.Query,
+		c.PayloadHash, string(c.CredentialKind), millis(c.ExpiresAt), millis(c.CreatedAt))
+	return wrap("create challenge", err)
+}
+
+// consumeChallengeSQL is prepared once in Open.
+const consumeChallengeSQL = `DELETE FROM challenges WHERE id = ? RETURNING
+		id, org_id, user_id, token_id, purpose, challenge, method, path, query, payload_hash, credential_kind,
+		expires_at, created_at`
+
+// ConsumeChallenge deletes the challenge and returns it, in one DELETE …
+// RETURNING: of any number of concurrent calls exactly one gets the row. An
+// expired challenge is deleted all the same (it is of no more use) and
+// reported as ErrNotFound.
+func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) (*auth.Challenge, error) {
+	var c auth.Challenge
+	var expires, created int64
+	rows, err := s.stmts.consumeChallenge.QueryContext(ctx, id)
+	err = one(rows, err, func(sc scanner) error {
+		return sc.Scan(&c.ID, &c.OrgID, &c.UserID, &c.TokenID, &c.Purpose, &c.Challenge, &c.Method, &c.Path,
+			&c.Query, &c.PayloadHash, &c.CredentialKind, &expires, &created)
+	})
+	if err != nil {
+		return nil, wrap("consume challenge", err)
+	}
+	if expires <= millis(now) {
+		return nil, wrap("consume challenge", auth.ErrNotFound)
+	}
+	c.ExpiresAt, c.CreatedAt = fromMillis(expires), fromMillis(created)
+	return &c, nil
+}
+
+// CreateAction inserts a. ErrDuplicate when its id or token hash is taken;
+// ErrNotFound when its user is not in its org.
+func (s *Store) CreateAction(ctx context.Context, a *auth.Action) error {
+	return wrap("create action", insertAction(ctx, s.write, a))
+}
+
+func insertAction(ctx context.Context, x execer, a *auth.Action) error {
+	_, err := x.ExecContext(ctx, `INSERT INTO actions
+		(id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query, payload_hash,
+		 expires_at, created_at, used_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.TokenHash, a.OrgID, a.UserID, a.TokenID, a.CredentialUUID, a.Method, a.Path, a.Query,
+		a.PayloadHash, millis(a.ExpiresAt), millis(a.CreatedAt), nullMillis(a.UsedAt))
+	return err
+}
+
+// useActionSQL is prepared once in Open.
+const useActionSQL = `UPDATE actions SET used_at = ?1
+		WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1
+		RETURNING id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query, payload_hash,
+			expires_at, created_at, used_at`
+
+// UseAction marks the unused, unexpired action with this token hash used at
+// now and returns it, in one UPDATE … RETURNING: of any number of concurrent
+// calls exactly one gets the row. Only when nothing matched does a second
+// query tell ErrUsed (the action is there, unexpired, used) from ErrNotFound.
+func (s *Store) UseAction(ctx context.Context, tokenHash []byte, now time.Time) (*auth.Action, error) {
+	var a auth.Action
+	var expires, created int64
+	var used sql.NullInt64
+	rows, err := s.stmts.useAction.QueryContext(ctx, millis(now), tokenHash)
+	err = one(rows, err, func(sc scanner) error {
+		return sc.Scan(&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
+			&a.Path, &a.Query, &a.PayloadHash, &expires, &created, &used)
+	})
+	if errors.Is(err, sql.ErrNoRows) {
+		var n int
+		err = s.read.QueryRowContext(ctx, `SELECT count(*) FROM actions
+			WHERE token_hash = ? AND used_at IS NOT NULL AND expires_at > ?`, tokenHash, millis(now)).Scan(&n)
+		if err == nil {
+			err = auth.ErrNotFound
+			if n > 0 {
+				err = auth.ErrUsed
+			}
+		}
+	}
+	if err != nil {
+		return nil, wrap("use action", err)
+	}
+	a.ExpiresAt, a.CreatedAt, a.UsedAt = fromMillis(expires), fromMillis(created), fromNullMillis(used)
+	return &a, nil
+}
+
+// Sweep deletes the challenges and actions (used or not) that expired at or
+// before now, in one transaction, and returns how many it deleted.
+func (s *Store) Sweep(ctx context.Context, now time.Time) (int64, error) {
+	var total int64
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []string{
+			`DELETE FROM challenges WHERE expires_at <= ?`,
+			`DELETE FROM actions WHERE expires_at <= ?`,
+		} {
+			res, err := tx.ExecContext(ctx, q, millis(now))
+			if err != nil {
+				return err
+			}
+			n, err := res.RowsAffected()
+			if err != nil {
+				return err
+			}
+			total += n
+		}
+		return nil
+	})
+	if err != nil {
+		return 0, wrap("sweep", err)
+	}
+	return total, nil
+}
