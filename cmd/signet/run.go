@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 
+	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/config"
 	"github.com/signet-auth/signet/internal/server"
 )
@@ -28,6 +29,8 @@ commands:
   serve       run the API server
   bootstrap   create an org and its first user; prints {"orgId","userId","username","registrationCode"}
   rotate-key  make a new token signing key current (tokens signed before stay valid)
+  users invite --org-id ID --username NAME
+              print a fresh registration code for a user who has not registered
 
 Run "signet <command> -h" for the flags of a command.
 `
@@ -46,6 +49,8 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.bootstrap(ctx, args[1:])
 	case "rotate-key":
 		err = m.rotateKey(ctx, args[1:])
+	case "users":
+		err = m.users(ctx, args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return 0
@@ -161,4 +166,32 @@ func (m *Main) rotateKey(ctx context.Context, args []string) error {
 	}
 	fmt.Fprintln(m.Stderr, "rotated the token signing key; running servers pick it up on the next token with an unknown key id")
 	return nil
+}
+
+func (m *Main) users(ctx context.Context, args []string) error {
+	if len(args) == 0 || args[0] != "invite" {
+		return errors.New("usage: signet users invite --org-id ID --username NAME")
+	}
+	var orgID, username string
+	cfg, err := m.flags("users invite", args[1:], func(fs *flag.FlagSet) {
+		fs.StringVar(&orgID, "org-id", "", "org of the user (required)")
+		fs.StringVar(&username, "username", "", "the user's username (required)")
+	})
+	if err != nil {
+		return err
+	}
+	if orgID == "" || username == "" {
+		return errors.New("--org-id and --username are required")
+	}
+	parts, err := server.Assemble(ctx, cfg, server.NewLogger(cfg, m.Stderr))
+	if err != nil {
+		return err
+	}
+	defer parts.Close()
+	code, err := parts.Service.InviteUser(ctx, orgID, username)
+	if err != nil {
+		return errors.New(auth.ErrorMessage(err))
+	}
+	fmt.Fprintln(m.Stderr, "a fresh registration code; any earlier one no longer works")
+	return json.NewEncoder(m.Stdout).Encode(map[string]string{"orgId": orgID, "username": username, "registrationCode": code})
 }

@@ -2,6 +2,7 @@ package auth
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 
@@ -70,11 +71,17 @@ func (s *Service) Authorize(ctx context.Context, p *Principal, op string) error 
 	}
 	ok := slices.Contains(ops, op)
 	if ok && p.Kind == token.KindPAT && p.PermissionID != "" {
-		own, err := s.store.Operations(ctx, p.OrgID, p.TokenID)
+		// The PAT's own restriction: an archived or vanished permission
+		// grants nothing.
+		ids, err := s.identities()
 		if err != nil {
+			return err
+		}
+		pm, err := ids.Permission(ctx, p.OrgID, p.PermissionID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
 			return internalErr(err)
 		}
-		ok = slices.Contains(own, op)
+		ok = err == nil && !pm.IsArchived && slices.Contains(pm.Operations, op)
 	}
 	if !ok {
 		return Errorf(Forbidden, "%s %s is not authorized to perform operation (%s)", p.UserKind, p.UserID, op)

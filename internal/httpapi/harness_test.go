@@ -24,6 +24,8 @@ import (
 
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/httpapi"
+	"github.com/signet-auth/signet/internal/mail"
+	"github.com/signet-auth/signet/internal/mail/mailtest"
 	"github.com/signet-auth/signet/internal/postgres"
 	"github.com/signet-auth/signet/internal/postgres/pgtest"
 	"github.com/signet-auth/signet/internal/sqlite"
@@ -45,19 +47,21 @@ func (c *clock) Advance(d time.Duration) {
 
 // env is one signet server on a real store, reached over real HTTP.
 type env struct {
-	t     *testing.T
+	t     testing.TB
+	api   http.Handler
 	url   string
 	svc   *auth.Service
 	store auth.Store
 	iss   *token.Issuer
 	clock *clock
+	mail  *mailtest.Server
 }
 
 // stores lists the backends the tests run on: SQLite always, PostgreSQL
 // when SIGNET_TEST_POSTGRES is set.
-func stores(t *testing.T) map[string]func(t *testing.T) auth.Store {
-	return map[string]func(t *testing.T) auth.Store{
-		"sqlite": func(t *testing.T) auth.Store {
+func stores(testing.TB) map[string]func(t testing.TB) auth.Store {
+	return map[string]func(t testing.TB) auth.Store{
+		"sqlite": func(t testing.TB) auth.Store {
 			st, err := sqlite.Open(context.Background(), t.TempDir()+"/signet.db")
 			if err != nil {
 				t.Fatal(err)
@@ -65,7 +69,7 @@ func stores(t *testing.T) map[string]func(t *testing.T) auth.Store {
 			t.Cleanup(func() { st.Close() })
 			return st
 		},
-		"postgres": func(t *testing.T) auth.Store {
+		"postgres": func(t testing.TB) auth.Store {
 			st, err := postgres.Open(context.Background(), pgtest.URL(t))
 			if err != nil {
 				t.Fatal(err)
@@ -76,7 +80,7 @@ func stores(t *testing.T) map[string]func(t *testing.T) auth.Store {
 	}
 }
 
-func newEnv(t *testing.T, st auth.Store) *env {
+func newEnv(t testing.TB, st auth.Store) *env {
 	t.Helper()
 	ck := &clock{t: time.Now().UTC()}
 	master := make([]byte, 32)
@@ -85,7 +89,12 @@ func newEnv(t *testing.T, st auth.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := auth.New(auth.Config{Store: st, Tokens: iss, Now: ck.Now})
+	mailSrv := mailtest.Start(t)
+	sender, err := mail.New(mail.Config{Addr: mailSrv.Addr, From: "signet@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc, err := auth.New(auth.Config{Store: st, Tokens: iss, Now: ck.Now, Delivery: sender})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +104,7 @@ func newEnv(t *testing.T, st auth.Store) *env {
 	}
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
-	return &env{t: t, url: srv.URL, svc: svc, store: st, iss: iss, clock: ck}
+	return &env{t: t, api: api, url: srv.URL, svc: svc, store: st, iss: iss, clock: ck, mail: mailSrv}
 }
 
 // keySigner signs like @dfns/sdk-keysigner: clientData JSON with type and
@@ -106,7 +115,7 @@ type keySigner struct {
 	pem    string
 }
 
-func newKeySigner(t *testing.T, alg string) *keySigner {
+func newKeySigner(t testing.TB, alg string) *keySigner {
 	t.Helper()
 	var priv crypto.Signer
 	switch alg {
@@ -323,4 +332,50 @@ func (e *env) addKey(u *user, k *keySigner) string {
 		e.t.Fatalf("credentials: %d %s", r.status, r.raw)
 	}
 	return r.str("credentialUuid")
+}
+
+// mailedCode returns the registration code last mailed to username.
+func (e *env) mailedCode(username string) string {
+	e.t.Helper()
+	msgs := e.mail.Messages()
+	for i := len(msgs) - 1; i >= 0; i-- {
+		if len(msgs[i].To) == 1 && msgs[i].To[0] == username {
+			_, after, ok := strings.Cut(msgs[i].Data, "Registration code: ")
+			if ok {
+				code, _, _ := strings.Cut(after, "\r\n")
+				return code
+			}
+		}
+	}
+	e.t.Fatalf("no code mailed to %s", username)
+	return ""
+}
+
+// register registers a user with a fresh P-256 key and logs it in.
+func (e *env) register(orgID, username, code string) *user {
+	e.t.Helper()
+	u := &user{orgID: orgID, username: username, signer: newKeySigner(e.t, "ES256")}
+	r := e.do("POST", "/auth/registration/init", "", map[string]string{"orgId": orgID, "username": username, "registrationCode": code})
+	if r.status != 200 {
+		e.t.Fatalf("registration/init: %d %s", r.status, r.raw)
+	}
+	u.userID = r.str("user", "id")
+	r = e.do("POST", "/auth/registration", r.str("temporaryAuthenticationToken"), map[string]any{"firstFactorCredential": u.signer.attest(r.str("challenge"))})
+	if r.status != 200 {
+		e.t.Fatalf("registration: %d %s", r.status, r.raw)
+	}
+	u.credUUID = r.str("credential", "uuid")
+	u.token = e.login(u, u.signer)
+	return u
+}
+
+// invite creates a user through the API as admin, takes the code from the
+// mail it was sent, and registers it.
+func (e *env) invite(admin *user, username string) *user {
+	e.t.Helper()
+	r := e.signed(admin, "POST", "/auth/users", mustJSON(map[string]string{"email": username, "kind": "CustomerEmployee"}))
+	if r.status != 200 || r.body["isRegistered"] != false {
+		e.t.Fatalf("create user: %d %s", r.status, r.raw)
+	}
+	return e.register(admin.orgID, username, e.mailedCode(username))
 }

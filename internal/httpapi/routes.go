@@ -20,7 +20,42 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/auth/action/init", access: bearer, op: noOperation, unsigned: true, h: s.actionInit},
 		{method: "POST", pattern: "/auth/action", access: bearer, op: noOperation, unsigned: true, h: s.actionComplete},
 
+		{method: "PUT", pattern: "/auth/registration/code", access: public, h: s.resendRegistrationCode},
+
+		{method: "GET", pattern: "/auth/users", access: bearer, op: "Auth:Users:Read", h: s.listUsers},
+		{method: "POST", pattern: "/auth/users", access: bearer, op: "Auth:Users:Create", h: s.createUser},
 		{method: "GET", pattern: "/auth/users/{userId}", access: bearer, op: "Auth:Users:Read", h: s.getUser},
+		{method: "PUT", pattern: "/auth/users/{userId}", access: bearer, op: "Auth:Users:Update", h: s.updateUser},
+		{method: "PUT", pattern: "/auth/users/{userId}/activate", access: bearer, op: "Auth:Users:Activate", h: s.activateUser},
+		{method: "PUT", pattern: "/auth/users/{userId}/deactivate", access: bearer, op: "Auth:Users:Deactivate", h: s.deactivateUser},
+		{method: "DELETE", pattern: "/auth/users/{userId}", access: bearer, op: "Auth:Users:Delete", h: s.archiveUser},
+
+		// A user's own PATs: managing them needs no operation beyond
+		// creating one; the domain scopes every call to the caller's user.
+		{method: "POST", pattern: "/auth/pats", access: bearer, op: "Auth:Pats:Create", h: s.createPAT},
+		{method: "GET", pattern: "/auth/pats", access: bearer, op: noOperation, h: s.listPATs},
+		{method: "GET", pattern: "/auth/pats/{tokenId}", access: bearer, op: noOperation, h: s.getPAT},
+		{method: "PUT", pattern: "/auth/pats/{tokenId}", access: bearer, op: noOperation, h: s.updatePAT},
+		{method: "PUT", pattern: "/auth/pats/{tokenId}/activate", access: bearer, op: noOperation, h: s.activatePAT},
+		{method: "PUT", pattern: "/auth/pats/{tokenId}/deactivate", access: bearer, op: noOperation, h: s.deactivatePAT},
+		{method: "DELETE", pattern: "/auth/pats/{tokenId}", access: bearer, op: noOperation, h: s.archivePAT},
+
+		{method: "POST", pattern: "/auth/service-accounts", access: bearer, op: "Auth:ServiceAccounts:Create", h: s.createServiceAccount},
+		{method: "GET", pattern: "/auth/service-accounts", access: bearer, op: "Auth:ServiceAccounts:Read", h: s.listServiceAccounts},
+		{method: "GET", pattern: "/auth/service-accounts/{serviceAccountId}", access: bearer, op: "Auth:ServiceAccounts:Read", h: s.getServiceAccount},
+		{method: "PUT", pattern: "/auth/service-accounts/{serviceAccountId}", access: bearer, op: "Auth:ServiceAccounts:Update", h: s.updateServiceAccount},
+		{method: "PUT", pattern: "/auth/service-accounts/{serviceAccountId}/activate", access: bearer, op: "Auth:ServiceAccounts:Activate", h: s.activateServiceAccount},
+		{method: "PUT", pattern: "/auth/service-accounts/{serviceAccountId}/deactivate", access: bearer, op: "Auth:ServiceAccounts:Deactivate", h: s.deactivateServiceAccount},
+		{method: "DELETE", pattern: "/auth/service-accounts/{serviceAccountId}", access: bearer, op: "Auth:ServiceAccounts:Delete", h: s.archiveServiceAccount},
+
+		{method: "POST", pattern: "/permissions", access: bearer, op: "Permissions:Create", h: s.createPermission},
+		{method: "GET", pattern: "/permissions", access: bearer, op: "Permissions:Read", h: s.listPermissions},
+		{method: "GET", pattern: "/permissions/{permissionId}", access: bearer, op: "Permissions:Read", h: s.getPermission},
+		{method: "PUT", pattern: "/permissions/{permissionId}", access: bearer, op: "Permissions:Update", h: s.updatePermission},
+		{method: "PUT", pattern: "/permissions/{permissionId}/archive", access: bearer, op: "Permissions:Archive", h: s.archivePermission},
+		{method: "POST", pattern: "/permissions/{permissionId}/assignments", access: bearer, op: "Permissions:Assign", h: s.createAssignment},
+		{method: "GET", pattern: "/permissions/{permissionId}/assignments", access: bearer, op: "Permissions:Assignments:Read", h: s.listAssignments},
+		{method: "DELETE", pattern: "/permissions/{permissionId}/assignments/{assignmentId}", access: bearer, op: "Permissions:Revoke", h: s.deleteAssignment},
 
 		{method: "GET", pattern: "/auth/credentials", access: bearer, op: noOperation, h: s.listCredentials},
 		{method: "POST", pattern: "/auth/credentials/init", access: bearer, op: noOperation, unsigned: true, h: s.credentialInit},

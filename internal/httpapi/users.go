@@ -35,7 +35,7 @@ func userOut(v *auth.UserView) userJSON {
 	out := userJSON{
 		UserID: u.ID, Username: u.Username, Name: u.Username, Kind: u.Kind, OrgID: u.OrgID,
 		Permissions: []string{}, IsActive: u.IsActive && !u.IsArchived, IsServiceAccount: u.IsServiceAccount,
-		IsRegistered: u.IsRegistered, PermissionAssignments: []assignmentJSON{},
+		IsRegistered: u.IsRegistered, IsSSORequired: u.IsSSORequired, PermissionAssignments: []assignmentJSON{},
 	}
 	for _, c := range v.Credentials {
 		if c.IsActive {

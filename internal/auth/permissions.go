@@ -1,0 +1,290 @@
+package auth
+
+import (
+	"context"
+	"errors"
+	"slices"
+
+	"github.com/signet-auth/signet/internal/token"
+)
+
+// PermissionRequest is the body of POST and PUT /permissions(/:id).
+type PermissionRequest struct {
+	Name       *string  `json:"name,omitempty"`
+	Operations []string `json:"operations,omitempty"`
+}
+
+// checkOperations validates and deduplicates operation names (spec 6.1 and
+// the operator's declared ones).
+func (s *Service) checkOperations(ops []string) ([]string, error) {
+	if len(ops) == 0 {
+		return nil, Errorf(Invalid, "operations must name at least one operation")
+	}
+	out := make([]string, 0, len(ops))
+	for _, op := range ops {
+		if !s.IsOperation(op) {
+			return nil, Errorf(Invalid, "unknown operation %q", op)
+		}
+		if !slices.Contains(out, op) {
+			out = append(out, op)
+		}
+	}
+	return out, nil
+}
+
+func checkPermissionName(name string) error {
+	if err := validName("name", name); err != nil {
+		return err
+	}
+	if len(name) > 100 {
+		return Errorf(Invalid, "name must be at most 100 characters")
+	}
+	return nil
+}
+
+// permission loads a permission of the caller's org.
+func (s *Service) permission(ctx context.Context, p *Principal, id string) (*Permission, error) {
+	ids, err := s.identities()
+	if err != nil {
+		return nil, err
+	}
+	if err := validID("permissionId", id); err != nil {
+		return nil, err
+	}
+	pm, err := ids.Permission(ctx, p.OrgID, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil, Errorf(NotFound, "permission not found")
+	}
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	return pm, nil
+}
+
+// activePermission loads a permission that may be granted: not archived.
+func (s *Service) activePermission(ctx context.Context, p *Principal, id string) (*Permission, error) {
+	pm, err := s.permission(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if pm.IsArchived {
+		return nil, Errorf(Invalid, "permission is archived")
+	}
+	return pm, nil
+}
+
+// CreatePermission creates a named set of operations.
+func (s *Service) CreatePermission(ctx context.Context, p *Principal, req *PermissionRequest) (*Permission, error) {
+	ids, err := s.identities()
+	if err != nil {
+		return nil, err
+	}
+	if req.Name == nil {
+		return nil, Errorf(Invalid, "name is required")
+	}
+	if err := checkPermissionName(*req.Name); err != nil {
+		return nil, err
+	}
+	ops, err := s.checkOperations(req.Operations)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	pm := &Permission{ID: newID("pm"), OrgID: p.OrgID, Name: *req.Name, Operations: ops, CreatedAt: now, UpdatedAt: now}
+	err = ids.CreatePermission(ctx, pm)
+	if errors.Is(err, ErrDuplicate) {
+		return nil, Errorf(Conflict, "a permission with this name exists (archived names stay reserved)")
+	}
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	s.log.InfoContext(ctx, "permission created", "org", p.OrgID, "permission", pm.ID, "by", p.UserID)
+	return pm, nil
+}
+
+// ListPermissions lists a page of the org's permissions.
+func (s *Service) ListPermissions(ctx context.Context, p *Principal, pg Page) ([]*Permission, string, error) {
+	ids, err := s.identities()
+	if err != nil {
+		return nil, "", err
+	}
+	q, limit, err := pageQuery(pg)
+	if err != nil {
+		return nil, "", err
+	}
+	ps, err := ids.ListPermissions(ctx, p.OrgID, q)
+	if err != nil {
+		return nil, "", internalErr(err)
+	}
+	ps, next := nextToken(ps, limit, func(pm *Permission) string { return pm.ID })
+	return ps, next, nil
+}
+
+// Permission returns one permission.
+func (s *Service) Permission(ctx context.Context, p *Principal, id string) (*Permission, error) {
+	return s.permission(ctx, p, id)
+}
+
+func (s *Service) savePermission(ctx context.Context, p *Principal, pm *Permission, what string) (*Permission, error) {
+	ids, err := s.identities()
+	if err != nil {
+		return nil, err
+	}
+	pm.UpdatedAt = s.clock()
+	err = ids.UpdatePermission(ctx, pm)
+	if errors.Is(err, ErrDuplicate) {
+		return nil, Errorf(Conflict, "a permission with this name exists (archived names stay reserved)")
+	}
+	if errors.Is(err, ErrNotFound) {
+		return nil, Errorf(NotFound, "permission not found")
+	}
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	s.log.InfoContext(ctx, "permission "+what, "org", p.OrgID, "permission", pm.ID, "by", p.UserID)
+	return pm, nil
+}
+
+// UpdatePermission renames a permission or replaces its operations.
+// Immutable (signet-managed) permissions cannot change (spec 6).
+func (s *Service) UpdatePermission(ctx context.Context, p *Principal, id string, req *PermissionRequest) (*Permission, error) {
+	pm, err := s.permission(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if pm.IsImmutable {
+		return nil, Errorf(Forbidden, "permission is immutable")
+	}
+	if pm.IsArchived {
+		return nil, Errorf(Invalid, "permission is archived")
+	}
+	if req.Name == nil && req.Operations == nil {
+		return nil, Errorf(Invalid, "nothing to update: give name or operations")
+	}
+	if req.Name != nil {
+		if err := checkPermissionName(*req.Name); err != nil {
+			return nil, err
+		}
+		pm.Name = *req.Name
+	}
+	if req.Operations != nil {
+		if pm.Operations, err = s.checkOperations(req.Operations); err != nil {
+			return nil, err
+		}
+	}
+	return s.savePermission(ctx, p, pm, "updated")
+}
+
+// ArchivePermission archives or unarchives a permission. An archived
+// permission grants nothing and its name stays reserved.
+func (s *Service) ArchivePermission(ctx context.Context, p *Principal, id string, archived bool) (*Permission, error) {
+	pm, err := s.permission(ctx, p, id)
+	if err != nil {
+		return nil, err
+	}
+	if pm.IsImmutable {
+		return nil, Errorf(Forbidden, "permission is immutable")
+	}
+	pm.IsArchived = archived
+	return s.savePermission(ctx, p, pm, map[bool]string{true: "archived", false: "unarchived"}[archived])
+}
+
+// CreateAssignment grants a permission to a user or service account of the
+// org. Nobody can grant themselves anything, and a PAT's permissions are
+// fixed by permissionId when it is created, so neither a PAT nor its user
+// can widen them afterwards.
+func (s *Service) CreateAssignment(ctx context.Context, p *Principal, permissionID, identityID string) (*Assignment, error) {
+	ids, err := s.identities()
+	if err != nil {
+		return nil, err
+	}
+	pm, err := s.activePermission(ctx, p, permissionID)
+	if err != nil {
+		return nil, err
+	}
+	if err := validID("identityId", identityID); err != nil {
+		return nil, err
+	}
+	if identityID == p.UserID || identityID == p.TokenID {
+		return nil, Errorf(Forbidden, "an identity cannot grant itself permissions")
+	}
+	if _, err := s.store.User(ctx, p.OrgID, identityID); err != nil {
+		if !errors.Is(err, ErrNotFound) {
+			return nil, internalErr(err)
+		}
+		t, terr := ids.AccessToken(ctx, p.OrgID, identityID)
+		if terr == nil && t.Kind == token.KindPAT {
+			return nil, Errorf(Invalid, "a PAT's permissions are set by permissionId when it is created")
+		}
+		return nil, Errorf(NotFound, "identity not found")
+	}
+	now := s.clock()
+	a := &Assignment{ID: newID("as"), OrgID: p.OrgID, PermissionID: pm.ID, IdentityID: identityID, CreatedAt: now, UpdatedAt: now}
+	err = ids.CreateAssignment(ctx, a)
+	if errors.Is(err, ErrDuplicate) {
+		return nil, Errorf(Conflict, "the identity already has this permission")
+	}
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	s.log.InfoContext(ctx, "permission assigned", "org", p.OrgID, "permission", pm.ID, "identity", identityID, "assignment", a.ID, "by", p.UserID)
+	return a, nil
+}
+
+// ListAssignments lists a page of a permission's assignments.
+func (s *Service) ListAssignments(ctx context.Context, p *Principal, permissionID string, pg Page) ([]*Assignment, string, error) {
+	ids, err := s.identities()
+	if err != nil {
+		return nil, "", err
+	}
+	if _, err := s.permission(ctx, p, permissionID); err != nil {
+		return nil, "", err
+	}
+	q, limit, err := pageQuery(pg)
+	if err != nil {
+		return nil, "", err
+	}
+	as, err := ids.ListAssignments(ctx, p.OrgID, permissionID, q)
+	if err != nil {
+		return nil, "", internalErr(err)
+	}
+	as, next := nextToken(as, limit, func(a *Assignment) string { return a.ID })
+	return as, next, nil
+}
+
+// DeleteAssignment revokes an assignment. Immutable assignments (the first
+// admin's) cannot be revoked, and nobody revokes their own.
+func (s *Service) DeleteAssignment(ctx context.Context, p *Principal, permissionID, assignmentID string) error {
+	ids, err := s.identities()
+	if err != nil {
+		return err
+	}
+	if err := validID("assignmentId", assignmentID); err != nil {
+		return err
+	}
+	var found *Assignment
+	for pg := (Page{Limit: maxPage}); found == nil; {
+		as, next, err := s.ListAssignments(ctx, p, permissionID, pg)
+		if err != nil {
+			return err
+		}
+		if i := slices.IndexFunc(as, func(a *Assignment) bool { return a.ID == assignmentID }); i >= 0 {
+			found = as[i]
+		} else if next == "" {
+			return Errorf(NotFound, "assignment not found")
+		}
+		pg.Token = next
+	}
+	if found.IsImmutable {
+		return Errorf(Forbidden, "assignment is immutable")
+	}
+	err = ids.DeleteAssignment(ctx, p.OrgID, permissionID, assignmentID)
+	if errors.Is(err, ErrNotFound) {
+		return Errorf(NotFound, "assignment not found")
+	}
+	if err != nil {
+		return internalErr(err)
+	}
+	s.log.InfoContext(ctx, "permission revoked", "org", p.OrgID, "permission", permissionID, "assignment", assignmentID, "by", p.UserID)
+	return nil
+}

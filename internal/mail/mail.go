@@ -1,0 +1,101 @@
+// Package mail delivers registration codes by e-mail over SMTP, for
+// operators who configure --smtp-addr. It implements auth.Delivery.
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/mail"
+	"net/smtp"
+	"strings"
+	"time"
+
+	"github.com/signet-auth/signet/internal/auth"
+)
+
+// Config says how to reach the SMTP server.
+type Config struct {
+	Addr     string // host:port
+	From     string // envelope and header sender
+	Username string // optional; PLAIN auth (only over TLS or to localhost, as net/smtp insists)
+	Password string
+	CodeTTL  time.Duration // shown in the message
+}
+
+// Sender sends registration codes by e-mail.
+type Sender struct {
+	cfg  Config
+	from *mail.Address
+}
+
+var _ auth.Delivery = (*Sender)(nil)
+
+// New validates cfg and returns a Sender.
+func New(cfg Config) (*Sender, error) {
+	if _, _, err := net.SplitHostPort(cfg.Addr); err != nil {
+		return nil, fmt.Errorf("smtp address %q: %w", cfg.Addr, err)
+	}
+	from, err := mail.ParseAddress(cfg.From)
+	if err != nil {
+		return nil, fmt.Errorf("smtp from %q: %w", cfg.From, err)
+	}
+	if cfg.CodeTTL <= 0 {
+		cfg.CodeTTL = 4 * time.Hour
+	}
+	return &Sender{cfg: cfg, from: from}, nil
+}
+
+// SendRegistrationCode mails the code to the user, whose username must be
+// an e-mail address. STARTTLS is used whenever the server offers it.
+func (s *Sender) SendRegistrationCode(ctx context.Context, org *auth.Org, u *auth.User, code string) error {
+	to, err := mail.ParseAddress(u.Username)
+	if err != nil {
+		return errors.New("username is not an e-mail address; give the user a code with `signet users invite`")
+	}
+	msg := s.message(org, u, to, code)
+	var a smtp.Auth
+	if s.cfg.Username != "" {
+		host, _, _ := net.SplitHostPort(s.cfg.Addr)
+		a = smtp.PlainAuth("", s.cfg.Username, s.cfg.Password, host)
+	}
+	done := make(chan error, 1)
+	go func() { done <- smtp.SendMail(s.cfg.Addr, a, s.from.Address, []string{to.Address}, msg) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("smtp: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// message builds the RFC 5322 message. Every header value comes from
+// validated data (names without control characters), and mail.Address
+// encodes display names, so no header can be injected.
+func (s *Sender) message(org *auth.Org, u *auth.User, to *mail.Address, code string) []byte {
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: %s\r\n", s.from.String())
+	fmt.Fprintf(&b, "To: %s\r\n", to.String())
+	fmt.Fprintf(&b, "Subject: Your registration code for %s\r\n", oneLine(org.Name))
+	fmt.Fprintf(&b, "Date: %s\r\n", time.Now().UTC().Format(time.RFC1123Z))
+	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
+	fmt.Fprintf(&b, "You have been invited to %s.\r\n\r\n", oneLine(org.Name))
+	fmt.Fprintf(&b, "Org id:            %s\r\n", org.ID)
+	fmt.Fprintf(&b, "Username:          %s\r\n", u.Username)
+	fmt.Fprintf(&b, "Registration code: %s\r\n\r\n", code)
+	fmt.Fprintf(&b, "The code works once and expires in %s.\r\n", s.cfg.CodeTTL)
+	return []byte(b.String())
+}
+
+func oneLine(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
