@@ -31,6 +31,9 @@ type Config struct {
 	Ping func(ctx context.Context) error
 	// MaxBody is the largest request body accepted (default 1 MiB).
 	MaxBody int64
+	// CORSOrigins are the web origins allowed to call signet from a
+	// browser; none by default.
+	CORSOrigins []string
 }
 
 // Server serves signet's API.
@@ -41,6 +44,9 @@ type Server struct {
 	ping    func(ctx context.Context) error
 	maxBody int64
 	mux     *http.ServeMux
+	handler http.Handler
+
+	corsOrigins map[string]bool
 }
 
 // New returns a Server with every route registered.
@@ -54,13 +60,15 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 1 << 20
 	}
-	s := &Server{svc: cfg.Service, log: cfg.Logger, jwks: cfg.JWKS, ping: cfg.Ping, maxBody: cfg.MaxBody, mux: http.NewServeMux()}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, jwks: cfg.JWKS, ping: cfg.Ping, maxBody: cfg.MaxBody,
+		mux: http.NewServeMux(), corsOrigins: originSet(cfg.CORSOrigins)}
 	s.register()
+	s.handler = s.cors(s.mux)
 	return s, nil
 }
 
 // ServeHTTP implements http.Handler.
-func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.mux.ServeHTTP(w, r) }
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
 
 // access says who may call a route.
 type access int
