@@ -10,7 +10,10 @@
 //   → login via DfnsAuthenticator + AsymmetricKeySigner (@dfns/sdk-keysigner)
 //   → DfnsApiClient: getUser, listCredentials, add a second Key credential (Ed25519),
 //     deactivate / reactivate it (every write a user-action-signed call the SDK performs itself)
-//   → a deactivated credential cannot sign → logout → the old token gets 401; JWKS verifies tokens.
+//   → a deactivated credential cannot sign
+//   → PATs (P-256), service accounts (Ed25519), restricted PATs, users, permissions and assignments,
+//     each long-lived token signing with its own AsymmetricKeySigner (./identities.js)
+//   → logout → the old token gets 401; JWKS verifies tokens.
 
 const path = require('node:path');
 const fs = require('node:fs');
@@ -21,6 +24,7 @@ const assert = require('node:assert/strict');
 const { SignetServer } = require('./harness');
 const { installHttpLog, formatExchange } = require('./httplog');
 const keys = require('./keys');
+const defineIdentitySteps = require('./identities');
 
 const STEP_TIMEOUT_MS = 30_000;
 
@@ -377,6 +381,20 @@ module.exports = function defineInteropSuite(sdkDir) {
       // The reactivated Ed25519 key can sign again.
       const again = await s.client2.auth.activateCredential({ body: { credentialUuid: s.ed.uuid } });
       assert.equal(typeof again.message, 'string');
+    });
+
+    // PATs, service accounts, users, permissions and assignments (suite/identities.js).
+    defineIdentitySteps({
+      step,
+      s,
+      server,
+      sdk: { DfnsApiClient, DfnsAuthenticator, AsymmetricKeySigner, BrowserKeySigner },
+      expectDfnsError,
+      assertUserActionFlow,
+      sinceMark,
+      httpLog,
+      keys,
+      expectedSdkVersion,
     });
 
     step('logout, then the old token is refused with 401', ['client'], async (t, mark) => {

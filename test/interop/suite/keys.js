@@ -43,6 +43,16 @@ function generateEd25519() {
   };
 }
 
+// P-256 key pair as the Dfns docs' Node example makes one for a PAT / service account:
+// PKCS#8 PEM private key for AsymmetricKeySigner, SPKI PEM public key for the create body.
+function generateP256() {
+  const { privateKey, publicKey } = nodeCrypto.generateKeyPairSync('ec', { namedCurve: 'prime256v1' });
+  return {
+    privateKeyPem: privateKey.export({ type: 'pkcs8', format: 'pem' }),
+    publicKeyPem: publicKey.export({ type: 'spki', format: 'pem' }),
+  };
+}
+
 function ed25519KeyAttestation({ challenge, credId, privateKeyPem, publicKeyPem }) {
   const clientData = JSON.stringify({ type: 'key.create', challenge: challenge.challenge });
   const clientDataHash = nodeCrypto.createHash('sha256').update(Buffer.from(clientData, 'utf8')).digest('hex');
@@ -89,6 +99,7 @@ module.exports = {
   generateBrowserP256KeyPair,
   cryptoKeyToPkcs8Pem,
   generateEd25519,
+  generateP256,
   ed25519KeyAttestation,
   decodeJwt,
   verifyJwtWithJwks,
