@@ -7,10 +7,9 @@
 // look up the stored challenge and credential, call in here, and map the
 // returned *Error to a response by its Kind.
 //
-// Today it implements "Key" credentials (kinds Key, PasswordProtectedKey and
+// It implements "Key" credentials (kinds Key, PasswordProtectedKey and
 // RecoveryKey share the same proof format), spec sections 3.3-3.6 and signet's
-// choices in 12.4-12.5. Fido2 (WebAuthn) credentials will be verified here too,
-// on top of go-webauthn; their functions will carry a Fido2 prefix next to the
-// Key ones, and share Error, ClientData's challenge rule and the base64url
-// helpers.
+// choices in 12.4-12.5, and Fido2 (WebAuthn) credentials, spec 3.6-3.7, on top
+// of go-webauthn's protocol package (fido2.go). Both share Error, the
+// challenge rule of spec 3.6 and the base64url helpers.
 package credential
