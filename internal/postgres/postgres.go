@@ -28,7 +28,10 @@ type Store struct {
 	pool *pgxpool.Pool
 }
 
-var _ auth.Store = (*Store)(nil)
+var (
+	_ auth.Store         = (*Store)(nil)
+	_ auth.IdentityStore = (*Store)(nil)
+)
 
 // Open connects to the database at url, brings its schema up to date and
 // returns the store. url is a pgx connection string (URL or key=value): pool
@@ -109,6 +112,15 @@ func utcPtr(t *time.Time) *time.Time {
 	}
 	u := t.UTC()
 	return &u
+}
+
+// limit is the LIMIT of a page of at most n rows; n <= 0 means every row
+// (LIMIT NULL).
+func limit(n int) *int {
+	if n <= 0 {
+		return nil
+	}
+	return &n
 }
 
 // execer is a pool, a connection or a transaction.

@@ -36,9 +36,6 @@ func TestConformance(t *testing.T) {
 	storetest.Run(t, func(t *testing.T) auth.Store { return openTest(t) })
 }
 
-// The store also offers the optional writes the suite tests when present.
-var _ storetest.PermissionWriter = (*Store)(nil)
-
 var t0 = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 
 // fixture is an org with one registered user, its key credential and a login
@@ -438,6 +435,56 @@ func TestSigningKeysConcurrentRotation(t *testing.T) {
 	}
 	if current != 1 {
 		t.Errorf("%d current keys after concurrent rotations, want 1", current)
+	}
+}
+
+// TestMigrateFromVersion1: a database written by the first schema gains the
+// new user columns (with the values of "not set") and keeps its rows.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := t.Context()
+	url := pgtest.URL(t)
+	ms, err := migrations()
+	if err != nil || ms[0].version != 1 {
+		t.Fatalf("migrations = %v, %v", ms, err)
+	}
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version integer PRIMARY KEY, name text NOT NULL,
+			applied_at timestamptz NOT NULL DEFAULT now())`,
+		ms[0].sql,
+		`INSERT INTO schema_migrations (version, name) VALUES (1, '0001_init.sql')`,
+		`INSERT INTO orgs VALUES ('or-1', 'one', '2025-06-01T12:00:00Z')`,
+		`INSERT INTO users VALUES ('us-1', 'or-1', 'ada', 'CustomerEmployee', true, false, true, false, '2025-06-01T12:00:00Z')`,
+	} {
+		if _, err := conn.Exec(ctx, q); err != nil {
+			t.Fatalf("%.40s: %v", q, err)
+		}
+	}
+	conn.Close(ctx)
+
+	s, err := Open(ctx, url)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	got, err := s.User(ctx, "or-1", "us-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &auth.User{ID: "us-1", OrgID: "or-1", Username: "ada", Kind: auth.CustomerEmployee, IsActive: true,
+		IsRegistered: true, CreatedAt: t0}
+	if diff := cmp.Diff(want, got); diff != "" {
+		t.Errorf("User after migration (-want +got):\n%s", diff)
+	}
+	// The defaults that filled the old rows are gone: an INSERT must name
+	// every column.
+	_, err = s.pool.Exec(ctx, `INSERT INTO users (id, org_id, username, kind, is_active, is_archived, is_registered,
+		is_service_account, created_at) VALUES ('us-2', 'or-1', 'bob', 'EndUser', true, false, true, false, now())`)
+	if err == nil {
+		t.Error("INSERT without the new columns succeeded, want a not-null violation")
 	}
 }
 

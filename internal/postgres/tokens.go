@@ -2,6 +2,8 @@ package postgres
 
 import (
 	"context"
+	"errors"
+	"fmt"
 
 	"github.com/jackc/pgx/v5"
 
@@ -9,15 +11,37 @@ import (
 	"github.com/signet-auth/signet/internal/token"
 )
 
-// CreateAccessToken records an issued bearer token (never the token itself).
+// CreateAccessToken records an issued bearer token (never the token
+// itself). ErrDuplicate when its id is taken, or it is a PAT named like
+// another unarchived PAT of its user; ErrNotFound when its user is not in
+// its org.
 func (s *Store) CreateAccessToken(ctx context.Context, t *auth.AccessToken) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO access_tokens
+	return dbErr("create access token", insertAccessToken(ctx, s.pool, t))
+}
+
+func insertAccessToken(ctx context.Context, db execer, t *auth.AccessToken) error {
+	_, err := db.Exec(ctx, `INSERT INTO access_tokens
 		(id, org_id, user_id, kind, name, credential_uuid, permission_id, external_id, is_active,
 		 is_archived, expires_at, created_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
 		t.ID, t.OrgID, t.UserID, string(t.Kind), t.Name, t.CredentialUUID, t.PermissionID,
 		t.ExternalID, t.IsActive, t.IsArchived, t.ExpiresAt, t.CreatedAt)
-	return dbErr("create access token", err)
+	return err
+}
+
+const tokenColumns = `id, org_id, user_id, kind, name, credential_uuid, permission_id, external_id,
+	is_active, is_archived, expires_at, created_at`
+
+func scanToken(row rowScanner) (*auth.AccessToken, error) {
+	var t auth.AccessToken
+	var kind string
+	if err := row.Scan(&t.ID, &t.OrgID, &t.UserID, &kind, &t.Name, &t.CredentialUUID, &t.PermissionID,
+		&t.ExternalID, &t.IsActive, &t.IsArchived, &t.ExpiresAt, &t.CreatedAt); err != nil {
+		return nil, err
+	}
+	t.Kind = token.Kind(kind)
+	t.ExpiresAt, t.CreatedAt = utc(t.ExpiresAt), utc(t.CreatedAt)
+	return &t, nil
 }
 
 // Principal reads the token, its user and its credential's state with one
@@ -32,7 +56,7 @@ func (s *Store) Principal(ctx context.Context, orgID, tokenID string) (*auth.Pri
 			t.id, t.org_id, t.user_id, t.kind, t.name, t.credential_uuid, t.permission_id,
 			t.external_id, t.is_active, t.is_archived, t.expires_at, t.created_at,
 			u.id, u.org_id, u.username, u.kind, u.is_active, u.is_archived, u.is_registered,
-			u.is_service_account, u.created_at,
+			u.is_service_account, u.is_sso_required, u.external_id, u.created_at,
 			t.credential_uuid = '' OR coalesce(c.is_active, false)
 		FROM access_tokens t
 		JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id
@@ -41,7 +65,7 @@ func (s *Store) Principal(ctx context.Context, orgID, tokenID string) (*auth.Pri
 		&t.ID, &t.OrgID, &t.UserID, &tkind, &t.Name, &t.CredentialUUID, &t.PermissionID,
 		&t.ExternalID, &t.IsActive, &t.IsArchived, &t.ExpiresAt, &t.CreatedAt,
 		&u.ID, &u.OrgID, &u.Username, &ukind, &u.IsActive, &u.IsArchived, &u.IsRegistered,
-		&u.IsServiceAccount, &u.CreatedAt,
+		&u.IsServiceAccount, &u.IsSSORequired, &u.ExternalID, &u.CreatedAt,
 		&p.CredentialActive)
 	if err != nil {
 		return nil, dbErr("principal", err)
@@ -73,6 +97,99 @@ func (s *Store) RevokeSessions(ctx context.Context, orgID, userID string) error 
 	_, err := s.pool.Exec(ctx, `UPDATE access_tokens SET is_active = false
 		WHERE org_id = $1 AND user_id = $2 AND kind = 'Token' AND is_active`, orgID, userID)
 	return dbErr("revoke sessions", err)
+}
+
+// CreateLongLived writes a PAT or a service account in one transaction, in
+// this order: the service account's user (when l.User is set), the token
+// record, its key credential, the first assignment (when l.Assignment is
+// set). Any failure rolls all of it back. ErrDuplicate when the service
+// account's username is taken in the org, the PAT's name among its user's
+// unarchived PATs, or the credential's CredID in the org; ErrNotFound when
+// the token's user or the assignment's permission is not in the org.
+func (s *Store) CreateLongLived(ctx context.Context, l auth.LongLived) error {
+	if err := checkLongLived(l); err != nil {
+		return fmt.Errorf("postgres: create long-lived token: %w", err)
+	}
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if l.User != nil {
+			if err := insertUser(ctx, tx, l.User); err != nil {
+				return err
+			}
+		}
+		if err := insertAccessToken(ctx, tx, l.Token); err != nil {
+			return err
+		}
+		if err := insertCredential(ctx, tx, l.Credential); err != nil {
+			return err
+		}
+		if l.Assignment != nil {
+			return insertAssignment(ctx, tx, l.Assignment)
+		}
+		return nil
+	})
+	return dbErr("create long-lived token", err)
+}
+
+// checkLongLived refuses a LongLived whose parts do not belong together:
+// the foreign keys alone would accept a credential of another token of the
+// same user, or an assignment in another org.
+func checkLongLived(l auth.LongLived) error {
+	t, c := l.Token, l.Credential
+	switch {
+	case t == nil || c == nil:
+		return errors.New("token and credential are required")
+	case c.TokenID != t.ID || c.UserID != t.UserID || c.OrgID != t.OrgID:
+		return fmt.Errorf("credential %s is not the key of token %s", c.UUID, t.ID)
+	case t.CredentialUUID != c.UUID:
+		return fmt.Errorf("token %s names credential %q, not %s", t.ID, t.CredentialUUID, c.UUID)
+	case l.User != nil && (l.User.ID != t.UserID || l.User.OrgID != t.OrgID):
+		return fmt.Errorf("token %s does not belong to service account %s", t.ID, l.User.ID)
+	case l.Assignment != nil && l.Assignment.OrgID != t.OrgID:
+		return fmt.Errorf("assignment %s is not in the token's org", l.Assignment.ID)
+	}
+	return nil
+}
+
+// AccessToken returns the token record id of orgID.
+func (s *Store) AccessToken(ctx context.Context, orgID, id string) (*auth.AccessToken, error) {
+	t, err := scanToken(s.pool.QueryRow(ctx, `SELECT `+tokenColumns+` FROM access_tokens
+		WHERE org_id = $1 AND id = $2`, orgID, id))
+	if err != nil {
+		return nil, dbErr("access token", err)
+	}
+	return t, nil
+}
+
+// AccessTokens lists every token record of one kind of the user, archived
+// ones included, oldest first.
+func (s *Store) AccessTokens(ctx context.Context, orgID, userID string, kind token.Kind) ([]*auth.AccessToken, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+tokenColumns+` FROM access_tokens
+		WHERE org_id = $1 AND user_id = $2 AND kind = $3 ORDER BY created_at, id`, orgID, userID, string(kind))
+	if err != nil {
+		return nil, dbErr("access tokens", err)
+	}
+	ts, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*auth.AccessToken, error) { return scanToken(r) })
+	if err != nil {
+		return nil, dbErr("access tokens", err)
+	}
+	return ts, nil
+}
+
+// UpdateAccessToken writes t's mutable fields: Name, ExternalID, IsActive
+// and IsArchived. ErrNotFound when t is not in t.OrgID; ErrDuplicate when t
+// is a PAT that would share its name with another unarchived PAT of its
+// user (renamed, or unarchived while its name was reused).
+func (s *Store) UpdateAccessToken(ctx context.Context, t *auth.AccessToken) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE access_tokens
+		SET name = $3, external_id = $4, is_active = $5, is_archived = $6
+		WHERE org_id = $1 AND id = $2`, t.OrgID, t.ID, t.Name, t.ExternalID, t.IsActive, t.IsArchived)
+	if err != nil {
+		return dbErr("update access token", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("update access token")
+	}
+	return nil
 }
 
 // SigningKeys returns every token signing key, oldest first.

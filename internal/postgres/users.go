@@ -54,20 +54,22 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 
 func insertUser(ctx context.Context, db execer, u *auth.User) error {
 	_, err := db.Exec(ctx, `INSERT INTO users
-		(id, org_id, username, kind, is_active, is_archived, is_registered, is_service_account, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		(id, org_id, username, kind, is_active, is_archived, is_registered, is_service_account,
+		 is_sso_required, external_id, created_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		u.ID, u.OrgID, u.Username, string(u.Kind), u.IsActive, u.IsArchived, u.IsRegistered,
-		u.IsServiceAccount, u.CreatedAt)
+		u.IsServiceAccount, u.IsSSORequired, u.ExternalID, u.CreatedAt)
 	return err
 }
 
-const userColumns = `id, org_id, username, kind, is_active, is_archived, is_registered, is_service_account, created_at`
+const userColumns = `id, org_id, username, kind, is_active, is_archived, is_registered, is_service_account,
+	is_sso_required, external_id, created_at`
 
 func scanUser(row rowScanner) (*auth.User, error) {
 	var u auth.User
 	var kind string
 	if err := row.Scan(&u.ID, &u.OrgID, &u.Username, &kind, &u.IsActive, &u.IsArchived,
-		&u.IsRegistered, &u.IsServiceAccount, &u.CreatedAt); err != nil {
+		&u.IsRegistered, &u.IsServiceAccount, &u.IsSSORequired, &u.ExternalID, &u.CreatedAt); err != nil {
 		return nil, err
 	}
 	u.Kind = auth.UserKind(kind)
@@ -93,6 +95,39 @@ func (s *Store) UserByUsername(ctx context.Context, orgID, username string) (*au
 		return nil, dbErr("user by username", err)
 	}
 	return u, nil
+}
+
+// ListUsers returns a page of orgID's users (archived ones included): the
+// people or the service accounts, of q.Kind when it is set, by id.
+func (s *Store) ListUsers(ctx context.Context, orgID string, q auth.UserQuery) ([]*auth.User, error) {
+	rows, err := s.pool.Query(ctx, `SELECT `+userColumns+` FROM users
+		WHERE org_id = $1 AND is_service_account = $2 AND ($3::text = '' OR kind = $3) AND id > $4
+		ORDER BY id LIMIT $5`, orgID, q.ServiceAccounts, string(q.Kind), q.After, limit(q.Limit))
+	if err != nil {
+		return nil, dbErr("list users", err)
+	}
+	us, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*auth.User, error) { return scanUser(r) })
+	if err != nil {
+		return nil, dbErr("list users", err)
+	}
+	return us, nil
+}
+
+// UpdateUser writes u's mutable fields: Username, IsActive, IsArchived,
+// IsSSORequired and ExternalID. ErrNotFound when u is not in u.OrgID,
+// ErrDuplicate when the org has another user named u.Username.
+func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE users
+		SET username = $3, is_active = $4, is_archived = $5, is_sso_required = $6, external_id = $7
+		WHERE org_id = $1 AND id = $2`,
+		u.OrgID, u.ID, u.Username, u.IsActive, u.IsArchived, u.IsSSORequired, u.ExternalID)
+	if err != nil {
+		return dbErr("update user", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return notFound("update user")
+	}
+	return nil
 }
 
 // SetRegistrationCode replaces the user's code, voiding any earlier one.

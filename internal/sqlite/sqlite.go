@@ -54,7 +54,10 @@ type Store struct {
 	stmts stmts
 }
 
-var _ auth.Store = (*Store)(nil)
+var (
+	_ auth.Store         = (*Store)(nil)
+	_ auth.IdentityStore = (*Store)(nil)
+)
 
 // SyncMode is a value of PRAGMA synchronous.
 type SyncMode string
@@ -392,6 +395,15 @@ func fromNullMillis(n sql.NullInt64) *time.Time {
 	}
 	t := fromMillis(n.Int64)
 	return &t
+}
+
+// limit is the LIMIT of a page of at most n rows; n <= 0 means every row
+// (SQLite reads a negative LIMIT as none).
+func limit(n int) int {
+	if n <= 0 {
+		return -1
+	}
+	return n
 }
 
 // scanner is a *sql.Row or *sql.Rows.

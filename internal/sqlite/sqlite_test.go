@@ -172,6 +172,49 @@ func TestMigrations(t *testing.T) {
 	}
 }
 
+// TestMigrateFromVersion1: a database written by the first schema gains the
+// new user columns (with the values of "not set") and keeps its rows.
+func TestMigrateFromVersion1(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "signet.db")
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, err := migrations.ReadFile("migrations/0001_init.sql")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{
+		`CREATE TABLE schema_migrations (version INTEGER NOT NULL PRIMARY KEY, name TEXT NOT NULL,
+			applied_at INTEGER NOT NULL) STRICT`,
+		string(body),
+		`INSERT INTO schema_migrations VALUES (1, '0001_init.sql', 0)`,
+		`INSERT INTO orgs VALUES ('or-1', 'one', 0)`,
+		`INSERT INTO users VALUES ('us-1', 'or-1', 'ada', 'CustomerEmployee', 1, 0, 1, 0, 5)`,
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("%.40s: %v", q, err)
+		}
+	}
+	db.Close()
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open: %v", err)
+	}
+	defer s.Close()
+	got, err := s.User(ctx, "or-1", "us-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := &auth.User{ID: "us-1", OrgID: "or-1", Username: "ada", Kind: auth.CustomerEmployee, IsActive: true,
+		IsRegistered: true, CreatedAt: fromMillis(5)}
+	if *got != *want {
+		t.Errorf("User after migration = %+v, want %+v", got, want)
+	}
+}
+
 // TestTwoStoresOneFile: two stores on one file, as two signet processes
 // would have, still hand out a single-use record once, and neither fails a
 // write with SQLITE_BUSY (busy_timeout and BEGIN IMMEDIATE).

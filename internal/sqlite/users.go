@@ -50,19 +50,21 @@ func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 
 func insertUser(ctx context.Context, x execer, u *auth.User) error {
 	_, err := x.ExecContext(ctx, `INSERT INTO users
-		(id, org_id, username, kind, is_active, is_archived, is_registered, is_service_account, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		(id, org_id, username, kind, is_active, is_archived, is_registered, is_service_account, is_sso_required,
+		 external_id, created_at)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		u.ID, u.OrgID, u.Username, string(u.Kind), u.IsActive, u.IsArchived, u.IsRegistered,
-		u.IsServiceAccount, millis(u.CreatedAt))
+		u.IsServiceAccount, u.IsSSORequired, u.ExternalID, millis(u.CreatedAt))
 	return err
 }
 
-const userColumns = `id, org_id, username, kind, is_active, is_archived, is_registered, is_service_account, created_at`
+const userColumns = `id, org_id, username, kind, is_active, is_archived, is_registered, is_service_account,
+	is_sso_required, external_id, created_at`
 
 func scanUser(sc scanner, u *auth.User) error {
 	var created int64
 	if err := sc.Scan(&u.ID, &u.OrgID, &u.Username, &u.Kind, &u.IsActive, &u.IsArchived,
-		&u.IsRegistered, &u.IsServiceAccount, &created); err != nil {
+		&u.IsRegistered, &u.IsServiceAccount, &u.IsSSORequired, &u.ExternalID, &created); err != nil {
 		return err
 	}
 	u.CreatedAt = fromMillis(created)
@@ -90,6 +92,38 @@ func (s *Store) UserByUsername(ctx context.Context, orgID, username string) (*au
 		return nil, wrap("user by username", err)
 	}
 	return &u, nil
+}
+
+// ListUsers returns a page of orgID's users (archived ones included): the
+// people or the service accounts, of q.Kind when it is set, by id.
+func (s *Store) ListUsers(ctx context.Context, orgID string, q auth.UserQuery) ([]*auth.User, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT `+userColumns+` FROM users
+		WHERE org_id = ?1 AND is_service_account = ?2 AND (?3 = '' OR kind = ?3) AND id > ?4
+		ORDER BY id LIMIT ?5`, orgID, q.ServiceAccounts, string(q.Kind), q.After, limit(q.Limit))
+	if err != nil {
+		return nil, wrap("list users", err)
+	}
+	defer rows.Close()
+	var us []*auth.User
+	for rows.Next() {
+		var u auth.User
+		if err := scanUser(rows, &u); err != nil {
+			return nil, wrap("list users", err)
+		}
+		us = append(us, &u)
+	}
+	return us, wrap("list users", rows.Err())
+}
+
+// UpdateUser writes u's mutable fields: Username, IsActive, IsArchived,
+// IsSSORequired and ExternalID. ErrNotFound when u is not in u.OrgID,
+// ErrDuplicate when the org has another user named u.Username.
+func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE users
+		SET username = ?, is_active = ?, is_archived = ?, is_sso_required = ?, external_id = ?
+		WHERE org_id = ? AND id = ?`,
+		u.Username, u.IsActive, u.IsArchived, u.IsSSORequired, u.ExternalID, u.OrgID, u.ID)
+	return wrap("update user", oneRow(res, err))
 }
 
 // SetRegistrationCode replaces the user's code. ErrNotFound when the user

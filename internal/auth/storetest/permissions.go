@@ -82,13 +82,10 @@ func testAssignments(t *testing.T, s auth.Store) {
 	}
 }
 
-// testPermissionWriter runs when the store implements PermissionWriter: one
-// identity with several permissions, and the uniqueness rules.
-func testPermissionWriter(t *testing.T, s auth.Store) {
-	w, ok := s.(PermissionWriter)
-	if !ok {
-		t.Skip("the store does not implement storetest.PermissionWriter")
-	}
+// testPermissionWrites: one identity with several permissions, and the
+// uniqueness rules of CreatePermission and CreateAssignment.
+func testPermissionWrites(t *testing.T, s auth.Store) {
+	w := identities(t, s)
 	ctx := t.Context()
 	a := mustOrg(t, s, "a")
 	b := mustOrg(t, s, "b")

@@ -19,6 +19,23 @@
 //   - SetCredentialActive and RevokeAccessToken succeed when the value is
 //     already set; RevokeSessions succeeds when there is nothing to revoke;
 //   - Assignments lists archived permissions too; Operations leaves them out;
+//   - a PAT's Name is unique among its user's unarchived PATs (byte for
+//     byte); archiving a PAT frees its name, and unarchiving or renaming
+//     one onto a name in use fails with auth.ErrDuplicate. A permission's
+//     name stays reserved after it is archived;
+//   - ListUsers, ListPermissions and ListAssignments order by id, return ids
+//     greater than After ("" or an id that is not there alike) and at most
+//     Limit rows, every row when Limit <= 0; archived users and permissions
+//     are listed too. ListAssignments of a permission that is not in the org
+//     is empty, not an error. AccessTokens orders by CreatedAt, then id;
+//   - CreateLongLived refuses, and writes nothing of, a LongLived whose
+//     parts do not belong together: no Token or Credential, a Credential
+//     whose TokenID, UserID or OrgID is not the Token's, a Token whose
+//     CredentialUUID is not the Credential's, a User that is not the
+//     Token's user, an Assignment in another org;
+//   - UpdateUser, UpdateAccessToken and UpdatePermission leave every field
+//     but the ones their doc comments name as stored, and succeed when
+//     nothing changes;
 //   - a login challenge may have no UserID;
 //   - times come back Equal to what was written (callers truncate to
 //     milliseconds) and in time.UTC;
@@ -98,7 +115,20 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 
 		{"Operations", testOperations},
 		{"Assignments", testAssignments},
-		{"PermissionWriter", testPermissionWriter},
+		{"PermissionWrites", testPermissionWrites},
+
+		{"ListUsers", testListUsers},
+		{"UpdateUser", testUpdateUser},
+		{"UpdateUserErrors", testUpdateUserErrors},
+		{"CreateLongLived", testCreateLongLived},
+		{"CreateLongLivedAtomic", testCreateLongLivedAtomic},
+		{"PATNames", testPATNames},
+		{"AccessTokens", testAccessTokens},
+		{"UpdateAccessToken", testUpdateAccessToken},
+		{"Permissions", testPermissions},
+		{"UpdatePermission", testUpdatePermission},
+		{"ListAssignments", testListAssignments},
+		{"DeleteAssignment", testDeleteAssignment},
 
 		{"SigningKeys", testSigningKeys},
 		{"CreateSigningKeyAtomic", testCreateSigningKeyAtomic},
@@ -116,19 +146,15 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 	}
 }
 
-// PermissionWriter is implemented by stores that can create permissions and
-// assignments outside CreateOrg. auth.PermissionStore has no such methods
-// yet, and without them the suite cannot give one identity several
-// permissions; a store that implements this interface gets those tests too
-// (they are skipped otherwise).
-type PermissionWriter interface {
-	// CreatePermission inserts p. ErrDuplicate when its id or its name (in
-	// its org, archived permissions included) is taken.
-	CreatePermission(ctx context.Context, p *auth.Permission) error
-	// CreateAssignment inserts a. ErrDuplicate when its id is taken or the
-	// identity already has the permission; ErrNotFound when the permission
-	// is not in a.OrgID.
-	CreateAssignment(ctx context.Context, a *auth.Assignment) error
+// identities returns s as an auth.IdentityStore, which every store must
+// implement. (Until auth.Store embeds IdentityStore the suite asserts it.)
+func identities(t *testing.T, s auth.Store) auth.IdentityStore {
+	t.Helper()
+	ids, ok := s.(auth.IdentityStore)
+	if !ok {
+		t.Fatalf("%T does not implement auth.IdentityStore", s)
+	}
+	return ids
 }
 
 // t0 is the clock of the suite. Every time it writes is t0 plus whole
@@ -226,12 +252,13 @@ func newOrg(name string) auth.NewOrg {
 	return auth.NewOrg{
 		Org: auth.Org{ID: orgID, Name: "Org " + name, CreatedAt: at(0)},
 		User: auth.User{
-			ID:        userID,
-			OrgID:     orgID,
-			Username:  "admin@" + name + ".example",
-			Kind:      auth.CustomerEmployee,
-			IsActive:  true,
-			CreatedAt: at(0),
+			ID:         userID,
+			OrgID:      orgID,
+			Username:   "admin@" + name + ".example",
+			Kind:       auth.CustomerEmployee,
+			IsActive:   true,
+			ExternalID: "ext-admin-" + name,
+			CreatedAt:  at(0),
 		},
 		Permission: auth.Permission{
 			ID:          permID,
@@ -405,6 +432,8 @@ func testCanceledContext(t *testing.T, s auth.Store) {
 	check(t, "CreateChallenge", s.CreateChallenge(t.Context(), newChallenge(u.OrgID, u.ID, "ch-1", at(time.Hour))), nil)
 	a := newAction(u.OrgID, u.ID, "uj-1", at(time.Hour))
 	check(t, "CreateAction", s.CreateAction(t.Context(), a), nil)
+	ids := identities(t, s)
+	pat := mustLongLived(t, s, newPAT(u.OrgID, u.ID, "to-pat", "ci")).Token
 
 	ctx, cancel := context.WithCancel(t.Context())
 	cancel()
@@ -445,6 +474,30 @@ func testCanceledContext(t *testing.T, s auth.Store) {
 		{"Assignments", func() error { _, err := s.Assignments(ctx, u.OrgID, u.ID); return err }},
 		{"Sweep", func() error { _, err := s.Sweep(ctx, at(0)); return err }},
 		{"SigningKeys", func() error { _, err := s.SigningKeys(ctx); return err }},
+		{"ListUsers", func() error { _, err := ids.ListUsers(ctx, u.OrgID, auth.UserQuery{}); return err }},
+		{"UpdateUser", func() error { c := u; c.IsActive = false; return ids.UpdateUser(ctx, &c) }},
+		{"CreateLongLived", func() error { return ids.CreateLongLived(ctx, newPAT(u.OrgID, u.ID, "to-pat-2", "cd")) }},
+		{"AccessToken", func() error { _, err := ids.AccessToken(ctx, u.OrgID, pat.ID); return err }},
+		{"AccessTokens", func() error { _, err := ids.AccessTokens(ctx, u.OrgID, u.ID, token.KindPAT); return err }},
+		{"UpdateAccessToken", func() error { c := *pat; c.IsActive = false; return ids.UpdateAccessToken(ctx, &c) }},
+		{"CreatePermission", func() error {
+			return ids.CreatePermission(ctx, newPermission(u.OrgID, "pm-new", "New"))
+		}},
+		{"Permission", func() error { _, err := ids.Permission(ctx, u.OrgID, n.Permission.ID); return err }},
+		{"ListPermissions", func() error { _, err := ids.ListPermissions(ctx, u.OrgID, auth.PageQuery{}); return err }},
+		{"UpdatePermission", func() error {
+			p := n.Permission
+			p.Operations = nil
+			return ids.UpdatePermission(ctx, &p)
+		}},
+		{"CreateAssignment", func() error {
+			return ids.CreateAssignment(ctx, newAssignment(u.OrgID, "as-new", n.Permission.ID, pat.ID))
+		}},
+		{"ListAssignments", func() error {
+			_, err := ids.ListAssignments(ctx, u.OrgID, n.Permission.ID, auth.PageQuery{})
+			return err
+		}},
+		{"DeleteAssignment", func() error { return ids.DeleteAssignment(ctx, u.OrgID, n.Permission.ID, n.Assignment.ID) }},
 		{"CreateSigningKey", func() error {
 			return s.CreateSigningKey(ctx, token.StoredKey{ID: "k1", Sealed: []byte{1}, Public: []byte{2}, CreatedAt: at(0)})
 		}},
@@ -465,4 +518,20 @@ func testCanceledContext(t *testing.T, s auth.Store) {
 	if p, err := s.Principal(t.Context(), u.OrgID, "to-1"); err != nil || !p.Token.IsActive || !p.CredentialActive {
 		t.Errorf("Principal after canceled revocations = %+v, %v; want active token and credential", p, err)
 	}
+	got, err := s.User(t.Context(), u.OrgID, u.ID)
+	check(t, "User", err, nil)
+	diff(t, "User after a canceled UpdateUser", got, &u)
+	tok, err := ids.AccessToken(t.Context(), u.OrgID, pat.ID)
+	check(t, "AccessToken", err, nil)
+	diff(t, "PAT after a canceled UpdateAccessToken", tok, pat)
+	_, err = ids.AccessToken(t.Context(), u.OrgID, "to-pat-2")
+	check(t, "AccessToken(PAT of a canceled CreateLongLived)", err, auth.ErrNotFound)
+	_, err = ids.Permission(t.Context(), u.OrgID, "pm-new")
+	check(t, "Permission(of a canceled CreatePermission)", err, auth.ErrNotFound)
+	as, err := s.Assignments(t.Context(), u.OrgID, u.ID)
+	check(t, "Assignments", err, nil)
+	diff(t, "Assignments after canceled writes", as, []auth.AssignedPermission{{Assignment: n.Assignment, Permission: n.Permission}})
+	as, err = s.Assignments(t.Context(), u.OrgID, pat.ID)
+	check(t, "Assignments(pat)", err, nil)
+	diff(t, "Assignments of the PAT after a canceled CreateAssignment", as, []auth.AssignedPermission(nil))
 }

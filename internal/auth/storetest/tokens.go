@@ -35,6 +35,8 @@ func testPrincipal(t *testing.T, s auth.Store) {
 	// A service account's token names the service account.
 	sa := newUser(u.OrgID, "us-sa")
 	sa.IsServiceAccount = true
+	sa.IsSSORequired = true
+	sa.ExternalID = "ext-sa"
 	check(t, "CreateUser(sa)", s.CreateUser(ctx, sa), nil)
 	tok := mustToken(t, s, sa.OrgID, sa.ID, "to-sa", token.KindServiceAccount, "")
 	p, err := s.Principal(ctx, u.OrgID, tok.ID)

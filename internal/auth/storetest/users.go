@@ -133,7 +133,8 @@ func testCreateUser(t *testing.T, s auth.Store) {
 	users := []*auth.User{
 		{ID: "us-1", OrgID: n.Org.ID, Username: "one@example.com", Kind: auth.EndUser, CreatedAt: at(time.Second)},
 		{ID: "us-2", OrgID: n.Org.ID, Username: "Two@Example.com", Kind: auth.CustomerEmployee,
-			IsActive: true, IsArchived: true, IsRegistered: true, CreatedAt: at(2 * time.Second)},
+			IsActive: true, IsArchived: true, IsRegistered: true, IsSSORequired: true,
+			ExternalID: "ext \u00e9 2", CreatedAt: at(2 * time.Second)},
 		{ID: "us-3", OrgID: n.Org.ID, Username: "sa-3", Kind: auth.CustomerEmployee,
 			IsActive: true, IsRegistered: true, IsServiceAccount: true, CreatedAt: at(3*time.Second + 7*time.Millisecond)},
 	}
