@@ -106,7 +106,7 @@ func (s *Service) ActionComplete(ctx context.Context, p *Principal, challengeID 
 	if e != nil {
 		return "", e
 	}
-	if e := s.verifyAssertion(c, a, ch.Challenge); e != nil {
+	if e := s.verifyAssertion(ctx, c, a, ch.Challenge); e != nil {
 		s.log.InfoContext(ctx, "action signature rejected", "org", p.OrgID, "user", p.UserID, "token", p.TokenID, "credential", c.UUID, "err", e.Err)
 		return "", e
 	}

@@ -16,6 +16,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/signet-auth/signet/internal/credential"
 	"github.com/signet-auth/signet/internal/token"
 )
 
@@ -48,9 +49,12 @@ type Config struct {
 	// them like signet's own.
 	ExtraOperations []string
 
-	// RPID and RPName describe the WebAuthn relying party in challenges.
-	RPID   string
-	RPName string
+	// RPID and RPName describe the WebAuthn relying party in challenges;
+	// Origins are the web origins passkeys may be used from. Passkeys are
+	// refused unless RPID and Origins are set.
+	RPID    string
+	RPName  string
+	Origins []string
 }
 
 // Service implements signet's use cases. It is safe for concurrent use.
@@ -60,8 +64,8 @@ type Service struct {
 	log    *slog.Logger
 	now    func() time.Time
 	cfg    Config
-	ops    map[string]bool // every operation a permission may name
-	ids    IdentityStore   // nil until the store implements it
+	ops    map[string]bool         // every operation a permission may name
+	fido2  *credential.Fido2Policy // nil: passkeys not configured
 }
 
 // Delivery sends a registration code to the user it belongs to (e-mail,
@@ -105,7 +109,13 @@ func New(cfg Config) (*Service, error) {
 		ops[op] = true
 	}
 	svc := &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops}
-	svc.ids, _ = cfg.Store.(IdentityStore)
+	if cfg.RPID != "" {
+		p := &credential.Fido2Policy{RPID: cfg.RPID, Origins: cfg.Origins}
+		if err := p.Validate(); err != nil {
+			return nil, fmt.Errorf("auth: passkey settings: %w", err)
+		}
+		svc.fido2 = p
+	}
 	return svc, nil
 }
 

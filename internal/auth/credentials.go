@@ -32,7 +32,9 @@ func (s *Service) CredentialInit(ctx context.Context, p *Principal, kind Credent
 	switch kind {
 	case KindKey:
 	case KindFido2:
-		return nil, Errorf(Invalid, "Fido2 credentials are not supported yet")
+		if s.fido2 == nil {
+			return nil, Errorf(Invalid, "passkeys are not configured on this server (--rp-id, --origin)")
+		}
 	case "":
 		return nil, Errorf(Invalid, "kind is required")
 	case KindPassword, KindTotp, KindPasswordProtectedKey, KindRecoveryKey:
@@ -48,7 +50,7 @@ func (s *Service) CredentialInit(ctx context.Context, p *Principal, kind Credent
 	if err := s.store.CreateChallenge(ctx, ch); err != nil {
 		return nil, internalErr(err)
 	}
-	return &CredentialChallenge{
+	out := &CredentialChallenge{
 		Kind:                kind,
 		User:                ChallengeUser{ID: p.UserID, Name: p.Username, DisplayName: p.Username},
 		ChallengeIdentifier: ch.ID,
@@ -57,7 +59,21 @@ func (s *Service) CredentialInit(ctx context.Context, p *Principal, kind Credent
 		Attestation:         "direct",
 		PubKeyCredParams:    pubKeyCredParams,
 		ExcludeCredentials:  []AllowCredential{},
-	}, nil
+	}
+	if kind == KindFido2 {
+		// The user's passkeys, so an authenticator does not register twice.
+		creds, err := s.store.Credentials(ctx, p.OrgID, p.UserID)
+		if err != nil {
+			return nil, internalErr(err)
+		}
+		for _, c := range creds {
+			if c.Kind == KindFido2 {
+				out.ExcludeCredentials = append(out.ExcludeCredentials, AllowCredential{Type: "public-key", ID: c.CredID})
+			}
+		}
+		out.AuthenticatorSelection = &AuthenticatorSelection{ResidentKey: "required", RequireResidentKey: true, UserVerification: "required"}
+	}
+	return out, nil
 }
 
 // CreateCredentialRequest is the body of POST /auth/credentials.

@@ -104,11 +104,7 @@ func (s *Service) newLongLived(ctx context.Context, p *Principal, u *User, kind 
 
 // mintLongLived stores l and mints its token.
 func (s *Service) mintLongLived(ctx context.Context, l *LongLived, username string) (string, error) {
-	ids, err := s.identities()
-	if err != nil {
-		return "", err
-	}
-	err = ids.CreateLongLived(ctx, *l)
+	err := s.store.CreateLongLived(ctx, *l)
 	if errors.Is(err, ErrDuplicate) {
 		return "", Errorf(Conflict, "name already taken")
 	}
@@ -135,11 +131,7 @@ func (s *Service) tokenView(ctx context.Context, t *AccessToken) (*TokenView, er
 		v.Credential = c
 	}
 	if t.PermissionID != "" {
-		ids, err := s.identities()
-		if err != nil {
-			return nil, err
-		}
-		pm, err := ids.Permission(ctx, t.OrgID, t.PermissionID)
+		pm, err := s.store.Permission(ctx, t.OrgID, t.PermissionID)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return nil, internalErr(err)
 		}
@@ -150,11 +142,7 @@ func (s *Service) tokenView(ctx context.Context, t *AccessToken) (*TokenView, er
 
 // saveToken writes the mutable fields of t.
 func (s *Service) saveToken(ctx context.Context, p *Principal, t *AccessToken, what string) (*TokenView, error) {
-	ids, err := s.identities()
-	if err != nil {
-		return nil, err
-	}
-	err = ids.UpdateAccessToken(ctx, t)
+	err := s.store.UpdateAccessToken(ctx, t)
 	if errors.Is(err, ErrDuplicate) {
 		return nil, Errorf(Conflict, "name already taken")
 	}
@@ -219,14 +207,10 @@ func (s *Service) CreatePAT(ctx context.Context, p *Principal, req *CreateTokenR
 // ownPAT loads a PAT of the caller's user; other users' PATs, archived
 // ones and other orgs' are not found.
 func (s *Service) ownPAT(ctx context.Context, p *Principal, id string) (*AccessToken, error) {
-	ids, err := s.identities()
-	if err != nil {
-		return nil, err
-	}
 	if err := validID("tokenId", id); err != nil {
 		return nil, err
 	}
-	t, err := ids.AccessToken(ctx, p.OrgID, id)
+	t, err := s.store.AccessToken(ctx, p.OrgID, id)
 	if errors.Is(err, ErrNotFound) || (err == nil && (t.UserID != p.UserID || t.Kind != token.KindPAT || t.IsArchived)) {
 		return nil, Errorf(NotFound, "personal access token not found")
 	}
@@ -238,11 +222,7 @@ func (s *Service) ownPAT(ctx context.Context, p *Principal, id string) (*AccessT
 
 // ListPATs lists the caller's user's PATs (archived ones are gone).
 func (s *Service) ListPATs(ctx context.Context, p *Principal) ([]*TokenView, error) {
-	ids, err := s.identities()
-	if err != nil {
-		return nil, err
-	}
-	ts, err := ids.AccessTokens(ctx, p.OrgID, p.UserID, token.KindPAT)
+	ts, err := s.store.AccessTokens(ctx, p.OrgID, p.UserID, token.KindPAT)
 	if err != nil {
 		return nil, internalErr(err)
 	}

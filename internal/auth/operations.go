@@ -73,11 +73,7 @@ func (s *Service) Authorize(ctx context.Context, p *Principal, op string) error 
 	if ok && p.Kind == token.KindPAT && p.PermissionID != "" {
 		// The PAT's own restriction: an archived or vanished permission
 		// grants nothing.
-		ids, err := s.identities()
-		if err != nil {
-			return err
-		}
-		pm, err := ids.Permission(ctx, p.OrgID, p.PermissionID)
+		pm, err := s.store.Permission(ctx, p.OrgID, p.PermissionID)
 		if err != nil && !errors.Is(err, ErrNotFound) {
 			return internalErr(err)
 		}

@@ -44,14 +44,10 @@ func checkPermissionName(name string) error {
 
 // permission loads a permission of the caller's org.
 func (s *Service) permission(ctx context.Context, p *Principal, id string) (*Permission, error) {
-	ids, err := s.identities()
-	if err != nil {
-		return nil, err
-	}
 	if err := validID("permissionId", id); err != nil {
 		return nil, err
 	}
-	pm, err := ids.Permission(ctx, p.OrgID, id)
+	pm, err := s.store.Permission(ctx, p.OrgID, id)
 	if errors.Is(err, ErrNotFound) {
 		return nil, Errorf(NotFound, "permission not found")
 	}
@@ -75,10 +71,6 @@ func (s *Service) activePermission(ctx context.Context, p *Principal, id string)
 
 // CreatePermission creates a named set of operations.
 func (s *Service) CreatePermission(ctx context.Context, p *Principal, req *PermissionRequest) (*Permission, error) {
-	ids, err := s.identities()
-	if err != nil {
-		return nil, err
-	}
 	if req.Name == nil {
 		return nil, Errorf(Invalid, "name is required")
 	}
@@ -91,7 +83,7 @@ func (s *Service) CreatePermission(ctx context.Context, p *Principal, req *Permi
 	}
 	now := s.clock()
 	pm := &Permission{ID: newID("pm"), OrgID: p.OrgID, Name: *req.Name, Operations: ops, CreatedAt: now, UpdatedAt: now}
-	err = ids.CreatePermission(ctx, pm)
+	err = s.store.CreatePermission(ctx, pm)
 	if errors.Is(err, ErrDuplicate) {
 		return nil, Errorf(Conflict, "a permission with this name exists (archived names stay reserved)")
 	}
@@ -104,15 +96,11 @@ func (s *Service) CreatePermission(ctx context.Context, p *Principal, req *Permi
 
 // ListPermissions lists a page of the org's permissions.
 func (s *Service) ListPermissions(ctx context.Context, p *Principal, pg Page) ([]*Permission, string, error) {
-	ids, err := s.identities()
-	if err != nil {
-		return nil, "", err
-	}
 	q, limit, err := pageQuery(pg)
 	if err != nil {
 		return nil, "", err
 	}
-	ps, err := ids.ListPermissions(ctx, p.OrgID, q)
+	ps, err := s.store.ListPermissions(ctx, p.OrgID, q)
 	if err != nil {
 		return nil, "", internalErr(err)
 	}
@@ -126,12 +114,8 @@ func (s *Service) Permission(ctx context.Context, p *Principal, id string) (*Per
 }
 
 func (s *Service) savePermission(ctx context.Context, p *Principal, pm *Permission, what string) (*Permission, error) {
-	ids, err := s.identities()
-	if err != nil {
-		return nil, err
-	}
 	pm.UpdatedAt = s.clock()
-	err = ids.UpdatePermission(ctx, pm)
+	err := s.store.UpdatePermission(ctx, pm)
 	if errors.Is(err, ErrDuplicate) {
 		return nil, Errorf(Conflict, "a permission with this name exists (archived names stay reserved)")
 	}
@@ -194,10 +178,6 @@ func (s *Service) ArchivePermission(ctx context.Context, p *Principal, id string
 // fixed by permissionId when it is created, so neither a PAT nor its user
 // can widen them afterwards.
 func (s *Service) CreateAssignment(ctx context.Context, p *Principal, permissionID, identityID string) (*Assignment, error) {
-	ids, err := s.identities()
-	if err != nil {
-		return nil, err
-	}
 	pm, err := s.activePermission(ctx, p, permissionID)
 	if err != nil {
 		return nil, err
@@ -212,7 +192,7 @@ func (s *Service) CreateAssignment(ctx context.Context, p *Principal, permission
 		if !errors.Is(err, ErrNotFound) {
 			return nil, internalErr(err)
 		}
-		t, terr := ids.AccessToken(ctx, p.OrgID, identityID)
+		t, terr := s.store.AccessToken(ctx, p.OrgID, identityID)
 		if terr == nil && t.Kind == token.KindPAT {
 			return nil, Errorf(Invalid, "a PAT's permissions are set by permissionId when it is created")
 		}
@@ -220,7 +200,7 @@ func (s *Service) CreateAssignment(ctx context.Context, p *Principal, permission
 	}
 	now := s.clock()
 	a := &Assignment{ID: newID("as"), OrgID: p.OrgID, PermissionID: pm.ID, IdentityID: identityID, CreatedAt: now, UpdatedAt: now}
-	err = ids.CreateAssignment(ctx, a)
+	err = s.store.CreateAssignment(ctx, a)
 	if errors.Is(err, ErrDuplicate) {
 		return nil, Errorf(Conflict, "the identity already has this permission")
 	}
@@ -233,10 +213,6 @@ func (s *Service) CreateAssignment(ctx context.Context, p *Principal, permission
 
 // ListAssignments lists a page of a permission's assignments.
 func (s *Service) ListAssignments(ctx context.Context, p *Principal, permissionID string, pg Page) ([]*Assignment, string, error) {
-	ids, err := s.identities()
-	if err != nil {
-		return nil, "", err
-	}
 	if _, err := s.permission(ctx, p, permissionID); err != nil {
 		return nil, "", err
 	}
@@ -244,7 +220,7 @@ func (s *Service) ListAssignments(ctx context.Context, p *Principal, permissionI
 	if err != nil {
 		return nil, "", err
 	}
-	as, err := ids.ListAssignments(ctx, p.OrgID, permissionID, q)
+	as, err := s.store.ListAssignments(ctx, p.OrgID, permissionID, q)
 	if err != nil {
 		return nil, "", internalErr(err)
 	}
@@ -255,10 +231,6 @@ func (s *Service) ListAssignments(ctx context.Context, p *Principal, permissionI
 // DeleteAssignment revokes an assignment. Immutable assignments (the first
 // admin's) cannot be revoked, and nobody revokes their own.
 func (s *Service) DeleteAssignment(ctx context.Context, p *Principal, permissionID, assignmentID string) error {
-	ids, err := s.identities()
-	if err != nil {
-		return err
-	}
 	if err := validID("assignmentId", assignmentID); err != nil {
 		return err
 	}
@@ -278,7 +250,7 @@ func (s *Service) DeleteAssignment(ctx context.Context, p *Principal, permission
 	if found.IsImmutable {
 		return Errorf(Forbidden, "assignment is immutable")
 	}
-	err = ids.DeleteAssignment(ctx, p.OrgID, permissionID, assignmentID)
+	err := s.store.DeleteAssignment(ctx, p.OrgID, permissionID, assignmentID)
 	if errors.Is(err, ErrNotFound) {
 		return Errorf(NotFound, "assignment not found")
 	}

@@ -54,15 +54,11 @@ func (s *Service) CreateServiceAccount(ctx context.Context, p *Principal, req *C
 }
 
 func (s *Service) serviceAccountView(ctx context.Context, u *User) (*ServiceAccountView, error) {
-	ids, err := s.identities()
-	if err != nil {
-		return nil, err
-	}
 	uv, err := s.userView(ctx, u)
 	if err != nil {
 		return nil, err
 	}
-	ts, err := ids.AccessTokens(ctx, u.OrgID, u.ID, token.KindServiceAccount)
+	ts, err := s.store.AccessTokens(ctx, u.OrgID, u.ID, token.KindServiceAccount)
 	if err != nil {
 		return nil, internalErr(err)
 	}
@@ -94,14 +90,10 @@ func (s *Service) serviceAccount(ctx context.Context, p *Principal, id string) (
 
 // ListServiceAccounts lists the org's service accounts.
 func (s *Service) ListServiceAccounts(ctx context.Context, p *Principal) ([]*ServiceAccountView, error) {
-	ids, err := s.identities()
-	if err != nil {
-		return nil, err
-	}
 	out := []*ServiceAccountView{}
 	after := ""
 	for {
-		us, err := ids.ListUsers(ctx, p.OrgID, UserQuery{ServiceAccounts: true, After: after, Limit: maxPage})
+		us, err := s.store.ListUsers(ctx, p.OrgID, UserQuery{ServiceAccounts: true, After: after, Limit: maxPage})
 		if err != nil {
 			return nil, internalErr(err)
 		}
@@ -134,10 +126,6 @@ func (s *Service) ServiceAccount(ctx context.Context, p *Principal, id string) (
 // changeServiceAccount applies f to the account and to each of its tokens
 // and saves them.
 func (s *Service) changeServiceAccount(ctx context.Context, p *Principal, id, what string, fu func(*User) error, ft func(*AccessToken)) (*ServiceAccountView, error) {
-	ids, err := s.identities()
-	if err != nil {
-		return nil, err
-	}
 	u, err := s.serviceAccount(ctx, p, id)
 	if err != nil {
 		return nil, err
@@ -145,7 +133,7 @@ func (s *Service) changeServiceAccount(ctx context.Context, p *Principal, id, wh
 	if err := fu(u); err != nil {
 		return nil, err
 	}
-	err = ids.UpdateUser(ctx, u)
+	err = s.store.UpdateUser(ctx, u)
 	if errors.Is(err, ErrDuplicate) {
 		return nil, Errorf(Conflict, "name already taken")
 	}
@@ -153,7 +141,7 @@ func (s *Service) changeServiceAccount(ctx context.Context, p *Principal, id, wh
 		return nil, internalErr(err)
 	}
 	if ft != nil {
-		ts, err := ids.AccessTokens(ctx, p.OrgID, u.ID, token.KindServiceAccount)
+		ts, err := s.store.AccessTokens(ctx, p.OrgID, u.ID, token.KindServiceAccount)
 		if err != nil {
 			return nil, internalErr(err)
 		}
@@ -162,7 +150,7 @@ func (s *Service) changeServiceAccount(ctx context.Context, p *Principal, id, wh
 				continue
 			}
 			ft(t)
-			if err := ids.UpdateAccessToken(ctx, t); err != nil {
+			if err := s.store.UpdateAccessToken(ctx, t); err != nil {
 				return nil, internalErr(err)
 			}
 		}

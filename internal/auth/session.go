@@ -174,7 +174,7 @@ func (s *Service) Login(ctx context.Context, challengeID string, a *Assertion) (
 	if e != nil {
 		return "", e
 	}
-	if e := s.verifyAssertion(c, a, ch.Challenge); e != nil {
+	if e := s.verifyAssertion(ctx, c, a, ch.Challenge); e != nil {
 		s.log.InfoContext(ctx, "login failed", "org", u.OrgID, "user", u.ID, "credential", c.UUID, "err", e.Err)
 		return "", e
 	}

@@ -354,6 +354,7 @@ type Store interface {
 	ChallengeStore
 	ActionStore
 	PermissionStore
+	IdentityStore
 	Sweeper
 	token.KeyStore
 	// Ping checks the database is reachable (healthz).

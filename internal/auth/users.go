@@ -14,15 +14,6 @@ type UserView struct {
 	Assignments []AssignedPermission
 }
 
-// identities returns the identity store; until every backend implements it
-// the management API answers an internal error rather than misbehave.
-func (s *Service) identities() (IdentityStore, error) {
-	if s.ids == nil {
-		return nil, internalErr(errors.New("store does not implement IdentityStore"))
-	}
-	return s.ids, nil
-}
-
 // orgUser loads a user of p's org; ids of other orgs are simply not found.
 func (s *Service) orgUser(ctx context.Context, p *Principal, id string) (*User, error) {
 	if err := validID("userId", id); err != nil {
@@ -108,10 +99,6 @@ func nextToken[T any](items []T, limit int, id func(T) string) ([]T, string) {
 // ListUsers lists the people of the caller's org (service accounts are
 // listed by ListServiceAccounts), optionally of one kind.
 func (s *Service) ListUsers(ctx context.Context, p *Principal, kind UserKind, pg Page) ([]*UserView, string, error) {
-	ids, err := s.identities()
-	if err != nil {
-		return nil, "", err
-	}
 	if kind != "" && kind != CustomerEmployee && kind != EndUser {
 		return nil, "", Errorf(Invalid, "kind must be CustomerEmployee or EndUser")
 	}
@@ -119,7 +106,7 @@ func (s *Service) ListUsers(ctx context.Context, p *Principal, kind UserKind, pg
 	if err != nil {
 		return nil, "", err
 	}
-	us, err := ids.ListUsers(ctx, p.OrgID, UserQuery{Kind: kind, After: q.After, Limit: q.Limit})
+	us, err := s.store.ListUsers(ctx, p.OrgID, UserQuery{Kind: kind, After: q.After, Limit: q.Limit})
 	if err != nil {
 		return nil, "", internalErr(err)
 	}
@@ -159,9 +146,6 @@ func (s *Service) CreateUser(ctx context.Context, p *Principal, req *CreateUserR
 	}
 	if req.PublicKey != "" {
 		return nil, Errorf(Invalid, "publicKey is not supported; the user registers its own credential")
-	}
-	if _, err := s.identities(); err != nil {
-		return nil, err
 	}
 	now := s.clock()
 	u := &User{ID: newID("us"), OrgID: p.OrgID, Username: req.Email, Kind: req.Kind, IsActive: true,
@@ -265,11 +249,7 @@ func (s *Service) person(ctx context.Context, p *Principal, id string) (*User, e
 }
 
 func (s *Service) saveUser(ctx context.Context, p *Principal, u *User, what string) (*UserView, error) {
-	ids, err := s.identities()
-	if err != nil {
-		return nil, err
-	}
-	err = ids.UpdateUser(ctx, u)
+	err := s.store.UpdateUser(ctx, u)
 	if errors.Is(err, ErrNotFound) {
 		return nil, Errorf(NotFound, "user not found")
 	}

@@ -1,7 +1,9 @@
 package auth
 
 import (
+	"context"
 	"errors"
+	"strconv"
 
 	"github.com/signet-auth/signet/internal/credential"
 )
@@ -23,13 +25,22 @@ func credentialError(err error) *Error {
 func signable(k CredentialKind) bool { return k == KindKey || k == KindFido2 }
 
 // pickCredential finds the credential an assertion names among creds, which
-// must be active and of the assertion's kind.
+// must be active and of the assertion's kind. Passkey ids are compared in
+// their canonical unpadded base64url form.
 func pickCredential(creds []*Credential, a *Assertion) (*Credential, *Error) {
 	if a == nil || a.CredentialAssertion == nil {
 		return nil, Errorf(Invalid, "firstFactor.credentialAssertion is required")
 	}
+	id := a.CredentialAssertion.CredID
+	if a.Kind == KindFido2 {
+		raw, err := credential.DecodeBase64URL(id)
+		if err != nil {
+			return nil, wrap(Invalid, "credId is not valid base64url", err)
+		}
+		id = credential.EncodeBase64URL(raw)
+	}
 	for _, c := range creds {
-		if c.CredID == a.CredentialAssertion.CredID {
+		if c.CredID == id {
 			if !c.IsActive || c.Kind != a.Kind || !signable(c.Kind) {
 				return nil, errUnauthenticated(errors.New("credential inactive or of another kind"))
 			}
@@ -40,7 +51,7 @@ func pickCredential(creds []*Credential, a *Assertion) (*Credential, *Error) {
 }
 
 // verifyAssertion checks a over challenge with the stored credential c.
-func (s *Service) verifyAssertion(c *Credential, a *Assertion, challenge string) *Error {
+func (s *Service) verifyAssertion(ctx context.Context, c *Credential, a *Assertion, challenge string) *Error {
 	ca := a.CredentialAssertion
 	switch a.Kind {
 	case KindKey:
@@ -61,9 +72,49 @@ func (s *Service) verifyAssertion(c *Credential, a *Assertion, challenge string)
 		}
 		return nil
 	case KindFido2:
-		return Errorf(Invalid, "Fido2 credentials are not supported yet")
+		return s.verifyPasskey(ctx, c, ca, challenge)
 	}
 	return Errorf(Invalid, "credential kind not supported")
+}
+
+// verifyPasskey checks a WebAuthn assertion with the stored passkey c and
+// moves its sign counter forward atomically. A counter that does not move
+// forward means a cloned authenticator or a replayed assertion: it is
+// refused and logged as a clone warning (WebAuthn L3 §6.1.1).
+func (s *Service) verifyPasskey(ctx context.Context, c *Credential, ca *CredentialAssertion, challenge string) *Error {
+	if s.fido2 == nil {
+		return Errorf(Invalid, "passkeys are not configured on this server (--rp-id, --origin)")
+	}
+	stored, err := credential.UnmarshalFido2(c.PublicKey)
+	if err != nil {
+		return internalErr(err)
+	}
+	fields := map[string][]byte{}
+	for name, v := range map[string]string{"clientData": ca.ClientData, "authenticatorData": ca.AuthenticatorData, "signature": ca.Signature, "userHandle": ca.UserHandle} {
+		b, err := credential.DecodeBase64URL(v)
+		if err != nil {
+			return wrap(Invalid, name+" is not valid base64url", err)
+		}
+		fields[name] = b
+	}
+	newCount, clone, err := credential.VerifyFido2Assertion(*s.fido2, stored, fields["clientData"], fields["authenticatorData"],
+		fields["signature"], fields["userHandle"], c.UserID, challenge, true)
+	if err != nil {
+		return credentialError(err)
+	}
+	if clone {
+		s.log.WarnContext(ctx, "passkey clone warning: sign counter did not advance", "org", c.OrgID, "user", c.UserID, "credential", c.UUID)
+		return errUnauthenticated(errors.New("sign counter did not advance"))
+	}
+	if newCount != c.SignCount {
+		if err := s.store.UpdateSignCount(ctx, c.UUID, c.SignCount, newCount); err != nil {
+			if errors.Is(err, ErrUsed) {
+				return errUnauthenticated(errors.New("concurrent use of the same passkey counter"))
+			}
+			return internalErr(err)
+		}
+	}
+	return nil
 }
 
 // verifyAttestation checks a new credential signed over challenge and
@@ -102,11 +153,53 @@ func (s *Service) verifyAttestation(a *Attestation, challenge string) (*Credenti
 			IsActive:  true,
 		}, nil
 	case KindFido2:
-		return nil, Errorf(Invalid, "Fido2 credentials are not supported yet")
+		return s.verifyNewPasskey(info, a.CredentialName, challenge)
 	case KindPassword, KindTotp, KindPasswordProtectedKey, KindRecoveryKey:
 		return nil, Errorf(Invalid, "credential kind not supported")
 	case "":
 		return nil, Errorf(Invalid, "credentialKind is required")
 	}
 	return nil, Errorf(Invalid, "unknown credential kind")
+}
+
+// verifyNewPasskey checks a WebAuthn registration (spec 3.7) and returns
+// the passkey ready to store under its canonical credId.
+func (s *Service) verifyNewPasskey(info *CredentialInfo, name, challenge string) (*Credential, *Error) {
+	if s.fido2 == nil {
+		return nil, Errorf(Invalid, "passkeys are not configured on this server (--rp-id, --origin)")
+	}
+	cd, err := credential.DecodeBase64URL(info.ClientData)
+	if err != nil {
+		return nil, wrap(Invalid, "clientData is not valid base64url", err)
+	}
+	ao, err := credential.DecodeBase64URL(info.AttestationData)
+	if err != nil {
+		return nil, wrap(Invalid, "attestationData is not valid base64url", err)
+	}
+	fc, err := credential.VerifyFido2Attestation(*s.fido2, info.CredID, cd, ao, challenge, true)
+	if err != nil {
+		return nil, credentialError(err)
+	}
+	rec, err := credential.MarshalFido2(fc)
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	return &Credential{
+		CredID: credential.EncodeBase64URL(fc.ID), Kind: KindFido2, Name: name, PublicKey: rec,
+		Algorithm: strconv.FormatInt(fc.Algorithm, 10), IsActive: true, SignCount: fc.SignCount,
+		RPID: s.fido2.RPID, Origin: fc.Origin,
+	}, nil
+}
+
+// DisplayPublicKey returns a credential's public key in PEM, as the API
+// shows it: Key credentials as registered, passkeys converted from COSE.
+func DisplayPublicKey(c *Credential) string {
+	if c.Kind != KindFido2 {
+		return c.PublicKey
+	}
+	fc, err := credential.UnmarshalFido2(c.PublicKey)
+	if err != nil {
+		return ""
+	}
+	return credential.Fido2PEM(fc)
 }

@@ -26,7 +26,7 @@ func date(t time.Time) string { return t.UTC().Format("2006-01-02T15:04:05.000Z"
 func credentialOut(c *auth.Credential) credentialJSON {
 	return credentialJSON{
 		Kind: c.Kind, CredentialID: c.CredID, CredentialUUID: c.UUID, DateCreated: date(c.CreatedAt),
-		IsActive: c.IsActive, Name: c.Name, PublicKey: c.PublicKey, RelyingPartyID: c.RPID, Origin: c.Origin,
+		IsActive: c.IsActive, Name: c.Name, PublicKey: auth.DisplayPublicKey(c), RelyingPartyID: c.RPID, Origin: c.Origin,
 	}
 }
 
