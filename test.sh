@@ -24,3 +24,6 @@ go test -race -count=1 ./...
 
 echo "== interop (official Dfns SDKs)"
 bash test/interop/run.sh
+
+echo "== README quickstart (official Dfns SDK)"
+bash examples/quickstart/run.sh
