@@ -29,30 +29,44 @@ func (s *Service) CredentialInit(ctx context.Context, p *Principal, kind Credent
 	if err := requireSession(p); err != nil {
 		return nil, err
 	}
+	if err := s.creatableKind(kind); err != nil {
+		return nil, err
+	}
+	ch := &Challenge{OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID, Purpose: PurposeCredential}
+	return s.credentialChallenge(ctx, ch, p.Username, kind)
+}
+
+// creatableKind refuses the kinds a new credential cannot have.
+func (s *Service) creatableKind(kind CredentialKind) error {
 	switch kind {
-	case KindKey:
+	case KindKey, KindRecoveryKey:
 	case KindFido2:
 		if s.fido2 == nil {
-			return nil, Errorf(Invalid, "passkeys are not configured on this server (--rp-id, --origin)")
+			return Errorf(Invalid, "passkeys are not configured on this server (--rp-id, --origin)")
 		}
 	case "":
-		return nil, Errorf(Invalid, "kind is required")
-	case KindPassword, KindTotp, KindPasswordProtectedKey, KindRecoveryKey:
-		return nil, Errorf(Invalid, "credential kind not supported")
+		return Errorf(Invalid, "kind is required")
+	case KindPassword, KindTotp, KindPasswordProtectedKey:
+		return Errorf(Invalid, "credential kind not supported")
 	default:
-		return nil, Errorf(Invalid, "unknown credential kind")
+		return Errorf(Invalid, "unknown credential kind")
 	}
+	return nil
+}
+
+// credentialChallenge stores ch (owner and purpose set by the caller) with
+// a fresh challenge for a new credential of kind, and returns it as the
+// client sees it.
+func (s *Service) credentialChallenge(ctx context.Context, ch *Challenge, username string, kind CredentialKind) (*CredentialChallenge, error) {
 	now := s.clock()
-	ch := &Challenge{
-		ID: newID("ch"), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID, Purpose: PurposeCredential,
-		Challenge: newSecret(), CredentialKind: kind, ExpiresAt: now.Add(s.cfg.ChallengeTTL), CreatedAt: now,
-	}
+	ch.ID, ch.Challenge, ch.CredentialKind = newID("ch"), newSecret(), kind
+	ch.ExpiresAt, ch.CreatedAt = now.Add(s.cfg.ChallengeTTL), now
 	if err := s.store.CreateChallenge(ctx, ch); err != nil {
 		return nil, internalErr(err)
 	}
 	out := &CredentialChallenge{
 		Kind:                kind,
-		User:                ChallengeUser{ID: p.UserID, Name: p.Username, DisplayName: p.Username},
+		User:                ChallengeUser{ID: ch.UserID, Name: username, DisplayName: username},
 		ChallengeIdentifier: ch.ID,
 		Challenge:           ch.Challenge,
 		RP:                  s.rp(),
@@ -62,7 +76,7 @@ func (s *Service) CredentialInit(ctx context.Context, p *Principal, kind Credent
 	}
 	if kind == KindFido2 {
 		// The user's passkeys, so an authenticator does not register twice.
-		creds, err := s.store.Credentials(ctx, p.OrgID, p.UserID)
+		creds, err := s.store.Credentials(ctx, ch.OrgID, ch.UserID)
 		if err != nil {
 			return nil, internalErr(err)
 		}
@@ -99,6 +113,12 @@ func (s *Service) CreateCredential(ctx context.Context, p *Principal, req *Creat
 	if ch.OrgID != p.OrgID || ch.UserID != p.UserID || ch.TokenID != p.TokenID {
 		return nil, Errorf(Invalid, msgChallengeBad)
 	}
+	return s.addCredential(ctx, ch, req)
+}
+
+// addCredential verifies a new credential over the consumed challenge ch
+// and stores it for ch's user.
+func (s *Service) addCredential(ctx context.Context, ch *Challenge, req *CreateCredentialRequest) (*Credential, error) {
 	if ch.CredentialKind != req.CredentialKind {
 		return nil, Errorf(Invalid, "credentialKind differs from the kind of the challenge")
 	}
@@ -106,15 +126,15 @@ func (s *Service) CreateCredential(ctx context.Context, p *Principal, req *Creat
 	if e != nil {
 		return nil, e
 	}
-	c.UUID, c.OrgID, c.UserID, c.CreatedAt = newID("cr"), p.OrgID, p.UserID, s.clock()
-	err = s.store.CreateCredential(ctx, c)
+	c.UUID, c.OrgID, c.UserID, c.CreatedAt = newID("cr"), ch.OrgID, ch.UserID, s.clock()
+	err := s.store.CreateCredential(ctx, c)
 	if errors.Is(err, ErrDuplicate) {
 		return nil, Errorf(Conflict, "a credential with this credId already exists")
 	}
 	if err != nil {
 		return nil, internalErr(err)
 	}
-	s.log.InfoContext(ctx, "credential created", "org", p.OrgID, "user", p.UserID, "credential", c.UUID, "kind", c.Kind)
+	s.log.InfoContext(ctx, "credential created", "org", c.OrgID, "user", c.UserID, "credential", c.UUID, "kind", c.Kind)
 	return c, nil
 }
 

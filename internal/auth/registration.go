@@ -126,11 +126,8 @@ func (s *Service) Register(ctx context.Context, tempToken string, req *RegisterR
 	if err != nil || c.Kind != token.KindTemp {
 		return nil, errUnauthenticated(fmt.Errorf("temporary token: %v", err))
 	}
-	if req.FirstFactorCredential == nil {
-		return nil, Errorf(Invalid, "firstFactorCredential is required")
-	}
-	if req.SecondFactorCredential != nil || req.RecoveryCredential != nil {
-		return nil, Errorf(Invalid, "only a first factor credential is supported")
+	if err := req.check(); err != nil {
+		return nil, err
 	}
 	ch, err := s.consume(ctx, c.ID, PurposeRegistration)
 	if err != nil {
@@ -143,16 +140,12 @@ func (s *Service) Register(ctx context.Context, tempToken string, req *RegisterR
 	if err != nil {
 		return nil, errUnauthenticated(err)
 	}
-	cred, e := s.verifyAttestation(req.FirstFactorCredential, ch.Challenge)
+	creds, e := s.credentialSet(u, req, ch.Challenge)
 	if e != nil {
 		return nil, e
 	}
-	now := s.clock()
-	cred.UUID, cred.OrgID, cred.UserID, cred.CreatedAt = newID("cr"), u.OrgID, u.ID, now
-	if cred.Name == "" {
-		cred.Name = "Default Credential"
-	}
-	err = s.store.RegisterUser(ctx, u.ID, []*Credential{cred})
+	cred := creds[0]
+	err = s.store.RegisterUser(ctx, u.ID, creds)
 	switch {
 	case errors.Is(err, ErrUsed):
 		return nil, Errorf(Unauthenticated, "User already exists.")
@@ -164,6 +157,54 @@ func (s *Service) Register(ctx context.Context, tempToken string, req *RegisterR
 	u.IsRegistered = true
 	s.log.InfoContext(ctx, "user registered", "org", u.OrgID, "user", u.ID, "credential", cred.UUID)
 	return &Registered{Credential: cred, User: u}, nil
+}
+
+// check refuses a credential set without a first factor or with factors
+// signet does not implement.
+func (req *RegisterRequest) check() error {
+	if req.FirstFactorCredential == nil {
+		return Errorf(Invalid, "firstFactorCredential is required")
+	}
+	if req.SecondFactorCredential != nil {
+		return Errorf(Invalid, "secondFactorCredential is not supported")
+	}
+	return nil
+}
+
+// credentialSet verifies the credentials of a registration or a recovery,
+// all signed over challenge (spec 5.2), and returns them ready to store for
+// u, the first factor first. The first factor must be able to log in; the
+// recovery credential must be a RecoveryKey, which never can (spec 3.1).
+func (s *Service) credentialSet(u *User, req *RegisterRequest, challenge string) ([]*Credential, *Error) {
+	if req.FirstFactorCredential.CredentialKind == KindRecoveryKey {
+		return nil, Errorf(Invalid, "firstFactorCredential cannot be a RecoveryKey")
+	}
+	first, e := s.verifyAttestation(req.FirstFactorCredential, challenge)
+	if e != nil {
+		return nil, e
+	}
+	if first.Name == "" {
+		first.Name = "Default Credential"
+	}
+	creds := []*Credential{first}
+	if r := req.RecoveryCredential; r != nil {
+		if r.CredentialKind != KindRecoveryKey {
+			return nil, Errorf(Invalid, "recoveryCredential must be of kind RecoveryKey")
+		}
+		rc, e := s.verifyAttestation(r, challenge)
+		if e != nil {
+			return nil, e
+		}
+		if rc.Name == "" {
+			rc.Name = "Recovery Credential"
+		}
+		creds = append(creds, rc)
+	}
+	now := s.clock()
+	for _, c := range creds {
+		c.UUID, c.OrgID, c.UserID, c.CreatedAt = newID("cr"), u.OrgID, u.ID, now
+	}
+	return creds, nil
 }
 
 // Bootstrapped is what Bootstrap created; Code is shown once and never

@@ -131,7 +131,9 @@ func (s *Service) verifyAttestation(a *Attestation, challenge string) (*Credenti
 		return nil, Errorf(Invalid, "credentialName must be at most 200 characters")
 	}
 	switch a.CredentialKind {
-	case KindKey:
+	case KindKey, KindRecoveryKey:
+		// A RecoveryKey is attested like a Key (spec 3.5); only its use
+		// differs (signable, recovery.go).
 		cd, err := credential.DecodeBase64URL(info.ClientData)
 		if err != nil {
 			return nil, wrap(Invalid, "clientData is not valid base64url", err)
@@ -144,17 +146,24 @@ func (s *Service) verifyAttestation(a *Attestation, challenge string) (*Credenti
 		if err != nil {
 			return nil, credentialError(err)
 		}
-		return &Credential{
+		c := &Credential{
 			CredID:    info.CredID,
-			Kind:      KindKey,
+			Kind:      a.CredentialKind,
 			Name:      a.CredentialName,
 			PublicKey: pem,
 			Algorithm: string(pub.Algorithm),
 			IsActive:  true,
-		}, nil
+		}
+		if a.CredentialKind == KindRecoveryKey {
+			if len(a.EncryptedPrivateKey) > maxEncryptedKey {
+				return nil, Errorf(Invalid, "encryptedPrivateKey must be at most %d characters", maxEncryptedKey)
+			}
+			c.EncryptedPrivateKey = a.EncryptedPrivateKey
+		}
+		return c, nil
 	case KindFido2:
 		return s.verifyNewPasskey(info, a.CredentialName, challenge)
-	case KindPassword, KindTotp, KindPasswordProtectedKey, KindRecoveryKey:
+	case KindPassword, KindTotp, KindPasswordProtectedKey:
 		return nil, Errorf(Invalid, "credential kind not supported")
 	case "":
 		return nil, Errorf(Invalid, "credentialKind is required")

@@ -16,6 +16,8 @@ var (
 		"GET /healthz": true, "GET /.well-known/jwks.json": true,
 		"POST /auth/registration/init": true, "POST /auth/registration": true,
 		"POST /auth/login/init": true, "POST /auth/login": true, "PUT /auth/registration/code": true,
+		"POST /auth/recover/user/code": true, "POST /auth/recover/user/init": true, "POST /auth/recover/user": true,
+		"POST /auth/credentials/code/init": true, "POST /auth/credentials/code/verify": true,
 	}
 	unsignedRoutes = map[string]bool{
 		"PUT /auth/logout": true, "POST /auth/action/init": true, "POST /auth/action": true,

@@ -99,3 +99,49 @@ func oneLine(s string) string {
 		return r
 	}, s)
 }
+
+// SendRecoveryCode mails a recovery code to the user, whose username must
+// be an e-mail address. The code lets whoever holds it, together with the
+// user's recovery key, replace every credential of the account, so the
+// message says so.
+func (s *Sender) SendRecoveryCode(ctx context.Context, org *auth.Org, u *auth.User, code string) error {
+	to, err := mail.ParseAddress(u.Username)
+	if err != nil {
+		return errors.New("username is not an e-mail address")
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "From: %s\r\n", s.from.String())
+	fmt.Fprintf(&b, "To: %s\r\n", to.String())
+	fmt.Fprintf(&b, "Subject: Your recovery code for %s\r\n", oneLine(org.Name))
+	fmt.Fprintf(&b, "Date: %s\r\n", time.Now().UTC().Format(time.RFC1123Z))
+	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
+	fmt.Fprintf(&b, "Someone asked to recover your account in %s.\r\n\r\n", oneLine(org.Name))
+	fmt.Fprintf(&b, "Org id:        %s\r\n", org.ID)
+	fmt.Fprintf(&b, "Username:      %s\r\n", u.Username)
+	fmt.Fprintf(&b, "Recovery code: %s\r\n\r\n", code)
+	b.WriteString("The code works once and expires in a few minutes. A recovery replaces every\r\n")
+	b.WriteString("credential, session and personal access token of your account. If you did\r\n")
+	b.WriteString("not ask for it, ignore this message and tell your administrator.\r\n")
+	return s.send(ctx, to, []byte(b.String()))
+}
+
+// send delivers msg to one recipient, STARTTLS whenever the server offers
+// it, giving up when ctx is done.
+func (s *Sender) send(ctx context.Context, to *mail.Address, msg []byte) error {
+	var a smtp.Auth
+	if s.cfg.Username != "" {
+		host, _, _ := net.SplitHostPort(s.cfg.Addr)
+		a = smtp.PlainAuth("", s.cfg.Username, s.cfg.Password, host)
+	}
+	done := make(chan error, 1)
+	go func() { done <- smtp.SendMail(s.cfg.Addr, a, s.from.Address, []string{to.Address}, msg) }()
+	select {
+	case err := <-done:
+		if err != nil {
+			return fmt.Errorf("smtp: %w", err)
+		}
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}

@@ -17,15 +17,15 @@ func (s *Store) CreateCredential(ctx context.Context, c *auth.Credential) error 
 func insertCredential(ctx context.Context, db execer, c *auth.Credential) error {
 	_, err := db.Exec(ctx, `INSERT INTO credentials
 		(uuid, org_id, user_id, token_id, cred_id, kind, name, public_key, algorithm, is_active,
-		 sign_count, rp_id, origin, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		 sign_count, rp_id, origin, created_at, encrypted_private_key)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)`,
 		c.UUID, c.OrgID, c.UserID, c.TokenID, []byte(c.CredID), string(c.Kind), c.Name, c.PublicKey,
-		c.Algorithm, c.IsActive, int64(c.SignCount), c.RPID, c.Origin, c.CreatedAt)
+		c.Algorithm, c.IsActive, int64(c.SignCount), c.RPID, c.Origin, c.CreatedAt, c.EncryptedPrivateKey)
 	return err
 }
 
 const credentialColumns = `uuid, org_id, user_id, token_id, cred_id, kind, name, public_key, algorithm,
-	is_active, sign_count, rp_id, origin, created_at`
+	is_active, sign_count, rp_id, origin, created_at, encrypted_private_key`
 
 func scanCredential(row rowScanner) (*auth.Credential, error) {
 	var c auth.Credential
@@ -33,7 +33,7 @@ func scanCredential(row rowScanner) (*auth.Credential, error) {
 	var credID []byte
 	var count int64
 	if err := row.Scan(&c.UUID, &c.OrgID, &c.UserID, &c.TokenID, &credID, &kind, &c.Name,
-		&c.PublicKey, &c.Algorithm, &c.IsActive, &count, &c.RPID, &c.Origin, &c.CreatedAt); err != nil {
+		&c.PublicKey, &c.Algorithm, &c.IsActive, &count, &c.RPID, &c.Origin, &c.CreatedAt, &c.EncryptedPrivateKey); err != nil {
 		return nil, err
 	}
 	c.CredID = string(credID)

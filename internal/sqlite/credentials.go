@@ -17,21 +17,21 @@ func (s *Store) CreateCredential(ctx context.Context, c *auth.Credential) error 
 func insertCredential(ctx context.Context, x execer, c *auth.Credential) error {
 	_, err := x.ExecContext(ctx, `INSERT INTO credentials
 		(uuid, org_id, user_id, token_id, cred_id, kind, name, public_key, algorithm, is_active, sign_count,
-		 rp_id, origin, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		 rp_id, origin, created_at, encrypted_private_key)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		c.UUID, c.OrgID, c.UserID, c.TokenID, c.CredID, string(c.Kind), c.Name, c.PublicKey, c.Algorithm,
-		c.IsActive, int64(c.SignCount), c.RPID, c.Origin, millis(c.CreatedAt))
+		c.IsActive, int64(c.SignCount), c.RPID, c.Origin, millis(c.CreatedAt), c.EncryptedPrivateKey)
 	return err
 }
 
 const credentialColumns = `uuid, org_id, user_id, token_id, cred_id, kind, name, public_key, algorithm,
-	is_active, sign_count, rp_id, origin, created_at`
+	is_active, sign_count, rp_id, origin, created_at, encrypted_private_key`
 
 func scanCredential(sc scanner) (*auth.Credential, error) {
 	var c auth.Credential
 	var count, created int64
 	if err := sc.Scan(&c.UUID, &c.OrgID, &c.UserID, &c.TokenID, &c.CredID, &c.Kind, &c.Name, &c.PublicKey,
-		&c.Algorithm, &c.IsActive, &count, &c.RPID, &c.Origin, &created); err != nil {
+		&c.Algorithm, &c.IsActive, &count, &c.RPID, &c.Origin, &created, &c.EncryptedPrivateKey); err != nil {
 		return nil, err
 	}
 	c.SignCount = uint32(count) // the column's CHECK keeps it in range

@@ -1,0 +1,183 @@
+package auth
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/json"
+	"errors"
+	"math"
+	"strings"
+	"time"
+)
+
+// PurposeCredentialCode marks the challenge of /auth/credentials/code/init:
+// only /auth/credentials/code/verify answers it, and it answers nothing
+// else (spec 5.4).
+const PurposeCredentialCode Purpose = "credential_code"
+
+// maxCodeLife is the longest a credential code may live (spec 5.4).
+const maxCodeLife = time.Minute
+
+// CredentialCode is a one-time code, made by a logged-in user, that lets
+// another device add a credential to that user without a session. Only its
+// hash is stored.
+type CredentialCode struct {
+	Hash      []byte
+	OrgID     string
+	UserID    string
+	ExpiresAt time.Time
+	CreatedAt time.Time
+}
+
+// CredentialCodeStore persists credential codes.
+type CredentialCodeStore interface {
+	// CreateCredentialCode inserts c. ErrDuplicate when its hash is taken;
+	// ErrNotFound when its user is not in its org. It may remove codes
+	// that expired before c.CreatedAt.
+	CreateCredentialCode(ctx context.Context, c *CredentialCode) error
+	// ConsumeCredentialCode atomically deletes and returns the code with
+	// this hash. ErrNotFound when there is none or it expired before now
+	// (ExpiresAt <= now); an expired code is deleted all the same.
+	ConsumeCredentialCode(ctx context.Context, hash []byte, now time.Time) (*CredentialCode, error)
+}
+
+// newCredentialCode returns a code of 12 base32 characters in groups of
+// three ("ABC-DEF-234-XYZ", the shape of Dfns' "A7U-KY6-9PT" with one group
+// more): 60 bits. Fewer than the 100 of registration codes, so that people
+// can type it, and enough because it lives at most one minute and dies at
+// its first use: codes are looked up by hash across every org, so even with
+// a million live codes an attacker making a million guesses a second within
+// one minute hits one with probability 6e13/2^60 ~ 5e-5, and the code found
+// is spent on the owner's next try. Offline, a database dump yields hashes
+// that expire before 2^60 SHA-256 can be tried.
+func newCredentialCode() string {
+	t := rand.Text()[:12]
+	return t[:3] + "-" + t[3:6] + "-" + t[6:9] + "-" + t[9:]
+}
+
+// CredentialCodeRequest is the body of POST /auth/credentials/code.
+type CredentialCodeRequest struct {
+	// Expiration is an ISO-8601 date or a unix time (seconds, or
+	// milliseconds as JavaScript's Date.now gives), at most one minute
+	// ahead; absent: one minute from now.
+	Expiration json.RawMessage `json:"expiration,omitempty"`
+}
+
+// CredentialCodeView is a code as shown, once, to its maker.
+type CredentialCodeView struct {
+	Code       string
+	Expiration time.Time
+}
+
+// parseExpiration reads an ISO string or a unix epoch number.
+func parseExpiration(raw json.RawMessage) (time.Time, error) {
+	raw = bytes.TrimSpace(raw)
+	bad := Errorf(Invalid, "expiration must be an ISO-8601 date or a unix time")
+	if len(raw) == 0 || raw[0] == 'n' { // absent or null
+		return time.Time{}, nil
+	}
+	if raw[0] == '"' {
+		var s string
+		if err := json.Unmarshal(raw, &s); err != nil {
+			return time.Time{}, bad
+		}
+		t, err := time.Parse(time.RFC3339Nano, s)
+		if err != nil {
+			return time.Time{}, bad
+		}
+		return t, nil
+	}
+	var n float64
+	if err := json.Unmarshal(raw, &n); err != nil || n < 0 || math.IsInf(n, 0) || n > 1e15 {
+		return time.Time{}, bad
+	}
+	if n < 1e11 { // seconds until the year 5138; larger values are milliseconds
+		return time.UnixMilli(int64(n * 1000)), nil
+	}
+	return time.UnixMilli(int64(n)), nil
+}
+
+// CreateCredentialCode makes a credential code for the caller's user (POST
+// /auth/credentials/code, user-action signed). Only a user's own session
+// may: a PAT or a service account cannot hand out its user's account.
+func (s *Service) CreateCredentialCode(ctx context.Context, p *Principal, req *CredentialCodeRequest) (*CredentialCodeView, error) {
+	if err := requireSession(p); err != nil {
+		return nil, err
+	}
+	exp, err := parseExpiration(req.Expiration)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clock()
+	if exp.IsZero() {
+		exp = now.Add(maxCodeLife)
+	}
+	exp = exp.UTC().Truncate(time.Millisecond)
+	if !exp.After(now) {
+		return nil, Errorf(Invalid, "expiration must be in the future")
+	}
+	if exp.After(now.Add(maxCodeLife)) {
+		return nil, Errorf(Invalid, "expiration must be at most 1 minute ahead")
+	}
+	code := newCredentialCode()
+	cc := &CredentialCode{Hash: hash(normalizeCode(code)), OrgID: p.OrgID, UserID: p.UserID, ExpiresAt: exp, CreatedAt: now}
+	if err := s.store.CreateCredentialCode(ctx, cc); err != nil {
+		return nil, internalErr(err)
+	}
+	s.log.InfoContext(ctx, "credential code created", "org", p.OrgID, "user", p.UserID, "expires", exp)
+	return &CredentialCodeView{Code: code, Expiration: exp}, nil
+}
+
+// CredentialCodeInit spends a credential code and returns the challenge a
+// new credential of kind must sign for the code's user, as
+// /auth/credentials/init does (POST /auth/credentials/code/init,
+// unauthenticated). The kind is checked before the code is spent.
+func (s *Service) CredentialCodeInit(ctx context.Context, kind CredentialKind, code string) (*CredentialChallenge, error) {
+	if err := s.creatableKind(kind); err != nil {
+		return nil, err
+	}
+	norm := normalizeCode(code)
+	if norm == "" || len(norm) > 64 || strings.ContainsFunc(norm, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return nil, Errorf(Invalid, "code is malformed")
+	}
+	cc, err := s.store.ConsumeCredentialCode(ctx, hash(norm), s.now())
+	if errors.Is(err, ErrNotFound) {
+		return nil, errUnauthenticated(err)
+	}
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	u, err := s.store.User(ctx, cc.OrgID, cc.UserID)
+	if err != nil {
+		return nil, errUnauthenticated(err)
+	}
+	if !u.IsActive || u.IsArchived || !u.IsRegistered || u.IsServiceAccount {
+		return nil, errUnauthenticated(errors.New("user cannot add credentials"))
+	}
+	ch := &Challenge{OrgID: u.OrgID, UserID: u.ID, Purpose: PurposeCredentialCode}
+	return s.credentialChallenge(ctx, ch, u.Username, kind)
+}
+
+// CreateCredentialWithCode adds a credential answering a challenge of
+// CredentialCodeInit (POST /auth/credentials/code/verify, unauthenticated
+// and not user-action signed: the spent code was the authorisation). A
+// challenge of /auth/credentials/init is refused, so a session's challenge
+// cannot be completed without the session's user-action signature.
+func (s *Service) CreateCredentialWithCode(ctx context.Context, req *CreateCredentialRequest) (*Credential, error) {
+	if req.CredentialName == "" {
+		return nil, Errorf(Invalid, "credentialName is required")
+	}
+	ch, err := s.consume(ctx, req.ChallengeIdentifier, PurposeCredentialCode)
+	if err != nil {
+		return nil, err
+	}
+	u, err := s.store.User(ctx, ch.OrgID, ch.UserID)
+	if err != nil {
+		return nil, errUnauthenticated(err)
+	}
+	if !u.IsActive || u.IsArchived || !u.IsRegistered {
+		return nil, errUnauthenticated(errors.New("user cannot add credentials"))
+	}
+	return s.addCredential(ctx, ch, req)
+}

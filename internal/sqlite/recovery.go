@@ -1,0 +1,112 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"time"
+
+	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/token"
+)
+
+// SetRecoveryCode replaces the user's recovery code. ErrNotFound when the
+// user does not exist.
+func (s *Store) SetRecoveryCode(ctx context.Context, c auth.RecoveryCode) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, hash, expires_at) VALUES (?, ?, ?)
+		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, expires_at = excluded.expires_at`,
+		c.UserID, c.Hash, millis(c.ExpiresAt))
+	return wrap("set recovery code", err)
+}
+
+// ConsumeRecoveryCode deletes and returns the user's recovery code if its
+// hash is hash, in one statement: of two concurrent calls only one gets
+// it, and a wrong hash deletes nothing.
+func (s *Store) ConsumeRecoveryCode(ctx context.Context, userID string, hash []byte) (*auth.RecoveryCode, error) {
+	var c auth.RecoveryCode
+	var expires int64
+	rows, err := s.write.QueryContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ? AND hash = ?
+		RETURNING user_id, hash, expires_at`, userID, hash)
+	err = one(rows, err, func(sc scanner) error { return sc.Scan(&c.UserID, &c.Hash, &expires) })
+	if err != nil {
+		return nil, wrap("consume recovery code", err)
+	}
+	c.ExpiresAt = fromMillis(expires)
+	return &c, nil
+}
+
+// RecoverUser invalidates everything the user could authenticate with and
+// inserts the new credentials, in one transaction: the user's own
+// credentials are deactivated, login sessions deactivated, PATs archived
+// (which also frees their names), then creds are inserted. Any failure
+// rolls all of it back.
+func (s *Store) RecoverUser(ctx context.Context, orgID, userID string, creds []*auth.Credential) error {
+	if len(creds) == 0 {
+		return fmt.Errorf("sqlite: recover user: no credentials")
+	}
+	for _, c := range creds {
+		if c.UserID != userID || c.OrgID != orgID || c.TokenID != "" {
+			return fmt.Errorf("sqlite: recover user: credential %s does not belong to user %s", c.UUID, userID)
+		}
+	}
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		for _, q := range []struct {
+			sql  string
+			args []any
+		}{
+			{`UPDATE credentials SET is_active = 0 WHERE org_id = ? AND user_id = ? AND token_id = '' AND is_active = 1`,
+				[]any{orgID, userID}},
+			{`UPDATE access_tokens SET is_active = 0 WHERE org_id = ? AND user_id = ? AND kind = ? AND is_active = 1`,
+				[]any{orgID, userID, string(token.KindLogin)}},
+			{`UPDATE access_tokens SET is_active = 0, is_archived = 1 WHERE org_id = ? AND user_id = ? AND kind = ? AND is_archived = 0`,
+				[]any{orgID, userID, string(token.KindPAT)}},
+		} {
+			if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
+				return err
+			}
+		}
+		// A user that is not in orgID fails the (org_id, user_id) foreign key.
+		for _, c := range creds {
+			if err := insertCredential(ctx, tx, c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	return wrap("recover user", err)
+}
+
+// CreateCredentialCode inserts c, first removing the codes that expired
+// before c.CreatedAt (nothing else sweeps them).
+func (s *Store) CreateCredentialCode(ctx context.Context, c *auth.CredentialCode) error {
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM credential_codes WHERE expires_at <= ?`, millis(c.CreatedAt)); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO credential_codes (hash, org_id, user_id, expires_at, created_at)
+			VALUES (?, ?, ?, ?, ?)`, c.Hash, c.OrgID, c.UserID, millis(c.ExpiresAt), millis(c.CreatedAt))
+		return err
+	})
+	return wrap("create credential code", err)
+}
+
+// ConsumeCredentialCode deletes the code with this hash and returns it, in
+// one DELETE … RETURNING; an expired code is deleted and reported as
+// ErrNotFound.
+func (s *Store) ConsumeCredentialCode(ctx context.Context, hash []byte, now time.Time) (*auth.CredentialCode, error) {
+	var c auth.CredentialCode
+	var expires, created int64
+	rows, err := s.write.QueryContext(ctx, `DELETE FROM credential_codes WHERE hash = ?
+		RETURNING hash, org_id, user_id, expires_at, created_at`, hash)
+	err = one(rows, err, func(sc scanner) error {
+		return sc.Scan(&c.Hash, &c.OrgID, &c.UserID, &expires, &created)
+	})
+	if err != nil {
+		return nil, wrap("consume credential code", err)
+	}
+	c.ExpiresAt, c.CreatedAt = fromMillis(expires), fromMillis(created)
+	if !now.Before(c.ExpiresAt) {
+		return nil, wrap("consume credential code", auth.ErrNotFound)
+	}
+	return &c, nil
+}
