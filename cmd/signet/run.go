@@ -31,6 +31,24 @@ commands:
   rotate-key  make a new token signing key current (tokens signed before stay valid)
   users invite --org-id ID --username NAME
               print a fresh registration code for a user who has not registered
+  audit export --org-id ID --out FILE
+              write an org's audit log, checkpointed, with the keys to check it offline
+  audit verify [--jwks FILE] FILE
+              check an audit export offline; prints each failing entry and why
+
+client commands (talk to a running signet: --url or SIGNET_URL, --token or SIGNET_TOKEN, --key or
+SIGNET_CLIENT_KEY; JSON output when stdout is not a terminal or with --json, SIGNET_OUTPUT=text|json):
+  keygen           create a private key file (PEM, 0600) and print its public key and credential id
+  register         register with a registration code and a key: --org --username --code --key FILE
+  login            log in with a key (--org --username --key FILE); keeps the session in the config dir
+  logout           end the session
+  whoami           show who the session or token is
+  credential       list | add --new-key FILE | activate UUID | deactivate UUID
+  pat              create | list | get | update | activate | deactivate | delete (personal access tokens)
+  service-account  create | list | get | update | activate | deactivate | delete
+  permission       create | list | get | update | archive | assign | revoke | assignments
+  user             create | list | get | update | activate | deactivate | delete (through the API)
+  call             call METHOD PATH [--data JSON|@FILE]: any endpoint, user-action signed when needed
 
 Run "signet <command> -h" for the flags of a command.
 `
@@ -51,6 +69,10 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		err = m.rotateKey(ctx, args[1:])
 	case "users":
 		err = m.users(ctx, args[1:])
+	case "audit":
+		err = m.audit(ctx, args[1:])
+	case "keygen", "register", "login", "logout", "whoami", "credential", "pat", "service-account", "permission", "user", "call":
+		err = m.cli(ctx, args[0], args[1:])
 	case "help", "-h", "--help":
 		fmt.Fprint(m.Stdout, usage)
 		return 0

@@ -117,7 +117,7 @@ func (s *Service) ActionComplete(ctx context.Context, p *Principal, challengeID 
 		CredentialUUID: c.UUID, Method: ch.Method, Path: ch.Path, Query: ch.Query, PayloadHash: ch.PayloadHash,
 		ExpiresAt: now.Add(s.cfg.ActionTTL), CreatedAt: now,
 	}
-	if err := s.store.CreateAction(ctx, act); err != nil {
+	if err := s.createAction(ctx, act, p, c, a, ch); err != nil { // audit.go: with the pending audit entry
 		return "", internalErr(err)
 	}
 	return tok, nil
@@ -127,12 +127,15 @@ func (s *Service) ActionComplete(ctx context.Context, p *Principal, challengeID 
 // token is consumed on first presentation, right or wrong, like a challenge:
 // one atomic store call decides, so two concurrent uses can never both pass
 // (spec 12.3). It must then be bound to p and to this exact method, path,
-// query and body.
+// query and body. When it was spent but is refused for not being bound to
+// this request, the action is returned with the error, so that its audit
+// entry can get the refusal as its outcome (RecordOutcome); callers treat
+// the error as they would any other.
 func (s *Service) UseAction(ctx context.Context, p *Principal, tok, method, path, query string, body []byte) (*Action, error) {
 	if tok == "" || len(tok) > 512 {
 		return nil, Errorf(ActionInvalid, msgActionInvalid)
 	}
-	a, err := s.store.UseAction(ctx, hash(tok), s.now())
+	a, err := s.useAction(ctx, hash(tok)) // audit.go: appends the audit entry in the same transaction
 	switch {
 	case errors.Is(err, ErrUsed):
 		return nil, wrap(ActionUsed, msgActionUsed, err)
@@ -155,7 +158,7 @@ func (s *Service) UseAction(ctx context.Context, p *Principal, tok, method, path
 	if why == "" {
 		ph, err := payloadHash(body)
 		if err != nil {
-			return nil, wrap(Invalid, "request body must be a JSON document: "+err.Error(), err)
+			return a, wrap(Invalid, "request body must be a JSON document: "+err.Error(), err) // a: see below
 		}
 		if subtle.ConstantTimeCompare(ph, a.PayloadHash) != 1 {
 			why = "payload differs"
@@ -163,7 +166,9 @@ func (s *Service) UseAction(ctx context.Context, p *Principal, tok, method, path
 	}
 	if why != "" {
 		s.log.WarnContext(ctx, "user action refused", "org", p.OrgID, "user", p.UserID, "token", p.TokenID, "action", a.ID, "reason", why)
-		return nil, wrap(ActionInvalid, msgActionInvalid, fmt.Errorf("%s", why))
+		// The spent action comes back with the error: its audit entry is
+		// written, and the caller records the refusal as its outcome.
+		return a, wrap(ActionInvalid, msgActionInvalid, fmt.Errorf("%s", why))
 	}
 	return a, nil
 }

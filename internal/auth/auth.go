@@ -39,6 +39,9 @@ type Config struct {
 	LoginTTL     time.Duration // 6 h (spec 12.6)
 	TempTTL      time.Duration // 15 min
 	CodeTTL      time.Duration // 4 h (spec 12.12)
+	// RecoveryCodeTTL is the life of a recovery code: shorter than a
+	// registration code's, since one opens an existing account.
+	RecoveryCodeTTL time.Duration // 15 min
 
 	// Delivery sends registration codes to users; nil: codes reach users
 	// only through the operator (signet users invite).
@@ -55,6 +58,10 @@ type Config struct {
 	RPID    string
 	RPName  string
 	Origins []string
+
+	// DisableAudit turns the audit log off (audit.go). Only benchmarks set
+	// it, to measure what recording costs; servers always record.
+	DisableAudit bool
 }
 
 // Service implements signet's use cases. It is safe for concurrent use.
@@ -66,12 +73,15 @@ type Service struct {
 	cfg    Config
 	ops    map[string]bool         // every operation a permission may name
 	fido2  *credential.Fido2Policy // nil: passkeys not configured
+
+	verified *verifiedTokens
 }
 
-// Delivery sends a registration code to the user it belongs to (e-mail,
-// chat...). The code must reach no one else and no log.
+// Delivery sends registration and recovery codes to the user they belong
+// to (e-mail, chat...). A code must reach no one else and no log.
 type Delivery interface {
 	SendRegistrationCode(ctx context.Context, org *Org, u *User, code string) error
+	SendRecoveryCode(ctx context.Context, org *Org, u *User, code string) error
 }
 
 // New validates cfg and returns a Service.
@@ -95,6 +105,7 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.LoginTTL, 6*time.Hour)
 	def(&cfg.TempTTL, 15*time.Minute)
 	def(&cfg.CodeTTL, 4*time.Hour)
+	def(&cfg.RecoveryCodeTTL, 15*time.Minute)
 	if cfg.RPName == "" {
 		cfg.RPName = "signet"
 	}
@@ -108,7 +119,8 @@ func New(cfg Config) (*Service, error) {
 		}
 		ops[op] = true
 	}
-	svc := &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops}
+	svc := &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops,
+		verified: newVerifiedTokens(100_000)}
 	if cfg.RPID != "" {
 		p := &credential.Fido2Policy{RPID: cfg.RPID, Origins: cfg.Origins}
 		if err := p.Validate(); err != nil {

@@ -16,7 +16,7 @@ import (
 // still be active in the token's org: revocation takes effect on the next
 // request on every replica (spec 12.9).
 func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, error) {
-	c, err := s.tokens.Verify(bearer)
+	c, err := s.verifyBearer(bearer)
 	if err != nil {
 		return nil, errUnauthenticated(err)
 	}
@@ -55,6 +55,20 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 		CredentialUUID: st.Token.CredentialUUID,
 		PermissionID:   st.Token.PermissionID,
 	}, nil
+}
+
+// verifyBearer checks a bearer token's signature and claims, once per
+// token thanks to the verified-token cache.
+func (s *Service) verifyBearer(bearer string) (*token.Claims, error) {
+	if c, ok := s.verified.get(bearer, s.now()); ok {
+		return c, nil
+	}
+	c, err := s.tokens.Verify(bearer)
+	if err != nil {
+		return nil, err
+	}
+	s.verified.put(bearer, c)
+	return c, nil
 }
 
 // activeUser loads a registered, active user of org by username, or fails

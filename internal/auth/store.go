@@ -69,6 +69,10 @@ type Credential struct {
 	RPID      string
 	Origin    string
 	CreatedAt time.Time
+	// EncryptedPrivateKey is a RecoveryKey's private key as the client
+	// encrypted it, handed back by recovery init (spec 3.1); signet cannot
+	// decrypt it. Empty for every other kind.
+	EncryptedPrivateKey string
 }
 
 // AccessToken is the record of a bearer token signet issued: login sessions,
@@ -355,6 +359,9 @@ type Store interface {
 	ActionStore
 	PermissionStore
 	IdentityStore
+	AuditStore // audit.go
+	RecoveryStore
+	CredentialCodeStore
 	Sweeper
 	token.KeyStore
 	// Ping checks the database is reachable (healthz).

@@ -1,9 +1,12 @@
 package httpapi_test
 
 import (
+	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 )
 
@@ -44,5 +47,65 @@ func BenchmarkAuthenticatedGET(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// BenchmarkLogin measures a complete login (init, sign, complete) over
+// loopback HTTP, client signing included.
+func BenchmarkLogin(b *testing.B) {
+	for name, open := range stores(nil) {
+		b.Run(name, func(b *testing.B) {
+			e := newEnv(b, open(b))
+			u := e.newUser()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				e.login(u, u.signer)
+			}
+		})
+	}
+}
+
+// BenchmarkConcurrency measures an authenticated GET and a complete signed
+// request with 1, 16 and 64 concurrent clients (each its own session), so
+// the figures show how cost grows with load.
+func BenchmarkConcurrency(b *testing.B) {
+	for name, open := range stores(nil) {
+		for _, clients := range []int{1, 16, 64} {
+			e := newEnv(b, open(b))
+			users := make([]*user, 0, clients)
+			u := e.newUser()
+			for i := 0; i < clients; i++ {
+				cp := *u
+				cp.token = e.login(u, u.signer)
+				users = append(users, &cp)
+			}
+			body := `{"credentialUuid":"` + u.credUUID + `"}`
+			run := func(b *testing.B, f func(u *user)) {
+				var next atomic.Int64
+				// RunParallel starts parallelism × GOMAXPROCS goroutines.
+				b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0)))
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					u := users[int(next.Add(1)-1)%len(users)]
+					for pb.Next() {
+						f(u)
+					}
+				})
+			}
+			b.Run(fmt.Sprintf("%s/GET/clients=%d", name, clients), func(b *testing.B) {
+				run(b, func(u *user) {
+					if r := e.do("GET", "/auth/credentials", u.token, nil); r.status != 200 {
+						b.Errorf("GET: %d", r.status)
+					}
+				})
+			})
+			b.Run(fmt.Sprintf("%s/signed/clients=%d", name, clients), func(b *testing.B) {
+				run(b, func(u *user) {
+					if r := e.signed(u, "PUT", "/auth/credentials/activate", body); r.status != 200 {
+						b.Errorf("signed: %d %s", r.status, r.raw)
+					}
+				})
+			})
+		}
 	}
 }

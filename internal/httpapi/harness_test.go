@@ -80,7 +80,9 @@ func stores(testing.TB) map[string]func(t testing.TB) auth.Store {
 	}
 }
 
-func newEnv(t testing.TB, st auth.Store) *env {
+// newEnv starts a server on st; opts adjust the Service's config (the
+// audit benchmark turns recording off).
+func newEnv(t testing.TB, st auth.Store, opts ...func(*auth.Config)) *env {
 	t.Helper()
 	ck := &clock{t: time.Now().UTC()}
 	master := make([]byte, 32)
@@ -94,7 +96,11 @@ func newEnv(t testing.TB, st auth.Store) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	svc, err := auth.New(auth.Config{Store: st, Tokens: iss, Now: ck.Now, Delivery: sender})
+	cfg := auth.Config{Store: st, Tokens: iss, Now: ck.Now, Delivery: sender}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	svc, err := auth.New(cfg)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -145,7 +145,7 @@ func (s *Server) register() {
 
 // serve runs the middleware chain of one route: body, authentication, user
 // action, operation, handler.
-func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) error {
+func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) (err error) {
 	c := &call{}
 	body, err := s.readBody(w, r)
 	if err != nil {
@@ -164,6 +164,9 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) error {
 		if rt.signed() {
 			c.action, err = s.svc.UseAction(r.Context(), c.p, r.Header.Get("X-DFNS-USERACTION"),
 				r.Method, r.URL.EscapedPath(), r.URL.RawQuery, body)
+			if c.action != nil { // audit: the spent action's entry gets the request's outcome
+				defer func() { s.svc.RecordOutcome(r.Context(), c.action, outcomeStatus(w, err)) }()
+			}
 			if err != nil {
 				return err
 			}
@@ -237,6 +240,15 @@ var status = map[auth.Code]int{
 	auth.TooLarge:        http.StatusRequestEntityTooLarge,
 	auth.UnsupportedType: http.StatusUnsupportedMediaType,
 	auth.NotAllowed:      http.StatusMethodNotAllowed,
+}
+
+// Status returns the HTTP status of a domain error code: the one table,
+// shared with the gateway.
+func Status(c auth.Code) int {
+	if st, ok := status[c]; ok {
+		return st
+	}
+	return http.StatusInternalServerError
 }
 
 // errorBody is the JSON of every error response (spec 12.10).

@@ -19,6 +19,8 @@ func (s *Server) routes() []route {
 
 		{method: "POST", pattern: "/auth/action/init", access: bearer, op: noOperation, unsigned: true, h: s.actionInit},
 		{method: "POST", pattern: "/auth/action", access: bearer, op: noOperation, unsigned: true, h: s.actionComplete},
+		{method: "GET", pattern: "/auth/action/logs", access: bearer, op: "Auth:Logs:Read", h: s.listAuditLogs},
+		{method: "GET", pattern: "/auth/action/logs/{id}", access: bearer, op: "Auth:Logs:Read", h: s.getAuditLog},
 
 		{method: "PUT", pattern: "/auth/registration/code", access: public, h: s.resendRegistrationCode},
 
@@ -62,6 +64,17 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/auth/credentials", access: bearer, op: noOperation, h: s.createCredential},
 		{method: "PUT", pattern: "/auth/credentials/activate", access: bearer, op: noOperation, h: s.activateCredential},
 		{method: "PUT", pattern: "/auth/credentials/deactivate", access: bearer, op: noOperation, h: s.deactivateCredential},
+		// Credential codes: made by a user's own session (signed), spent
+		// without one (the code is the authorisation, spec 5.4).
+		{method: "POST", pattern: "/auth/credentials/code", access: bearer, op: noOperation, h: s.createCredentialCode},
+		{method: "POST", pattern: "/auth/credentials/code/init", access: public, h: s.credentialCodeInit},
+		{method: "POST", pattern: "/auth/credentials/code/verify", access: public, h: s.credentialCodeVerify},
+
+		// Recovery (spec 5.3). Bearer of /auth/recover/user = the temporary
+		// token of recover/user/init, checked by the handler.
+		{method: "POST", pattern: "/auth/recover/user/code", access: public, h: s.sendRecoveryCode},
+		{method: "POST", pattern: "/auth/recover/user/init", access: public, h: s.recoveryInit},
+		{method: "POST", pattern: "/auth/recover/user", access: public, h: s.recoverUser},
 	}
 }
 

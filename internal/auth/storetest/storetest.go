@@ -112,6 +112,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"UseActionErrors", testUseActionErrors},
 		{"CreateActionErrors", testCreateActionErrors},
 		{"UseActionConcurrent", testUseActionConcurrent},
+		{"Audit", testAudit}, // audit.go
 
 		{"Operations", testOperations},
 		{"Assignments", testAssignments},
@@ -129,6 +130,12 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"UpdatePermission", testUpdatePermission},
 		{"ListAssignments", testListAssignments},
 		{"DeleteAssignment", testDeleteAssignment},
+
+		{"RecoveryCode", testRecoveryCode},
+		{"RecoverUser", testRecoverUser},
+		{"RecoverUserAtomic", testRecoverUserAtomic},
+		{"CredentialCode", testCredentialCode},
+		{"RecoveryCanceledContext", testRecoveryCanceledContext},
 
 		{"SigningKeys", testSigningKeys},
 		{"CreateSigningKeyAtomic", testCreateSigningKeyAtomic},

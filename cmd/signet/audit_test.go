@@ -1,0 +1,50 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/signet-auth/signet/client"
+)
+
+// TestAuditExportVerify records signed calls on a real server, exports the
+// org's audit log with `signet audit export`, verifies it with `signet audit
+// verify`, then edits the file and expects verify to name the entry.
+func TestAuditExportVerify(t *testing.T) {
+	dir := t.TempDir()
+	db, key := "sqlite:"+filepath.Join(dir, "signet.db"), filepath.Join(dir, "signet.key")
+	run := func(args ...string) (int, string, string) { return runMain(t, args...) }
+	b := bootstrap(t, run, db, key)
+	url := serveInProcess(t, "--database", db, "--key-file", key)
+	c, _ := registerAndLogin(t, url, b)
+	for _, name := range []string{"readers", "writers"} {
+		if _, err := c.CreatePermission(context.Background(), client.CreatePermissionRequest{Name: name, Operations: []string{"Auth:Users:Read"}}); err != nil {
+			t.Fatalf("signed call: %v", err)
+		}
+	}
+
+	file := filepath.Join(dir, "audit.json")
+	if code, _, errs := run("audit", "export", "--database", db, "--key-file", key, "--org-id", b.OrgID, "--out", file); code != 0 {
+		t.Fatalf("audit export: %d %s", code, errs)
+	}
+	code, out, errs := run("audit", "verify", file)
+	if code != 0 || !strings.HasPrefix(out, "OK org "+b.OrgID+": 2 entries, 1 checkpoints") {
+		t.Fatalf("audit verify: %d %s %s", code, out, errs)
+	}
+
+	raw, _ := os.ReadFile(file)
+	var x map[string]any
+	json.Unmarshal(raw, &x)
+	e := x["entries"].([]any)[1].(map[string]any)
+	e["path"] = "/auth/users"
+	raw, _ = json.Marshal(x)
+	os.WriteFile(file, raw, 0o600)
+	code, out, _ = run("audit", "verify", file)
+	if code == 0 || !strings.Contains(out, "FAIL entry 2 ("+e["id"].(string)+"): hash does not match") {
+		t.Fatalf("verify of an edited export: %d %s", code, out)
+	}
+}

@@ -1,0 +1,228 @@
+package postgres
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signet-auth/signet/internal/audit"
+	"github.com/signet-auth/signet/internal/auth"
+)
+
+var _ auth.AuditStore = (*Store)(nil)
+
+// CreateAuditedAction inserts a and its pending audit entry in one
+// transaction.
+func (s *Store) CreateAuditedAction(ctx context.Context, a *auth.Action, pending *audit.Entry) error {
+	blob, err := json.Marshal(pending)
+	if err != nil {
+		return fmt.Errorf("postgres: create audited action: %w", err)
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `INSERT INTO actions
+			(id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query,
+			 payload_hash, expires_at, created_at, used_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
+			a.ID, a.TokenHash, a.OrgID, a.UserID, a.TokenID, a.CredentialUUID, a.Method, a.Path,
+			a.Query, a.PayloadHash, a.ExpiresAt, a.CreatedAt, a.UsedAt); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `INSERT INTO action_evidence (action_id, entry) VALUES ($1, $2)`, a.ID, string(blob))
+		return err
+	})
+	return dbErr("create audited action", err)
+}
+
+// errNoMatch: the UPDATE of UseAuditedAction matched no action.
+var errNoMatch = errors.New("no unused, unexpired action")
+
+// UseAuditedAction spends the action and appends its entry in one
+// transaction. The org's head row is locked (FOR UPDATE) before it is read,
+// so concurrent appends of one org, on any replica, take turns; the action
+// row is locked first and the head second by every caller, so two appends
+// cannot deadlock.
+func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, now time.Time) (*auth.Action, *audit.Entry, error) {
+	var a auth.Action
+	var e audit.Entry
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		err := tx.QueryRow(ctx, `UPDATE actions SET used_at = $1
+			WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
+			RETURNING id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query,
+				payload_hash, expires_at, created_at, used_at`, now, tokenHash).Scan(
+			&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
+			&a.Path, &a.Query, &a.PayloadHash, &a.ExpiresAt, &a.CreatedAt, &a.UsedAt)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errNoMatch
+		}
+		if err != nil {
+			return err
+		}
+		a.ExpiresAt, a.CreatedAt, a.UsedAt = utc(a.ExpiresAt), utc(a.CreatedAt), utcPtr(a.UsedAt)
+		var pending string
+		if err := tx.QueryRow(ctx, `SELECT entry FROM action_evidence WHERE action_id = $1`, a.ID).Scan(&pending); err != nil {
+			return err // no row: ErrNotFound, and the rollback leaves the token unspent
+		}
+		if err := json.Unmarshal([]byte(pending), &e); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2)
+			ON CONFLICT (org_id) DO NOTHING`, a.OrgID, audit.Genesis); err != nil {
+			return err
+		}
+		var h audit.Head
+		if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_heads WHERE org_id = $1 FOR UPDATE`, a.OrgID).Scan(&h.Seq, &h.Hash); err != nil {
+			return err
+		}
+		audit.Seal(&e, &h, now)
+		blob, err := json.Marshal(&e)
+		if err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `INSERT INTO audit_entries
+			(org_id, seq, id, time, user_id, username, credential_uuid, method, path, entry, hash)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			e.OrgID, e.Seq, e.ID, e.Time, e.UserID, e.Username, e.CredentialUUID, e.Method, e.FullPath(),
+			string(blob), e.Hash); err != nil {
+			return err
+		}
+		_, err = tx.Exec(ctx, `UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1`, e.OrgID, e.Seq, e.Hash)
+		return err
+	})
+	if errors.Is(err, errNoMatch) {
+		var used bool
+		err = s.pool.QueryRow(ctx, `SELECT used_at IS NOT NULL FROM actions WHERE token_hash = $1 AND expires_at > $2`,
+			tokenHash, now).Scan(&used)
+		switch {
+		case err != nil:
+		case used:
+			err = auth.ErrUsed
+		default:
+			err = pgx.ErrNoRows // created after the UPDATE's snapshot: report what the caller saw
+		}
+	}
+	if err != nil {
+		return nil, nil, dbErr("use audited action", err)
+	}
+	return &a, &e, nil
+}
+
+// RecordOutcome inserts o.
+func (s *Store) RecordOutcome(ctx context.Context, o *audit.Outcome) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO audit_outcomes (entry_id, status, time) VALUES ($1, $2, $3)`,
+		o.EntryID, o.Status, o.Time)
+	return dbErr("record outcome", err)
+}
+
+// AuditSummaries lists entries of q.OrgID in q's time range, by seq.
+func (s *Store) AuditSummaries(ctx context.Context, q auth.AuditQuery) ([]audit.Summary, error) {
+	var from, to *time.Time
+	if !q.From.IsZero() {
+		from = &q.From
+	}
+	if !q.To.IsZero() {
+		to = &q.To
+	}
+	rows, err := s.pool.Query(ctx, `SELECT e.id, e.seq, e.time, e.user_id, e.username, e.credential_uuid,
+			e.method, e.path, coalesce(o.status, 0)
+		FROM audit_entries e LEFT JOIN audit_outcomes o ON o.entry_id = e.id
+		WHERE e.org_id = $1 AND ($2::timestamptz IS NULL OR e.time >= $2) AND ($3::timestamptz IS NULL OR e.time < $3)
+		  AND ($4 = '' OR e.user_id = $4)
+		ORDER BY e.seq LIMIT $5`, q.OrgID, from, to, q.UserID, limit(q.Limit))
+	if err != nil {
+		return nil, dbErr("audit summaries", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Summary, error) {
+		var m audit.Summary
+		err := r.Scan(&m.ID, &m.Seq, &m.Time, &m.UserID, &m.Username, &m.CredentialUUID, &m.Method, &m.Path, &m.Status)
+		m.Time = utc(m.Time)
+		return m, err
+	})
+	return out, dbErr("audit summaries", err)
+}
+
+const recordSQL = `SELECT e.entry, o.status, o.time
+	FROM audit_entries e LEFT JOIN audit_outcomes o ON o.entry_id = e.id `
+
+func scanRecord(sc rowScanner) (audit.Record, error) {
+	var blob string
+	var status *int
+	var at *time.Time
+	if err := sc.Scan(&blob, &status, &at); err != nil {
+		return audit.Record{}, err
+	}
+	r := audit.Record{Entry: &audit.Entry{}}
+	if err := json.Unmarshal([]byte(blob), r.Entry); err != nil {
+		return audit.Record{}, err
+	}
+	if status != nil {
+		r.Outcome = &audit.Outcome{EntryID: r.Entry.ID, Status: *status, Time: utc(*at)}
+	}
+	return r, nil
+}
+
+// AuditRecords returns entries of the org after afterSeq, by seq.
+func (s *Store) AuditRecords(ctx context.Context, orgID string, afterSeq int64, n int) ([]audit.Record, error) {
+	rows, err := s.pool.Query(ctx, recordSQL+`WHERE e.org_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3`,
+		orgID, afterSeq, limit(n))
+	if err != nil {
+		return nil, dbErr("audit records", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Record, error) { return scanRecord(r) })
+	return out, dbErr("audit records", err)
+}
+
+// AuditRecord returns one entry of the org.
+func (s *Store) AuditRecord(ctx context.Context, orgID, id string) (*audit.Record, error) {
+	r, err := scanRecord(s.pool.QueryRow(ctx, recordSQL+`WHERE e.org_id = $1 AND e.id = $2`, orgID, id))
+	if err != nil {
+		return nil, dbErr("audit record", err)
+	}
+	return &r, nil
+}
+
+// UncheckpointedHeads returns the heads that moved past their org's latest
+// checkpoint.
+func (s *Store) UncheckpointedHeads(ctx context.Context, orgID string) ([]audit.Head, error) {
+	rows, err := s.pool.Query(ctx, `SELECT h.org_id, h.seq, h.hash FROM audit_heads h
+		WHERE ($1 = '' OR h.org_id = $1) AND h.seq > 0
+		  AND h.seq > coalesce((SELECT max(c.seq) FROM audit_checkpoints c WHERE c.org_id = h.org_id), 0)
+		ORDER BY h.org_id`, orgID)
+	if err != nil {
+		return nil, dbErr("uncheckpointed heads", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Head, error) {
+		var h audit.Head
+		return h, r.Scan(&h.OrgID, &h.Seq, &h.Hash)
+	})
+	return out, dbErr("uncheckpointed heads", err)
+}
+
+// CreateCheckpoint inserts c.
+func (s *Store) CreateCheckpoint(ctx context.Context, c *audit.Checkpoint) error {
+	_, err := s.pool.Exec(ctx, `INSERT INTO audit_checkpoints (org_id, seq, hash, time, kid, signature)
+		VALUES ($1, $2, $3, $4, $5, $6)`, c.OrgID, c.Seq, c.Hash, c.Time, c.KID, c.Signature)
+	return dbErr("create checkpoint", err)
+}
+
+// Checkpoints lists the org's checkpoints by seq.
+func (s *Store) Checkpoints(ctx context.Context, orgID string) ([]*audit.Checkpoint, error) {
+	rows, err := s.pool.Query(ctx, `SELECT org_id, seq, hash, time, kid, signature
+		FROM audit_checkpoints WHERE org_id = $1 ORDER BY seq`, orgID)
+	if err != nil {
+		return nil, dbErr("checkpoints", err)
+	}
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (*audit.Checkpoint, error) {
+		var c audit.Checkpoint
+		err := r.Scan(&c.OrgID, &c.Seq, &c.Hash, &c.Time, &c.KID, &c.Signature)
+		c.Time = utc(c.Time)
+		return &c, err
+	})
+	if out == nil && err == nil {
+		out = []*audit.Checkpoint{}
+	}
+	return out, dbErr("checkpoints", err)
+}

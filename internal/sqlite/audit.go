@@ -1,0 +1,244 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"errors"
+	"math"
+	"time"
+
+	"github.com/signet-auth/signet/internal/audit"
+	"github.com/signet-auth/signet/internal/auth"
+)
+
+var _ auth.AuditStore = (*Store)(nil)
+
+// CreateAuditedAction inserts a and its pending audit entry in one
+// transaction.
+func (s *Store) CreateAuditedAction(ctx context.Context, a *auth.Action, pending *audit.Entry) error {
+	blob, err := json.Marshal(pending)
+	if err != nil {
+		return wrap("create audited action", err)
+	}
+	return wrap("create audited action", s.tx(ctx, func(tx *sql.Tx) error {
+		if err := insertAction(ctx, tx, a); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO action_evidence (action_id, entry) VALUES (?, ?)`, a.ID, string(blob))
+		return err
+	}))
+}
+
+// errNoMatch: the UPDATE of UseAuditedAction matched no action.
+var errNoMatch = errors.New("no unused, unexpired action")
+
+// UseAuditedAction spends the action and appends its entry to its org's
+// chain in one write transaction. SQLite's single writer serialises every
+// append, so reading the head and writing the next entry cannot race.
+func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, now time.Time) (*auth.Action, *audit.Entry, error) {
+	var a auth.Action
+	var e audit.Entry
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		var expires, created int64
+		var used sql.NullInt64
+		rows, err := tx.StmtContext(ctx, s.stmts.useAction).QueryContext(ctx, millis(now), tokenHash)
+		err = one(rows, err, func(sc scanner) error {
+			return sc.Scan(&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
+				&a.Path, &a.Query, &a.PayloadHash, &expires, &created, &used)
+		})
+		if errors.Is(err, sql.ErrNoRows) {
+			return errNoMatch
+		}
+		if err != nil {
+			return err
+		}
+		a.ExpiresAt, a.CreatedAt, a.UsedAt = fromMillis(expires), fromMillis(created), fromNullMillis(used)
+		var pending string
+		if err := tx.QueryRowContext(ctx, `SELECT entry FROM action_evidence WHERE action_id = ?`, a.ID).Scan(&pending); err != nil {
+			return err // no row: ErrNotFound, and the rollback leaves the token unspent
+		}
+		if err := json.Unmarshal([]byte(pending), &e); err != nil {
+			return err
+		}
+		var prev *audit.Head
+		var h audit.Head
+		err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_heads WHERE org_id = ?`, a.OrgID).Scan(&h.Seq, &h.Hash)
+		switch {
+		case err == nil:
+			prev = &h
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		audit.Seal(&e, prev, now)
+		return appendEntry(ctx, tx, &e)
+	})
+	if errors.Is(err, errNoMatch) {
+		var n int
+		err = s.read.QueryRowContext(ctx, `SELECT count(*) FROM actions
+			WHERE token_hash = ? AND used_at IS NOT NULL AND expires_at > ?`, tokenHash, millis(now)).Scan(&n)
+		if err == nil {
+			err = auth.ErrNotFound
+			if n > 0 {
+				err = auth.ErrUsed
+			}
+		}
+	}
+	if err != nil {
+		return nil, nil, wrap("use audited action", err)
+	}
+	return &a, &e, nil
+}
+
+// appendEntry inserts a sealed entry and moves its org's head to it.
+func appendEntry(ctx context.Context, tx *sql.Tx, e *audit.Entry) error {
+	blob, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_entries
+		(org_id, seq, id, time, user_id, username, credential_uuid, method, path, entry, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.OrgID, e.Seq, e.ID, millis(e.Time), e.UserID, e.Username, e.CredentialUUID, e.Method, e.FullPath(),
+		string(blob), e.Hash); err != nil {
+		return err
+	}
+	_, err = tx.ExecContext(ctx, `INSERT INTO audit_heads (org_id, seq, hash) VALUES (?, ?, ?)
+		ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, e.OrgID, e.Seq, e.Hash)
+	return err
+}
+
+// RecordOutcome inserts o.
+func (s *Store) RecordOutcome(ctx context.Context, o *audit.Outcome) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO audit_outcomes (entry_id, status, time) VALUES (?, ?, ?)`,
+		o.EntryID, o.Status, millis(o.Time))
+	return wrap("record outcome", err)
+}
+
+// AuditSummaries lists entries of q.OrgID in q's time range, by seq.
+func (s *Store) AuditSummaries(ctx context.Context, q auth.AuditQuery) ([]audit.Summary, error) {
+	from, to := int64(math.MinInt64), int64(math.MaxInt64)
+	if !q.From.IsZero() {
+		from = millis(q.From)
+	}
+	if !q.To.IsZero() {
+		to = millis(q.To)
+	}
+	rows, err := s.read.QueryContext(ctx, `SELECT e.id, e.seq, e.time, e.user_id, e.username, e.credential_uuid,
+			e.method, e.path, coalesce(o.status, 0)
+		FROM audit_entries e LEFT JOIN audit_outcomes o ON o.entry_id = e.id
+		WHERE e.org_id = ?1 AND e.time >= ?2 AND e.time < ?3 AND (?4 = '' OR e.user_id = ?4)
+		ORDER BY e.seq LIMIT ?5`, q.OrgID, from, to, q.UserID, limit(q.Limit))
+	if err != nil {
+		return nil, wrap("audit summaries", err)
+	}
+	defer rows.Close()
+	var out []audit.Summary
+	for rows.Next() {
+		var r audit.Summary
+		var t int64
+		if err := rows.Scan(&r.ID, &r.Seq, &t, &r.UserID, &r.Username, &r.CredentialUUID, &r.Method, &r.Path, &r.Status); err != nil {
+			return nil, wrap("audit summaries", err)
+		}
+		r.Time = fromMillis(t)
+		out = append(out, r)
+	}
+	return out, wrap("audit summaries", rows.Err())
+}
+
+const recordSQL = `SELECT e.entry, o.status, o.time
+	FROM audit_entries e LEFT JOIN audit_outcomes o ON o.entry_id = e.id `
+
+func scanRecord(sc scanner) (audit.Record, error) {
+	var blob string
+	var status, at sql.NullInt64
+	if err := sc.Scan(&blob, &status, &at); err != nil {
+		return audit.Record{}, err
+	}
+	r := audit.Record{Entry: &audit.Entry{}}
+	if err := json.Unmarshal([]byte(blob), r.Entry); err != nil {
+		return audit.Record{}, err
+	}
+	if status.Valid {
+		r.Outcome = &audit.Outcome{EntryID: r.Entry.ID, Status: int(status.Int64), Time: fromMillis(at.Int64)}
+	}
+	return r, nil
+}
+
+// AuditRecords returns entries of the org after afterSeq, by seq.
+func (s *Store) AuditRecords(ctx context.Context, orgID string, afterSeq int64, n int) ([]audit.Record, error) {
+	rows, err := s.read.QueryContext(ctx, recordSQL+`WHERE e.org_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`,
+		orgID, afterSeq, limit(n))
+	if err != nil {
+		return nil, wrap("audit records", err)
+	}
+	defer rows.Close()
+	var out []audit.Record
+	for rows.Next() {
+		r, err := scanRecord(rows)
+		if err != nil {
+			return nil, wrap("audit records", err)
+		}
+		out = append(out, r)
+	}
+	return out, wrap("audit records", rows.Err())
+}
+
+// AuditRecord returns one entry of the org.
+func (s *Store) AuditRecord(ctx context.Context, orgID, id string) (*audit.Record, error) {
+	r, err := scanRecord(s.read.QueryRowContext(ctx, recordSQL+`WHERE e.org_id = ? AND e.id = ?`, orgID, id))
+	if err != nil {
+		return nil, wrap("audit record", err)
+	}
+	return &r, nil
+}
+
+// UncheckpointedHeads returns the heads that moved past their org's latest
+// checkpoint.
+func (s *Store) UncheckpointedHeads(ctx context.Context, orgID string) ([]audit.Head, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT h.org_id, h.seq, h.hash FROM audit_heads h
+		WHERE (?1 = '' OR h.org_id = ?1)
+		  AND h.seq > coalesce((SELECT max(c.seq) FROM audit_checkpoints c WHERE c.org_id = h.org_id), 0)
+		ORDER BY h.org_id`, orgID)
+	if err != nil {
+		return nil, wrap("uncheckpointed heads", err)
+	}
+	defer rows.Close()
+	var out []audit.Head
+	for rows.Next() {
+		var h audit.Head
+		if err := rows.Scan(&h.OrgID, &h.Seq, &h.Hash); err != nil {
+			return nil, wrap("uncheckpointed heads", err)
+		}
+		out = append(out, h)
+	}
+	return out, wrap("uncheckpointed heads", rows.Err())
+}
+
+// CreateCheckpoint inserts c.
+func (s *Store) CreateCheckpoint(ctx context.Context, c *audit.Checkpoint) error {
+	_, err := s.write.ExecContext(ctx, `INSERT INTO audit_checkpoints (org_id, seq, hash, time, kid, signature)
+		VALUES (?, ?, ?, ?, ?, ?)`, c.OrgID, c.Seq, c.Hash, millis(c.Time), c.KID, c.Signature)
+	return wrap("create checkpoint", err)
+}
+
+// Checkpoints lists the org's checkpoints by seq.
+func (s *Store) Checkpoints(ctx context.Context, orgID string) ([]*audit.Checkpoint, error) {
+	rows, err := s.read.QueryContext(ctx, `SELECT org_id, seq, hash, time, kid, signature
+		FROM audit_checkpoints WHERE org_id = ? ORDER BY seq`, orgID)
+	if err != nil {
+		return nil, wrap("checkpoints", err)
+	}
+	defer rows.Close()
+	out := []*audit.Checkpoint{}
+	for rows.Next() {
+		var c audit.Checkpoint
+		var t int64
+		if err := rows.Scan(&c.OrgID, &c.Seq, &c.Hash, &t, &c.KID, &c.Signature); err != nil {
+			return nil, wrap("checkpoints", err)
+		}
+		c.Time = fromMillis(t)
+		out = append(out, &c)
+	}
+	return out, wrap("checkpoints", rows.Err())
+}
