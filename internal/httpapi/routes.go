@@ -19,6 +19,9 @@ func (s *Server) routes() []route {
 
 		{method: "POST", pattern: "/auth/action/init", access: bearer, op: noOperation, unsigned: true, h: s.actionInit},
 		{method: "POST", pattern: "/auth/action", access: bearer, op: noOperation, unsigned: true, h: s.actionComplete},
+		// For services that receive signed requests themselves (middleware):
+		// the body carries the user action to spend, so it is not signed again.
+		{method: "POST", pattern: "/auth/action/verify", access: bearer, op: noOperation, unsigned: true, h: s.verifyAction},
 		{method: "GET", pattern: "/auth/action/logs", access: bearer, op: "Auth:Logs:Read", h: s.listAuditLogs},
 		{method: "GET", pattern: "/auth/action/logs/{id}", access: bearer, op: "Auth:Logs:Read", h: s.getAuditLog},
 

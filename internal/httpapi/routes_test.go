@@ -20,7 +20,7 @@ var (
 		"POST /auth/credentials/code/init": true, "POST /auth/credentials/code/verify": true,
 	}
 	unsignedRoutes = map[string]bool{
-		"PUT /auth/logout": true, "POST /auth/action/init": true, "POST /auth/action": true,
+		"PUT /auth/logout": true, "POST /auth/action/init": true, "POST /auth/action": true, "POST /auth/action/verify": true,
 		"POST /auth/credentials/init": true,
 	}
 )
