@@ -25,5 +25,8 @@ go test -race -count=1 ./...
 echo "== interop (official Dfns SDKs)"
 bash test/interop/run.sh
 
+echo "== real browser (Chromium, virtual authenticator): the web page and @dfns/sdk-browser"
+bash test/browser/run.sh
+
 echo "== README quickstart (official Dfns SDK)"
 bash examples/quickstart/run.sh
