@@ -13,6 +13,8 @@
 //   → a deactivated credential cannot sign
 //   → PATs (P-256), service accounts (Ed25519), restricted PATs, users, permissions and assignments,
 //     each long-lived token signing with its own AsymmetricKeySigner (./identities.js)
+//   → audit log: listAuditLogs CSV / getAuditLog of every signed call above, signatures re-verified
+//     with node:crypto, userId filter, 403 without Auth:Logs:Read (./audit.js)
 //   → logout → the old token gets 401; JWKS verifies tokens.
 
 const path = require('node:path');
@@ -25,6 +27,7 @@ const { SignetServer } = require('./harness');
 const { installHttpLog, formatExchange } = require('./httplog');
 const keys = require('./keys');
 const defineIdentitySteps = require('./identities');
+const defineAuditSteps = require('./audit');
 
 const STEP_TIMEOUT_MS = 30_000;
 
@@ -395,6 +398,18 @@ module.exports = function defineInteropSuite(sdkDir) {
       httpLog,
       keys,
       expectedSdkVersion,
+    });
+
+    // The audit log of every user-action-signed call above (suite/audit.js).
+    defineAuditSteps({
+      step,
+      s,
+      server,
+      sdk: { DfnsApiClient, DfnsAuthenticator, AsymmetricKeySigner, BrowserKeySigner },
+      expectDfnsError,
+      sinceMark,
+      httpLog,
+      keys,
     });
 
     step('logout, then the old token is refused with 401', ['client'], async (t, mark) => {
