@@ -24,14 +24,28 @@ type Config struct {
 	Issuer   string   // iss claim of tokens
 	RPID     string   // WebAuthn relying party id
 	Origins  []string // allowed WebAuthn origins
+	CORS     []string // web origins allowed to call the API from a browser
 	MaxBody  int64    // largest request body, bytes
 
 	ChallengeTTL time.Duration
 	ActionTTL    time.Duration
 	LoginTTL     time.Duration
 
+	// Gateway mode (internal/gateway): with Upstream set, signet forwards
+	// every request outside its own paths to it, guarded by Routes.
+	Upstream          string        // URL of the API to guard
+	Routes            string        // route file (JSON)
+	UpstreamTimeout   time.Duration // wait for the upstream's response headers
+	UpstreamMaxStream int64         // largest body streamed to the upstream, bytes
+
 	LogLevel  string // debug, info, warn, error
 	LogFormat string // text or json
+
+	// SMTP delivery of registration codes; off when SMTPAddr is empty.
+	SMTPAddr     string
+	SMTPFrom     string
+	SMTPUsername string
+	SMTPPassword string // secret: prefer SIGNET_SMTP_PASSWORD_FILE
 }
 
 // Default returns the configuration with every default filled in.
@@ -47,6 +61,9 @@ func Default() Config {
 		LoginTTL:     6 * time.Hour,
 		LogLevel:     "info",
 		LogFormat:    "text",
+
+		UpstreamTimeout:   30 * time.Second,
+		UpstreamMaxStream: 10 << 20,
 	}
 }
 
@@ -100,6 +117,12 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.RPID, "rp-id", "RP_ID", "WebAuthn relying party id (a domain, e.g. example.com)"},
 		{&c.LogLevel, "log-level", "LOG_LEVEL", "debug, info, warn or error"},
 		{&c.LogFormat, "log-format", "LOG_FORMAT", "text or json"},
+		{&c.SMTPAddr, "smtp-addr", "SMTP_ADDR", "SMTP server host:port for mailing registration codes (off when empty)"},
+		{&c.SMTPFrom, "smtp-from", "SMTP_FROM", "sender address of those mails"},
+		{&c.SMTPUsername, "smtp-username", "SMTP_USERNAME", "SMTP user, if the server wants one"},
+		{&c.SMTPPassword, "smtp-password", "SMTP_PASSWORD", "SMTP password (prefer SIGNET_SMTP_PASSWORD_FILE)"},
+		{&c.Upstream, "upstream", "UPSTREAM", "URL of an API to guard: requests outside signet's own paths are forwarded to it (needs --routes)"},
+		{&c.Routes, "routes", "ROUTES", "route file (JSON) mapping upstream method + path to operations (with --upstream)"},
 	}
 	for _, s := range strs {
 		if v, ok, err := env.value(s.env); err != nil {
@@ -117,6 +140,7 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.ChallengeTTL, "challenge-ttl", "CHALLENGE_TTL", "lifetime of a challenge"},
 		{&c.ActionTTL, "action-ttl", "ACTION_TTL", "lifetime of a user-action token"},
 		{&c.LoginTTL, "login-ttl", "LOGIN_TTL", "lifetime of a login token"},
+		{&c.UpstreamTimeout, "upstream-timeout", "UPSTREAM_TIMEOUT", "how long to wait for the upstream's response headers before answering 504"},
 	}
 	for _, d := range durs {
 		if v, ok, err := env.value(d.env); err != nil {
@@ -140,10 +164,26 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		c.MaxBody = n
 	}
 	fs.Int64Var(&c.MaxBody, "max-body", c.MaxBody, "largest request body in bytes (env SIGNET_MAX_BODY)")
+	if v, ok, err := env.value("UPSTREAM_MAX_STREAM"); err != nil {
+		return nil, err
+	} else if ok {
+		n, err := strconv.ParseInt(v, 10, 64)
+		if err != nil {
+			return nil, fmt.Errorf("SIGNET_UPSTREAM_MAX_STREAM: %w", err)
+		}
+		c.UpstreamMaxStream = n
+	}
+	fs.Int64Var(&c.UpstreamMaxStream, "upstream-max-stream", c.UpstreamMaxStream,
+		"largest body streamed to the upstream in bytes; user-action signed bodies are read whole and limited by --max-body (env SIGNET_UPSTREAM_MAX_STREAM)")
 
-	var origins []string
+	var origins, cors []string
 	fs.Var(stringsFlag{&origins}, "origin", "allowed WebAuthn origin, repeatable (env SIGNET_ORIGIN, comma-separated)")
+	fs.Var(stringsFlag{&cors}, "cors-origin", "web origin allowed to call the API from a browser, repeatable (env SIGNET_CORS_ORIGIN, comma-separated; none by default)")
 	envOrigins, _, err := env.value("ORIGIN")
+	if err != nil {
+		return nil, err
+	}
+	envCORS, _, err := env.value("CORS_ORIGIN")
 	if err != nil {
 		return nil, err
 	}
@@ -153,6 +193,12 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 			c.Origins = origins
 		case envOrigins != "":
 			c.Origins = strings.Split(envOrigins, ",")
+		}
+		switch {
+		case len(cors) > 0:
+			c.CORS = cors
+		case envCORS != "":
+			c.CORS = strings.Split(envCORS, ",")
 		}
 		return nil
 	}, nil
@@ -196,12 +242,45 @@ func (c *Config) Validate() error {
 			bad("--origin %q is not %s or a subdomain of it (WebAuthn requires it)", o, c.RPID)
 		}
 	}
+	if c.SMTPAddr != "" {
+		if _, _, err := net.SplitHostPort(c.SMTPAddr); err != nil {
+			bad("--smtp-addr %q: %v", c.SMTPAddr, err)
+		}
+		if c.SMTPFrom == "" {
+			bad("--smtp-from is required with --smtp-addr")
+		}
+	}
+	for _, o := range c.CORS {
+		u, err := url.Parse(o)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || (u.Path != "" && u.Path != "/") || u.RawQuery != "" {
+			bad("--cors-origin %q must be a scheme and host such as https://app.example.com", o)
+		}
+	}
 	if c.MaxBody < 1024 {
 		bad("--max-body must be at least 1024 bytes")
 	}
 	for name, d := range map[string]time.Duration{"--challenge-ttl": c.ChallengeTTL, "--action-ttl": c.ActionTTL, "--login-ttl": c.LoginTTL} {
 		if d < time.Second {
 			bad("%s must be at least 1s", name)
+		}
+	}
+	switch {
+	case c.Upstream == "" && c.Routes != "":
+		bad("--routes needs --upstream")
+	case c.Upstream != "":
+		if u, err := url.Parse(c.Upstream); err != nil {
+			bad("--upstream %q is not a URL", c.Upstream)
+		} else if err := checkUpstream(u); err != nil {
+			bad("--upstream %q: %v", c.Upstream, err)
+		}
+		if c.Routes == "" {
+			bad("--upstream needs --routes (a route file mapping requests to operations)")
+		}
+		if c.UpstreamTimeout < time.Second {
+			bad("--upstream-timeout must be at least 1s")
+		}
+		if c.UpstreamMaxStream < 1024 {
+			bad("--upstream-max-stream must be at least 1024 bytes")
 		}
 	}
 	switch c.LogLevel {
@@ -213,6 +292,21 @@ func (c *Config) Validate() error {
 		bad("--log-format %q must be text or json", c.LogFormat)
 	}
 	return errors.Join(errs...)
+}
+
+// checkUpstream checks the URL of the API the gateway guards.
+func checkUpstream(u *url.URL) error {
+	switch {
+	case u.Scheme != "http" && u.Scheme != "https":
+		return errors.New("must be http:// or https://")
+	case u.Host == "":
+		return errors.New("needs a host")
+	case u.User != nil:
+		return errors.New("must not carry credentials")
+	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "":
+		return errors.New("must not have a query or fragment")
+	}
+	return nil
 }
 
 // ValidateDatabase checks a --database value.

@@ -13,15 +13,19 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/config"
+	"github.com/signet-auth/signet/internal/gateway"
 	"github.com/signet-auth/signet/internal/httpapi"
+	"github.com/signet-auth/signet/internal/mail"
 	"github.com/signet-auth/signet/internal/postgres"
 	"github.com/signet-auth/signet/internal/sqlite"
 	"github.com/signet-auth/signet/internal/token"
+	"github.com/signet-auth/signet/internal/web"
 )
 
 // OpenStore opens the store a --database value names, running migrations.
@@ -52,6 +56,12 @@ type Parts struct {
 	Issuer  *token.Issuer
 	Service *auth.Service
 	API     *httpapi.Server
+	// Handler is what Serve serves: API, or with --upstream the gateway,
+	// which serves API's paths through it and guards the rest.
+	Handler http.Handler
+	// writeTimeout bounds writing one response; a gateway waits longer for
+	// its upstream.
+	writeTimeout time.Duration
 }
 
 // Close releases the store.
@@ -61,6 +71,13 @@ func (p *Parts) Close() error { return p.Store.Close() }
 func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts, error) {
 	if err := cfg.Validate(); err != nil {
 		return nil, err
+	}
+	var routes *gateway.Routes // nil unless signet guards an upstream
+	if cfg.Upstream != "" {
+		var err error
+		if routes, err = gateway.LoadRoutes(cfg.Routes); err != nil {
+			return nil, fmt.Errorf("--routes: %w", err)
+		}
 	}
 	master, err := token.LoadOrCreateMasterKey(cfg.KeyFile)
 	if err != nil {
@@ -75,31 +92,54 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		st.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)
 	}
+	var delivery auth.Delivery
+	if cfg.SMTPAddr != "" {
+		m, err := mail.New(mail.Config{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword})
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		delivery = m
+	}
 	svc, err := auth.New(auth.Config{
-		Store: st, Tokens: iss, Logger: log,
+		Store: st, Tokens: iss, Logger: log, Delivery: delivery,
 		ChallengeTTL: cfg.ChallengeTTL, ActionTTL: cfg.ActionTTL, LoginTTL: cfg.LoginTTL,
-		RPID: cfg.RPID,
+		RPID: cfg.RPID, Origins: cfg.Origins, ExtraOperations: routes.Operations(),
 	})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody})
+	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	return &Parts{Store: st, Issuer: iss, Service: svc, API: api}, nil
+	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api), writeTimeout: 30 * time.Second}
+	if routes != nil {
+		upstream, _ := url.Parse(cfg.Upstream) // checked by Validate
+		gw, err := gateway.New(gateway.Config{
+			Service: svc, API: api, Status: httpapi.Status, Upstream: upstream, Routes: routes, Logger: log,
+			Timeout: cfg.UpstreamTimeout, MaxBody: cfg.MaxBody, MaxStreamBody: cfg.UpstreamMaxStream,
+		})
+		if err != nil {
+			st.Close()
+			return nil, err
+		}
+		parts.Handler = withPage(gw)
+		parts.writeTimeout = cfg.UpstreamTimeout + 30*time.Second
+	}
+	return parts, nil
 }
 
 // Serve runs the API on ln until ctx ends, then shuts down gracefully. It
 // also sweeps expired challenges and user actions every minute.
 func Serve(ctx context.Context, ln net.Listener, p *Parts, log *slog.Logger) error {
 	srv := &http.Server{
-		Handler:           p.API,
+		Handler:           p.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
-		WriteTimeout:      30 * time.Second,
+		WriteTimeout:      p.writeTimeout,
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
@@ -137,6 +177,9 @@ func maintain(ctx context.Context, p *Parts, log *slog.Logger) {
 			if err := p.Issuer.Refresh(ctx); err != nil {
 				log.Error("reloading signing keys failed", "err", err)
 			}
+			if _, err := p.Service.Checkpoint(ctx, ""); err != nil {
+				log.Error("audit checkpoint failed", "err", err)
+			}
 			if n, err := p.Store.Sweep(ctx, time.Now()); err != nil {
 				log.Error("sweep failed", "err", err)
 			} else if n > 0 {
@@ -144,4 +187,15 @@ func maintain(ctx context.Context, p *Parts, log *slog.Logger) {
 			}
 		}
 	}
+}
+
+// withPage puts signet's web page (internal/web) at / and /assets/ in
+// front of h, which serves everything else: the API, or the gateway.
+func withPage(h http.Handler) http.Handler {
+	page := web.Handler()
+	mux := http.NewServeMux()
+	mux.Handle("GET /{$}", page) // GET patterns also match HEAD
+	mux.Handle("GET /assets/", page)
+	mux.Handle("/", h)
+	return mux
 }

@@ -1,0 +1,99 @@
+// Package gateway puts signet in front of another HTTP API:
+//
+//	signet serve --upstream http://orders.internal:8080 --routes routes.json
+//
+// signet then serves its own paths itself (/auth/..., /permissions...,
+// /healthz, /.well-known/jwks.json) and forwards every other request to the
+// upstream, but only after the checks signet applies to its own routes, in
+// the same order and with the same rules (internal/auth decides; this
+// package only says which checks a request needs):
+//
+//  1. a bearer token (login, PAT or service account) that verifies and is
+//     still active: revocation applies to the very next request (spec 12.9);
+//  2. for anything but GET and HEAD, a user action (X-DFNS-USERACTION) bound
+//     to this identity, method, path (and query, if signed) and body, spent
+//     atomically so it works once (spec 4.5, 12.1-12.3);
+//  3. the operation the route file names for the route, held through the
+//     caller's permissions (spec 12.8).
+//
+// # Route file
+//
+// JSON, validated strictly at start-up (unknown fields, duplicate keys,
+// unknown operations, bad or conflicting patterns, paths signet serves, and
+// contradictory flags stop the server with a message naming the entry):
+//
+//	{
+//	  "operations": ["Orders:Create", "Orders:Read"],
+//	  "routes": [
+//	    {"method": "POST", "path": "/orders", "operation": "Orders:Create"},
+//	    {"method": "GET", "path": "/orders/{id}", "operation": "Orders:Read"},
+//	    {"method": "POST", "path": "/orders/{id}/ping", "operation": "Orders:Read", "unsigned": true},
+//	    {"method": "GET", "path": "/public/{rest...}", "public": true}
+//	  ],
+//	  "default": "deny"
+//	}
+//
+// "operations" declares the operator's own operation names (two to four
+// Words:Separated:ByColons); permissions may then name them like signet's
+// own, and routes may name either. Paths are net/http ServeMux patterns
+// (wildcards, {rest...}, {$}); a GET route also matches HEAD; the most
+// specific pattern wins. "public": true skips authentication altogether.
+// "unsigned": true exempts a non-GET route from user-action signing. Both
+// are explicit opt-ins. "default" says what happens to a request no route
+// matches: "deny" (the default; 403 once the caller is authenticated, so an
+// anonymous caller learns nothing about the table) or "authenticated"
+// (forwarded with checks 1 and 2 and no operation).
+//
+// # What the upstream receives
+//
+// The request as sent, minus the caller's credentials (Authorization,
+// X-DFNS-USERACTION), minus hop-by-hop headers (those of RFC 9110 7.6.1 and
+// any the client listed in Connection), minus every header whose name starts
+// with X-Signet- or X-Forwarded-, and Forwarded (compared case-insensitively
+// and with '_' equal to '-', since CGI-style servers read X-Signet_User-Id as
+// X-Signet-User-Id). Then the gateway adds:
+//
+//	X-Signet-Org-Id, X-Signet-User-Id, X-Signet-Token-Id, X-Signet-Token-Kind
+//	    the verified caller (not on public routes); Token-Kind is Token
+//	    (login), Pat or ServiceAccount
+//	X-Signet-Action-Id
+//	    the user action (uj-…) a signed request spent
+//	X-Request-Id
+//	    the caller's if it sent a short one, else a new one; also returned
+//	X-Forwarded-For
+//	    the client's address appended to what the client sent, as
+//	    httputil.ReverseProxy does: trust only entries your own proxies added
+//	X-Forwarded-Host, X-Forwarded-Proto
+//	    the gateway's own view
+//
+// The upstream must be reachable only through the gateway, or anyone could
+// send it X-Signet-* headers.
+//
+// # Bodies
+//
+// A request that must be user-action signed is read whole, up to --max-body,
+// before anything is forwarded: its bytes must be compared with the signed
+// payload first, and forwarding while reading would let an unverified
+// request reach the upstream. The verified bytes are then replayed to the
+// upstream, so it receives exactly what was signed. As on signet's own
+// routes, such a body must be application/json (spec 12.2). Every other
+// body (GET and HEAD, unsigned and public routes) streams to the upstream as
+// it arrives and is cut off at --upstream-max-stream. Either limit answers
+// 413, before the upstream is contacted when Content-Length announces it.
+//
+// # Request targets
+//
+// A path with dot or empty segments, a backslash, an encoded slash or
+// backslash, or a control character, and a query string that does not parse,
+// are refused (400) rather than normalised: the route table and the
+// upstream must never read one request as two different paths.
+//
+// # Errors
+//
+// The gateway's own refusals use the JSON error body and statuses of
+// signet's API (spec 12.10). When the upstream cannot be reached the caller
+// gets 502 {"code": "bad_gateway"}; when its response headers do not arrive
+// within --upstream-timeout, 504 {"code": "gateway_timeout"}. The cause is
+// logged and never sent. Responses, errors included, that the upstream
+// sends pass through unchanged.
+package gateway

@@ -1,0 +1,170 @@
+package gateway
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"sync"
+	"time"
+
+	"github.com/signet-auth/signet/internal/auth"
+)
+
+// Config holds a Gateway's dependencies and settings.
+type Config struct {
+	Service *auth.Service
+	// API serves signet's own endpoints (internal/httpapi).
+	API http.Handler
+	// Status maps a domain error code to its HTTP status: the one table of
+	// internal/httpapi, so that both surfaces answer alike.
+	Status func(auth.Code) int
+	// Upstream is the API the gateway guards: http or https, optionally
+	// with a base path the request paths are appended to.
+	Upstream *url.URL
+	Routes   *Routes
+	Logger   *slog.Logger
+	// Timeout bounds the wait from forwarding a request to the upstream's
+	// response headers (default 30s); past it the caller gets a 504.
+	Timeout time.Duration
+	// MaxBody is the largest body of a user-action signed request, which is
+	// held in memory (default 1 MiB, as signet's own routes).
+	MaxBody int64
+	// MaxStreamBody is the largest body streamed to the upstream (default
+	// 10 MiB).
+	MaxStreamBody int64
+	// Transport reaches the upstream; nil means a tuned clone of
+	// http.DefaultTransport (NewTransport).
+	Transport http.RoundTripper
+}
+
+// Gateway is an http.Handler: signet's API for signet's paths, the guarded
+// upstream for the rest.
+type Gateway struct {
+	svc       *auth.Service
+	api       http.Handler
+	status    func(auth.Code) int
+	routes    *Routes
+	log       *slog.Logger
+	timeout   time.Duration
+	maxBody   int64
+	maxStream int64
+	proxy     *httputil.ReverseProxy
+}
+
+// New validates cfg and returns a Gateway.
+func New(cfg Config) (*Gateway, error) {
+	if cfg.Service == nil || cfg.API == nil || cfg.Status == nil || cfg.Routes == nil {
+		return nil, errors.New("gateway: Service, API, Status and Routes are required")
+	}
+	if u := cfg.Upstream; u == nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return nil, errors.New("gateway: Upstream must be an http:// or https:// URL with a host")
+	}
+	// The route file was checked against signet's operations when it was
+	// parsed; this checks that the Service was built with its declarations.
+	for _, rt := range cfg.Routes.routes {
+		if rt.Operation != "" && !cfg.Service.IsOperation(rt.Operation) {
+			return nil, errors.New("gateway: operation " + rt.Operation + " of the route file is unknown to the auth service (pass Routes.Operations() as auth.Config.ExtraOperations)")
+		}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	if cfg.Timeout <= 0 {
+		cfg.Timeout = 30 * time.Second
+	}
+	if cfg.MaxBody <= 0 {
+		cfg.MaxBody = 1 << 20
+	}
+	if cfg.MaxStreamBody <= 0 {
+		cfg.MaxStreamBody = 10 << 20
+	}
+	if cfg.Transport == nil {
+		cfg.Transport = NewTransport()
+	}
+	g := &Gateway{
+		svc: cfg.Service, api: cfg.API, status: cfg.Status, routes: cfg.Routes, log: cfg.Logger,
+		timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxStream: cfg.MaxStreamBody,
+	}
+	target := *cfg.Upstream
+	g.proxy = &httputil.ReverseProxy{
+		Rewrite:        func(pr *httputil.ProxyRequest) { g.rewrite(pr, &target) },
+		Transport:      cfg.Transport,
+		ModifyResponse: g.modifyResponse,
+		ErrorHandler:   g.proxyError,
+		BufferPool:     bufferPool{},
+		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
+	}
+	return g, nil
+}
+
+// NewTransport returns the transport the gateway uses by default: the
+// defaults of http.DefaultTransport, without an outgoing proxy taken from
+// the environment (the upstream is named explicitly), and keeping enough
+// idle connections that a busy gateway reuses them instead of opening one
+// per request (DefaultTransport keeps 2 per host).
+func NewTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.Proxy = nil
+	t.DialContext = (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext
+	t.MaxIdleConns = 512
+	t.MaxIdleConnsPerHost = 256
+	return t
+}
+
+// ServeHTTP implements http.Handler.
+func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if isOwn(r.URL.Path) {
+		g.api.ServeHTTP(w, r)
+		return
+	}
+	g.observe(w, r)
+}
+
+// bufferPool recycles the 32 KiB buffers ReverseProxy copies response
+// bodies with (it allocates one per request otherwise).
+type bufferPool struct{}
+
+var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+
+func (bufferPool) Get() []byte  { return *(buffers.Get().(*[]byte)) }
+func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+
+// requestID returns the client's X-Request-Id if it is reasonable, or a new
+// one, like internal/httpapi.
+func requestID(r *http.Request) string {
+	id := r.Header.Get("X-Request-Id")
+	if id == "" || len(id) > 64 {
+		return rand.Text()[:16]
+	}
+	return id
+}
+
+// exchange is the state of one forwarded request, shared by the middleware
+// and the ReverseProxy hooks through the request context.
+type exchange struct {
+	id     string
+	p      *auth.Principal
+	action *auth.Action
+	route  *Route
+	body   *limitedBody // the streamed body, if any
+	timer  *time.Timer  // cancels the upstream call at the timeout
+	in     context.Context
+	// upstreamErr is why the upstream call failed, for the log.
+	upstreamErr error
+}
+
+type exchangeKey struct{}
+
+func exchangeOf(ctx context.Context) *exchange {
+	x, _ := ctx.Value(exchangeKey{}).(*exchange)
+	return x
+}
+
+// errUpstreamTimeout is the cancel cause of an upstream call that ran out
+// of time.
+var errUpstreamTimeout = errors.New("upstream timeout")

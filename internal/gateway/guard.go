@@ -1,0 +1,287 @@
+package gateway
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"log/slog"
+	"mime"
+	"net/http"
+	"net/url"
+	"path"
+	"strings"
+	"time"
+
+	"github.com/signet-auth/signet/internal/auth"
+)
+
+// observe runs guard for one request bound for the upstream: it gives the
+// request an id, answers an error with the JSON body of signet's own API,
+// and logs one line. No header, token, body or signature is ever logged.
+func (g *Gateway) observe(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	x := &exchange{id: requestID(r), in: r.Context()}
+	rec := &recorder{ResponseWriter: w}
+	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
+	var err error
+	// Deferred, so the line is written even when ReverseProxy aborts a
+	// response whose body failed half-way (http.ErrAbortHandler).
+	defer func() {
+		level := slog.LevelInfo
+		attrs := []slog.Attr{
+			slog.String("req", x.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+			slog.Bool("gateway", true),
+		}
+		if x.route != nil {
+			attrs = append(attrs, slog.String("route", x.route.String()))
+		}
+		if x.p != nil {
+			attrs = append(attrs, slog.String("org", x.p.OrgID), slog.String("user", x.p.UserID), slog.String("token", x.p.TokenID))
+		}
+		if x.action != nil {
+			attrs = append(attrs, slog.String("action", x.action.ID))
+			// The audit entry of the spent action gets the outcome.
+			g.svc.RecordOutcome(r.Context(), x.action, rec.status)
+		}
+		if x.upstreamErr != nil {
+			level = slog.LevelWarn
+			attrs = append(attrs, slog.String("upstream_err", x.upstreamErr.Error()))
+		}
+		if err != nil {
+			if auth.ErrorCode(err) == auth.Internal {
+				level = slog.LevelError
+			}
+			// Causes help operators and never hold secrets.
+			attrs = append(attrs, slog.String("err", err.Error()))
+		}
+		attrs = append(attrs, slog.Int("status", rec.status), slog.Duration("dur", time.Since(start)))
+		g.log.LogAttrs(r.Context(), level, "request", attrs...)
+	}()
+	if err = g.guard(rec, r, x); err != nil && rec.status == 0 {
+		rec.Header().Set("X-Request-Id", x.id)
+		code := auth.ErrorCode(err)
+		writeError(rec, g.status(code), string(code), auth.ErrorMessage(err))
+	}
+}
+
+// guard decides whether r may reach the upstream and forwards it. The
+// order is that of signet's own routes (internal/httpapi): body limit,
+// bearer token, user action, operation.
+func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) error {
+	if err := checkTarget(r); err != nil {
+		return err
+	}
+	rt := g.routes.match(r)
+	x.route = rt
+	if limit := g.limit(r, rt); r.ContentLength > limit {
+		return auth.Errorf(auth.TooLarge, "request body exceeds %d bytes", limit)
+	}
+	if rt != nil && rt.Public {
+		return g.forward(w, r, x)
+	}
+
+	tok, ok := bearerToken(r)
+	if !ok {
+		return auth.Errorf(auth.Unauthenticated, "Not Authorized.")
+	}
+	p, err := g.svc.Authenticate(r.Context(), tok)
+	if err != nil {
+		return err
+	}
+	x.p = p
+	// An authenticated caller may learn that a path is not open; an
+	// anonymous one learns nothing about the route table.
+	if rt == nil && g.routes.fallback == Deny {
+		return auth.Errorf(auth.Forbidden, "%s %s is not authorized to call %s %s through the gateway", p.UserKind, p.UserID, r.Method, r.URL.Path)
+	}
+	if g.signed(r, rt) {
+		body, err := g.readBody(r)
+		if err != nil {
+			return err
+		}
+		x.action, err = g.svc.UseAction(r.Context(), p, r.Header.Get("X-DFNS-USERACTION"),
+			r.Method, r.URL.EscapedPath(), r.URL.RawQuery, body)
+		if err != nil {
+			return err
+		}
+		// Replay exactly the bytes that were verified.
+		r.Body = io.NopCloser(bytes.NewReader(body))
+		r.ContentLength = int64(len(body))
+		r.TransferEncoding = nil
+	}
+	if rt != nil && rt.Operation != "" {
+		if err := g.svc.Authorize(r.Context(), p, rt.Operation); err != nil {
+			return err
+		}
+	}
+	return g.forward(w, r, x)
+}
+
+// signed reports whether r must carry a user action: every request but GET
+// and HEAD, unless its route is public or explicitly unsigned.
+func (g *Gateway) signed(r *http.Request, rt *Route) bool {
+	if r.Method == http.MethodGet || r.Method == http.MethodHead {
+		return false
+	}
+	return rt == nil || (!rt.Public && !rt.Unsigned)
+}
+
+// limit is the largest body r may have: signed bodies are held in memory.
+func (g *Gateway) limit(r *http.Request, rt *Route) int64 {
+	if g.signed(r, rt) {
+		return g.maxBody
+	}
+	return g.maxStream
+}
+
+// readBody reads the body of a signed request whole, within MaxBody. Like
+// signet's own routes, a non-empty body must be JSON (spec 12.2): it is
+// compared with the signed payload as JSON.
+func (g *Gateway) readBody(r *http.Request) ([]byte, error) {
+	if r.Body == nil || r.Body == http.NoBody {
+		return nil, nil
+	}
+	lb := &limitedBody{r: r.Body, n: g.maxBody}
+	b, err := io.ReadAll(lb)
+	if lb.tooLarge {
+		return nil, auth.Errorf(auth.TooLarge, "request body exceeds %d bytes", g.maxBody)
+	}
+	if err != nil {
+		return nil, auth.Errorf(auth.Invalid, "could not read request body")
+	}
+	if len(b) > 0 {
+		mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+		if err != nil || mt != "application/json" {
+			return nil, auth.Errorf(auth.UnsupportedType, "a user-action signed request body must be application/json")
+		}
+	}
+	return b, nil
+}
+
+// forward sends r to the upstream. A streamed body is cut off at
+// MaxStreamBody; the upstream call is cancelled if its response headers
+// have not arrived within the timeout.
+func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, x *exchange) error {
+	if x.action == nil && r.Body != nil && r.Body != http.NoBody {
+		x.body = &limitedBody{r: r.Body, n: g.maxStream}
+		r.Body = x.body
+	}
+	ctx, cancel := context.WithCancelCause(r.Context())
+	defer cancel(nil)
+	x.timer = time.AfterFunc(g.timeout, func() { cancel(errUpstreamTimeout) })
+	defer x.timer.Stop()
+	g.proxy.ServeHTTP(w, r.WithContext(ctx))
+	return nil
+}
+
+// checkTarget refuses request targets that the route table and the
+// upstream could read differently, so that no spelling of a path reaches
+// the upstream under another route's rules: dot segments, empty segments,
+// backslashes and encoded slashes (all of which some servers normalise
+// away), control characters, and query strings the proxy would rewrite.
+func checkTarget(r *http.Request) error {
+	if r.Method == http.MethodConnect || r.Method == "TRACE" {
+		return auth.Errorf(auth.NotAllowed, "method %s not allowed through the gateway", r.Method)
+	}
+	p := r.URL.Path
+	clean := path.Clean(p)
+	if strings.HasSuffix(p, "/") && clean != "/" {
+		clean += "/"
+	}
+	raw := strings.ToLower(r.URL.RawPath)
+	if p == "" || p[0] != '/' || clean != p || strings.ContainsRune(p, '\\') ||
+		strings.Contains(raw, "%2f") || strings.Contains(raw, "%5c") ||
+		strings.ContainsFunc(p, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
+		return auth.Errorf(auth.Invalid, "request path must be canonical: no dot or empty segments, backslashes, encoded slashes or control characters")
+	}
+	if r.URL.RawQuery != "" {
+		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
+			return auth.Errorf(auth.Invalid, "malformed query string")
+		}
+	}
+	return nil
+}
+
+func bearerToken(r *http.Request) (string, bool) {
+	scheme, tok, ok := strings.Cut(r.Header.Get("Authorization"), " ")
+	if !ok || !strings.EqualFold(scheme, "Bearer") {
+		return "", false
+	}
+	tok = strings.TrimSpace(tok)
+	return tok, tok != ""
+}
+
+// limitedBody reads at most n bytes and remembers whether the body was
+// longer, so that a failed upstream call can be told apart from an
+// oversized body (413, not 502).
+type limitedBody struct {
+	r        io.ReadCloser
+	n        int64
+	tooLarge bool
+}
+
+var errTooLarge = errors.New("request body too large")
+
+func (l *limitedBody) Read(p []byte) (int, error) {
+	if l.tooLarge {
+		return 0, errTooLarge
+	}
+	if int64(len(p)) > l.n+1 {
+		p = p[:l.n+1]
+	}
+	n, err := l.r.Read(p)
+	if int64(n) > l.n {
+		l.tooLarge = true
+		return int(l.n), errTooLarge
+	}
+	l.n -= int64(n)
+	return n, err
+}
+
+func (l *limitedBody) Close() error { return l.r.Close() }
+
+// recorder remembers the status written, for the access log. It unwraps,
+// so ReverseProxy can still flush and hijack (protocol upgrades) through it.
+type recorder struct {
+	http.ResponseWriter
+	status int
+}
+
+func (r *recorder) WriteHeader(code int) {
+	if r.status == 0 && (code >= 200 || code == http.StatusSwitchingProtocols) {
+		r.status = code
+	}
+	r.ResponseWriter.WriteHeader(code)
+}
+
+func (r *recorder) Write(b []byte) (int, error) {
+	if r.status == 0 {
+		r.status = http.StatusOK
+	}
+	return r.ResponseWriter.Write(b)
+}
+
+func (r *recorder) Unwrap() http.ResponseWriter { return r.ResponseWriter }
+
+// errorBody is the JSON of every error response, the shape of signet's own
+// API (spec 12.10).
+type errorBody struct {
+	Error struct {
+		Status  int    `json:"status"`
+		Code    string `json:"code"`
+		Message string `json:"message"`
+	} `json:"error"`
+}
+
+func writeError(w http.ResponseWriter, status int, code, msg string) {
+	var body errorBody
+	body.Error.Status, body.Error.Code, body.Error.Message = status, code, msg
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(status)
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	_ = enc.Encode(body)
+}

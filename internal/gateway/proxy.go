@@ -1,0 +1,124 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/http/httputil"
+	"net/url"
+	"slices"
+
+	"github.com/signet-auth/signet/internal/auth"
+)
+
+// The headers that tell the upstream who is calling. The gateway sets them
+// from the verified principal and removes any X-Signet-* header a client
+// sent, so the upstream may trust them as long as only the gateway can
+// reach it.
+const (
+	HeaderOrgID     = "X-Signet-Org-Id"
+	HeaderUserID    = "X-Signet-User-Id"
+	HeaderTokenID   = "X-Signet-Token-Id"
+	HeaderTokenKind = "X-Signet-Token-Kind" // Token (login), Pat or ServiceAccount (spec 12.6)
+	HeaderActionID  = "X-Signet-Action-Id"  // the user action (uj-…) a signed request spent
+)
+
+// rewrite builds the upstream request. ReverseProxy has already removed the
+// hop-by-hop headers, including those the client listed in Connection, and
+// Forwarded and X-Forwarded-For/Host/Proto.
+func (g *Gateway) rewrite(pr *httputil.ProxyRequest, target *url.URL) {
+	pr.SetURL(target)
+	h := pr.Out.Header
+	for k := range h {
+		if untrusted(k) {
+			delete(h, k)
+		}
+	}
+	// X-Forwarded-For gets the client's address appended to what the client
+	// sent, as ReverseProxy does with a Director: an upstream must trust
+	// only the entries its own proxies added, from the right.
+	// X-Forwarded-Host and -Proto are the gateway's own.
+	if prior, ok := pr.In.Header["X-Forwarded-For"]; ok {
+		h["X-Forwarded-For"] = slices.Clone(prior)
+	}
+	pr.SetXForwarded()
+	x := exchangeOf(pr.In.Context())
+	h["X-Request-Id"] = []string{x.id}
+	if p := x.p; p != nil {
+		h[HeaderOrgID] = []string{p.OrgID}
+		h[HeaderUserID] = []string{p.UserID}
+		h[HeaderTokenID] = []string{p.TokenID}
+		h[HeaderTokenKind] = []string{string(p.Kind)}
+	}
+	if x.action != nil {
+		h[HeaderActionID] = []string{x.action.ID}
+	}
+}
+
+// untrusted reports whether a client header must not reach the upstream:
+// the caller's credentials (Authorization, X-DFNS-USERACTION), anything
+// that looks like signet's identity headers, and forwarding headers, which
+// the gateway sets itself. Names are compared case-insensitively and with
+// '_' equal to '-', because CGI-style servers (and nginx with
+// underscores_in_headers) read X-Signet_User-Id as X-Signet-User-Id.
+func untrusted(name string) bool {
+	return hasPrefixFold(name, "x-signet-") || hasPrefixFold(name, "x-forwarded-") ||
+		equalFold(name, "forwarded") || equalFold(name, "authorization") ||
+		equalFold(name, "x-dfns-useraction")
+}
+
+func hasPrefixFold(s, prefix string) bool {
+	return len(s) >= len(prefix) && equalFold(s[:len(prefix)], prefix)
+}
+
+// equalFold compares s with lower, a lower-case ASCII name, ignoring case
+// and treating '_' as '-'.
+func equalFold(s, lower string) bool {
+	if len(s) != len(lower) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case 'A' <= c && c <= 'Z':
+			c += 'a' - 'A'
+		case c == '_':
+			c = '-'
+		}
+		if c != lower[i] {
+			return false
+		}
+	}
+	return true
+}
+
+// modifyResponse runs when the upstream's response headers arrive: the
+// timeout no longer applies (the body may stream for as long as it takes).
+func (g *Gateway) modifyResponse(res *http.Response) error {
+	if x := exchangeOf(res.Request.Context()); x != nil {
+		x.timer.Stop()
+		res.Header.Set("X-Request-Id", x.id)
+	}
+	return nil
+}
+
+// proxyError answers a failed upstream call. The cause goes to the log
+// only: the caller learns that the upstream failed or was too slow, never
+// how (no address, no error text).
+func (g *Gateway) proxyError(w http.ResponseWriter, r *http.Request, err error) {
+	x := exchangeOf(r.Context())
+	x.upstreamErr = err
+	var ne net.Error
+	switch {
+	case x.body != nil && x.body.tooLarge:
+		writeError(w, g.status(auth.TooLarge), string(auth.TooLarge), fmt.Sprintf("request body exceeds %d bytes", g.maxStream))
+	case errors.Is(context.Cause(r.Context()), errUpstreamTimeout) || errors.As(err, &ne) && ne.Timeout():
+		writeError(w, http.StatusGatewayTimeout, "gateway_timeout", "upstream timed out")
+	case x.in.Err() != nil:
+		// The client left; there is nobody to answer.
+	default:
+		writeError(w, http.StatusBadGateway, "bad_gateway", "upstream unavailable")
+	}
+}

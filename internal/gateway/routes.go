@@ -1,0 +1,268 @@
+package gateway
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"os"
+	"slices"
+	"strings"
+
+	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/strictjson"
+)
+
+// Route is one entry of the route file: requests matching Method and Path
+// (a net/http ServeMux pattern) need Operation, unless the route is Public.
+type Route struct {
+	Method    string `json:"method"`
+	Path      string `json:"path"`
+	Operation string `json:"operation,omitempty"`
+	// Public routes skip authentication altogether; an explicit opt-in.
+	Public bool `json:"public,omitempty"`
+	// Unsigned exempts a non-GET route from user-action signing; an
+	// explicit opt-in, like signet's own action and logout routes.
+	Unsigned bool `json:"unsigned,omitempty"`
+}
+
+func (rt *Route) String() string { return rt.Method + " " + rt.Path }
+
+// entry is how a Route sits in the private ServeMux that matches requests:
+// only ServeMux.Handler is used, to learn which route a request matches, so
+// ServeHTTP is never called.
+type entry struct{ *Route }
+
+func (entry) ServeHTTP(http.ResponseWriter, *http.Request) {}
+
+// Fallback says what happens to a request no route matches.
+type Fallback string
+
+const (
+	// Deny refuses it (403) once the caller is authenticated. The default.
+	Deny Fallback = "deny"
+	// Authenticated forwards it with the same checks as a route without
+	// an operation: a valid bearer token, and a user action unless it is
+	// a GET or HEAD.
+	Authenticated Fallback = "authenticated"
+)
+
+// Routes is a validated route file.
+type Routes struct {
+	operations []string
+	routes     []*Route
+	fallback   Fallback
+	mux        *http.ServeMux
+}
+
+// routeFile is the JSON document operators write.
+type routeFile struct {
+	// Operations are the operation names the operator declares; permissions
+	// may name them like signet's own.
+	Operations []string `json:"operations"`
+	Routes     []*Route `json:"routes"`
+	Default    Fallback `json:"default"`
+}
+
+// methods a route may name. CONNECT and TRACE are never forwarded.
+var methods = []string{"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}
+
+// LoadRoutes reads and validates a route file.
+func LoadRoutes(path string) (*Routes, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	rs, err := ParseRoutes(b)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	return rs, nil
+}
+
+// ParseRoutes validates a route file strictly, so that a mistake stops
+// start-up with a message naming the entry, rather than quietly opening or
+// closing a path: unknown fields, duplicate keys, unknown operations, bad or
+// conflicting patterns, routes signet serves itself, and contradictory
+// flags are all errors.
+func ParseRoutes(b []byte) (*Routes, error) {
+	if err := strictjson.Check(b); err != nil {
+		return nil, fmt.Errorf("not a valid JSON document: %w", err)
+	}
+	var f routeFile
+	dec := json.NewDecoder(bytes.NewReader(b))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(&f); err != nil {
+		return nil, fmt.Errorf("invalid route file: %w", err)
+	}
+	rs := &Routes{fallback: f.Default, mux: http.NewServeMux()}
+	switch rs.fallback {
+	case "":
+		rs.fallback = Deny
+	case Deny, Authenticated:
+	default:
+		return nil, fmt.Errorf("default %q must be %q or %q", f.Default, Deny, Authenticated)
+	}
+
+	own := auth.AllOperations()
+	declared := map[string]bool{}
+	for i, op := range f.Operations {
+		switch {
+		case op == "":
+			return nil, fmt.Errorf("operations[%d] is empty", i)
+		case declared[op]:
+			return nil, fmt.Errorf("operations[%d] %q is declared twice", i, op)
+		case slices.Contains(own, op):
+			return nil, fmt.Errorf("operations[%d] %q is one of signet's own operations; routes may name it without declaring it", i, op)
+		}
+		// The shape of the name is checked by auth.New, which owns that rule.
+		declared[op] = true
+		rs.operations = append(rs.operations, op)
+	}
+	if len(f.Routes) == 0 && rs.fallback == Deny {
+		return nil, errors.New(`no routes and "default": "deny" would refuse every request`)
+	}
+
+	seen := map[string]int{}
+	for i, rt := range f.Routes {
+		if rt == nil {
+			return nil, fmt.Errorf("routes[%d] is null", i)
+		}
+		at := fmt.Sprintf("routes[%d] (%s)", i, rt)
+		if err := checkRoute(rt, declared, own); err != nil {
+			return nil, fmt.Errorf("%s: %w", at, err)
+		}
+		if j, ok := seen[rt.String()]; ok {
+			return nil, fmt.Errorf("%s: duplicate of routes[%d]", at, j)
+		}
+		seen[rt.String()] = i
+		if err := register(rs.mux, rt); err != nil {
+			// Find which earlier route it conflicts with, for the message.
+			for j := range i {
+				if conflict(f.Routes[j], rt) != nil {
+					return nil, fmt.Errorf("%s: conflicts with routes[%d] (%s): %s", at, j, f.Routes[j], reason(err))
+				}
+			}
+			return nil, fmt.Errorf("%s: %w", at, err)
+		}
+		rs.routes = append(rs.routes, rt)
+	}
+	return rs, nil
+}
+
+// checkRoute validates one route on its own.
+func checkRoute(rt *Route, declared map[string]bool, own []string) error {
+	if !slices.Contains(methods, rt.Method) {
+		return fmt.Errorf("method %q must be one of %s", rt.Method, strings.Join(methods, ", "))
+	}
+	p := rt.Path
+	switch {
+	case !strings.HasPrefix(p, "/"):
+		return fmt.Errorf("path %q must start with / (host patterns are not supported)", p)
+	case strings.ContainsFunc(p, func(r rune) bool { return r <= ' ' || r == 0x7f }):
+		return fmt.Errorf("path %q must not contain spaces or control characters", p)
+	case isOwn(literalPrefix(p)):
+		return fmt.Errorf("path %q is served by signet itself (%s)", p, ownPaths)
+	}
+	safe := rt.Method == "GET" || rt.Method == "HEAD"
+	switch {
+	case rt.Public && rt.Operation != "":
+		return errors.New(`a public route needs no operation: remove "operation" or "public"`)
+	case rt.Public && rt.Unsigned:
+		return errors.New(`"unsigned" has no meaning on a public route`)
+	case !rt.Public && rt.Operation == "":
+		return errors.New(`"operation" is required (or "public": true to skip authentication)`)
+	case rt.Unsigned && safe:
+		return fmt.Errorf(`%s requests are never user-action signed: remove "unsigned"`, rt.Method)
+	case rt.Method == "OPTIONS" && !rt.Public && !rt.Unsigned:
+		return errors.New(`OPTIONS requests cannot be user-action signed: mark the route "public" or "unsigned"`)
+	case rt.Operation != "" && !declared[rt.Operation] && !slices.Contains(own, rt.Operation):
+		return fmt.Errorf("operation %q is neither declared in \"operations\" nor one of signet's own", rt.Operation)
+	}
+	return nil
+}
+
+// register adds rt to mux, turning the panic ServeMux raises for a bad or
+// conflicting pattern into an error.
+func register(mux *http.ServeMux, rt *Route) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("invalid pattern: %v", r)
+		}
+	}()
+	mux.Handle(rt.String(), entry{rt})
+	return nil
+}
+
+// conflict reports whether a and b cannot be registered together.
+func conflict(a, b *Route) error {
+	mux := http.NewServeMux()
+	if err := register(mux, a); err != nil {
+		return err
+	}
+	return register(mux, b)
+}
+
+// reason keeps the explanation of a ServeMux conflict panic and drops the
+// "registered at file:line" preamble, which names signet's source, not the
+// route file.
+func reason(err error) string {
+	s := err.Error()
+	if _, after, ok := strings.Cut(s, ":\n"); ok {
+		return strings.ReplaceAll(after, "\n", " ")
+	}
+	return s
+}
+
+// literalPrefix is the part of a pattern path before its first wildcard.
+func literalPrefix(p string) string {
+	if i := strings.IndexByte(p, '{'); i >= 0 {
+		return p[:i]
+	}
+	return p
+}
+
+const ownPaths = "/auth/..., /permissions..., /healthz, /.well-known/jwks.json"
+
+// isOwn reports whether signet serves path itself rather than the upstream.
+func isOwn(path string) bool {
+	return under(path, "/auth") || under(path, "/permissions") ||
+		path == "/healthz" || path == "/.well-known/jwks.json"
+}
+
+// under reports whether path is prefix or below it.
+func under(path, prefix string) bool {
+	rest, ok := strings.CutPrefix(path, prefix)
+	return ok && (rest == "" || rest[0] == '/')
+}
+
+// Operations returns the operation names the file declares, for
+// auth.Config.ExtraOperations. A nil *Routes declares none.
+func (rs *Routes) Operations() []string {
+	if rs == nil {
+		return nil
+	}
+	return slices.Clone(rs.operations)
+}
+
+// Routes returns the routes of the file, in order.
+func (rs *Routes) Routes() []Route {
+	out := make([]Route, len(rs.routes))
+	for i, rt := range rs.routes {
+		out[i] = *rt
+	}
+	return out
+}
+
+// Fallback returns what happens to requests no route matches.
+func (rs *Routes) Fallback() Fallback { return rs.fallback }
+
+// match returns the route r matches, or nil. The path must already be
+// canonical (see checkTarget): ServeMux would otherwise answer with a
+// redirect handler, which counts as no match.
+func (rs *Routes) match(r *http.Request) *Route {
+	h, _ := rs.mux.Handler(r)
+	e, _ := h.(entry)
+	return e.Route
+}
