@@ -126,7 +126,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 			st.Close()
 			return nil, err
 		}
-		parts.Handler = withPage(gw)
+		parts.Handler = gw
 		parts.writeTimeout = cfg.UpstreamTimeout + 30*time.Second
 	}
 	return parts, nil
@@ -190,12 +190,18 @@ func maintain(ctx context.Context, p *Parts, log *slog.Logger) {
 }
 
 // withPage puts signet's web page (internal/web) at / and /assets/ in
-// front of h, which serves everything else: the API, or the gateway.
-func withPage(h http.Handler) http.Handler {
+// front of the API. It matches the raw path itself rather than through a
+// ServeMux, whose path cleaning would redirect requests the API must see
+// as sent. In gateway mode / belongs to the upstream, so the page is not
+// mounted there.
+func withPage(api http.Handler) http.Handler {
 	page := web.Handler()
-	mux := http.NewServeMux()
-	mux.Handle("GET /{$}", page) // GET patterns also match HEAD
-	mux.Handle("GET /assets/", page)
-	mux.Handle("/", h)
-	return mux
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
+			(r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/assets/")) {
+			page.ServeHTTP(w, r)
+			return
+		}
+		api.ServeHTTP(w, r)
+	})
 }
