@@ -27,9 +27,11 @@ type Config struct {
 	CORS     []string // web origins allowed to call the API from a browser
 	MaxBody  int64    // largest request body, bytes
 
-	ChallengeTTL time.Duration
-	ActionTTL    time.Duration
-	LoginTTL     time.Duration
+	ChallengeTTL    time.Duration
+	ActionTTL       time.Duration
+	LoginTTL        time.Duration
+	CodeTTL         time.Duration // registration codes (spec 12.12: 4 h)
+	RecoveryCodeTTL time.Duration // recovery codes: shorter, they open an existing account
 
 	// Gateway mode (internal/gateway): with Upstream set, signet forwards
 	// every request outside its own paths to it, guarded by Routes.
@@ -51,16 +53,18 @@ type Config struct {
 // Default returns the configuration with every default filled in.
 func Default() Config {
 	return Config{
-		Listen:       "127.0.0.1:8080",
-		Database:     "sqlite:signet.db",
-		KeyFile:      "signet.key",
-		Issuer:       "signet",
-		MaxBody:      1 << 20,
-		ChallengeTTL: 15 * time.Minute,
-		ActionTTL:    5 * time.Minute,
-		LoginTTL:     6 * time.Hour,
-		LogLevel:     "info",
-		LogFormat:    "text",
+		Listen:          "127.0.0.1:8080",
+		Database:        "sqlite:signet.db",
+		KeyFile:         "signet.key",
+		Issuer:          "signet",
+		MaxBody:         1 << 20,
+		ChallengeTTL:    15 * time.Minute,
+		ActionTTL:       5 * time.Minute,
+		LoginTTL:        6 * time.Hour,
+		CodeTTL:         4 * time.Hour,
+		RecoveryCodeTTL: 15 * time.Minute,
+		LogLevel:        "info",
+		LogFormat:       "text",
 
 		UpstreamTimeout:   30 * time.Second,
 		UpstreamMaxStream: 10 << 20,
@@ -140,6 +144,8 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.ChallengeTTL, "challenge-ttl", "CHALLENGE_TTL", "lifetime of a challenge"},
 		{&c.ActionTTL, "action-ttl", "ACTION_TTL", "lifetime of a user-action token"},
 		{&c.LoginTTL, "login-ttl", "LOGIN_TTL", "lifetime of a login token"},
+		{&c.CodeTTL, "code-ttl", "CODE_TTL", "lifetime of a registration code"},
+		{&c.RecoveryCodeTTL, "recovery-code-ttl", "RECOVERY_CODE_TTL", "lifetime of a recovery code"},
 		{&c.UpstreamTimeout, "upstream-timeout", "UPSTREAM_TIMEOUT", "how long to wait for the upstream's response headers before answering 504"},
 	}
 	for _, d := range durs {
@@ -259,7 +265,8 @@ func (c *Config) Validate() error {
 	if c.MaxBody < 1024 {
 		bad("--max-body must be at least 1024 bytes")
 	}
-	for name, d := range map[string]time.Duration{"--challenge-ttl": c.ChallengeTTL, "--action-ttl": c.ActionTTL, "--login-ttl": c.LoginTTL} {
+	for name, d := range map[string]time.Duration{"--challenge-ttl": c.ChallengeTTL, "--action-ttl": c.ActionTTL, "--login-ttl": c.LoginTTL,
+		"--code-ttl": c.CodeTTL, "--recovery-code-ttl": c.RecoveryCodeTTL} {
 		if d < time.Second {
 			bad("%s must be at least 1s", name)
 		}

@@ -94,7 +94,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 	}
 	var delivery auth.Delivery
 	if cfg.SMTPAddr != "" {
-		m, err := mail.New(mail.Config{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword})
+		m, err := mail.New(mail.Config{Addr: cfg.SMTPAddr, From: cfg.SMTPFrom, Username: cfg.SMTPUsername, Password: cfg.SMTPPassword, CodeTTL: cfg.CodeTTL})
 		if err != nil {
 			st.Close()
 			return nil, err
@@ -104,6 +104,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 	svc, err := auth.New(auth.Config{
 		Store: st, Tokens: iss, Logger: log, Delivery: delivery,
 		ChallengeTTL: cfg.ChallengeTTL, ActionTTL: cfg.ActionTTL, LoginTTL: cfg.LoginTTL,
+		CodeTTL: cfg.CodeTTL, RecoveryCodeTTL: cfg.RecoveryCodeTTL,
 		RPID: cfg.RPID, Origins: cfg.Origins, ExtraOperations: routes.Operations(),
 	})
 	if err != nil {

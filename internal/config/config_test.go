@@ -1,0 +1,102 @@
+package config
+
+import (
+	"flag"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func load(t *testing.T, env map[string]string, args ...string) (*Config, error) {
+	t.Helper()
+	c := Default()
+	fs := flag.NewFlagSet("test", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	finish, err := c.Register(fs, func(k string) (string, bool) { v, ok := env[k]; return v, ok })
+	if err != nil {
+		return nil, err
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	if err := finish(); err != nil {
+		return nil, err
+	}
+	return &c, c.Validate()
+}
+
+func TestDefaultsValidate(t *testing.T) {
+	c, err := load(t, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Listen != "127.0.0.1:8080" || c.Database != "sqlite:signet.db" || c.CodeTTL != 4*time.Hour {
+		t.Fatalf("defaults: %+v", c)
+	}
+}
+
+func TestSources(t *testing.T) {
+	secret := filepath.Join(t.TempDir(), "db")
+	os.WriteFile(secret, []byte("postgres://u:pw@db/signet\n"), 0o600)
+	tests := []struct {
+		name  string
+		env   map[string]string
+		args  []string
+		check func(*Config) bool
+	}{
+		{"env", map[string]string{"SIGNET_LISTEN": "127.0.0.1:9000"}, nil, func(c *Config) bool { return c.Listen == "127.0.0.1:9000" }},
+		{"flag wins over env", map[string]string{"SIGNET_LISTEN": "127.0.0.1:9000"}, []string{"--listen", "127.0.0.1:9001"}, func(c *Config) bool { return c.Listen == "127.0.0.1:9001" }},
+		{"secret from a file", map[string]string{"SIGNET_DATABASE_FILE": secret}, nil, func(c *Config) bool { return c.Database == "postgres://u:pw@db/signet" }},
+		{"repeatable origin", nil, []string{"--rp-id", "example.com", "--origin", "https://a.example.com", "--origin", "https://example.com"}, func(c *Config) bool { return len(c.Origins) == 2 }},
+		{"origins from env", map[string]string{"SIGNET_RP_ID": "example.com", "SIGNET_ORIGIN": "https://a.example.com,https://example.com"}, nil, func(c *Config) bool { return len(c.Origins) == 2 }},
+		{"duration", map[string]string{"SIGNET_ACTION_TTL": "90s"}, nil, func(c *Config) bool { return c.ActionTTL == 90*time.Second }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := load(t, tt.env, tt.args...)
+			if err != nil || !tt.check(c) {
+				t.Fatalf("%+v, %v", c, err)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"listen", []string{"--listen", "nope"}, "--listen"},
+		{"database", []string{"--database", "mysql://x"}, "--database"},
+		{"empty sqlite path", []string{"--database", "sqlite:"}, "needs a path"},
+		{"origin without rp-id", []string{"--origin", "https://a.example.com"}, "--origin needs --rp-id"},
+		{"rp-id with scheme", []string{"--rp-id", "https://example.com"}, "bare domain"},
+		{"origin outside rp-id", []string{"--rp-id", "example.com", "--origin", "https://evil.com"}, "not example.com"},
+		{"plain http off localhost", []string{"--rp-id", "example.com", "--origin", "http://example.com"}, "only allowed for localhost"},
+		{"origin with a path", []string{"--rp-id", "example.com", "--origin", "https://example.com/app"}, "scheme and host"},
+		{"cors origin", []string{"--cors-origin", "app.example.com"}, "--cors-origin"},
+		{"tiny body limit", []string{"--max-body", "10"}, "--max-body"},
+		{"zero ttl", []string{"--action-ttl", "0s"}, "--action-ttl"},
+		{"smtp without from", []string{"--smtp-addr", "127.0.0.1:25"}, "--smtp-from"},
+		{"log level", []string{"--log-level", "loud"}, "--log-level"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := load(t, nil, tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want an error mentioning %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestPostgresURLNotEchoed(t *testing.T) {
+	_, err := load(t, nil, "--database", "postgres://user:hunter2@%zz")
+	if err == nil || strings.Contains(err.Error(), "hunter2") {
+		t.Fatalf("error %v must not contain the password", err)
+	}
+}
