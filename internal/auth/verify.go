@@ -89,6 +89,9 @@ func (s *Service) verifyPasskey(ctx context.Context, c *Credential, ca *Credenti
 	if err != nil {
 		return internalErr(err)
 	}
+	// The record holds the count at registration; the column holds the
+	// current one, which the clone check must compare against.
+	stored.SignCount = c.SignCount
 	fields := map[string][]byte{}
 	for name, v := range map[string]string{"clientData": ca.ClientData, "authenticatorData": ca.AuthenticatorData, "signature": ca.Signature, "userHandle": ca.UserHandle} {
 		b, err := credential.DecodeBase64URL(v)
