@@ -41,6 +41,66 @@ func unknownSub(cmd, sub string) error {
 	return fmt.Errorf("unknown subcommand %q of %s (want %s)", sub, cmd, strings.Join(cliSubcommands[cmd], ", "))
 }
 
+// ---- the subcommand table ----
+
+// subcmd declares one subcommand of a resource command: its positional
+// arguments and what it does with them. run answers what to print, and how
+// to print it on a terminal.
+type subcmd struct {
+	args []string
+	run  func(ctx context.Context, c *client.Client, pos []string) (out any, human func(io.Writer), err error)
+}
+
+// runSub runs the subcommand sub of cmd, declared in subs (its flags are
+// declared already): it parses args, builds the client, runs it and prints
+// its answer.
+func (o *cliOpts) runSub(ctx context.Context, cmd, sub string, args []string, subs map[string]subcmd) error {
+	s, ok := subs[sub]
+	if !ok {
+		return unknownSub(cmd, sub)
+	}
+	pos, err := o.parse(args, s.args...)
+	if err != nil {
+		return err
+	}
+	c, err := o.client()
+	if err != nil {
+		return err
+	}
+	out, human, err := s.run(ctx, c, pos)
+	if err != nil {
+		return err
+	}
+	return o.print(out, human)
+}
+
+// one declares a subcommand taking args whose work answers one T, shown on
+// a terminal by show.
+func one[T any](args []string, do func(ctx context.Context, c *client.Client, pos []string) (*T, error), show func(io.Writer, *T)) subcmd {
+	return subcmd{args: args, run: func(ctx context.Context, c *client.Client, pos []string) (any, func(io.Writer), error) {
+		v, err := do(ctx, c, pos)
+		if err != nil {
+			return nil, nil, err
+		}
+		return v, func(w io.Writer) { show(w, v) }, nil
+	}}
+}
+
+// byID declares a subcommand whose one argument, named param, is all that
+// the client method do needs, e.g. (*client.Client).GetPAT.
+func byID[T any](param string, do func(*client.Client, context.Context, string) (*T, error), show func(io.Writer, *T)) subcmd {
+	return one([]string{param}, func(ctx context.Context, c *client.Client, pos []string) (*T, error) {
+		return do(c, ctx, pos[0])
+	}, show)
+}
+
+// nextPage tells how to ask for the next page of a list, if there is one.
+func nextPage(w io.Writer, token string) {
+	if token != "" {
+		fmt.Fprintf(w, "next page: --pagination-token %s\n", token)
+	}
+}
+
 // ---- credentials ----
 
 func (o *cliOpts) credential(ctx context.Context, sub string, args []string) error {
@@ -50,60 +110,40 @@ func (o *cliOpts) credential(ctx context.Context, sub string, args []string) err
 		newCredID = o.fs.String("new-cred-id", "", "its credential id (default: derived from the key)")
 		name = o.fs.String("name", "", "credential name (default: its credential id)")
 	}
-	want := map[string][]string{"list": nil, "add": nil, "activate": {"CREDENTIAL_UUID"}, "deactivate": {"CREDENTIAL_UUID"}}
-	params, ok := want[sub]
-	if !ok {
-		return unknownSub("credential", sub)
+	// setActive declares activate and deactivate.
+	setActive := func(do func(*client.Client, context.Context, string) (*client.Message, error)) subcmd {
+		return subcmd{args: []string{"CREDENTIAL_UUID"}, run: func(ctx context.Context, c *client.Client, pos []string) (any, func(io.Writer), error) {
+			msg, err := do(c, ctx, pos[0])
+			return msg, func(w io.Writer) { fmt.Fprintf(w, "%sd credential %s\n", sub, pos[0]) }, err
+		}}
 	}
-	pos, err := o.parse(args, params...)
-	if err != nil {
-		return err
-	}
-	c, err := o.client()
-	if err != nil {
-		return err
-	}
-	switch sub {
-	case "list":
-		l, err := c.ListCredentials(ctx)
-		if err != nil {
-			return err
-		}
-		return o.print(l, func(w io.Writer) {
+	return o.runSub(ctx, "credential", sub, args, map[string]subcmd{
+		"list": one(nil, func(ctx context.Context, c *client.Client, _ []string) (*client.CredentialList, error) {
+			return c.ListCredentials(ctx)
+		}, func(w io.Writer, l *client.CredentialList) {
 			fmt.Fprintln(w, "UUID\tKIND\tCREDENTIAL ID\tNAME\tSTATE\tCREATED")
 			for _, cr := range l.Items {
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%s\t%s\n", cr.CredentialUUID, cr.Kind, cr.CredentialID, cr.Name, active(cr.IsActive), day(cr.DateCreated))
 			}
-		})
-	case "add":
-		if *newKey == "" {
-			return errors.New("--new-key is required")
-		}
-		k, err := o.keySigner(*newKey, *newCredID)
-		if err != nil {
-			return err
-		}
-		if *name == "" {
-			*name = k.CredID()
-		}
-		cr, err := c.AddCredential(ctx, client.KindKey, *name, k)
-		if err != nil {
-			return err
-		}
-		return o.print(cr, func(w io.Writer) {
+		}),
+		"add": one(nil, func(ctx context.Context, c *client.Client, _ []string) (*client.Credential, error) {
+			if *newKey == "" {
+				return nil, errors.New("--new-key is required")
+			}
+			k, err := o.keySigner(*newKey, *newCredID)
+			if err != nil {
+				return nil, err
+			}
+			if *name == "" {
+				*name = k.CredID()
+			}
+			return c.AddCredential(ctx, client.KindKey, *name, k)
+		}, func(w io.Writer, cr *client.Credential) {
 			fmt.Fprintf(w, "added credential %s (%s, %s)\n", cr.CredentialUUID, cr.Name, cr.CredentialID)
-		})
-	default:
-		f := c.ActivateCredential
-		if sub == "deactivate" {
-			f = c.DeactivateCredential
-		}
-		msg, err := f(ctx, pos[0])
-		if err != nil {
-			return err
-		}
-		return o.print(msg, func(w io.Writer) { fmt.Fprintf(w, "%sd credential %s\n", sub, pos[0]) })
-	}
+		}),
+		"activate":   setActive((*client.Client).ActivateCredential),
+		"deactivate": setActive((*client.Client).DeactivateCredential),
+	})
 }
 
 // ---- access tokens ----
@@ -146,62 +186,43 @@ func (o *cliOpts) tokenFlags(sub string, seconds bool) tokenFlags {
 	return f
 }
 
-var idArgs = map[string][]string{
-	"create": nil, "list": nil, "get": {"ID"}, "update": {"ID"}, "activate": {"ID"}, "deactivate": {"ID"}, "delete": {"ID"},
+// publicKeyPEM checks the required flags of create and reads --public-key.
+func (f tokenFlags) publicKeyPEM() (string, error) {
+	if *f.name == "" || *f.publicKey == "" {
+		return "", errors.New("--name and --public-key are required")
+	}
+	return readPublicKey(*f.publicKey)
+}
+
+// update is the request of update.
+func (f tokenFlags) update() client.UpdateAccessTokenRequest {
+	return client.UpdateAccessTokenRequest{Name: *f.name, ExternalID: *f.externalID}
 }
 
 func (o *cliOpts) pat(ctx context.Context, sub string, args []string) error {
 	f := o.tokenFlags(sub, true)
-	params, ok := idArgs[sub]
-	if !ok {
-		return unknownSub("pat", sub)
-	}
-	pos, err := o.parse(args, params...)
-	if err != nil {
-		return err
-	}
-	c, err := o.client()
-	if err != nil {
-		return err
-	}
-	var t *client.AccessToken
-	switch sub {
-	case "create":
-		if *f.name == "" || *f.publicKey == "" {
-			return errors.New("--name and --public-key are required")
-		}
-		pub, err := readPublicKey(*f.publicKey)
-		if err != nil {
-			return err
-		}
-		t, err = c.CreatePAT(ctx, client.CreatePATRequest{
-			Name: *f.name, PublicKey: pub, PermissionID: *f.permissionID, ExternalID: *f.externalID,
-			DaysValid: *f.daysValid, SecondsValid: *f.secondsValid,
-		})
-		if err != nil {
-			return err
-		}
-	case "list":
-		l, err := c.ListPATs(ctx)
-		if err != nil {
-			return err
-		}
-		return o.print(l, func(w io.Writer) { listTokens(w, l.Items) })
-	case "get":
-		t, err = c.GetPAT(ctx, pos[0])
-	case "update":
-		t, err = c.UpdatePAT(ctx, pos[0], client.UpdateAccessTokenRequest{Name: *f.name, ExternalID: *f.externalID})
-	case "activate":
-		t, err = c.ActivatePAT(ctx, pos[0])
-	case "deactivate":
-		t, err = c.DeactivatePAT(ctx, pos[0])
-	case "delete":
-		t, err = c.DeletePAT(ctx, pos[0])
-	}
-	if err != nil {
-		return err
-	}
-	return o.print(t, func(w io.Writer) { printToken(w, t) })
+	return o.runSub(ctx, "pat", sub, args, map[string]subcmd{
+		"create": one(nil, func(ctx context.Context, c *client.Client, _ []string) (*client.AccessToken, error) {
+			pub, err := f.publicKeyPEM()
+			if err != nil {
+				return nil, err
+			}
+			return c.CreatePAT(ctx, client.CreatePATRequest{
+				Name: *f.name, PublicKey: pub, PermissionID: *f.permissionID, ExternalID: *f.externalID,
+				DaysValid: *f.daysValid, SecondsValid: *f.secondsValid,
+			})
+		}, printToken),
+		"list": one(nil, func(ctx context.Context, c *client.Client, _ []string) (*client.AccessTokenList, error) {
+			return c.ListPATs(ctx)
+		}, func(w io.Writer, l *client.AccessTokenList) { listTokens(w, l.Items) }),
+		"get": byID("ID", (*client.Client).GetPAT, printToken),
+		"update": one([]string{"ID"}, func(ctx context.Context, c *client.Client, pos []string) (*client.AccessToken, error) {
+			return c.UpdatePAT(ctx, pos[0], f.update())
+		}, printToken),
+		"activate":   byID("ID", (*client.Client).ActivatePAT, printToken),
+		"deactivate": byID("ID", (*client.Client).DeactivatePAT, printToken),
+		"delete":     byID("ID", (*client.Client).DeletePAT, printToken),
+	})
 }
 
 func listTokens(w io.Writer, ts []client.AccessToken) {
@@ -211,46 +232,39 @@ func listTokens(w io.Writer, ts []client.AccessToken) {
 	}
 }
 
+func printServiceAccount(w io.Writer, sa *client.ServiceAccount) {
+	fmt.Fprintf(w, "service account\t%s\nstate\t%s\n", sa.UserInfo.UserID, active(sa.UserInfo.IsActive))
+	for i := range sa.AccessTokens {
+		fmt.Fprintln(w)
+		printToken(w, &sa.AccessTokens[i])
+	}
+}
+
 func (o *cliOpts) serviceAccount(ctx context.Context, sub string, args []string) error {
 	f := o.tokenFlags(sub, false)
 	var force *bool
 	if sub == "deactivate" || sub == "delete" {
 		force = o.fs.Bool("force", false, "bypass a policy approval")
 	}
-	params, ok := idArgs[sub]
-	if !ok {
-		return unknownSub("service-account", sub)
+	// forced declares deactivate and delete, which may bypass a policy.
+	forced := func(do func(*client.Client, context.Context, string, bool) (*client.ServiceAccount, error)) subcmd {
+		return one([]string{"ID"}, func(ctx context.Context, c *client.Client, pos []string) (*client.ServiceAccount, error) {
+			return do(c, ctx, pos[0], *force)
+		}, printServiceAccount)
 	}
-	pos, err := o.parse(args, params...)
-	if err != nil {
-		return err
-	}
-	c, err := o.client()
-	if err != nil {
-		return err
-	}
-	var sa *client.ServiceAccount
-	switch sub {
-	case "create":
-		if *f.name == "" || *f.publicKey == "" {
-			return errors.New("--name and --public-key are required")
-		}
-		pub, err := readPublicKey(*f.publicKey)
-		if err != nil {
-			return err
-		}
-		sa, err = c.CreateServiceAccount(ctx, client.CreateServiceAccountRequest{
-			Name: *f.name, PublicKey: pub, PermissionID: *f.permissionID, ExternalID: *f.externalID, DaysValid: *f.daysValid,
-		})
-		if err != nil {
-			return err
-		}
-	case "list":
-		l, err := c.ListServiceAccounts(ctx)
-		if err != nil {
-			return err
-		}
-		return o.print(l, func(w io.Writer) {
+	return o.runSub(ctx, "service-account", sub, args, map[string]subcmd{
+		"create": one(nil, func(ctx context.Context, c *client.Client, _ []string) (*client.ServiceAccount, error) {
+			pub, err := f.publicKeyPEM()
+			if err != nil {
+				return nil, err
+			}
+			return c.CreateServiceAccount(ctx, client.CreateServiceAccountRequest{
+				Name: *f.name, PublicKey: pub, PermissionID: *f.permissionID, ExternalID: *f.externalID, DaysValid: *f.daysValid,
+			})
+		}, printServiceAccount),
+		"list": one(nil, func(ctx context.Context, c *client.Client, _ []string) (*client.ServiceAccountList, error) {
+			return c.ListServiceAccounts(ctx)
+		}, func(w io.Writer, l *client.ServiceAccountList) {
 			fmt.Fprintln(w, "ID\tNAME\tSTATE\tTOKENS")
 			for _, sa := range l.Items {
 				name := sa.UserInfo.Name
@@ -259,31 +273,22 @@ func (o *cliOpts) serviceAccount(ctx context.Context, sub string, args []string)
 				}
 				fmt.Fprintf(w, "%s\t%s\t%s\t%d\n", sa.UserInfo.UserID, name, active(sa.UserInfo.IsActive), len(sa.AccessTokens))
 			}
-		})
-	case "get":
-		sa, err = c.GetServiceAccount(ctx, pos[0])
-	case "update":
-		sa, err = c.UpdateServiceAccount(ctx, pos[0], client.UpdateAccessTokenRequest{Name: *f.name, ExternalID: *f.externalID})
-	case "activate":
-		sa, err = c.ActivateServiceAccount(ctx, pos[0])
-	case "deactivate":
-		sa, err = c.DeactivateServiceAccount(ctx, pos[0], *force)
-	case "delete":
-		sa, err = c.DeleteServiceAccount(ctx, pos[0], *force)
-	}
-	if err != nil {
-		return err
-	}
-	return o.print(sa, func(w io.Writer) {
-		fmt.Fprintf(w, "service account\t%s\nstate\t%s\n", sa.UserInfo.UserID, active(sa.UserInfo.IsActive))
-		for i := range sa.AccessTokens {
-			fmt.Fprintln(w)
-			printToken(w, &sa.AccessTokens[i])
-		}
+		}),
+		"get": byID("ID", (*client.Client).GetServiceAccount, printServiceAccount),
+		"update": one([]string{"ID"}, func(ctx context.Context, c *client.Client, pos []string) (*client.ServiceAccount, error) {
+			return c.UpdateServiceAccount(ctx, pos[0], f.update())
+		}, printServiceAccount),
+		"activate":   byID("ID", (*client.Client).ActivateServiceAccount, printServiceAccount),
+		"deactivate": forced((*client.Client).DeactivateServiceAccount),
+		"delete":     forced((*client.Client).DeleteServiceAccount),
 	})
 }
 
 // ---- permissions ----
+
+func printPermission(w io.Writer, p *client.Permission) {
+	fmt.Fprintf(w, "permission\t%s\nname\t%s\narchived\t%v\nimmutable\t%v\noperations\t%s\n", p.ID, p.Name, p.IsArchived, p.IsImmutable, strings.Join(p.Operations, ", "))
+}
 
 func (o *cliOpts) permission(ctx context.Context, sub string, args []string) error {
 	var name, ops, pageToken *string
@@ -299,22 +304,6 @@ func (o *cliOpts) permission(ctx context.Context, sub string, args []string) err
 	case "archive":
 		undo = o.fs.Bool("undo", false, "restore an archived permission")
 	}
-	want := map[string][]string{
-		"create": nil, "list": nil, "get": {"PERMISSION_ID"}, "update": {"PERMISSION_ID"}, "archive": {"PERMISSION_ID"},
-		"assign": {"PERMISSION_ID", "IDENTITY_ID"}, "revoke": {"PERMISSION_ID", "ASSIGNMENT_ID"}, "assignments": {"PERMISSION_ID"},
-	}
-	params, ok := want[sub]
-	if !ok {
-		return unknownSub("permission", sub)
-	}
-	pos, err := o.parse(args, params...)
-	if err != nil {
-		return err
-	}
-	c, err := o.client()
-	if err != nil {
-		return err
-	}
 	splitOps := func() []string {
 		var out []string
 		for _, op := range strings.Split(*ops, ",") {
@@ -324,25 +313,25 @@ func (o *cliOpts) permission(ctx context.Context, sub string, args []string) err
 		}
 		return out
 	}
-	var p *client.Permission
-	switch sub {
-	case "create":
-		if *name == "" || *ops == "" {
-			return errors.New("--name and --operations are required")
-		}
-		p, err = c.CreatePermission(ctx, client.CreatePermissionRequest{Name: *name, Operations: splitOps()})
-	case "update":
-		p, err = c.UpdatePermission(ctx, pos[0], client.UpdatePermissionRequest{Name: *name, Operations: splitOps()})
-	case "get":
-		p, err = c.GetPermission(ctx, pos[0])
-	case "archive":
-		p, err = c.ArchivePermission(ctx, pos[0], !*undo)
-	case "list":
-		l, err := c.ListPermissions(ctx, client.ListRequest{Limit: *limit, PaginationToken: *pageToken})
-		if err != nil {
-			return err
-		}
-		return o.print(l, func(w io.Writer) {
+	page := func() client.ListRequest { return client.ListRequest{Limit: *limit, PaginationToken: *pageToken} }
+	id := []string{"PERMISSION_ID"}
+	return o.runSub(ctx, "permission", sub, args, map[string]subcmd{
+		"create": one(nil, func(ctx context.Context, c *client.Client, _ []string) (*client.Permission, error) {
+			if *name == "" || *ops == "" {
+				return nil, errors.New("--name and --operations are required")
+			}
+			return c.CreatePermission(ctx, client.CreatePermissionRequest{Name: *name, Operations: splitOps()})
+		}, printPermission),
+		"update": one(id, func(ctx context.Context, c *client.Client, pos []string) (*client.Permission, error) {
+			return c.UpdatePermission(ctx, pos[0], client.UpdatePermissionRequest{Name: *name, Operations: splitOps()})
+		}, printPermission),
+		"get": byID(id[0], (*client.Client).GetPermission, printPermission),
+		"archive": one(id, func(ctx context.Context, c *client.Client, pos []string) (*client.Permission, error) {
+			return c.ArchivePermission(ctx, pos[0], !*undo)
+		}, printPermission),
+		"list": one(nil, func(ctx context.Context, c *client.Client, _ []string) (*client.PermissionList, error) {
+			return c.ListPermissions(ctx, page())
+		}, func(w io.Writer, l *client.PermissionList) {
 			fmt.Fprintln(w, "ID\tNAME\tOPERATIONS\tSTATE")
 			for _, p := range l.Items {
 				state := "active"
@@ -351,45 +340,39 @@ func (o *cliOpts) permission(ctx context.Context, sub string, args []string) err
 				}
 				fmt.Fprintf(w, "%s\t%s\t%d\t%s\n", p.ID, p.Name, len(p.Operations), state)
 			}
-			if l.NextPageToken != "" {
-				fmt.Fprintf(w, "next page: --pagination-token %s\n", l.NextPageToken)
+			nextPage(w, l.NextPageToken)
+		}),
+		"assign": one([]string{"PERMISSION_ID", "IDENTITY_ID"}, func(ctx context.Context, c *client.Client, pos []string) (*client.Assignment, error) {
+			return c.CreateAssignment(ctx, pos[0], pos[1])
+		}, func(w io.Writer, a *client.Assignment) {
+			fmt.Fprintf(w, "assigned %s to %s: %s\n", a.PermissionID, a.IdentityID, a.ID)
+		}),
+		"revoke": {args: []string{"PERMISSION_ID", "ASSIGNMENT_ID"}, run: func(ctx context.Context, c *client.Client, pos []string) (any, func(io.Writer), error) {
+			if err := c.DeleteAssignment(ctx, pos[0], pos[1]); err != nil {
+				return nil, nil, err
 			}
-		})
-	case "assign":
-		a, err := c.CreateAssignment(ctx, pos[0], pos[1])
-		if err != nil {
-			return err
-		}
-		return o.print(a, func(w io.Writer) { fmt.Fprintf(w, "assigned %s to %s: %s\n", a.PermissionID, a.IdentityID, a.ID) })
-	case "revoke":
-		if err := c.DeleteAssignment(ctx, pos[0], pos[1]); err != nil {
-			return err
-		}
-		return o.print(map[string]string{"message": "success"}, func(w io.Writer) { fmt.Fprintf(w, "revoked %s\n", pos[1]) })
-	case "assignments":
-		l, err := c.ListAssignments(ctx, pos[0], client.ListRequest{Limit: *limit, PaginationToken: *pageToken})
-		if err != nil {
-			return err
-		}
-		return o.print(l, func(w io.Writer) {
+			return map[string]string{"message": "success"}, func(w io.Writer) { fmt.Fprintf(w, "revoked %s\n", pos[1]) }, nil
+		}},
+		"assignments": one(id, func(ctx context.Context, c *client.Client, pos []string) (*client.AssignmentList, error) {
+			return c.ListAssignments(ctx, pos[0], page())
+		}, func(w io.Writer, l *client.AssignmentList) {
 			fmt.Fprintln(w, "ASSIGNMENT\tIDENTITY\tCREATED")
 			for _, a := range l.Items {
 				fmt.Fprintf(w, "%s\t%s\t%s\n", a.ID, a.IdentityID, day(a.DateCreated))
 			}
-			if l.NextPageToken != "" {
-				fmt.Fprintf(w, "next page: --pagination-token %s\n", l.NextPageToken)
-			}
-		})
-	}
-	if err != nil {
-		return err
-	}
-	return o.print(p, func(w io.Writer) {
-		fmt.Fprintf(w, "permission\t%s\nname\t%s\narchived\t%v\nimmutable\t%v\noperations\t%s\n", p.ID, p.Name, p.IsArchived, p.IsImmutable, strings.Join(p.Operations, ", "))
+			nextPage(w, l.NextPageToken)
+		}),
 	})
 }
 
 // ---- users ----
+
+func printUser(w io.Writer, u *client.User) {
+	fmt.Fprintf(w, "user\t%s\nusername\t%s\nkind\t%s\nstate\t%s\nregistered\t%v\n", u.UserID, u.Username, u.Kind, active(u.IsActive), u.IsRegistered)
+	for _, p := range u.PermissionAssignments {
+		fmt.Fprintf(w, "permission\t%s (%s)\n", p.PermissionName, p.PermissionID)
+	}
+}
 
 func (o *cliOpts) user(ctx context.Context, sub string, args []string) error {
 	var email, kind, pageToken, externalID *string
@@ -407,57 +390,28 @@ func (o *cliOpts) user(ctx context.Context, sub string, args []string) error {
 	case "update":
 		sso = o.fs.Bool("sso-required", false, "whether the user must log in with SSO")
 	}
-	params, ok := idArgs[sub]
-	if !ok {
-		return unknownSub("user", sub)
-	}
-	pos, err := o.parse(args, params...)
-	if err != nil {
-		return err
-	}
-	c, err := o.client()
-	if err != nil {
-		return err
-	}
-	var u *client.User
-	switch sub {
-	case "create":
-		if *email == "" {
-			return errors.New("--email is required")
-		}
-		u, err = c.CreateUser(ctx, client.CreateUserRequest{Email: *email, Kind: client.UserKind(*kind), ExternalID: *externalID})
-	case "list":
-		l, err := c.ListUsers(ctx, client.ListUsersRequest{Limit: *limit, PaginationToken: *pageToken, Kind: client.UserKind(*kind)})
-		if err != nil {
-			return err
-		}
-		return o.print(l, func(w io.Writer) {
+	return o.runSub(ctx, "user", sub, args, map[string]subcmd{
+		"create": one(nil, func(ctx context.Context, c *client.Client, _ []string) (*client.User, error) {
+			if *email == "" {
+				return nil, errors.New("--email is required")
+			}
+			return c.CreateUser(ctx, client.CreateUserRequest{Email: *email, Kind: client.UserKind(*kind), ExternalID: *externalID})
+		}, printUser),
+		"list": one(nil, func(ctx context.Context, c *client.Client, _ []string) (*client.UserList, error) {
+			return c.ListUsers(ctx, client.ListUsersRequest{Limit: *limit, PaginationToken: *pageToken, Kind: client.UserKind(*kind)})
+		}, func(w io.Writer, l *client.UserList) {
 			fmt.Fprintln(w, "ID\tUSERNAME\tKIND\tSTATE\tREGISTERED")
 			for _, u := range l.Items {
 				fmt.Fprintf(w, "%s\t%s\t%s\t%s\t%v\n", u.UserID, u.Username, u.Kind, active(u.IsActive), u.IsRegistered)
 			}
-			if l.NextPageToken != "" {
-				fmt.Fprintf(w, "next page: --pagination-token %s\n", l.NextPageToken)
-			}
-		})
-	case "get":
-		u, err = c.GetUser(ctx, pos[0])
-	case "update":
-		u, err = c.UpdateUser(ctx, pos[0], client.UpdateUserRequest{IsSSORequired: *sso})
-	case "activate":
-		u, err = c.ActivateUser(ctx, pos[0])
-	case "deactivate":
-		u, err = c.DeactivateUser(ctx, pos[0])
-	case "delete":
-		u, err = c.DeleteUser(ctx, pos[0])
-	}
-	if err != nil {
-		return err
-	}
-	return o.print(u, func(w io.Writer) {
-		fmt.Fprintf(w, "user\t%s\nusername\t%s\nkind\t%s\nstate\t%s\nregistered\t%v\n", u.UserID, u.Username, u.Kind, active(u.IsActive), u.IsRegistered)
-		for _, p := range u.PermissionAssignments {
-			fmt.Fprintf(w, "permission\t%s (%s)\n", p.PermissionName, p.PermissionID)
-		}
+			nextPage(w, l.NextPageToken)
+		}),
+		"get": byID("ID", (*client.Client).GetUser, printUser),
+		"update": one([]string{"ID"}, func(ctx context.Context, c *client.Client, pos []string) (*client.User, error) {
+			return c.UpdateUser(ctx, pos[0], client.UpdateUserRequest{IsSSORequired: *sso})
+		}, printUser),
+		"activate":   byID("ID", (*client.Client).ActivateUser, printUser),
+		"deactivate": byID("ID", (*client.Client).DeactivateUser, printUser),
+		"delete":     byID("ID", (*client.Client).DeleteUser, printUser),
 	})
 }

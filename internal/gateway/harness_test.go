@@ -3,16 +3,9 @@ package gateway_test
 import (
 	"bytes"
 	"context"
-	"crypto"
-	"crypto/ecdsa"
-	"crypto/elliptic"
 	"crypto/rand"
-	"crypto/sha256"
-	"crypto/x509"
-	"encoding/base64"
-	"encoding/hex"
 	"encoding/json"
-	"encoding/pem"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -24,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signet-auth/signet/client"
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/config"
 	"github.com/signet-auth/signet/internal/server"
@@ -137,70 +131,6 @@ func newEnv(t testing.TB, routes string, opts ...option) *env {
 	return &env{t: t, url: srv.URL, parts: parts, up: up}
 }
 
-// keySigner signs like @dfns/sdk-keysigner with a P-256 key.
-type keySigner struct {
-	credID string
-	priv   *ecdsa.PrivateKey
-	pem    string
-}
-
-func newKeySigner(t testing.TB) *keySigner {
-	t.Helper()
-	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
-	if err != nil {
-		t.Fatal(err)
-	}
-	der, err := x509.MarshalPKIXPublicKey(k.Public())
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := strings.TrimSpace(string(pem.EncodeToMemory(&pem.Block{Type: "PUBLIC KEY", Bytes: der})))
-	return &keySigner{credID: "cred-" + rand.Text()[:10], priv: k, pem: p}
-}
-
-func b64(b []byte) string { return base64.RawURLEncoding.EncodeToString(b) }
-
-func (k *keySigner) sign(msg []byte) []byte {
-	h := sha256.Sum256(msg)
-	sig, err := k.priv.Sign(rand.Reader, h[:], crypto.SHA256)
-	if err != nil {
-		panic(err)
-	}
-	return sig
-}
-
-func clientData(typ, challenge string) []byte {
-	return []byte(`{"type":"` + typ + `","challenge":"` + challenge + `"}`)
-}
-
-// attest builds a Key attestation over challenge (spec 3.5).
-func (k *keySigner) attest(challenge string) map[string]any {
-	cd := clientData("key.create", challenge)
-	h := sha256.Sum256(cd)
-	var fp bytes.Buffer
-	enc := json.NewEncoder(&fp)
-	enc.SetEscapeHTML(false)
-	enc.Encode(struct {
-		ClientDataHash string `json:"clientDataHash"`
-		PublicKey      string `json:"publicKey"`
-	}{hex.EncodeToString(h[:]), k.pem})
-	sig := k.sign(bytes.TrimSuffix(fp.Bytes(), []byte("\n")))
-	ad, _ := json.Marshal(map[string]string{"publicKey": k.pem, "signature": hex.EncodeToString(sig)})
-	return map[string]any{
-		"credentialKind": "Key",
-		"credentialInfo": map[string]string{"credId": k.credID, "clientData": b64(cd), "attestationData": b64(ad)},
-	}
-}
-
-// assert builds a Key assertion over challenge (spec 3.3).
-func (k *keySigner) assert(challenge string) map[string]any {
-	cd := clientData("key.get", challenge)
-	return map[string]any{
-		"kind":                "Key",
-		"credentialAssertion": map[string]string{"credId": k.credID, "clientData": b64(cd), "signature": b64(k.sign(cd))},
-	}
-}
-
 type resp struct {
 	status int
 	header http.Header
@@ -267,38 +197,85 @@ func (e *env) send(req *http.Request) resp {
 
 // user is a registered user of a fresh org with a login session. As the
 // org's first user it holds ManagedFullAdminAccess: every signet
-// operation, none of the operator's.
+// operation, none of the operator's. It registered, logged in and signs
+// with the public Go SDK, as users of the gateway do.
 type user struct {
 	orgID, userID, username string
-	signer                  *keySigner
 	token                   string
+	// client is the SDK client of the session: its token and signer.
+	client *client.Client
+	// last is what the server answered client's last request.
+	last *lastResponse
 }
 
 func (e *env) newUser() *user {
 	e.t.Helper()
-	b, err := e.parts.Service.Bootstrap(context.Background(), "org "+rand.Text()[:6], "admin@example.com")
+	ctx := context.Background()
+	b, err := e.parts.Service.Bootstrap(ctx, "org "+rand.Text()[:6], "admin@example.com")
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	u := &user{orgID: b.Org.ID, userID: b.User.ID, username: b.User.Username, signer: newKeySigner(e.t)}
-	r := e.do("POST", "/auth/registration/init", "", map[string]string{"orgId": u.orgID, "username": u.username, "registrationCode": b.Code})
-	if r.status != 200 {
-		e.t.Fatalf("registration/init: %d %s", r.status, r.raw)
+	priv, err := client.GenerateKey(client.ES256)
+	if err != nil {
+		e.t.Fatal(err)
 	}
-	r = e.do("POST", "/auth/registration", r.str("temporaryAuthenticationToken"), map[string]any{"firstFactorCredential": u.signer.attest(r.str("challenge"))})
-	if r.status != 200 {
-		e.t.Fatalf("registration: %d %s", r.status, r.raw)
+	credID, err := client.KeyID(priv.Public())
+	if err != nil {
+		e.t.Fatal(err)
 	}
-	r = e.do("POST", "/auth/login/init", "", map[string]string{"orgId": u.orgID, "username": u.username})
-	if r.status != 200 {
-		e.t.Fatalf("login/init: %d %s", r.status, r.raw)
+	signer, err := client.NewKeySigner(credID, priv)
+	if err != nil {
+		e.t.Fatal(err)
 	}
-	r = e.do("POST", "/auth/login", "", map[string]any{"challengeIdentifier": r.str("challengeIdentifier"), "firstFactor": u.signer.assert(r.str("challenge"))})
-	if r.status != 200 {
-		e.t.Fatalf("login: %d %s", r.status, r.raw)
+	last := &lastResponse{}
+	c, err := client.New(e.url, client.WithHTTPClient(&http.Client{Transport: last, Timeout: 30 * time.Second}))
+	if err != nil {
+		e.t.Fatal(err)
 	}
-	u.token = r.str("token")
+	u := &user{orgID: b.Org.ID, userID: b.User.ID, username: b.User.Username, last: last}
+	if _, err := c.Register(ctx, client.RegistrationInitRequest{OrgID: u.orgID, Username: u.username, RegistrationCode: b.Code}, signer); err != nil {
+		e.t.Fatalf("register: %v", err)
+	}
+	login, err := c.Login(ctx, client.LoginInitRequest{OrgID: u.orgID, Username: u.username}, signer)
+	if err != nil {
+		e.t.Fatalf("login: %v", err)
+	}
+	u.token = login.Token
+	u.client = c.With(client.WithToken(u.token), client.WithSigner(signer))
 	return u
+}
+
+// lastResponse is the transport of a user's SDK client: it keeps the
+// status, header and body of the last answer, so that a test sees exactly
+// what the server said to a request the SDK made.
+type lastResponse struct {
+	mu  sync.Mutex
+	res resp
+}
+
+func (l *lastResponse) RoundTrip(req *http.Request) (*http.Response, error) {
+	res, err := http.DefaultTransport.RoundTrip(req)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	if err != nil {
+		return nil, err
+	}
+	res.Body = io.NopCloser(bytes.NewReader(raw))
+	out := resp{status: res.StatusCode, header: res.Header.Clone(), raw: raw}
+	json.Unmarshal(raw, &out.body)
+	l.mu.Lock()
+	l.res = out
+	l.mu.Unlock()
+	return res, nil
+}
+
+func (l *lastResponse) get() resp {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.res
 }
 
 // permissionWriter is what the SQLite and PostgreSQL stores offer beyond
@@ -326,28 +303,34 @@ func (e *env) grant(u *user, ops ...string) {
 	}
 }
 
-// userAction gets a user-action token for method, path and payload, as the
-// SDK does (spec 4.1), through the gateway.
+// userAction gets a user-action token for method, path and payload from
+// the SDK (spec 4.1), through the gateway.
 func (e *env) userAction(u *user, method, path, payload string) string {
 	e.t.Helper()
-	r := e.do("POST", "/auth/action/init", u.token, map[string]string{
-		"userActionPayload": payload, "userActionHttpMethod": method, "userActionHttpPath": path, "userActionServerKind": "Api",
-	})
-	if r.status != 200 {
-		e.t.Fatalf("action/init: %d %s", r.status, r.raw)
+	ua, err := u.client.SignAction(context.Background(), method, path, payload)
+	if err != nil {
+		e.t.Fatalf("user action for %s %s: %v", method, path, err)
 	}
-	r = e.do("POST", "/auth/action", u.token, map[string]any{"challengeIdentifier": r.str("challengeIdentifier"), "firstFactor": u.signer.assert(r.str("challenge"))})
-	if r.status != 200 {
-		e.t.Fatalf("action: %d %s", r.status, r.raw)
-	}
-	return r.str("userAction")
+	return ua
 }
 
-// signed makes a user-action signed request.
-func (e *env) signed(u *user, method, path, body string, hdr ...string) resp {
+// signed makes a user-action signed request with the SDK (Client.Do signs
+// it) and returns what the server answered.
+func (e *env) signed(u *user, method, path, body string) resp {
 	e.t.Helper()
-	ua := e.userAction(u, method, strings.SplitN(path, "?", 2)[0], body)
-	return e.do(method, path, u.token, body, append([]string{"X-DFNS-USERACTION", ua}, hdr...)...)
+	err := u.client.Do(context.Background(), method, path, json.RawMessage(body), nil)
+	var ce *client.Error
+	if err != nil && !errors.As(err, &ce) {
+		e.t.Fatalf("%s %s: %v", method, path, err)
+	}
+	r := u.last.get()
+	if ce != nil && r.status != ce.Status {
+		e.t.Fatalf("%s %s: the SDK answered %v, the last response was %d", method, path, err, r.status)
+	}
+	if len(r.raw) > 0 && r.body == nil {
+		e.t.Fatalf("%s %s: non-JSON response %d %q", method, path, r.status, r.raw)
+	}
+	return r
 }
 
 func writeFile(t testing.TB, path, content string) {

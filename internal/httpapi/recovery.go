@@ -9,49 +9,35 @@ import (
 // Recovery (spec 5.3) and credential codes (spec 5.4): handlers only; the
 // rules are in internal/auth (recovery.go, codes.go).
 
+type sendRecoveryCodeRequest struct {
+	Username string `json:"username"`
+	OrgID    string `json:"orgId"`
+}
+
 func (s *Server) sendRecoveryCode(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req struct {
-		Username string `json:"username"`
-		OrgID    string `json:"orgId"`
-	}
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	if err := s.svc.SendRecoveryCode(r.Context(), req.OrgID, req.Username); err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"message": "success"})
-	return nil
+	return answer(w, c, func(req *sendRecoveryCodeRequest) (map[string]string, error) {
+		return success(s.svc.SendRecoveryCode(r.Context(), req.OrgID, req.Username))
+	})
 }
 
 func (s *Server) recoveryInit(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req auth.RecoveryInitRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	ch, err := s.svc.RecoveryInit(r.Context(), &req)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ch)
-	return nil
+	return answer(w, c, func(req *auth.RecoveryInitRequest) (*auth.RecoveryChallenge, error) {
+		return s.svc.RecoveryInit(r.Context(), req)
+	})
 }
 
 func (s *Server) recoverUser(w http.ResponseWriter, r *http.Request, c *call) error {
-	tok, ok := bearerToken(r)
-	if !ok {
-		return auth.Errorf(auth.Unauthenticated, "Not Authorized.")
-	}
-	var req auth.RecoverRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	res, err := s.svc.Recover(r.Context(), tok, &req)
+	tok, err := tempToken(r)
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, registeredOut(res))
-	return nil
+	return answer(w, c, func(req *auth.RecoverRequest) (registeredJSON, error) {
+		res, err := s.svc.Recover(r.Context(), tok, req)
+		if err != nil {
+			return registeredJSON{}, err
+		}
+		return registeredOut(res), nil
+	})
 }
 
 // registeredOut is the answer of a registration or a recovery.
@@ -66,43 +52,32 @@ func registeredOut(res *auth.Registered) registeredJSON {
 }
 
 func (s *Server) createCredentialCode(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req auth.CredentialCodeRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	code, err := s.svc.CreateCredentialCode(r.Context(), c.p, &req)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, map[string]string{"code": code.Code, "expiration": date(code.Expiration)})
-	return nil
+	return answer(w, c, func(req *auth.CredentialCodeRequest) (map[string]string, error) {
+		code, err := s.svc.CreateCredentialCode(r.Context(), c.p, req)
+		if err != nil {
+			return nil, err
+		}
+		return map[string]string{"code": code.Code, "expiration": date(code.Expiration)}, nil
+	})
+}
+
+type credentialCodeInitRequest struct {
+	CredentialKind auth.CredentialKind `json:"credentialKind"`
+	Code           string              `json:"code"`
 }
 
 func (s *Server) credentialCodeInit(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req struct {
-		CredentialKind auth.CredentialKind `json:"credentialKind"`
-		Code           string              `json:"code"`
-	}
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	ch, err := s.svc.CredentialCodeInit(r.Context(), req.CredentialKind, req.Code)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, ch)
-	return nil
+	return answer(w, c, func(req *credentialCodeInitRequest) (*auth.CredentialChallenge, error) {
+		return s.svc.CredentialCodeInit(r.Context(), req.CredentialKind, req.Code)
+	})
 }
 
 func (s *Server) credentialCodeVerify(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req auth.CreateCredentialRequest
-	if err := decode(c, &req); err != nil {
-		return err
-	}
-	cr, err := s.svc.CreateCredentialWithCode(r.Context(), &req)
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, credentialOut(cr))
-	return nil
+	return answer(w, c, func(req *auth.CreateCredentialRequest) (credentialJSON, error) {
+		cr, err := s.svc.CreateCredentialWithCode(r.Context(), req)
+		if err != nil {
+			return credentialJSON{}, err
+		}
+		return credentialOut(cr), nil
+	})
 }

@@ -50,45 +50,48 @@ func New(cfg Config) (*Sender, error) {
 // SendRegistrationCode mails the code to the user, whose username must be
 // an e-mail address. STARTTLS is used whenever the server offers it.
 func (s *Sender) SendRegistrationCode(ctx context.Context, org *auth.Org, u *auth.User, code string) error {
-	to, err := mail.ParseAddress(u.Username)
-	if err != nil {
-		return errors.New("username is not an e-mail address; give the user a code with `signet users invite`")
-	}
-	msg := s.message(org, u, to, code)
-	var a smtp.Auth
-	if s.cfg.Username != "" {
-		host, _, _ := net.SplitHostPort(s.cfg.Addr)
-		a = smtp.PlainAuth("", s.cfg.Username, s.cfg.Password, host)
-	}
-	done := make(chan error, 1)
-	go func() { done <- smtp.SendMail(s.cfg.Addr, a, s.from.Address, []string{to.Address}, msg) }()
-	select {
-	case err := <-done:
-		if err != nil {
-			return fmt.Errorf("smtp: %w", err)
-		}
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return s.sendCode(ctx, org, u, code, codeMail{
+		notAddress: "username is not an e-mail address; give the user a code with `signet users invite`",
+		what:       "registration code",
+		intro:      "You have been invited to %s.",
+		codeLabel:  "Registration code",
+		closing:    []string{fmt.Sprintf("The code works once and expires in %s.", s.cfg.CodeTTL)},
+	})
 }
 
-// message builds the RFC 5322 message. Every header value comes from
-// validated data (names without control characters), and mail.Address
-// encodes display names, so no header can be injected.
-func (s *Sender) message(org *auth.Org, u *auth.User, to *mail.Address, code string) []byte {
+// codeMail is what differs between the messages that carry a code.
+type codeMail struct {
+	notAddress string   // the error when the username is not an e-mail address
+	what       string   // the subject's "Your <what> for <org>"
+	intro      string   // the first body line; %s is the org name
+	codeLabel  string   // the label of the code line; the other labels are padded to it
+	closing    []string // the lines after the code
+}
+
+// sendCode builds the RFC 5322 message that carries code to u and sends
+// it. Every header value comes from validated data (names without control
+// characters), and mail.Address encodes display names, so no header can be
+// injected.
+func (s *Sender) sendCode(ctx context.Context, org *auth.Org, u *auth.User, code string, m codeMail) error {
+	to, err := mail.ParseAddress(u.Username)
+	if err != nil {
+		return errors.New(m.notAddress)
+	}
+	w := len(m.codeLabel) + 2 // "<label>: "
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: %s\r\n", s.from.String())
 	fmt.Fprintf(&b, "To: %s\r\n", to.String())
-	fmt.Fprintf(&b, "Subject: Your registration code for %s\r\n", oneLine(org.Name))
+	fmt.Fprintf(&b, "Subject: Your %s for %s\r\n", m.what, oneLine(org.Name))
 	fmt.Fprintf(&b, "Date: %s\r\n", time.Now().UTC().Format(time.RFC1123Z))
 	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
-	fmt.Fprintf(&b, "You have been invited to %s.\r\n\r\n", oneLine(org.Name))
-	fmt.Fprintf(&b, "Org id:            %s\r\n", org.ID)
-	fmt.Fprintf(&b, "Username:          %s\r\n", u.Username)
-	fmt.Fprintf(&b, "Registration code: %s\r\n\r\n", code)
-	fmt.Fprintf(&b, "The code works once and expires in %s.\r\n", s.cfg.CodeTTL)
-	return []byte(b.String())
+	fmt.Fprintf(&b, m.intro+"\r\n\r\n", oneLine(org.Name))
+	fmt.Fprintf(&b, "%-*s%s\r\n", w, "Org id:", org.ID)
+	fmt.Fprintf(&b, "%-*s%s\r\n", w, "Username:", u.Username)
+	fmt.Fprintf(&b, "%-*s%s\r\n\r\n", w, m.codeLabel+":", code)
+	for _, line := range m.closing {
+		b.WriteString(line + "\r\n")
+	}
+	return s.send(ctx, to, []byte(b.String()))
 }
 
 func oneLine(s string) string {
@@ -105,24 +108,17 @@ func oneLine(s string) string {
 // user's recovery key, replace every credential of the account, so the
 // message says so.
 func (s *Sender) SendRecoveryCode(ctx context.Context, org *auth.Org, u *auth.User, code string) error {
-	to, err := mail.ParseAddress(u.Username)
-	if err != nil {
-		return errors.New("username is not an e-mail address")
-	}
-	var b strings.Builder
-	fmt.Fprintf(&b, "From: %s\r\n", s.from.String())
-	fmt.Fprintf(&b, "To: %s\r\n", to.String())
-	fmt.Fprintf(&b, "Subject: Your recovery code for %s\r\n", oneLine(org.Name))
-	fmt.Fprintf(&b, "Date: %s\r\n", time.Now().UTC().Format(time.RFC1123Z))
-	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n")
-	fmt.Fprintf(&b, "Someone asked to recover your account in %s.\r\n\r\n", oneLine(org.Name))
-	fmt.Fprintf(&b, "Org id:        %s\r\n", org.ID)
-	fmt.Fprintf(&b, "Username:      %s\r\n", u.Username)
-	fmt.Fprintf(&b, "Recovery code: %s\r\n\r\n", code)
-	b.WriteString("The code works once and expires in a few minutes. A recovery replaces every\r\n")
-	b.WriteString("credential, session and personal access token of your account. If you did\r\n")
-	b.WriteString("not ask for it, ignore this message and tell your administrator.\r\n")
-	return s.send(ctx, to, []byte(b.String()))
+	return s.sendCode(ctx, org, u, code, codeMail{
+		notAddress: "username is not an e-mail address",
+		what:       "recovery code",
+		intro:      "Someone asked to recover your account in %s.",
+		codeLabel:  "Recovery code",
+		closing: []string{
+			"The code works once and expires in a few minutes. A recovery replaces every",
+			"credential, session and personal access token of your account. If you did",
+			"not ask for it, ignore this message and tell your administrator.",
+		},
+	})
 }
 
 // send delivers msg to one recipient, STARTTLS whenever the server offers
