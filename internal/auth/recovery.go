@@ -227,16 +227,9 @@ func (s *Service) Recover(ctx context.Context, tempToken string, req *RecoverReq
 		return nil, err
 	}
 	// The challenge and its token are spent from here on, whatever happens.
-	ch, err := s.consume(ctx, c.ID, PurposeRecovery)
+	ch, u, err := s.spendTempChallenge(ctx, c, PurposeRecovery)
 	if err != nil {
-		return nil, errUnauthenticated(err)
-	}
-	if ch.OrgID != c.OrgID || ch.UserID != c.UserID {
-		return nil, errUnauthenticated(errors.New("temporary token does not match its challenge"))
-	}
-	u, err := s.store.User(ctx, ch.OrgID, ch.UserID)
-	if err != nil {
-		return nil, errUnauthenticated(err)
+		return nil, err
 	}
 	if !u.IsActive || u.IsArchived || !u.IsRegistered || u.IsServiceAccount {
 		return nil, errUnauthenticated(errors.New("user cannot recover"))

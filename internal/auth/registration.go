@@ -119,6 +119,24 @@ type Registered struct {
 	User       *User
 }
 
+// spendTempChallenge spends the challenge a temporary token (registration
+// or recovery) was issued with and loads its user. The challenge is gone
+// after this call whatever follows (spec 12.4).
+func (s *Service) spendTempChallenge(ctx context.Context, c *token.Claims, purpose Purpose) (*Challenge, *User, error) {
+	ch, err := s.consume(ctx, c.ID, purpose)
+	if err != nil {
+		return nil, nil, errUnauthenticated(err)
+	}
+	if ch.OrgID != c.OrgID || ch.UserID != c.UserID {
+		return nil, nil, errUnauthenticated(errors.New("temporary token does not match its challenge"))
+	}
+	u, err := s.store.User(ctx, ch.OrgID, ch.UserID)
+	if err != nil {
+		return nil, nil, errUnauthenticated(err)
+	}
+	return ch, u, nil
+}
+
 // Register completes a registration with the temporary token of
 // RegistrationInit: every credential given must sign that one challenge.
 func (s *Service) Register(ctx context.Context, tempToken string, req *RegisterRequest) (*Registered, error) {
@@ -129,16 +147,9 @@ func (s *Service) Register(ctx context.Context, tempToken string, req *RegisterR
 	if err := req.check(); err != nil {
 		return nil, err
 	}
-	ch, err := s.consume(ctx, c.ID, PurposeRegistration)
+	ch, u, err := s.spendTempChallenge(ctx, c, PurposeRegistration)
 	if err != nil {
-		return nil, errUnauthenticated(err)
-	}
-	if ch.OrgID != c.OrgID || ch.UserID != c.UserID {
-		return nil, errUnauthenticated(errors.New("temporary token does not match its challenge"))
-	}
-	u, err := s.store.User(ctx, ch.OrgID, ch.UserID)
-	if err != nil {
-		return nil, errUnauthenticated(err)
+		return nil, err
 	}
 	creds, e := s.credentialSet(u, req, ch.Challenge)
 	if e != nil {
