@@ -83,6 +83,7 @@ func TestValidate(t *testing.T) {
 		{"zero ttl", []string{"--action-ttl", "0s"}, "--action-ttl"},
 		{"smtp without from", []string{"--smtp-addr", "127.0.0.1:25"}, "--smtp-from"},
 		{"log level", []string{"--log-level", "loud"}, "--log-level"},
+		{"sqlite synchronous", []string{"--sqlite-synchronous", "off"}, "--sqlite-synchronous"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -29,12 +29,17 @@ import (
 )
 
 // OpenStore opens the store a --database value names, running migrations.
-func OpenStore(ctx context.Context, dsn string) (auth.Store, error) {
+// sqliteSync is the --sqlite-synchronous setting ("" means full).
+func OpenStore(ctx context.Context, dsn, sqliteSync string) (auth.Store, error) {
 	if err := config.ValidateDatabase(dsn); err != nil {
 		return nil, err
 	}
 	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
-		return sqlite.Open(ctx, path)
+		mode := sqlite.SyncFull
+		if sqliteSync == "normal" {
+			mode = sqlite.SyncNormal
+		}
+		return sqlite.Open(ctx, path, sqlite.Synchronous(mode))
 	}
 	return postgres.Open(ctx, dsn)
 }
@@ -83,7 +88,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
-	st, err := OpenStore(ctx, cfg.Database)
+	st, err := OpenStore(ctx, cfg.Database, cfg.SQLiteSync)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
