@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"net/http/httptest"
@@ -8,6 +9,8 @@ import (
 	"strings"
 	"sync/atomic"
 	"testing"
+
+	"github.com/signet-auth/signet/internal/sqlite"
 )
 
 // BenchmarkUserActionRoundTrip measures one complete signed request as the
@@ -107,5 +110,42 @@ func BenchmarkConcurrency(b *testing.B) {
 				})
 			})
 		}
+	}
+}
+
+// BenchmarkSQLiteSynchronous compares the signed round trip and the login
+// on SQLite with synchronous=FULL (the default: every commit is fsynced,
+// so a used action token or consumed challenge survives power loss) and
+// NORMAL (fsync at checkpoints only), to show what the durable writes of a
+// signed request cost (docs/performance.md).
+func BenchmarkSQLiteSynchronous(b *testing.B) {
+	for _, mode := range []sqlite.SyncMode{sqlite.SyncFull, sqlite.SyncNormal} {
+		open := func(b *testing.B) *sqlite.Store {
+			st, err := sqlite.Open(context.Background(), b.TempDir()+"/signet.db", sqlite.Synchronous(mode))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { st.Close() })
+			return st
+		}
+		b.Run(string(mode)+"/signed", func(b *testing.B) {
+			e := newEnv(b, open(b))
+			u := e.newUser()
+			body := `{"credentialUuid":"` + u.credUUID + `"}`
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if r := e.signed(u, "PUT", "/auth/credentials/activate", body); r.status != 200 {
+					b.Fatalf("signed request: %d %s", r.status, r.raw)
+				}
+			}
+		})
+		b.Run(string(mode)+"/login", func(b *testing.B) {
+			e := newEnv(b, open(b))
+			u := e.newUser()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				e.login(u, u.signer)
+			}
+		})
 	}
 }

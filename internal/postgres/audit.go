@@ -69,12 +69,15 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, now time
 		if err := json.Unmarshal([]byte(pending), &e); err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2)
-			ON CONFLICT (org_id) DO NOTHING`, a.OrgID, audit.Genesis); err != nil {
-			return err
-		}
+		// Create the org's head if it has none and lock it, in one round
+		// trip: ON CONFLICT DO UPDATE locks the existing row as SELECT …
+		// FOR UPDATE would (waiting for a concurrent appender, then
+		// returning the head it committed), and the no-op SET leaves it as
+		// it was.
 		var h audit.Head
-		if err := tx.QueryRow(ctx, `SELECT seq, hash FROM audit_heads WHERE org_id = $1 FOR UPDATE`, a.OrgID).Scan(&h.Seq, &h.Hash); err != nil {
+		if err := tx.QueryRow(ctx, `INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2)
+			ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq
+			RETURNING seq, hash`, a.OrgID, audit.Genesis).Scan(&h.Seq, &h.Hash); err != nil {
 			return err
 		}
 		audit.Seal(&e, &h, now)

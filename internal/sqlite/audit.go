@@ -22,13 +22,26 @@ func (s *Store) CreateAuditedAction(ctx context.Context, a *auth.Action, pending
 		return wrap("create audited action", err)
 	}
 	return wrap("create audited action", s.tx(ctx, func(tx *sql.Tx) error {
-		if err := insertAction(ctx, tx, a); err != nil {
+		if err := s.insertAction(ctx, tx, a); err != nil {
 			return err
 		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO action_evidence (action_id, entry) VALUES (?, ?)`, a.ID, string(blob))
+		_, err := in(ctx, tx, s.stmts.insertEvidence).ExecContext(ctx, a.ID, string(blob))
 		return err
 	}))
 }
+
+// The statements of the audit append, prepared once in Open.
+const (
+	insertEvidenceSQL = `INSERT INTO action_evidence (action_id, entry) VALUES (?, ?)`
+	pendingEntrySQL   = `SELECT entry FROM action_evidence WHERE action_id = ?`
+	auditHeadSQL      = `SELECT seq, hash FROM audit_heads WHERE org_id = ?`
+	insertEntrySQL    = `INSERT INTO audit_entries
+		(org_id, seq, id, time, user_id, username, credential_uuid, method, path, entry, hash)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+	moveHeadSQL = `INSERT INTO audit_heads (org_id, seq, hash) VALUES (?, ?, ?)
+		ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`
+	recordOutcomeSQL = `INSERT INTO audit_outcomes (entry_id, status, time) VALUES (?, ?, ?)`
+)
 
 // errNoMatch: the UPDATE of UseAuditedAction matched no action.
 var errNoMatch = errors.New("no unused, unexpired action")
@@ -55,7 +68,7 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, now time
 		}
 		a.ExpiresAt, a.CreatedAt, a.UsedAt = fromMillis(expires), fromMillis(created), fromNullMillis(used)
 		var pending string
-		if err := tx.QueryRowContext(ctx, `SELECT entry FROM action_evidence WHERE action_id = ?`, a.ID).Scan(&pending); err != nil {
+		if err := in(ctx, tx, s.stmts.pendingEntry).QueryRowContext(ctx, a.ID).Scan(&pending); err != nil {
 			return err // no row: ErrNotFound, and the rollback leaves the token unspent
 		}
 		if err := json.Unmarshal([]byte(pending), &e); err != nil {
@@ -63,7 +76,7 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, now time
 		}
 		var prev *audit.Head
 		var h audit.Head
-		err = tx.QueryRowContext(ctx, `SELECT seq, hash FROM audit_heads WHERE org_id = ?`, a.OrgID).Scan(&h.Seq, &h.Hash)
+		err = in(ctx, tx, s.stmts.auditHead).QueryRowContext(ctx, a.OrgID).Scan(&h.Seq, &h.Hash)
 		switch {
 		case err == nil:
 			prev = &h
@@ -71,7 +84,7 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, now time
 			return err
 		}
 		audit.Seal(&e, prev, now)
-		return appendEntry(ctx, tx, &e)
+		return s.appendEntry(ctx, tx, &e)
 	})
 	if errors.Is(err, errNoMatch) {
 		var n int
@@ -91,27 +104,23 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, now time
 }
 
 // appendEntry inserts a sealed entry and moves its org's head to it.
-func appendEntry(ctx context.Context, tx *sql.Tx, e *audit.Entry) error {
+func (s *Store) appendEntry(ctx context.Context, tx *sql.Tx, e *audit.Entry) error {
 	blob, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO audit_entries
-		(org_id, seq, id, time, user_id, username, credential_uuid, method, path, entry, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	if _, err := in(ctx, tx, s.stmts.insertEntry).ExecContext(ctx,
 		e.OrgID, e.Seq, e.ID, millis(e.Time), e.UserID, e.Username, e.CredentialUUID, e.Method, e.FullPath(),
 		string(blob), e.Hash); err != nil {
 		return err
 	}
-	_, err = tx.ExecContext(ctx, `INSERT INTO audit_heads (org_id, seq, hash) VALUES (?, ?, ?)
-		ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`, e.OrgID, e.Seq, e.Hash)
+	_, err = in(ctx, tx, s.stmts.moveHead).ExecContext(ctx, e.OrgID, e.Seq, e.Hash)
 	return err
 }
 
 // RecordOutcome inserts o.
 func (s *Store) RecordOutcome(ctx context.Context, o *audit.Outcome) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO audit_outcomes (entry_id, status, time) VALUES (?, ?, ?)`,
-		o.EntryID, o.Status, millis(o.Time))
+	_, err := s.stmts.recordOutcome.ExecContext(ctx, o.EntryID, o.Status, millis(o.Time))
 	return wrap("record outcome", err)
 }
 

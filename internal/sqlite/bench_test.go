@@ -59,7 +59,7 @@ func actions(b *testing.B, s *Store, n auth.NewOrg, count int, now time.Time) []
 	err := s.tx(b.Context(), func(tx *sql.Tx) error {
 		for i := range hashes {
 			hashes[i] = fmt.Appendf(nil, "hash-%032d", i)
-			if err := insertAction(b.Context(), tx, &auth.Action{
+			if err := s.insertAction(b.Context(), tx, &auth.Action{
 				ID: fmt.Sprintf("uj-%d", i), TokenHash: hashes[i], OrgID: n.Org.ID, UserID: n.User.ID,
 				TokenID: "to-1", CredentialUUID: "cr-1", Method: "POST", Path: "/wallets",
 				PayloadHash: make([]byte, 32), ExpiresAt: now.Add(time.Hour), CreatedAt: now,

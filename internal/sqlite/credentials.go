@@ -39,9 +39,10 @@ func scanCredential(sc scanner) (*auth.Credential, error) {
 	return &c, nil
 }
 
-// listCredentials runs a query over credentials and returns every row.
-func (s *Store) listCredentials(ctx context.Context, query string, args ...any) ([]*auth.Credential, error) {
-	rows, err := s.read.QueryContext(ctx, query, args...)
+// listCredentials runs a prepared query over credentials and returns every
+// row.
+func listCredentials(ctx context.Context, st *sql.Stmt, args ...any) ([]*auth.Credential, error) {
+	rows, err := st.QueryContext(ctx, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -57,20 +58,27 @@ func (s *Store) listCredentials(ctx context.Context, query string, args ...any) 
 	return cs, rows.Err()
 }
 
+// credentialsSQL and tokenCredentialsSQL are prepared once in Open: they
+// run at every action init and complete and every login.
+const (
+	credentialsSQL = `SELECT ` + credentialColumns + ` FROM credentials
+		WHERE org_id = ? AND user_id = ? AND token_id = '' ORDER BY created_at, uuid`
+	// token_id <> '' lets SQLite use the partial index (and keeps the
+	// user's own credentials out when tokenID is empty).
+	tokenCredentialsSQL = `SELECT ` + credentialColumns + ` FROM credentials
+		WHERE org_id = ? AND token_id = ? AND token_id <> '' ORDER BY created_at, uuid`
+)
+
 // Credentials lists the user's own credentials, oldest first.
 func (s *Store) Credentials(ctx context.Context, orgID, userID string) ([]*auth.Credential, error) {
-	cs, err := s.listCredentials(ctx, `SELECT `+credentialColumns+` FROM credentials
-		WHERE org_id = ? AND user_id = ? AND token_id = '' ORDER BY created_at, uuid`, orgID, userID)
+	cs, err := listCredentials(ctx, s.stmts.credentials, orgID, userID)
 	return cs, wrap("credentials", err)
 }
 
 // TokenCredentials lists the credentials of a PAT or service-account token,
 // oldest first.
 func (s *Store) TokenCredentials(ctx context.Context, orgID, tokenID string) ([]*auth.Credential, error) {
-	// token_id <> '' lets SQLite use the partial index (and keeps the
-	// user's own credentials out when tokenID is empty).
-	cs, err := s.listCredentials(ctx, `SELECT `+credentialColumns+` FROM credentials
-		WHERE org_id = ? AND token_id = ? AND token_id <> '' ORDER BY created_at, uuid`, orgID, tokenID)
+	cs, err := listCredentials(ctx, s.stmts.tokenCredentials, orgID, tokenID)
 	return cs, wrap("token credentials", err)
 }
 
@@ -88,18 +96,21 @@ func (s *Store) CredentialByUUID(ctx context.Context, orgID, uuid string) (*auth
 // SetCredentialActive sets IsActive of one of the user's own credentials;
 // setting the value it already has succeeds. ErrNotFound for a credential of
 // another user, org or token.
+const setCredentialActiveSQL = `UPDATE credentials SET is_active = ?
+		WHERE uuid = ? AND org_id = ? AND user_id = ? AND token_id = ''`
+
 func (s *Store) SetCredentialActive(ctx context.Context, orgID, userID, uuid string, active bool) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE credentials SET is_active = ?
-		WHERE uuid = ? AND org_id = ? AND user_id = ? AND token_id = ''`, active, uuid, orgID, userID)
+	res, err := s.stmts.setCredActive.ExecContext(ctx, active, uuid, orgID, userID)
 	return wrap("set credential active", oneRow(res, err))
 }
 
 // UpdateSignCount sets the counter to new only while it still holds old, in
 // one compare-and-set statement. ErrUsed when it holds something else,
 // ErrNotFound when there is no such credential.
+const updateSignCountSQL = `UPDATE credentials SET sign_count = ? WHERE uuid = ? AND sign_count = ?`
+
 func (s *Store) UpdateSignCount(ctx context.Context, uuid string, old, new uint32) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE credentials SET sign_count = ? WHERE uuid = ? AND sign_count = ?`,
-		int64(new), uuid, int64(old))
+	res, err := s.stmts.updateSignCount.ExecContext(ctx, int64(new), uuid, int64(old))
 	err = oneRow(res, err)
 	if err == nil || !errors.Is(err, sql.ErrNoRows) {
 		return wrap("update sign count", err)

@@ -53,9 +53,10 @@ func scanPermission(sc scanner) (*auth.Permission, error) {
 }
 
 // Permission returns the permission id of orgID, archived or not.
+const permissionSQL = `SELECT ` + permissionColumns + ` FROM permissions WHERE org_id = ? AND id = ?`
+
 func (s *Store) Permission(ctx context.Context, orgID, id string) (*auth.Permission, error) {
-	p, err := scanPermission(s.read.QueryRowContext(ctx, `SELECT `+permissionColumns+` FROM permissions
-		WHERE org_id = ? AND id = ?`, orgID, id))
+	p, err := scanPermission(s.stmts.permission.QueryRowContext(ctx, orgID, id))
 	if err != nil {
 		return nil, wrap("permission", err)
 	}
@@ -144,15 +145,19 @@ func (s *Store) DeleteAssignment(ctx context.Context, orgID, permissionID, id st
 	return wrap("delete assignment", oneRow(res, err))
 }
 
-// Operations returns, sorted and deduplicated, the operations of every
-// permission assigned to identityID in orgID that is not archived.
-func (s *Store) Operations(ctx context.Context, orgID, identityID string) ([]string, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT DISTINCT op.value
+// operationsSQL is prepared once in Open: it runs on every authorized
+// request.
+const operationsSQL = `SELECT DISTINCT op.value
 		FROM assignments a
 		JOIN permissions p ON p.org_id = a.org_id AND p.id = a.permission_id
 		JOIN json_each(p.operations) op
 		WHERE a.org_id = ? AND a.identity_id = ? AND p.is_archived = 0
-		ORDER BY op.value`, orgID, identityID)
+		ORDER BY op.value`
+
+// Operations returns, sorted and deduplicated, the operations of every
+// permission assigned to identityID in orgID that is not archived.
+func (s *Store) Operations(ctx context.Context, orgID, identityID string) ([]string, error) {
+	rows, err := s.stmts.operations.QueryContext(ctx, orgID, identityID)
 	if err != nil {
 		return nil, wrap("operations", err)
 	}

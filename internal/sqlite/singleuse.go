@@ -13,12 +13,15 @@ import (
 // (expires_at <= now): ConsumeChallenge and UseAction refuse it from that
 // instant, and Sweep removes it.
 
-// CreateChallenge inserts c. ErrDuplicate when its id is taken.
-func (s *Store) CreateChallenge(ctx context.Context, c *auth.Challenge) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO challenges
+// createChallengeSQL is prepared once in Open.
+const createChallengeSQL = `INSERT INTO challenges
 		(id, org_id, user_id, token_id, purpose, challenge, method, path, query, payload_hash, credential_kind,
 		 expires_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// CreateChallenge inserts c. ErrDuplicate when its id is taken.
+func (s *Store) CreateChallenge(ctx context.Context, c *auth.Challenge) error {
+	_, err := s.stmts.createChallenge.ExecContext(ctx,
 		c.ID, c.OrgID, c.UserID, c.TokenID, string(c.Purpose), c.Challenge, c.Method, c.Path, c.Query,
 		c.PayloadHash, string(c.CredentialKind), millis(c.ExpiresAt), millis(c.CreatedAt))
 	return wrap("create challenge", err)
@@ -54,14 +57,18 @@ func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) 
 // CreateAction inserts a. ErrDuplicate when its id or token hash is taken;
 // ErrNotFound when its user is not in its org.
 func (s *Store) CreateAction(ctx context.Context, a *auth.Action) error {
-	return wrap("create action", insertAction(ctx, s.write, a))
+	return wrap("create action", s.insertAction(ctx, nil, a))
 }
 
-func insertAction(ctx context.Context, x execer, a *auth.Action) error {
-	_, err := x.ExecContext(ctx, `INSERT INTO actions
+// insertActionSQL is prepared once in Open.
+const insertActionSQL = `INSERT INTO actions
 		(id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query, payload_hash,
 		 expires_at, created_at, used_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insertAction inserts a, in tx unless it is nil.
+func (s *Store) insertAction(ctx context.Context, tx *sql.Tx, a *auth.Action) error {
+	_, err := in(ctx, tx, s.stmts.insertAction).ExecContext(ctx,
 		a.ID, a.TokenHash, a.OrgID, a.UserID, a.TokenID, a.CredentialUUID, a.Method, a.Path, a.Query,
 		a.PayloadHash, millis(a.ExpiresAt), millis(a.CreatedAt), nullMillis(a.UsedAt))
 	return err

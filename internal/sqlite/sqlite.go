@@ -182,12 +182,36 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	return s, nil
 }
 
-// stmts are the statements of the per-request paths, prepared once:
-// parsing the SQL costs more than running it.
+// stmts are the statements of the per-request paths (authentication,
+// login, action init and complete, the signed request with its audit
+// append and outcome, the operations check), prepared once in Open:
+// parsing the SQL costs more than running it. A statement prepared on the
+// write pool is bound to a transaction with in.
 type stmts struct {
-	principal        *sql.Stmt // read pool
-	useAction        *sql.Stmt // write pool
-	consumeChallenge *sql.Stmt // write pool
+	// read pool
+	principal        *sql.Stmt
+	operations       *sql.Stmt
+	permission       *sql.Stmt
+	credentials      *sql.Stmt
+	tokenCredentials *sql.Stmt
+	user             *sql.Stmt
+	userByUsername   *sql.Stmt
+	// write pool
+	useAction         *sql.Stmt
+	consumeChallenge  *sql.Stmt
+	createChallenge   *sql.Stmt
+	insertAction      *sql.Stmt
+	insertEvidence    *sql.Stmt
+	pendingEntry      *sql.Stmt
+	auditHead         *sql.Stmt
+	insertEntry       *sql.Stmt
+	moveHead          *sql.Stmt
+	recordOutcome     *sql.Stmt
+	updateSignCount   *sql.Stmt
+	insertAccessToken *sql.Stmt
+	setCredActive     *sql.Stmt
+
+	all []*sql.Stmt // every one of the above that was prepared, for Close
 }
 
 func (s *Store) prepare(ctx context.Context) error {
@@ -197,16 +221,44 @@ func (s *Store) prepare(ctx context.Context) error {
 		query string
 	}{
 		{&s.stmts.principal, s.read, principalSQL},
+		{&s.stmts.operations, s.read, operationsSQL},
+		{&s.stmts.permission, s.read, permissionSQL},
+		{&s.stmts.credentials, s.read, credentialsSQL},
+		{&s.stmts.tokenCredentials, s.read, tokenCredentialsSQL},
+		{&s.stmts.user, s.read, userSQL},
+		{&s.stmts.userByUsername, s.read, userByUsernameSQL},
 		{&s.stmts.useAction, s.write, useActionSQL},
 		{&s.stmts.consumeChallenge, s.write, consumeChallengeSQL},
+		{&s.stmts.createChallenge, s.write, createChallengeSQL},
+		{&s.stmts.insertAction, s.write, insertActionSQL},
+		{&s.stmts.insertEvidence, s.write, insertEvidenceSQL},
+		{&s.stmts.pendingEntry, s.write, pendingEntrySQL},
+		{&s.stmts.auditHead, s.write, auditHeadSQL},
+		{&s.stmts.insertEntry, s.write, insertEntrySQL},
+		{&s.stmts.moveHead, s.write, moveHeadSQL},
+		{&s.stmts.recordOutcome, s.write, recordOutcomeSQL},
+		{&s.stmts.updateSignCount, s.write, updateSignCountSQL},
+		{&s.stmts.insertAccessToken, s.write, insertAccessTokenSQL},
+		{&s.stmts.setCredActive, s.write, setCredentialActiveSQL},
 	} {
 		st, err := p.db.PrepareContext(ctx, p.query)
 		if err != nil {
 			return fmt.Errorf("sqlite: prepare: %w", err)
 		}
 		*p.stmt = st
+		s.stmts.all = append(s.stmts.all, st)
 	}
 	return nil
+}
+
+// in returns st (prepared on the write pool) bound to tx, or st itself when
+// tx is nil. database/sql finds the statement already prepared on the
+// write pool's one connection, so binding costs no parse.
+func in(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stmt {
+	if tx == nil {
+		return st
+	}
+	return tx.StmtContext(ctx, st)
 }
 
 func cloneValues(v url.Values) url.Values {
@@ -231,11 +283,10 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes both pools. Calls after the first return nil.
 func (s *Store) Close() error {
 	var errs []error
-	for _, st := range []*sql.Stmt{s.stmts.principal, s.stmts.useAction, s.stmts.consumeChallenge} {
-		if st != nil {
-			errs = append(errs, st.Close())
-		}
+	for _, st := range s.stmts.all {
+		errs = append(errs, st.Close())
 	}
+	s.stmts.all = nil
 	if s.read != nil {
 		errs = append(errs, s.read.Close())
 	}

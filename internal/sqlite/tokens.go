@@ -14,14 +14,18 @@ import (
 // when its id is taken, or it is a PAT named like another unarchived PAT of
 // its user; ErrNotFound when its user is not in its org.
 func (s *Store) CreateAccessToken(ctx context.Context, t *auth.AccessToken) error {
-	return wrap("create access token", insertAccessToken(ctx, s.write, t))
+	return wrap("create access token", s.insertAccessToken(ctx, nil, t))
 }
 
-func insertAccessToken(ctx context.Context, x execer, t *auth.AccessToken) error {
-	_, err := x.ExecContext(ctx, `INSERT INTO access_tokens
+// insertAccessTokenSQL is prepared once in Open (every login).
+const insertAccessTokenSQL = `INSERT INTO access_tokens
 		(id, org_id, user_id, kind, name, credential_uuid, permission_id, external_id, is_active, is_archived,
 		 expires_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// insertAccessToken inserts t, in tx unless it is nil.
+func (s *Store) insertAccessToken(ctx context.Context, tx *sql.Tx, t *auth.AccessToken) error {
+	_, err := in(ctx, tx, s.stmts.insertAccessToken).ExecContext(ctx,
 		t.ID, t.OrgID, t.UserID, string(t.Kind), t.Name, t.CredentialUUID, t.PermissionID, t.ExternalID,
 		t.IsActive, t.IsArchived, millis(t.ExpiresAt), millis(t.CreatedAt))
 	return err
@@ -108,7 +112,7 @@ func (s *Store) CreateLongLived(ctx context.Context, l auth.LongLived) error {
 				return err
 			}
 		}
-		if err := insertAccessToken(ctx, tx, l.Token); err != nil {
+		if err := s.insertAccessToken(ctx, tx, l.Token); err != nil {
 			return err
 		}
 		if err := insertCredential(ctx, tx, l.Credential); err != nil {

@@ -71,11 +71,16 @@ func scanUser(sc scanner, u *auth.User) error {
 	return nil
 }
 
+// userSQL and userByUsernameSQL are prepared once in Open (login).
+const (
+	userSQL           = `SELECT ` + userColumns + ` FROM users WHERE org_id = ? AND id = ?`
+	userByUsernameSQL = `SELECT ` + userColumns + ` FROM users WHERE org_id = ? AND username = ?`
+)
+
 // User returns the user with this id in orgID.
 func (s *Store) User(ctx context.Context, orgID, id string) (*auth.User, error) {
 	var u auth.User
-	err := scanUser(s.read.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users WHERE org_id = ? AND id = ?`, orgID, id), &u)
+	err := scanUser(s.stmts.user.QueryRowContext(ctx, orgID, id), &u)
 	if err != nil {
 		return nil, wrap("user", err)
 	}
@@ -86,8 +91,7 @@ func (s *Store) User(ctx context.Context, orgID, id string) (*auth.User, error) 
 // are compared byte for byte.
 func (s *Store) UserByUsername(ctx context.Context, orgID, username string) (*auth.User, error) {
 	var u auth.User
-	err := scanUser(s.read.QueryRowContext(ctx,
-		`SELECT `+userColumns+` FROM users WHERE org_id = ? AND username = ?`, orgID, username), &u)
+	err := scanUser(s.stmts.userByUsername.QueryRowContext(ctx, orgID, username), &u)
 	if err != nil {
 		return nil, wrap("user by username", err)
 	}
