@@ -22,18 +22,16 @@ func (s *Store) CreateAuditedAction(ctx context.Context, a *auth.Action, pending
 	if err != nil {
 		return fmt.Errorf("postgres: create audited action: %w", err)
 	}
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `INSERT INTO actions
+	// One statement, so one round trip and atomic without a transaction.
+	_, err = s.pool.Exec(ctx, `WITH created AS (
+			INSERT INTO actions
 			(id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query,
 			 payload_hash, expires_at, created_at, used_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-			a.ID, a.TokenHash, a.OrgID, a.UserID, a.TokenID, a.CredentialUUID, a.Method, a.Path,
-			a.Query, a.PayloadHash, a.ExpiresAt, a.CreatedAt, a.UsedAt); err != nil {
-			return err
-		}
-		_, err := tx.Exec(ctx, `INSERT INTO action_evidence (action_id, entry) VALUES ($1, $2)`, a.ID, string(blob))
-		return err
-	})
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
+			RETURNING id)
+		INSERT INTO action_evidence (action_id, entry) SELECT id, $14 FROM created`,
+		a.ID, a.TokenHash, a.OrgID, a.UserID, a.TokenID, a.CredentialUUID, a.Method, a.Path,
+		a.Query, a.PayloadHash, a.ExpiresAt, a.CreatedAt, a.UsedAt, string(blob))
 	return dbErr("create audited action", err)
 }
 
@@ -49,24 +47,28 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, now time
 	var a auth.Action
 	var e audit.Entry
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		err := tx.QueryRow(ctx, `UPDATE actions SET used_at = $1
-			WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
-			RETURNING id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query,
-				payload_hash, expires_at, created_at, used_at`, now, tokenHash).Scan(
+		// Spend the action and read its pending entry in one round trip.
+		var pending *string
+		err := tx.QueryRow(ctx, `WITH spent AS (
+				UPDATE actions SET used_at = $1
+				WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
+				RETURNING id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query,
+					payload_hash, expires_at, created_at, used_at)
+			SELECT spent.*, ev.entry FROM spent LEFT JOIN action_evidence ev ON ev.action_id = spent.id`,
+			now, tokenHash).Scan(
 			&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
-			&a.Path, &a.Query, &a.PayloadHash, &a.ExpiresAt, &a.CreatedAt, &a.UsedAt)
+			&a.Path, &a.Query, &a.PayloadHash, &a.ExpiresAt, &a.CreatedAt, &a.UsedAt, &pending)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errNoMatch
 		}
 		if err != nil {
 			return err
 		}
-		a.ExpiresAt, a.CreatedAt, a.UsedAt = utc(a.ExpiresAt), utc(a.CreatedAt), utcPtr(a.UsedAt)
-		var pending string
-		if err := tx.QueryRow(ctx, `SELECT entry FROM action_evidence WHERE action_id = $1`, a.ID).Scan(&pending); err != nil {
-			return err // no row: ErrNotFound, and the rollback leaves the token unspent
+		if pending == nil {
+			return pgx.ErrNoRows // no pending entry: ErrNotFound, and the rollback leaves the token unspent
 		}
-		if err := json.Unmarshal([]byte(pending), &e); err != nil {
+		a.ExpiresAt, a.CreatedAt, a.UsedAt = utc(a.ExpiresAt), utc(a.CreatedAt), utcPtr(a.UsedAt)
+		if err := json.Unmarshal([]byte(*pending), &e); err != nil {
 			return err
 		}
 		// Create the org's head if it has none and lock it, in one round
@@ -85,14 +87,14 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, now time
 		if err != nil {
 			return err
 		}
-		if _, err := tx.Exec(ctx, `INSERT INTO audit_entries
-			(org_id, seq, id, time, user_id, username, credential_uuid, method, path, entry, hash)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		// Append the entry and move the head in one round trip.
+		_, err = tx.Exec(ctx, `WITH appended AS (
+				INSERT INTO audit_entries
+				(org_id, seq, id, time, user_id, username, credential_uuid, method, path, entry, hash)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11))
+			UPDATE audit_heads SET seq = $2, hash = $11 WHERE org_id = $1`,
 			e.OrgID, e.Seq, e.ID, e.Time, e.UserID, e.Username, e.CredentialUUID, e.Method, e.FullPath(),
-			string(blob), e.Hash); err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `UPDATE audit_heads SET seq = $2, hash = $3 WHERE org_id = $1`, e.OrgID, e.Seq, e.Hash)
+			string(blob), e.Hash)
 		return err
 	})
 	if errors.Is(err, errNoMatch) {
