@@ -75,6 +75,7 @@ type Service struct {
 	fido2  *credential.Fido2Policy // nil: passkeys not configured
 
 	verified *verifiedTokens
+	opsCache *operationsCache
 }
 
 // Delivery sends registration and recovery codes to the user they belong
@@ -120,7 +121,7 @@ func New(cfg Config) (*Service, error) {
 		ops[op] = true
 	}
 	svc := &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops,
-		verified: newVerifiedTokens(100_000)}
+		verified: newVerifiedTokens(100_000), opsCache: newOperationsCache(10_000, ops)}
 	if cfg.RPID != "" {
 		p := &credential.Fido2Policy{RPID: cfg.RPID, Origins: cfg.Origins}
 		if err := p.Validate(); err != nil {
@@ -145,6 +146,12 @@ type Principal struct {
 	Kind           token.Kind // KindLogin, KindPAT or KindServiceAccount
 	CredentialUUID string
 	PermissionID   string // PAT restriction, if any
+
+	// authzVersion is the org's authorization version read with the token
+	// (PrincipalState.AuthzVersion); authzKnown is false for a Principal
+	// not made by Authenticate, which Authorize then checks in the store.
+	authzVersion int64
+	authzKnown   bool
 }
 
 // IsUserSession reports whether p is a user's login session (not a PAT or a

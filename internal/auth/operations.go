@@ -64,23 +64,59 @@ func validOperation(op string) bool {
 // the operations of their assignments; a PAT holds its user's operations as
 // they are now, intersected with its own assignment when it has one (spec
 // 12.8).
+//
+// The operations are cached under the org's authorization version, which
+// Authenticate read with the token in its one store query: every write to
+// the org's permissions or assignments bumps that version in the writing
+// transaction (migration 0005), so a change committed on any replica is a
+// cache miss on the very next request everywhere (spec 12.8-12.9), and a
+// request whose version is current needs no store read here.
 func (s *Service) Authorize(ctx context.Context, p *Principal, op string) error {
-	ops, err := s.store.Operations(ctx, p.OrgID, p.UserID)
-	if err != nil {
-		return internalErr(err)
-	}
-	ok := slices.Contains(ops, op)
-	if ok && p.Kind == token.KindPAT && p.PermissionID != "" {
-		// The PAT's own restriction: an archived or vanished permission
-		// grants nothing.
-		pm, err := s.store.Permission(ctx, p.OrgID, p.PermissionID)
-		if err != nil && !errors.Is(err, ErrNotFound) {
-			return internalErr(err)
+	var key operationsKey
+	var ops []string
+	hit := false
+	if p.authzKnown {
+		key = operationsKey{org: p.OrgID, identity: p.UserID, version: p.authzVersion}
+		if p.Kind == token.KindPAT {
+			key.permission = p.PermissionID
 		}
-		ok = err == nil && !pm.IsArchived && slices.Contains(pm.Operations, op)
+		ops, hit = s.opsCache.get(key)
 	}
-	if !ok {
+	if !hit {
+		var err error
+		if ops, err = s.operations(ctx, p); err != nil {
+			return err
+		}
+		if p.authzKnown {
+			s.opsCache.put(key, ops)
+		}
+	}
+	if _, ok := slices.BinarySearch(ops, op); !ok {
 		return Errorf(Forbidden, "%s %s is not authorized to perform operation (%s)", p.UserKind, p.UserID, op)
 	}
 	return nil
+}
+
+// operations reads from the store what p may do, sorted and deduplicated:
+// its user's operations, intersected for a restricted PAT with its
+// permission's (an archived or vanished permission grants nothing).
+func (s *Service) operations(ctx context.Context, p *Principal) ([]string, error) {
+	ops, err := s.store.Operations(ctx, p.OrgID, p.UserID)
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	ops = slices.Clone(ops)
+	slices.Sort(ops)
+	ops = slices.Compact(ops)
+	if p.Kind == token.KindPAT && p.PermissionID != "" && len(ops) > 0 {
+		pm, err := s.store.Permission(ctx, p.OrgID, p.PermissionID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, internalErr(err)
+		}
+		if err != nil || pm.IsArchived {
+			return nil, nil
+		}
+		ops = slices.DeleteFunc(ops, func(op string) bool { return !slices.Contains(pm.Operations, op) })
+	}
+	return ops, nil
 }

@@ -54,6 +54,8 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 		Kind:           st.Token.Kind,
 		CredentialUUID: st.Token.CredentialUUID,
 		PermissionID:   st.Token.PermissionID,
+		authzVersion:   st.AuthzVersion,
+		authzKnown:     true,
 	}, nil
 }
 

@@ -99,6 +99,11 @@ type PrincipalState struct {
 	Token            AccessToken
 	User             User
 	CredentialActive bool // false when Token.CredentialUUID names a deactivated credential
+	// AuthzVersion is the token's org's authorization version: it grows
+	// with every write to the org's permissions or assignments, in the
+	// writing transaction, and never goes back. Service caches operations
+	// under it (operations.go).
+	AuthzVersion int64
 }
 
 // Purpose says what a challenge may be answered for.

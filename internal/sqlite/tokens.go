@@ -53,14 +53,15 @@ const principalSQL = `SELECT
 			t.is_active, t.is_archived, t.expires_at, t.created_at,
 			u.id, u.org_id, u.username, u.kind, u.is_active, u.is_archived, u.is_registered,
 			u.is_service_account, u.is_sso_required, u.external_id, u.created_at,
-			t.credential_uuid = '' OR coalesce(c.is_active, 0)
+			t.credential_uuid = '' OR coalesce(c.is_active, 0), o.authz_version
 		FROM access_tokens t
 		JOIN users u ON u.org_id = t.org_id AND u.id = t.user_id
+		JOIN orgs o ON o.id = t.org_id
 		LEFT JOIN credentials c ON c.uuid = t.credential_uuid AND c.org_id = t.org_id AND c.user_id = t.user_id
 		WHERE t.id = ? AND t.org_id = ?`
 
-// Principal reads the token, its user and whether its credential is active
-// in one query (by the token's primary key). A token without a credential
+// Principal reads the token, its user, whether its credential is active and
+// its org's authorization version in one query (by primary keys). A token without a credential
 // counts as having an active one; a token whose credential is missing, or
 // belongs to another user, does not.
 func (s *Store) Principal(ctx context.Context, orgID, tokenID string) (*auth.PrincipalState, error) {
@@ -72,7 +73,7 @@ func (s *Store) Principal(ctx context.Context, orgID, tokenID string) (*auth.Pri
 		&t.IsActive, &t.IsArchived, &tExpires, &tCreated,
 		&u.ID, &u.OrgID, &u.Username, &u.Kind, &u.IsActive, &u.IsArchived, &u.IsRegistered,
 		&u.IsServiceAccount, &u.IsSSORequired, &u.ExternalID, &uCreated,
-		&p.CredentialActive)
+		&p.CredentialActive, &p.AuthzVersion)
 	if err != nil {
 		return nil, wrap("principal", err)
 	}

@@ -321,7 +321,8 @@ func testCreateLongLived(t *testing.T, s auth.Store) {
 
 			p, err := s.Principal(ctx, orgID, l.Token.ID)
 			check(t, "Principal", err, nil)
-			diff(t, "Principal", p, &auth.PrincipalState{Token: *l.Token, User: tt.user, CredentialActive: true})
+			diff(t, "Principal", p, &auth.PrincipalState{Token: *l.Token, User: tt.user, CredentialActive: true,
+				AuthzVersion: p.AuthzVersion}) // authzversion.go tests it
 
 			cs, err := s.TokenCredentials(ctx, orgID, l.Token.ID)
 			check(t, "TokenCredentials", err, nil)

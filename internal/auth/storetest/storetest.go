@@ -117,6 +117,8 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"Operations", testOperations},
 		{"Assignments", testAssignments},
 		{"PermissionWrites", testPermissionWrites},
+		{"AuthzVersion", testAuthzVersion},
+		{"AuthzVersionRollback", testAuthzVersionRollback},
 
 		{"ListUsers", testListUsers},
 		{"UpdateUser", testUpdateUser},

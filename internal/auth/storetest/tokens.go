@@ -28,7 +28,8 @@ func testPrincipal(t *testing.T, s auth.Store) {
 	}{{login, true}, {pat, true}} {
 		p, err := s.Principal(ctx, u.OrgID, tc.tok.ID)
 		check(t, "Principal "+tc.tok.ID, err, nil)
-		diff(t, "Principal "+tc.tok.ID, p, &auth.PrincipalState{Token: *tc.tok, User: u, CredentialActive: tc.credActive})
+		diff(t, "Principal "+tc.tok.ID, p, &auth.PrincipalState{Token: *tc.tok, User: u, CredentialActive: tc.credActive,
+			AuthzVersion: p.AuthzVersion}) // authzversion.go tests it
 		inUTC(t, "AccessToken.ExpiresAt", p.Token.ExpiresAt)
 	}
 
@@ -41,7 +42,8 @@ func testPrincipal(t *testing.T, s auth.Store) {
 	tok := mustToken(t, s, sa.OrgID, sa.ID, "to-sa", token.KindServiceAccount, "")
 	p, err := s.Principal(ctx, u.OrgID, tok.ID)
 	check(t, "Principal(sa)", err, nil)
-	diff(t, "Principal(sa)", p, &auth.PrincipalState{Token: *tok, User: *sa, CredentialActive: true})
+	diff(t, "Principal(sa)", p, &auth.PrincipalState{Token: *tok, User: *sa, CredentialActive: true,
+		AuthzVersion: p.AuthzVersion}) // authzversion.go tests it
 }
 
 // testPrincipalCredential: CredentialActive follows the token's credential
