@@ -90,11 +90,24 @@ func (s *Service) ActionInit(ctx context.Context, p *Principal, req *ActionReque
 // ActionComplete verifies the signature over an action challenge and
 // returns a single-use user-action token bound to what the challenge was
 // bound to (spec 4.4, 12.3).
+//
+// The challenge is single use (spec 12.4): a refused answer burns it, an
+// accepted one is spent in the same commit that writes the action and its
+// pending audit entry, so that two concurrent answers cannot both pass.
 func (s *Service) ActionComplete(ctx context.Context, p *Principal, challengeID string, a *Assertion) (string, error) {
-	ch, err := s.consume(ctx, challengeID, PurposeAction)
+	ch, err := s.peek(ctx, challengeID, PurposeAction)
 	if err != nil {
 		return "", err
 	}
+	tok, err := s.actionComplete(ctx, p, ch, a)
+	if err != nil {
+		s.burn(ctx, ch.ID)
+		return "", err
+	}
+	return tok, nil
+}
+
+func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challenge, a *Assertion) (string, error) {
 	if ch.OrgID != p.OrgID || ch.TokenID != p.TokenID || ch.UserID != p.UserID {
 		return "", wrap(Invalid, msgChallengeBad, errors.New("challenge of another identity"))
 	}
@@ -117,7 +130,11 @@ func (s *Service) ActionComplete(ctx context.Context, p *Principal, challengeID 
 		CredentialUUID: c.UUID, Method: ch.Method, Path: ch.Path, Query: ch.Query, PayloadHash: ch.PayloadHash,
 		ExpiresAt: now.Add(s.cfg.ActionTTL), CreatedAt: now,
 	}
-	if err := s.createAction(ctx, act, p, c, a, ch); err != nil { // audit.go: with the pending audit entry
+	// audit.go: spends the challenge and writes the action with its pending
+	// audit entry, in one commit.
+	if err := s.createAction(ctx, act, p, c, a, ch); errors.Is(err, ErrNotFound) {
+		return "", wrap(Invalid, msgChallengeBad, err) // a concurrent answer spent it, or it expired
+	} else if err != nil {
 		return "", internalErr(err)
 	}
 	return tok, nil

@@ -15,8 +15,8 @@ import (
 //
 //   - ActionComplete writes the action together with its pending entry:
 //     the identity, the credential and its public key, what was signed and
-//     the assertion exactly as received (CreateAuditedAction, one
-//     transaction);
+//     the assertion exactly as received, and spends the challenge, in one
+//     transaction (CreateActionForChallenge);
 //   - UseAction spends the token and appends the pending entry to the org's
 //     hash chain in the same transaction (UseAuditedAction), so no request
 //     can get past the user-action check, and no effect can happen,
@@ -74,11 +74,12 @@ type detachedSigner interface {
 	SignDetached(payload []byte) (kid string, sig []byte, err error)
 }
 
-// createAction stores the action of a verified assertion and, unless the
-// audit log is off, its pending entry, in one transaction.
+// createAction spends the challenge ch and stores the action of its
+// verified assertion and, unless the audit log is off, its pending entry,
+// in one transaction. ErrNotFound when the challenge is no longer there.
 func (s *Service) createAction(ctx context.Context, act *Action, p *Principal, c *Credential, a *Assertion, ch *Challenge) error {
 	if s.cfg.DisableAudit {
-		return s.store.CreateAction(ctx, act)
+		return s.store.CreateActionForChallenge(ctx, ch.ID, s.now(), act, nil)
 	}
 	ca := a.CredentialAssertion
 	e := &audit.Entry{
@@ -90,7 +91,7 @@ func (s *Service) createAction(ctx context.Context, act *Action, p *Principal, c
 		ClientData: ca.ClientData, AuthenticatorData: ca.AuthenticatorData, Signature: ca.Signature,
 		UserHandle: ca.UserHandle, Algorithm: ca.Algorithm,
 	}
-	return s.store.CreateAuditedAction(ctx, act, e)
+	return s.store.CreateActionForChallenge(ctx, ch.ID, s.now(), act, e)
 }
 
 // useAction spends the token with this hash and, unless the audit log is

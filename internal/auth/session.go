@@ -168,13 +168,57 @@ func (s *Service) consume(ctx context.Context, id string, purpose Purpose) (*Cha
 	return ch, nil
 }
 
-// Login completes a login: the challenge is consumed, the assertion verified
-// against an active credential of the user, and a login token issued.
+// peek reads the challenge identified by id for purpose without consuming
+// it. The caller must spend it: on any refusal with burn, on success in the
+// store write that the answer results in (one commit for both, spec 12.4).
+// A challenge of another purpose is burnt here.
+func (s *Service) peek(ctx context.Context, id string, purpose Purpose) (*Challenge, error) {
+	if id == "" || len(id) > 200 {
+		return nil, Errorf(Invalid, msgChallengeBad)
+	}
+	ch, err := s.store.Challenge(ctx, id, s.now())
+	if errors.Is(err, ErrNotFound) {
+		return nil, wrap(Invalid, msgChallengeBad, err)
+	}
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	if ch.Purpose != purpose {
+		s.burn(ctx, id)
+		return nil, wrap(Invalid, msgChallengeBad, fmt.Errorf("challenge for %s used for %s", ch.Purpose, purpose))
+	}
+	return ch, nil
+}
+
+// burn consumes a challenge that was answered and refused, so that it
+// cannot be answered again (spec 12.4). It is done even when the caller has
+// gone away; a challenge already gone (a concurrent answer took it) is
+// fine.
+func (s *Service) burn(ctx context.Context, id string) {
+	_, err := s.store.ConsumeChallenge(context.WithoutCancel(ctx), id, s.now())
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		s.log.ErrorContext(ctx, "consuming a refused challenge failed", "challenge", id, "err", err)
+	}
+}
+
+// Login completes a login: the assertion is verified against an active
+// credential of the challenge's user, and a login token issued. The
+// challenge is single use: a refused answer burns it, an accepted one is
+// spent in the same commit that records the login session.
 func (s *Service) Login(ctx context.Context, challengeID string, a *Assertion) (string, error) {
-	ch, err := s.consume(ctx, challengeID, PurposeLogin)
+	ch, err := s.peek(ctx, challengeID, PurposeLogin)
 	if err != nil {
 		return "", err
 	}
+	tok, err := s.login(ctx, ch, a)
+	if err != nil {
+		s.burn(ctx, ch.ID)
+		return "", err
+	}
+	return tok, nil
+}
+
+func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion) (string, error) {
 	u, err := s.store.User(ctx, ch.OrgID, ch.UserID)
 	if err != nil {
 		return "", errUnauthenticated(err)
@@ -194,7 +238,7 @@ func (s *Service) Login(ctx context.Context, challengeID string, a *Assertion) (
 		s.log.InfoContext(ctx, "login failed", "org", u.OrgID, "user", u.ID, "credential", c.UUID, "err", e.Err)
 		return "", e
 	}
-	tok, err := s.issue(ctx, u, token.KindLogin, c.UUID, s.cfg.LoginTTL)
+	tok, err := s.issue(ctx, u, token.KindLogin, c.UUID, s.cfg.LoginTTL, ch.ID)
 	if err != nil {
 		return "", err
 	}
@@ -202,8 +246,11 @@ func (s *Service) Login(ctx context.Context, challengeID string, a *Assertion) (
 	return tok, nil
 }
 
-// issue records and mints a token of kind for u.
-func (s *Service) issue(ctx context.Context, u *User, kind token.Kind, credUUID string, ttl time.Duration) (string, error) {
+// issue records and mints a token of kind for u. With a challengeID, the
+// record is written in one commit with the spending of that challenge, and
+// a challenge no longer there (a concurrent answer spent it, or it expired)
+// is refused as not valid.
+func (s *Service) issue(ctx context.Context, u *User, kind token.Kind, credUUID string, ttl time.Duration, challengeID string) (string, error) {
 	now := s.clock()
 	rec := &AccessToken{
 		ID:             newID("to"),
@@ -215,7 +262,16 @@ func (s *Service) issue(ctx context.Context, u *User, kind token.Kind, credUUID 
 		ExpiresAt:      now.Add(ttl),
 		CreatedAt:      now,
 	}
-	if err := s.store.CreateAccessToken(ctx, rec); err != nil {
+	var err error
+	if challengeID != "" {
+		err = s.store.CreateAccessTokenForChallenge(ctx, challengeID, s.now(), rec)
+		if errors.Is(err, ErrNotFound) {
+			return "", wrap(Invalid, msgChallengeBad, err)
+		}
+	} else {
+		err = s.store.CreateAccessToken(ctx, rec)
+	}
+	if err != nil {
 		return "", internalErr(err)
 	}
 	tok, err := s.tokens.Mint(token.Claims{

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/signet-auth/signet/internal/audit"
 	"github.com/signet-auth/signet/internal/token"
 )
 
@@ -270,6 +271,12 @@ type CredentialStore interface {
 // TokenStore persists the records of issued bearer tokens.
 type TokenStore interface {
 	CreateAccessToken(ctx context.Context, t *AccessToken) error
+	// CreateAccessTokenForChallenge atomically deletes the challenge
+	// challengeID, unexpired at now, and inserts t: one commit. ErrNotFound,
+	// and nothing inserted, when there is no such challenge (absent,
+	// expired, or spent by a concurrent answer: of any number of concurrent
+	// calls with one challenge at most one inserts).
+	CreateAccessTokenForChallenge(ctx context.Context, challengeID string, now time.Time, t *AccessToken) error
 	// Principal reads the token, its user and the state of its credential in
 	// one call. ErrNotFound when the token or user does not exist in orgID.
 	Principal(ctx context.Context, orgID, tokenID string) (*PrincipalState, error)
@@ -286,11 +293,24 @@ type ChallengeStore interface {
 	// returns ErrNotFound when there is none or it expired before now, so
 	// two concurrent answers cannot both get it.
 	ConsumeChallenge(ctx context.Context, id string, now time.Time) (*Challenge, error)
+	// Challenge returns the challenge without consuming it. ErrNotFound
+	// when there is none or it expired before now. A caller that reads a
+	// challenge this way must then spend it: with ConsumeChallenge when
+	// the answer is refused, or with one of the ...ForChallenge writes
+	// when it is accepted (spec 12.4).
+	Challenge(ctx context.Context, id string, now time.Time) (*Challenge, error)
 }
 
 // ActionStore persists user-action tokens.
 type ActionStore interface {
 	CreateAction(ctx context.Context, a *Action) error
+	// CreateActionForChallenge atomically deletes the challenge
+	// challengeID, unexpired at now, and inserts a and, unless pending is
+	// nil, its pending audit entry (as CreateAuditedAction): one commit.
+	// ErrNotFound, and nothing inserted, when there is no such challenge
+	// (absent, expired, or spent by a concurrent answer: of any number of
+	// concurrent calls with one challenge at most one inserts).
+	CreateActionForChallenge(ctx context.Context, challengeID string, now time.Time, a *Action, pending *audit.Entry) error
 	// UseAction atomically marks the unexpired, unused action with this
 	// token hash used at now and returns it. It returns ErrUsed when the
 	// action exists but was used before, ErrNotFound when there is no

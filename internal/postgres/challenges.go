@@ -2,10 +2,12 @@ package postgres
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"time"
 
+	"github.com/signet-auth/signet/internal/audit"
 	"github.com/signet-auth/signet/internal/auth"
 )
 
@@ -43,6 +45,62 @@ func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) 
 	c.Purpose, c.CredentialKind = auth.Purpose(purpose), auth.CredentialKind(kind)
 	c.ExpiresAt, c.CreatedAt = utc(c.ExpiresAt), utc(c.CreatedAt)
 	return &c, nil
+}
+
+// Challenge returns the challenge without consuming it. ErrNotFound when
+// there is none or it expired at or before now.
+func (s *Store) Challenge(ctx context.Context, id string, now time.Time) (*auth.Challenge, error) {
+	var c auth.Challenge
+	var purpose, kind string
+	err := s.pool.QueryRow(ctx, `SELECT
+		id, org_id, coalesce(user_id, ''), token_id, purpose, challenge, method, path, query,
+		payload_hash, credential_kind, expires_at, created_at
+		FROM challenges WHERE id = $1 AND expires_at > $2`, id, now).Scan(
+		&c.ID, &c.OrgID, &c.UserID, &c.TokenID, &purpose, &c.Challenge, &c.Method, &c.Path,
+		&c.Query, &c.PayloadHash, &kind, &c.ExpiresAt, &c.CreatedAt)
+	if err != nil {
+		return nil, dbErr("challenge", err)
+	}
+	c.Purpose, c.CredentialKind = auth.Purpose(purpose), auth.CredentialKind(kind)
+	c.ExpiresAt, c.CreatedAt = utc(c.ExpiresAt), utc(c.CreatedAt)
+	return &c, nil
+}
+
+// CreateActionForChallenge deletes the unexpired challenge challengeID and
+// inserts a and, unless pending is nil, its pending audit entry, in one
+// statement: the inserts select from the DELETE's RETURNING, so when it
+// matched no row (absent, expired, or a concurrent answer deleted it first:
+// the row lock makes the second DELETE re-check and match nothing) nothing
+// is inserted and ErrNotFound is returned.
+func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string, now time.Time, a *auth.Action, pending *audit.Entry) error {
+	const spendAndInsert = `WITH gone AS (DELETE FROM challenges WHERE id = $14 AND expires_at > $15 RETURNING id),
+		created AS (INSERT INTO actions
+			(id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query,
+			 payload_hash, expires_at, created_at, used_at)
+			SELECT $1::text, $2::bytea, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
+				$9::text, $10::bytea, $11::timestamptz, $12::timestamptz, $13::timestamptz FROM gone
+			RETURNING id)`
+	args := []any{a.ID, a.TokenHash, a.OrgID, a.UserID, a.TokenID, a.CredentialUUID, a.Method, a.Path,
+		a.Query, a.PayloadHash, a.ExpiresAt, a.CreatedAt, a.UsedAt, challengeID, now}
+	q := spendAndInsert + ` SELECT count(*) FROM created`
+	if pending != nil {
+		blob, err := json.Marshal(pending)
+		if err != nil {
+			return fmt.Errorf("postgres: create action for challenge: %w", err)
+		}
+		q = spendAndInsert + `,
+		evidence AS (INSERT INTO action_evidence (action_id, entry) SELECT id, $16 FROM created RETURNING 1)
+		SELECT count(*) FROM evidence`
+		args = append(args, string(blob))
+	}
+	var n int64
+	if err := s.pool.QueryRow(ctx, q, args...).Scan(&n); err != nil {
+		return dbErr("create action for challenge", err)
+	}
+	if n != 1 {
+		return notFound("create action for challenge")
+	}
+	return nil
 }
 
 // CreateAction stores a user-action token's record (its hash, never the

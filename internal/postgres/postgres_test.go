@@ -509,8 +509,10 @@ func TestOpenConcurrentMigrations(t *testing.T) {
 	defer s.Close()
 	var n int
 	var schema string
-	err = s.pool.QueryRow(t.Context(), `SELECT count(*), min(table_schema) FROM information_schema.tables
-		WHERE table_name = 'schema_migrations'`).Scan(&n, &schema)
+	// Count in this test's schema only: other tests create schemas of their
+	// own in the same database at the same time.
+	err = s.pool.QueryRow(t.Context(), `SELECT count(*), current_schema() FROM information_schema.tables
+		WHERE table_name = 'schema_migrations' AND table_schema = current_schema()`).Scan(&n, &schema)
 	if err != nil || n != 1 {
 		t.Fatalf("schema_migrations tables: %d, %v", n, err)
 	}

@@ -3,9 +3,11 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"time"
 
+	"github.com/signet-auth/signet/internal/audit"
 	"github.com/signet-auth/signet/internal/auth"
 )
 
@@ -52,6 +54,87 @@ func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) 
 	}
 	c.ExpiresAt, c.CreatedAt = fromMillis(expires), fromMillis(created)
 	return &c, nil
+}
+
+// challengeSQL is prepared once in Open (read pool).
+const challengeSQL = `SELECT
+		id, org_id, user_id, token_id, purpose, challenge, method, path, query, payload_hash, credential_kind,
+		expires_at, created_at
+		FROM challenges WHERE id = ? AND expires_at > ?`
+
+// Challenge returns the challenge without consuming it. ErrNotFound when
+// there is none or it expired at or before now.
+func (s *Store) Challenge(ctx context.Context, id string, now time.Time) (*auth.Challenge, error) {
+	var c auth.Challenge
+	var expires, created int64
+	err := s.stmts.challenge.QueryRowContext(ctx, id, millis(now)).Scan(
+		&c.ID, &c.OrgID, &c.UserID, &c.TokenID, &c.Purpose, &c.Challenge, &c.Method, &c.Path,
+		&c.Query, &c.PayloadHash, &c.CredentialKind, &expires, &created)
+	if err != nil {
+		return nil, wrap("challenge", err)
+	}
+	c.ExpiresAt, c.CreatedAt = fromMillis(expires), fromMillis(created)
+	return &c, nil
+}
+
+// spendChallengeSQL is prepared once in Open.
+const spendChallengeSQL = `DELETE FROM challenges WHERE id = ? AND expires_at > ?`
+
+// spendChallenge deletes the unexpired challenge id in tx: ErrNotFound when
+// no row matched (absent, expired, or another answer spent it first; the
+// single writer serialises the transactions, so exactly one finds it).
+func (s *Store) spendChallenge(ctx context.Context, tx *sql.Tx, id string, now time.Time) error {
+	res, err := tx.StmtContext(ctx, s.stmts.spendChallenge).ExecContext(ctx, id, millis(now))
+	if err != nil {
+		return err
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return err
+	}
+	if n != 1 {
+		return auth.ErrNotFound
+	}
+	return nil
+}
+
+// CreateActionForChallenge deletes the unexpired challenge challengeID and
+// inserts a and, unless pending is nil, its pending audit entry, in one
+// write transaction. ErrNotFound, and nothing inserted, when the challenge
+// is not there.
+func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string, now time.Time, a *auth.Action, pending *audit.Entry) error {
+	var blob []byte
+	if pending != nil {
+		var err error
+		if blob, err = json.Marshal(pending); err != nil {
+			return wrap("create action for challenge", err)
+		}
+	}
+	return wrap("create action for challenge", s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.spendChallenge(ctx, tx, challengeID, now); err != nil {
+			return err
+		}
+		if err := s.insertAction(ctx, tx, a); err != nil {
+			return err
+		}
+		if pending == nil {
+			return nil
+		}
+		_, err := in(ctx, tx, s.stmts.insertEvidence).ExecContext(ctx, a.ID, string(blob))
+		return err
+	}))
+}
+
+// CreateAccessTokenForChallenge deletes the unexpired challenge
+// challengeID and inserts t, in one write transaction. ErrNotFound, and
+// nothing inserted, when the challenge is not there.
+func (s *Store) CreateAccessTokenForChallenge(ctx context.Context, challengeID string, now time.Time, t *auth.AccessToken) error {
+	return wrap("create access token for challenge", s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.spendChallenge(ctx, tx, challengeID, now); err != nil {
+			return err
+		}
+		return s.insertAccessToken(ctx, tx, t)
+	}))
 }
 
 // CreateAction inserts a. ErrDuplicate when its id or token hash is taken;

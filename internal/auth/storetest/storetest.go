@@ -107,6 +107,11 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"ConsumeChallengeErrors", testConsumeChallengeErrors},
 		{"CreateChallengeErrors", testCreateChallengeErrors},
 		{"ConsumeChallengeConcurrent", testConsumeChallengeConcurrent},
+		{"ChallengeRead", testChallengeRead}, // forchallenge.go
+		{"CreateActionForChallenge", testCreateActionForChallenge},
+		{"CreateActionForChallengeConcurrent", testCreateActionForChallengeConcurrent},
+		{"CreateAccessTokenForChallenge", testCreateAccessTokenForChallenge},
+		{"CreateAccessTokenForChallengeConcurrent", testCreateAccessTokenForChallengeConcurrent},
 
 		{"UseAction", testUseAction},
 		{"UseActionErrors", testUseActionErrors},
