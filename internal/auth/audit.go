@@ -26,9 +26,6 @@ import (
 
 // AuditStore persists the audit log.
 type AuditStore interface {
-	// CreateAuditedAction inserts a and, in the same transaction, the entry
-	// its use will append (everything but its place in the chain and time).
-	CreateAuditedAction(ctx context.Context, a *Action, pending *audit.Entry) error
 	// UseAuditedAction is UseAction that, in the same transaction, seals the
 	// action's pending entry at now after its org's chain head and appends
 	// it. Errors as UseAction; ErrNotFound too when the action has no

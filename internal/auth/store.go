@@ -306,7 +306,7 @@ type ActionStore interface {
 	CreateAction(ctx context.Context, a *Action) error
 	// CreateActionForChallenge atomically deletes the challenge
 	// challengeID, unexpired at now, and inserts a and, unless pending is
-	// nil, its pending audit entry (as CreateAuditedAction): one commit.
+	// nil, its pending audit entry: one commit.
 	// ErrNotFound, and nothing inserted, when there is no such challenge
 	// (absent, expired, or spent by a concurrent answer: of any number of
 	// concurrent calls with one challenge at most one inserts).

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -14,26 +13,6 @@ import (
 )
 
 var _ auth.AuditStore = (*Store)(nil)
-
-// CreateAuditedAction inserts a and its pending audit entry in one
-// transaction.
-func (s *Store) CreateAuditedAction(ctx context.Context, a *auth.Action, pending *audit.Entry) error {
-	blob, err := json.Marshal(pending)
-	if err != nil {
-		return fmt.Errorf("postgres: create audited action: %w", err)
-	}
-	// One statement, so one round trip and atomic without a transaction.
-	_, err = s.pool.Exec(ctx, `WITH created AS (
-			INSERT INTO actions
-			(id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query,
-			 payload_hash, expires_at, created_at, used_at)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)
-			RETURNING id)
-		INSERT INTO action_evidence (action_id, entry) SELECT id, $14 FROM created`,
-		a.ID, a.TokenHash, a.OrgID, a.UserID, a.TokenID, a.CredentialUUID, a.Method, a.Path,
-		a.Query, a.PayloadHash, a.ExpiresAt, a.CreatedAt, a.UsedAt, string(blob))
-	return dbErr("create audited action", err)
-}
 
 // errNoMatch: the UPDATE of UseAuditedAction matched no action.
 var errNoMatch = errors.New("no unused, unexpired action")

@@ -14,22 +14,6 @@ import (
 
 var _ auth.AuditStore = (*Store)(nil)
 
-// CreateAuditedAction inserts a and its pending audit entry in one
-// transaction.
-func (s *Store) CreateAuditedAction(ctx context.Context, a *auth.Action, pending *audit.Entry) error {
-	blob, err := json.Marshal(pending)
-	if err != nil {
-		return wrap("create audited action", err)
-	}
-	return wrap("create audited action", s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.insertAction(ctx, tx, a); err != nil {
-			return err
-		}
-		_, err := in(ctx, tx, s.stmts.insertEvidence).ExecContext(ctx, a.ID, string(blob))
-		return err
-	}))
-}
-
 // The statements of the audit append, prepared once in Open.
 const (
 	insertEvidenceSQL = `INSERT INTO action_evidence (action_id, entry) VALUES (?, ?)`

@@ -108,12 +108,12 @@ func signedRoundTripCtx(ctx context.Context, s *Store, n auth.NewOrg, c, r int) 
 	if err := s.CreateChallenge(ctx, ch); err != nil {
 		return err
 	}
-	// action complete: authenticate, consume the challenge, store the
-	// audited action.
+	// action complete: authenticate, read the challenge, then spend it in
+	// the commit that stores the audited action.
 	if _, err := s.Principal(ctx, orgID, "to-1"); err != nil {
 		return err
 	}
-	if _, err := s.ConsumeChallenge(ctx, ch.ID, now); err != nil {
+	if _, err := s.Challenge(ctx, ch.ID, now); err != nil {
 		return err
 	}
 	if _, err := s.Credentials(ctx, orgID, userID); err != nil {
@@ -125,7 +125,7 @@ func signedRoundTripCtx(ctx context.Context, s *Store, n auth.NewOrg, c, r int) 
 		ExpiresAt: now.Add(time.Minute), CreatedAt: now}
 	e := &audit.Entry{ID: a.ID, OrgID: orgID, UserID: userID, TokenID: "to-1", CredentialUUID: "cr-1",
 		Method: "PUT", Path: "/x", PayloadHash: a.PayloadHash, ActionTokenHash: a.TokenHash, Challenge: ch.Challenge}
-	if err := s.CreateAuditedAction(ctx, a, e); err != nil {
+	if err := s.CreateActionForChallenge(ctx, ch.ID, now, a, e); err != nil {
 		return err
 	}
 	// the signed request: authenticate, spend the token (and append), check

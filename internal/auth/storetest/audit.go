@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"bytes"
+	"encoding/hex"
 	"fmt"
 	"sync"
 	"testing"
@@ -45,12 +46,12 @@ func testAudit(t *testing.T, s auth.Store) {
 			org = o2
 		}
 		a := newAction(org.Org.ID, org.User.ID, fmt.Sprintf("uj-a%02d", i), at(time.Hour))
-		check(t, "CreateAuditedAction", s.CreateAuditedAction(ctx, a, pending(a)), nil)
+		check(t, "CreateActionForChallenge", createAudited(t, s, a), nil)
 		acts = append(acts, a)
 	}
 	dupe := newAction(o1.Org.ID, o1.User.ID, "uj-a00", at(time.Hour))
 	dupe.TokenHash = []byte("other")
-	check(t, "CreateAuditedAction(dup id)", s.CreateAuditedAction(ctx, dupe, pending(dupe)), auth.ErrDuplicate)
+	check(t, "CreateActionForChallenge(dup id)", createAudited(t, s, dupe), auth.ErrDuplicate)
 
 	var wg sync.WaitGroup
 	for i, a := range acts {
@@ -133,4 +134,13 @@ func testAudit(t *testing.T, s auth.Store) {
 	cps, err := s.Checkpoints(ctx, c.OrgID)
 	check(t, "Checkpoints", err, nil)
 	diff(t, "Checkpoints", cps, []*audit.Checkpoint{c})
+}
+
+// createAudited stores a with its pending entry the way the domain does:
+// behind a challenge of its own, spent in the same commit.
+func createAudited(t *testing.T, s auth.Store, a *auth.Action) error {
+	t.Helper()
+	ch := newChallenge(a.OrgID, a.UserID, "ch-"+a.ID+"-"+hex.EncodeToString(a.TokenHash), at(time.Hour))
+	check(t, "CreateChallenge", s.CreateChallenge(t.Context(), ch), nil)
+	return s.CreateActionForChallenge(t.Context(), ch.ID, at(0), a, pending(a))
 }
