@@ -234,23 +234,20 @@ func (s *Service) DeleteAssignment(ctx context.Context, p *Principal, permission
 	if err := validID("assignmentId", assignmentID); err != nil {
 		return err
 	}
-	var found *Assignment
-	for pg := (Page{Limit: maxPage}); found == nil; {
-		as, next, err := s.ListAssignments(ctx, p, permissionID, pg)
-		if err != nil {
-			return err
-		}
-		if i := slices.IndexFunc(as, func(a *Assignment) bool { return a.ID == assignmentID }); i >= 0 {
-			found = as[i]
-		} else if next == "" {
-			return Errorf(NotFound, "assignment not found")
-		}
-		pg.Token = next
+	if _, err := s.permission(ctx, p, permissionID); err != nil {
+		return err
+	}
+	found, err := s.store.Assignment(ctx, p.OrgID, permissionID, assignmentID)
+	if errors.Is(err, ErrNotFound) {
+		return Errorf(NotFound, "assignment not found")
+	}
+	if err != nil {
+		return internalErr(err)
 	}
 	if found.IsImmutable {
 		return Errorf(Forbidden, "assignment is immutable")
 	}
-	err := s.store.DeleteAssignment(ctx, p.OrgID, permissionID, assignmentID)
+	err = s.store.DeleteAssignment(ctx, p.OrgID, permissionID, assignmentID)
 	if errors.Is(err, ErrNotFound) {
 		return Errorf(NotFound, "assignment not found")
 	}

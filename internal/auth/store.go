@@ -361,6 +361,9 @@ type IdentityStore interface {
 	// has the permission; ErrNotFound when the permission is not in a.OrgID.
 	CreateAssignment(ctx context.Context, a *Assignment) error
 	ListAssignments(ctx context.Context, orgID, permissionID string, q PageQuery) ([]*Assignment, error)
+	// Assignment returns one assignment of the permission. ErrNotFound when
+	// there is none with that id in the org.
+	Assignment(ctx context.Context, orgID, permissionID, id string) (*Assignment, error)
 	// DeleteAssignment removes one assignment of the permission.
 	// ErrNotFound when there is none with that id in the org.
 	DeleteAssignment(ctx context.Context, orgID, permissionID, id string) error

@@ -114,6 +114,19 @@ func (s *Store) ListAssignments(ctx context.Context, orgID, permissionID string,
 	return as, nil
 }
 
+// Assignment returns assignment id of permissionID in orgID.
+func (s *Store) Assignment(ctx context.Context, orgID, permissionID, id string) (*auth.Assignment, error) {
+	var a auth.Assignment
+	err := s.pool.QueryRow(ctx, `SELECT `+assignmentColumns+` FROM assignments
+		WHERE org_id = $1 AND permission_id = $2 AND id = $3`, orgID, permissionID, id).Scan(
+		&a.ID, &a.OrgID, &a.PermissionID, &a.IdentityID, &a.IsImmutable, &a.CreatedAt, &a.UpdatedAt)
+	if err != nil {
+		return nil, dbErr("assignment", err)
+	}
+	a.CreatedAt, a.UpdatedAt = utc(a.CreatedAt), utc(a.UpdatedAt)
+	return &a, nil
+}
+
 // DeleteAssignment removes assignment id of permissionID in orgID.
 // ErrNotFound when there is none.
 func (s *Store) DeleteAssignment(ctx context.Context, orgID, permissionID, id string) error {

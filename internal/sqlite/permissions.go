@@ -137,6 +137,20 @@ func (s *Store) ListAssignments(ctx context.Context, orgID, permissionID string,
 	return as, wrap("list assignments", rows.Err())
 }
 
+// Assignment returns assignment id of permissionID in orgID.
+func (s *Store) Assignment(ctx context.Context, orgID, permissionID, id string) (*auth.Assignment, error) {
+	var a auth.Assignment
+	var created, updated int64
+	err := s.read.QueryRowContext(ctx, `SELECT `+assignmentColumns+` FROM assignments
+		WHERE org_id = ? AND permission_id = ? AND id = ?`, orgID, permissionID, id).Scan(
+		&a.ID, &a.OrgID, &a.PermissionID, &a.IdentityID, &a.IsImmutable, &created, &updated)
+	if err != nil {
+		return nil, wrap("assignment", err)
+	}
+	a.CreatedAt, a.UpdatedAt = fromMillis(created), fromMillis(updated)
+	return &a, nil
+}
+
 // DeleteAssignment removes assignment id of permissionID in orgID.
 // ErrNotFound when there is none.
 func (s *Store) DeleteAssignment(ctx context.Context, orgID, permissionID, id string) error {

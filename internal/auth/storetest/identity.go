@@ -1009,6 +1009,12 @@ func testDeleteAssignment(t *testing.T, s auth.Store) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
+			// Assignment finds exactly what DeleteAssignment may delete.
+			got, err := ids.Assignment(ctx, tt.org, tt.perm, tt.id)
+			check(t, "Assignment", err, tt.want)
+			if err == nil {
+				diff(t, "Assignment", got, r1)
+			}
 			check(t, "DeleteAssignment", ids.DeleteAssignment(ctx, tt.org, tt.perm, tt.id), tt.want)
 			diff(t, "ListAssignments(read)", list(read.ID), tt.wantRead)
 			diff(t, "ListAssignments(write)", list(write.ID), []string{w1.ID})
