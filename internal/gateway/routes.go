@@ -1,8 +1,6 @@
 package gateway
 
 import (
-	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -90,10 +88,9 @@ func ParseRoutes(b []byte) (*Routes, error) {
 	if err := strictjson.Check(b); err != nil {
 		return nil, fmt.Errorf("not a valid JSON document: %w", err)
 	}
+	// Exact key names: "Public" is not "public" (encoding/json would take it).
 	var f routeFile
-	dec := json.NewDecoder(bytes.NewReader(b))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(&f); err != nil {
+	if err := strictjson.DecodeKnown(b, &f); err != nil {
 		return nil, fmt.Errorf("invalid route file: %w", err)
 	}
 	rs := &Routes{fallback: f.Default, mux: http.NewServeMux()}
