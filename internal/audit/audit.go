@@ -50,6 +50,11 @@ type Entry struct {
 	PayloadHash     []byte `json:"payloadHash"`
 	ActionTokenHash []byte `json:"actionTokenHash"` // SHA-256 of the user-action token
 	Challenge       string `json:"challenge"`
+	// Target is the request target the token was spent on, as received
+	// (escaped path, then "?" and the raw query if any), beside what was
+	// signed: a query parameter the route accepts unsigned shows here only.
+	// Entries appended before it existed have none (see ComputeHash).
+	Target string `json:"target,omitempty"`
 
 	// The assertion exactly as received (base64url strings, spec 7).
 	ClientData        string `json:"clientData"`
@@ -87,7 +92,8 @@ type Summary struct {
 	CredentialUUID string
 	Method         string
 	Path           string
-	Status         int // 0: no outcome recorded
+	Target         string // as received; "" for entries from before targets were recorded
+	Status         int    // 0: no outcome recorded
 }
 
 // Head is the latest entry of an org's chain.
@@ -118,6 +124,7 @@ var Genesis = make([]byte, sha256.Size)
 // round.
 const (
 	entryDomain      = "signet-audit-entry-v1\n"
+	entryDomainV2    = "signet-audit-entry-v2\n" // v1 plus Target
 	checkpointDomain = "signet-audit-checkpoint-v1\n"
 )
 
@@ -139,17 +146,30 @@ func Seal(e *Entry, prev *Head, now time.Time) {
 // e but Hash: a domain prefix, then each field as a 4-byte big-endian length
 // and its bytes, in the order of the struct. Lengths make the encoding
 // unambiguous; no JSON canonicalisation is involved.
+//
+// An entry with a Target is hashed under the v2 prefix, with Target after
+// Challenge; one without (appended before signet recorded targets) under
+// the v1 prefix, without it, so old chains keep verifying. The prefix is
+// chosen by the content, so removing or adding a Target changes the hash.
 func (e *Entry) ComputeHash() []byte {
 	h := sha256.New()
-	h.Write([]byte(entryDomain))
-	for _, f := range [][]byte{
+	fields := [][]byte{
 		[]byte(e.ID), []byte(e.OrgID), []byte(strconv.FormatInt(e.Seq, 10)), []byte(e.Time.UTC().Format(timeFormat)),
 		[]byte(e.UserID), []byte(e.Username), []byte(e.TokenID), []byte(e.TokenKind),
 		[]byte(e.CredentialUUID), []byte(e.CredID), []byte(e.CredentialKind), []byte(e.PublicKey), []byte(e.RPID),
 		[]byte(e.Method), []byte(e.Path), []byte(e.Query), e.PayloadHash, e.ActionTokenHash, []byte(e.Challenge),
+	}
+	if e.Target == "" {
+		h.Write([]byte(entryDomain))
+	} else {
+		h.Write([]byte(entryDomainV2))
+		fields = append(fields, []byte(e.Target))
+	}
+	fields = append(fields,
 		[]byte(e.ClientData), []byte(e.AuthenticatorData), []byte(e.Signature), []byte(e.UserHandle), []byte(e.Algorithm),
 		e.PrevHash,
-	} {
+	)
+	for _, f := range fields {
 		field(h, f)
 	}
 	return h.Sum(nil)

@@ -9,6 +9,7 @@ import (
 	"crypto/sha256"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/hex"
 	"encoding/json"
 	"encoding/pem"
 	"strings"
@@ -78,6 +79,9 @@ func export(t *testing.T, n int, k *checkpointKey) *audit.Export {
 	var head *audit.Head
 	for i := range n {
 		e := s.entry("uj-"+string(rune('a'+i)), b64([]byte(rand.Text())))
+		if i%2 == 1 { // the others are as appended before targets were recorded
+			e.Target = e.Path + "?page=2"
+		}
 		audit.Seal(e, head, t0.Add(time.Duration(i)*time.Second))
 		head = &audit.Head{OrgID: e.OrgID, Seq: e.Seq, Hash: e.Hash}
 		x.Entries = append(x.Entries, e)
@@ -133,6 +137,12 @@ func TestVerifyTampering(t *testing.T) {
 			false, "entry 3 (uj-c)", "a field was altered"},
 		{"edited path", func(x *audit.Export) { x.Entries[1].Path = "/auth/users" },
 			false, "entry 2 (uj-b)", "a field was altered"},
+		{"edited target", func(x *audit.Export) { x.Entries[1].Target += "&dryRun=false" },
+			false, "entry 2 (uj-b)", "a field was altered"},
+		{"removed target", func(x *audit.Export) { x.Entries[1].Target = "" },
+			false, "entry 2 (uj-b)", "a field was altered"},
+		{"target added to an entry that had none", func(x *audit.Export) { x.Entries[2].Target = x.Entries[2].Path },
+			false, "entry 3 (uj-c)", "a field was altered"},
 		{"removed entry", func(x *audit.Export) { x.Entries = append(x.Entries[:2], x.Entries[3:]...) },
 			false, "entry 3 (uj-d)", "an entry is missing"},
 		{"swapped order", func(x *audit.Export) { x.Entries[1], x.Entries[2] = x.Entries[2], x.Entries[1] },
@@ -236,5 +246,27 @@ func TestVerifyAssertionChallengeForms(t *testing.T) {
 	e.Challenge = b64([]byte(rand.Text()))
 	if err := audit.VerifyAssertion(e); err == nil {
 		t.Fatal("a clientData over another challenge verified")
+	}
+}
+
+// TestEntryHashStable pins the hash of an entry without a target to the
+// value signet computed before targets were recorded (v1), so chains
+// appended by older versions keep verifying, and checks that a target moves
+// the entry to the v2 encoding.
+func TestEntryHashStable(t *testing.T) {
+	e := &audit.Entry{ID: "uj-1", OrgID: "or-1", Seq: 7, Time: time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC),
+		UserID: "us-1", Username: "u", TokenID: "to-1", TokenKind: "Token", CredentialUUID: "cr-1", CredID: "c",
+		CredentialKind: "Key", PublicKey: "pem", Method: "DELETE", Path: "/x/1", Query: "a=1",
+		PayloadHash: []byte{1, 2}, ActionTokenHash: []byte{3}, Challenge: "ch", ClientData: "cd", Signature: "sig",
+		PrevHash: []byte{9}}
+	const v1 = "a2cbf75b1d27793024207311246b6e6a1bbb9d4da438bebfd74140397e32d197" // computed by signet 0b58ea4
+	if got := hex.EncodeToString(e.ComputeHash()); got != v1 {
+		t.Fatalf("v1 hash = %s, want %s", got, v1)
+	}
+	e.Target = "/x/1?a=1"
+	v2 := hex.EncodeToString(e.ComputeHash())
+	e.Target = "/x/1?a=1&b=2"
+	if v2 == v1 || v2 == hex.EncodeToString(e.ComputeHash()) {
+		t.Fatal("the target is not covered by the hash")
 	}
 }

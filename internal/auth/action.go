@@ -5,6 +5,8 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net/url"
+	"slices"
 	"strings"
 
 	"github.com/signet-auth/signet/internal/strictjson"
@@ -140,19 +142,50 @@ func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challeng
 	return tok, nil
 }
 
-// UseAction spends a user-action token on the request it was made for. The
+// Spend is the request a user-action token is presented with, as it was
+// received.
+type Spend struct {
+	Method string
+	// Path is the escaped path and Query the raw query string, exactly as
+	// received (r.URL.EscapedPath(), r.URL.RawQuery).
+	Path  string
+	Query string
+	// UnsignedQuery names the query parameters the route accepts outside
+	// the signature (the route table's or route file's allow-list).
+	UnsignedQuery []string
+	Body          []byte
+}
+
+// Target is the request target as received: path, and query if any. Every
+// audit entry records it beside what was signed.
+func (sp *Spend) Target() string {
+	if sp.Query == "" {
+		return sp.Path
+	}
+	return sp.Path + "?" + sp.Query
+}
+
+// UseAction is SpendAction for a request whose route accepts no unsigned
+// query parameter.
+func (s *Service) UseAction(ctx context.Context, p *Principal, tok, method, path, query string, body []byte) (*Action, error) {
+	return s.SpendAction(ctx, p, tok, &Spend{Method: method, Path: path, Query: query, Body: body})
+}
+
+// SpendAction spends a user-action token on the request it was made for. The
 // token is consumed on first presentation, right or wrong, like a challenge:
 // one atomic store call decides, so two concurrent uses can never both pass
 // (spec 12.3). It must then be bound to p and to this exact method, path,
-// query and body. When it was spent but is refused for not being bound to
-// this request, the action is returned with the error, so that its audit
-// entry can get the refusal as its outcome (RecordOutcome); callers treat
-// the error as they would any other.
-func (s *Service) UseAction(ctx context.Context, p *Principal, tok, method, path, query string, body []byte) (*Action, error) {
+// query and body: the query as received must be the signed one byte for
+// byte, once the parameters of sp.UnsignedQuery the signer did not sign are
+// set aside (queryBound). When it was spent but is refused for not being
+// bound to this request, the action is returned with the error, so that its
+// audit entry can get the refusal as its outcome (RecordOutcome); callers
+// treat the error as they would any other.
+func (s *Service) SpendAction(ctx context.Context, p *Principal, tok string, sp *Spend) (*Action, error) {
 	if tok == "" || len(tok) > 512 {
 		return nil, Errorf(ActionInvalid, msgActionInvalid)
 	}
-	a, err := s.useAction(ctx, hash(tok)) // audit.go: appends the audit entry in the same transaction
+	a, err := s.useAction(ctx, hash(tok), sp.Target()) // audit.go: appends the audit entry in the same transaction
 	switch {
 	case errors.Is(err, ErrUsed):
 		return nil, wrap(ActionUsed, msgActionUsed, err)
@@ -161,6 +194,7 @@ func (s *Service) UseAction(ctx context.Context, p *Principal, tok, method, path
 	case err != nil:
 		return nil, internalErr(err)
 	}
+	method, path, query, body := sp.Method, sp.Path, sp.Query, sp.Body
 	var why string
 	switch {
 	case a.OrgID != p.OrgID || a.UserID != p.UserID || a.TokenID != p.TokenID:
@@ -169,7 +203,7 @@ func (s *Service) UseAction(ctx context.Context, p *Principal, tok, method, path
 		why = "method differs"
 	case a.Path != path:
 		why = "path differs"
-	case a.Query != "" && a.Query != query:
+	case !queryBound(a.Query, query, sp.UnsignedQuery):
 		why = "query differs"
 	}
 	if why == "" {
@@ -188,4 +222,42 @@ func (s *Service) UseAction(ctx context.Context, p *Principal, tok, method, path
 		return a, wrap(ActionInvalid, msgActionInvalid, fmt.Errorf("%s", why))
 	}
 	return a, nil
+}
+
+// queryBound reports whether the query received is the signed one: equal
+// byte for byte, or equal once every parameter named in unsigned is removed
+// from what was received, when the signer signed none of that name. Anything
+// else the signer did not sign (an added parameter, a repeated one, another
+// order or encoding) is refused: the receiver would act on bytes nobody
+// signed.
+func queryBound(signed, received string, unsigned []string) bool {
+	if signed == received {
+		return true
+	}
+	if len(unsigned) == 0 || received == "" {
+		return false
+	}
+	var kept []string
+	for _, pair := range strings.Split(received, "&") {
+		name, _, _ := strings.Cut(pair, "=")
+		if n, err := url.QueryUnescape(name); err == nil && slices.Contains(unsigned, n) && !signsParam(signed, n) {
+			continue
+		}
+		kept = append(kept, pair)
+	}
+	return strings.Join(kept, "&") == signed
+}
+
+// signsParam reports whether the signed query holds a parameter named name.
+func signsParam(signed, name string) bool {
+	if signed == "" {
+		return false
+	}
+	for _, pair := range strings.Split(signed, "&") {
+		n, _, _ := strings.Cut(pair, "=")
+		if u, err := url.QueryUnescape(n); err == nil && u == name {
+			return true
+		}
+	}
+	return false
 }

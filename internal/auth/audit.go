@@ -26,11 +26,12 @@ import (
 
 // AuditStore persists the audit log.
 type AuditStore interface {
-	// UseAuditedAction is UseAction that, in the same transaction, seals the
-	// action's pending entry at now after its org's chain head and appends
-	// it. Errors as UseAction; ErrNotFound too when the action has no
-	// pending entry (the token is then left unspent).
-	UseAuditedAction(ctx context.Context, tokenHash []byte, now time.Time) (*Action, *audit.Entry, error)
+	// UseAuditedAction is UseAction that, in the same transaction, sets the
+	// action's pending entry's Target (the request target as received),
+	// seals it at now after its org's chain head and appends it. Errors as
+	// UseAction; ErrNotFound too when the action has no pending entry (the
+	// token is then left unspent).
+	UseAuditedAction(ctx context.Context, tokenHash []byte, target string, now time.Time) (*Action, *audit.Entry, error)
 	// RecordOutcome stores the status of the request an entry was spent
 	// on. ErrDuplicate when the entry has one; ErrNotFound when there is no
 	// such entry.
@@ -92,12 +93,13 @@ func (s *Service) createAction(ctx context.Context, act *Action, p *Principal, c
 }
 
 // useAction spends the token with this hash and, unless the audit log is
-// off, appends its entry in the same transaction.
-func (s *Service) useAction(ctx context.Context, tokenHash []byte) (*Action, error) {
+// off, appends its entry, recording the request target as received, in the
+// same transaction.
+func (s *Service) useAction(ctx context.Context, tokenHash []byte, target string) (*Action, error) {
 	if s.cfg.DisableAudit {
 		return s.store.UseAction(ctx, tokenHash, s.now())
 	}
-	a, _, err := s.store.UseAuditedAction(ctx, tokenHash, s.now())
+	a, _, err := s.store.UseAuditedAction(ctx, tokenHash, target, s.now())
 	return a, err
 }
 

@@ -113,7 +113,10 @@ type auditExtra struct {
 	PayloadHash string `json:"payloadHash"`
 	TokenID     string `json:"tokenId"`
 	TokenKind   string `json:"tokenKind"`
-	Status      *int   `json:"status"` // null: no outcome recorded
+	// Target is the request target as received ("" for entries appended
+	// before signet recorded it); action is what was signed.
+	Target string `json:"target,omitempty"`
+	Status *int   `json:"status"` // null: no outcome recorded
 }
 
 func (s *Server) getAuditLog(w http.ResponseWriter, r *http.Request, c *call) error {
@@ -132,7 +135,8 @@ func (s *Server) getAuditLog(w http.ResponseWriter, r *http.Request, c *call) er
 			Assertion: auditAssertion{ClientData: e.ClientData, Signature: e.Signature},
 		},
 		Signet: auditExtra{Seq: e.Seq, Hash: b64(e.Hash), PrevHash: b64(e.PrevHash), CredID: e.CredID,
-			Challenge: e.Challenge, PayloadHash: b64(e.PayloadHash), TokenID: e.TokenID, TokenKind: e.TokenKind},
+			Challenge: e.Challenge, PayloadHash: b64(e.PayloadHash), TokenID: e.TokenID, TokenKind: e.TokenKind,
+			Target: e.Target},
 	}
 	if e.AuthenticatorData != "" {
 		out.FirstFactorCredential.Assertion.AuthenticatorData = &e.AuthenticatorData

@@ -93,7 +93,10 @@ type route struct {
 	// unsigned exempts a bearer, non-GET route from user action signing;
 	// only the routes spec 4.5 lists (action init and sign, logout).
 	unsigned bool
-	h        handler
+	// unsignedQuery names the query parameters a signed route accepts
+	// without their being signed (see routes).
+	unsignedQuery []string
+	h             handler
 }
 
 // signed reports whether the route requires X-DFNS-USERACTION.
@@ -162,8 +165,8 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) (err er
 		}
 		setPrincipal(r, c.p)
 		if rt.signed() {
-			c.action, err = s.svc.UseAction(r.Context(), c.p, r.Header.Get("X-DFNS-USERACTION"),
-				r.Method, r.URL.EscapedPath(), r.URL.RawQuery, body)
+			c.action, err = s.svc.SpendAction(r.Context(), c.p, r.Header.Get("X-DFNS-USERACTION"), &auth.Spend{
+				Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, UnsignedQuery: rt.unsignedQuery, Body: body})
 			if c.action != nil { // audit: the spent action's entry gets the request's outcome
 				defer func() { s.svc.RecordOutcome(r.Context(), c.action, outcomeStatus(w, err)) }()
 			}

@@ -3,8 +3,17 @@ package httpapi
 import "net/http"
 
 // routes is the route table: every endpoint signet serves, who may call it,
-// whether it must be user-action signed, and the operation it needs (spec
-// 5.0, 6). Enforcement reads this table only.
+// whether it must be user-action signed, the query parameters it accepts
+// outside the signature, and the operation it needs (spec 5.0, 6).
+// Enforcement reads this table only.
+//
+// unsignedQuery lists only what the official SDKs are known to send outside
+// the signed path: every SDK method of @dfns/sdk 0.8.3 and 0.8.21 signs
+// URL.pathname (utils/userActionFetch.js) and builds its query from
+// request.query; the only signed (non-GET) methods on signet's routes that
+// have a query are archiveServiceAccount (0.8.21) and deleteAssignment
+// (both), each with force. Any other query on a signed route must have been
+// signed, byte for byte (auth.SpendAction).
 func (s *Server) routes() []route {
 	return []route{
 		{method: "GET", pattern: "/healthz", access: public, h: s.healthz},
@@ -51,7 +60,9 @@ func (s *Server) routes() []route {
 		{method: "PUT", pattern: "/auth/service-accounts/{serviceAccountId}", access: bearer, op: "Auth:ServiceAccounts:Update", h: s.updateServiceAccount},
 		{method: "PUT", pattern: "/auth/service-accounts/{serviceAccountId}/activate", access: bearer, op: "Auth:ServiceAccounts:Activate", h: s.activateServiceAccount},
 		{method: "PUT", pattern: "/auth/service-accounts/{serviceAccountId}/deactivate", access: bearer, op: "Auth:ServiceAccounts:Deactivate", h: s.deactivateServiceAccount},
-		{method: "DELETE", pattern: "/auth/service-accounts/{serviceAccountId}", access: bearer, op: "Auth:ServiceAccounts:Delete", h: s.archiveServiceAccount},
+		// @dfns/sdk 0.8.21 archiveServiceAccount sends ?force=… outside the
+		// signed path (it signs URL.pathname only).
+		{method: "DELETE", pattern: "/auth/service-accounts/{serviceAccountId}", access: bearer, op: "Auth:ServiceAccounts:Delete", unsignedQuery: []string{"force"}, h: s.archiveServiceAccount},
 
 		{method: "POST", pattern: "/permissions", access: bearer, op: "Permissions:Create", h: s.createPermission},
 		{method: "GET", pattern: "/permissions", access: bearer, op: "Permissions:Read", h: s.listPermissions},
@@ -60,7 +71,8 @@ func (s *Server) routes() []route {
 		{method: "PUT", pattern: "/permissions/{permissionId}/archive", access: bearer, op: "Permissions:Archive", h: s.archivePermission},
 		{method: "POST", pattern: "/permissions/{permissionId}/assignments", access: bearer, op: "Permissions:Assign", h: s.createAssignment},
 		{method: "GET", pattern: "/permissions/{permissionId}/assignments", access: bearer, op: "Permissions:Assignments:Read", h: s.listAssignments},
-		{method: "DELETE", pattern: "/permissions/{permissionId}/assignments/{assignmentId}", access: bearer, op: "Permissions:Revoke", h: s.deleteAssignment},
+		// @dfns/sdk 0.8.3 and 0.8.21 deleteAssignment: ?force=…, likewise.
+		{method: "DELETE", pattern: "/permissions/{permissionId}/assignments/{assignmentId}", access: bearer, op: "Permissions:Revoke", unsignedQuery: []string{"force"}, h: s.deleteAssignment},
 
 		{method: "GET", pattern: "/auth/credentials", access: bearer, op: noOperation, h: s.listCredentials},
 		{method: "POST", pattern: "/auth/credentials/init", access: bearer, op: noOperation, unsigned: true, h: s.credentialInit},

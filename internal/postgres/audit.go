@@ -22,7 +22,7 @@ var errNoMatch = errors.New("no unused, unexpired action")
 // so concurrent appends of one org, on any replica, take turns; the action
 // row is locked first and the head second by every caller, so two appends
 // cannot deadlock.
-func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, now time.Time) (*auth.Action, *audit.Entry, error) {
+func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target string, now time.Time) (*auth.Action, *audit.Entry, error) {
 	var a auth.Action
 	var e audit.Entry
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
@@ -61,6 +61,7 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, now time
 			RETURNING seq, hash`, a.OrgID, audit.Genesis).Scan(&h.Seq, &h.Hash); err != nil {
 			return err
 		}
+		e.Target = target
 		audit.Seal(&e, &h, now)
 		blob, err := json.Marshal(&e)
 		if err != nil {
@@ -69,11 +70,11 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, now time
 		// Append the entry and move the head in one round trip.
 		_, err = tx.Exec(ctx, `WITH appended AS (
 				INSERT INTO audit_entries
-				(org_id, seq, id, time, user_id, username, credential_uuid, method, path, entry, hash)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11))
+				(org_id, seq, id, time, user_id, username, credential_uuid, method, path, entry, hash, target)
+				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12))
 			UPDATE audit_heads SET seq = $2, hash = $11 WHERE org_id = $1`,
 			e.OrgID, e.Seq, e.ID, e.Time, e.UserID, e.Username, e.CredentialUUID, e.Method, e.FullPath(),
-			string(blob), e.Hash)
+			string(blob), e.Hash, e.Target)
 		return err
 	})
 	if errors.Is(err, errNoMatch) {
@@ -111,7 +112,7 @@ func (s *Store) AuditSummaries(ctx context.Context, q auth.AuditQuery) ([]audit.
 		to = &q.To
 	}
 	rows, err := s.pool.Query(ctx, `SELECT e.id, e.seq, e.time, e.user_id, e.username, e.credential_uuid,
-			e.method, e.path, coalesce(o.status, 0)
+			e.method, e.path, e.target, coalesce(o.status, 0)
 		FROM audit_entries e LEFT JOIN audit_outcomes o ON o.entry_id = e.id
 		WHERE e.org_id = $1 AND ($2::timestamptz IS NULL OR e.time >= $2) AND ($3::timestamptz IS NULL OR e.time < $3)
 		  AND ($4 = '' OR e.user_id = $4)
@@ -121,7 +122,7 @@ func (s *Store) AuditSummaries(ctx context.Context, q auth.AuditQuery) ([]audit.
 	}
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (audit.Summary, error) {
 		var m audit.Summary
-		err := r.Scan(&m.ID, &m.Seq, &m.Time, &m.UserID, &m.Username, &m.CredentialUUID, &m.Method, &m.Path, &m.Status)
+		err := r.Scan(&m.ID, &m.Seq, &m.Time, &m.UserID, &m.Username, &m.CredentialUUID, &m.Method, &m.Path, &m.Target, &m.Status)
 		m.Time = utc(m.Time)
 		return m, err
 	})

@@ -20,8 +20,8 @@ const (
 	pendingEntrySQL   = `SELECT entry FROM action_evidence WHERE action_id = ?`
 	auditHeadSQL      = `SELECT seq, hash FROM audit_heads WHERE org_id = ?`
 	insertEntrySQL    = `INSERT INTO audit_entries
-		(org_id, seq, id, time, user_id, username, credential_uuid, method, path, entry, hash)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		(org_id, seq, id, time, user_id, username, credential_uuid, method, path, entry, hash, target)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 	moveHeadSQL = `INSERT INTO audit_heads (org_id, seq, hash) VALUES (?, ?, ?)
 		ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`
 	recordOutcomeSQL = `INSERT INTO audit_outcomes (entry_id, status, time) VALUES (?, ?, ?)`
@@ -33,7 +33,7 @@ var errNoMatch = errors.New("no unused, unexpired action")
 // UseAuditedAction spends the action and appends its entry to its org's
 // chain in one write transaction. SQLite's single writer serialises every
 // append, so reading the head and writing the next entry cannot race.
-func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, now time.Time) (*auth.Action, *audit.Entry, error) {
+func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target string, now time.Time) (*auth.Action, *audit.Entry, error) {
 	var a auth.Action
 	var e audit.Entry
 	err := s.tx(ctx, func(tx *sql.Tx) error {
@@ -67,6 +67,7 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, now time
 		case !errors.Is(err, sql.ErrNoRows):
 			return err
 		}
+		e.Target = target
 		audit.Seal(&e, prev, now)
 		return s.appendEntry(ctx, tx, &e)
 	})
@@ -95,7 +96,7 @@ func (s *Store) appendEntry(ctx context.Context, tx *sql.Tx, e *audit.Entry) err
 	}
 	if _, err := in(ctx, tx, s.stmts.insertEntry).ExecContext(ctx,
 		e.OrgID, e.Seq, e.ID, millis(e.Time), e.UserID, e.Username, e.CredentialUUID, e.Method, e.FullPath(),
-		string(blob), e.Hash); err != nil {
+		string(blob), e.Hash, e.Target); err != nil {
 		return err
 	}
 	_, err = in(ctx, tx, s.stmts.moveHead).ExecContext(ctx, e.OrgID, e.Seq, e.Hash)
@@ -118,7 +119,7 @@ func (s *Store) AuditSummaries(ctx context.Context, q auth.AuditQuery) ([]audit.
 		to = millis(q.To)
 	}
 	rows, err := s.read.QueryContext(ctx, `SELECT e.id, e.seq, e.time, e.user_id, e.username, e.credential_uuid,
-			e.method, e.path, coalesce(o.status, 0)
+			e.method, e.path, e.target, coalesce(o.status, 0)
 		FROM audit_entries e LEFT JOIN audit_outcomes o ON o.entry_id = e.id
 		WHERE e.org_id = ?1 AND e.time >= ?2 AND e.time < ?3 AND (?4 = '' OR e.user_id = ?4)
 		ORDER BY e.seq LIMIT ?5`, q.OrgID, from, to, q.UserID, limit(q.Limit))
@@ -130,7 +131,7 @@ func (s *Store) AuditSummaries(ctx context.Context, q auth.AuditQuery) ([]audit.
 	for rows.Next() {
 		var r audit.Summary
 		var t int64
-		if err := rows.Scan(&r.ID, &r.Seq, &t, &r.UserID, &r.Username, &r.CredentialUUID, &r.Method, &r.Path, &r.Status); err != nil {
+		if err := rows.Scan(&r.ID, &r.Seq, &t, &r.UserID, &r.Username, &r.CredentialUUID, &r.Method, &r.Path, &r.Target, &r.Status); err != nil {
 			return nil, wrap("audit summaries", err)
 		}
 		r.Time = fromMillis(t)

@@ -133,7 +133,7 @@ func signedRoundTripCtx(ctx context.Context, s *Store, n auth.NewOrg, c, r int) 
 	if _, err := s.Principal(ctx, orgID, "to-1"); err != nil {
 		return err
 	}
-	used, _, err := s.UseAuditedAction(ctx, a.TokenHash, now)
+	used, _, err := s.UseAuditedAction(ctx, a.TokenHash, "/x", now)
 	if err != nil {
 		return err
 	}

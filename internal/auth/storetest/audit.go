@@ -33,7 +33,7 @@ func testAudit(t *testing.T, s auth.Store) {
 	// No pending entry: refused, and the action stays unspent.
 	bare := newAction(o1.Org.ID, o1.User.ID, "uj-bare", at(time.Hour))
 	check(t, "CreateAction", s.CreateAction(ctx, bare), nil)
-	_, _, err := s.UseAuditedAction(ctx, bare.TokenHash, at(0))
+	_, _, err := s.UseAuditedAction(ctx, bare.TokenHash, "/x", at(0))
 	check(t, "UseAuditedAction(no entry)", err, auth.ErrNotFound)
 	_, err = s.UseAction(ctx, bare.TokenHash, at(0))
 	check(t, "UseAction(after refused audited use)", err, nil)
@@ -53,17 +53,25 @@ func testAudit(t *testing.T, s auth.Store) {
 	dupe.TokenHash = []byte("other")
 	check(t, "CreateActionForChallenge(dup id)", createAudited(t, s, dupe), auth.ErrDuplicate)
 
+	// Every fourth entry has no target, as entries appended before targets
+	// were recorded: old and new entries must make one verifiable chain.
+	target := func(i int) string {
+		if i%4 == 3 {
+			return ""
+		}
+		return fmt.Sprintf("/auth/pats/to-1?force=true&n=%d", i)
+	}
 	var wg sync.WaitGroup
 	for i, a := range acts {
 		wg.Go(func() {
-			got, e, err := s.UseAuditedAction(ctx, a.TokenHash, at(time.Duration(i)*time.Second))
-			if err != nil || got.ID != a.ID || e.ID != a.ID || !bytes.Equal(e.Hash, e.ComputeHash()) {
+			got, e, err := s.UseAuditedAction(ctx, a.TokenHash, target(i), at(time.Duration(i)*time.Second))
+			if err != nil || got.ID != a.ID || e.ID != a.ID || e.Target != target(i) || !bytes.Equal(e.Hash, e.ComputeHash()) {
 				t.Errorf("UseAuditedAction(%s) = %v, %v, %v", a.ID, got, e, err)
 			}
 		})
 	}
 	wg.Wait()
-	_, _, err = s.UseAuditedAction(ctx, acts[0].TokenHash, at(time.Minute))
+	_, _, err = s.UseAuditedAction(ctx, acts[0].TokenHash, "/x", at(time.Minute))
 	check(t, "UseAuditedAction(again)", err, auth.ErrUsed)
 
 	for _, org := range []auth.NewOrg{o1, o2} {
@@ -98,7 +106,7 @@ func testAudit(t *testing.T, s auth.Store) {
 	check(t, "RecordOutcome(unknown)", s.RecordOutcome(ctx, &audit.Outcome{EntryID: "uj-nope", Status: 200, Time: at(0)}), auth.ErrNotFound)
 	rec, err := s.AuditRecord(ctx, o1.Org.ID, e0.ID)
 	check(t, "AuditRecord", err, nil)
-	if rec.Outcome == nil || rec.Outcome.Status != 201 || !rec.Outcome.Time.Equal(at(time.Second)) || rec.Entry.FullPath() != "/auth/pats/to-1?force=true" {
+	if rec.Outcome == nil || rec.Outcome.Status != 201 || !rec.Outcome.Time.Equal(at(time.Second)) || rec.Entry.FullPath() != "/auth/pats/to-1?force=true" || rec.Entry.Target != target(0) {
 		t.Errorf("AuditRecord = %+v %+v", rec.Entry, rec.Outcome)
 	}
 	_, err = s.AuditRecord(ctx, o2.Org.ID, e0.ID)
@@ -108,6 +116,12 @@ func testAudit(t *testing.T, s auth.Store) {
 	check(t, "AuditSummaries", err, nil)
 	if len(sums) != 3 { // actions 3, 4 and 6 (5 is o2's)
 		t.Errorf("AuditSummaries(time range) = %+v", sums)
+	}
+	for _, sum := range sums {
+		var i int
+		if _, err := fmt.Sscanf(sum.ID, "uj-a%02d", &i); err != nil || sum.Target != target(i) {
+			t.Errorf("AuditSummaries: %s has target %q, want %q", sum.ID, sum.Target, target(i))
+		}
 	}
 	sums, err = s.AuditSummaries(ctx, auth.AuditQuery{OrgID: o1.Org.ID, Limit: 2})
 	check(t, "AuditSummaries(limit)", err, nil)

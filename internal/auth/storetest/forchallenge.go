@@ -59,7 +59,7 @@ func testCreateActionForChallenge(t *testing.T, s auth.Store) {
 	check(t, "Challenge(spent)", err, auth.ErrNotFound)
 	_, err = s.ConsumeChallenge(ctx, c1.ID, now)
 	check(t, "ConsumeChallenge(spent)", err, auth.ErrNotFound)
-	got, e, err := s.UseAuditedAction(ctx, a1.TokenHash, now)
+	got, e, err := s.UseAuditedAction(ctx, a1.TokenHash, "/x", now)
 	check(t, "UseAuditedAction", err, nil)
 	if got.ID != a1.ID || e == nil || e.ID != a1.ID {
 		t.Fatalf("UseAuditedAction = %v, %v; want action and entry %s", got, e, a1.ID)
@@ -130,7 +130,7 @@ func testCreateActionForChallengeConcurrent(t *testing.T, s auth.Store) {
 	tally(t, errs, auth.ErrNotFound)
 	inserted := 0
 	for i, a := range acts {
-		_, _, err := s.UseAuditedAction(ctx, a.TokenHash, now)
+		_, _, err := s.UseAuditedAction(ctx, a.TokenHash, "/x", now)
 		switch {
 		case err == nil:
 			inserted++
