@@ -75,6 +75,9 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 	}
 	rt := g.routes.match(r)
 	x.route = rt
+	if err := checkUpgrade(r, rt); err != nil {
+		return err
+	}
 	if limit := g.limit(r, rt); r.ContentLength > limit {
 		return auth.Errorf(auth.TooLarge, "request body exceeds %d bytes", limit)
 	}
@@ -96,13 +99,23 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 	if rt == nil && g.routes.fallback == Deny {
 		return auth.Errorf(auth.Forbidden, "%s %s is not authorized to call %s %s through the gateway", p.UserKind, p.UserID, r.Method, r.URL.Path)
 	}
+	// "default": "authenticated" forwards without an operation; a spelling
+	// of a declared route's path must not get through that way.
+	if rt == nil {
+		if la := g.routes.lookalike(r); la != nil {
+			return auth.Errorf(auth.Forbidden, "%s differs from the route %s only by letter case or a trailing slash; use the route's exact path", r.URL.Path, la.Path)
+		}
+	}
 	if g.signed(r, rt) {
 		body, err := g.readBody(r)
 		if err != nil {
 			return err
 		}
-		x.action, err = g.svc.UseAction(r.Context(), p, r.Header.Get("X-DFNS-USERACTION"),
-			r.Method, r.URL.EscapedPath(), r.URL.RawQuery, body)
+		sp := &auth.Spend{Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, Body: body}
+		if rt != nil {
+			sp.UnsignedQuery = rt.UnsignedQuery
+		}
+		x.action, err = g.svc.SpendAction(r.Context(), p, r.Header.Get("X-DFNS-USERACTION"), sp)
 		if err != nil {
 			return err
 		}
@@ -180,10 +193,22 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, x *exchange) e
 // upstream could read differently, so that no spelling of a path reaches
 // the upstream under another route's rules: dot segments, empty segments,
 // backslashes and encoded slashes (all of which some servers normalise
-// away), control characters, and query strings the proxy would rewrite.
+// away), ';' path parameters (Tomcat, Jetty and Spring read
+// /public/..;/admin/x as /admin/x), control characters, and query strings
+// the proxy would rewrite. It also refuses method-override headers, with
+// which an upstream that honours them would run another method than the
+// one the gateway checked.
 func checkTarget(r *http.Request) error {
 	if r.Method == http.MethodConnect || r.Method == "TRACE" {
 		return auth.Errorf(auth.NotAllowed, "method %s not allowed through the gateway", r.Method)
+	}
+	for name := range r.Header {
+		if equalFold(name, "x-http-method-override") || equalFold(name, "x-method-override") || equalFold(name, "x-http-method") {
+			return auth.Errorf(auth.Invalid, "method-override headers (%s) are not accepted through the gateway: send the method itself", name)
+		}
+	}
+	if strings.ContainsRune(r.URL.Path, ';') {
+		return auth.Errorf(auth.Invalid, "request path must not contain ';' (path parameters), raw or encoded")
 	}
 	p := r.URL.Path
 	clean := path.Clean(p)
@@ -200,6 +225,25 @@ func checkTarget(r *http.Request) error {
 		if _, err := url.ParseQuery(r.URL.RawQuery); err != nil {
 			return auth.Errorf(auth.Invalid, "malformed query string")
 		}
+	}
+	return nil
+}
+
+// checkUpgrade refuses a protocol upgrade unless r's route opts in with
+// "upgrade": "websocket" (a GET route that requires an operation, checked
+// when the route file was loaded) and r asks for exactly that protocol:
+// after the upstream's 101, nothing sent on the connection passes through
+// any check.
+func checkUpgrade(r *http.Request, rt *Route) error {
+	up, ok := r.Header["Upgrade"]
+	if !ok {
+		return nil
+	}
+	if rt == nil || rt.Upgrade == "" {
+		return auth.Errorf(auth.Invalid, "protocol upgrades are not accepted on this route")
+	}
+	if len(up) != 1 || !strings.EqualFold(strings.TrimSpace(up[0]), rt.Upgrade) {
+		return auth.Errorf(auth.Invalid, "this route accepts upgrades to %s only", rt.Upgrade)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"os"
 	"slices"
 	"strings"
@@ -23,6 +24,15 @@ type Route struct {
 	// Unsigned exempts a non-GET route from user-action signing; an
 	// explicit opt-in, like signet's own action and logout routes.
 	Unsigned bool `json:"unsigned,omitempty"`
+	// UnsignedQuery names the query parameters a signed route accepts
+	// without their being signed (clients such as the Dfns SDKs sign the
+	// path only). Any other query must have been signed byte for byte.
+	UnsignedQuery []string `json:"unsignedQuery,omitempty"`
+	// Upgrade, "websocket", lets a GET route that requires an operation
+	// forward a WebSocket upgrade. Any other request with an Upgrade
+	// header is refused: once the upstream answers 101, nothing sent on
+	// the connection passes through any check.
+	Upgrade string `json:"upgrade,omitempty"`
 }
 
 func (rt *Route) String() string { return rt.Method + " " + rt.Path }
@@ -52,6 +62,9 @@ type Routes struct {
 	routes     []*Route
 	fallback   Fallback
 	mux        *http.ServeMux
+	// paths matches the routes' paths with any method, and folded the same
+	// in lower case, to tell look-alikes (see lookalike).
+	paths, folded *http.ServeMux
 }
 
 // routeFile is the JSON document operators write.
@@ -93,7 +106,7 @@ func ParseRoutes(b []byte) (*Routes, error) {
 	if err := strictjson.DecodeKnown(b, &f); err != nil {
 		return nil, fmt.Errorf("invalid route file: %w", err)
 	}
-	rs := &Routes{fallback: f.Default, mux: http.NewServeMux()}
+	rs := &Routes{fallback: f.Default, mux: http.NewServeMux(), paths: http.NewServeMux(), folded: http.NewServeMux()}
 	switch rs.fallback {
 	case "":
 		rs.fallback = Deny
@@ -144,6 +157,11 @@ func ParseRoutes(b []byte) (*Routes, error) {
 			return nil, fmt.Errorf("%s: %w", at, err)
 		}
 		rs.routes = append(rs.routes, rt)
+		// Routes of one path with several methods, or two paths that fold
+		// to one (/a and /A): the first registered already answers for
+		// all, so a conflict is ignored.
+		_ = registerPattern(rs.paths, rt.Path, rt)
+		_ = registerPattern(rs.folded, strings.ToLower(rt.Path), rt)
 	}
 	return rs, nil
 }
@@ -176,19 +194,37 @@ func checkRoute(rt *Route, declared map[string]bool, own []string) error {
 		return errors.New(`OPTIONS requests cannot be user-action signed: mark the route "public" or "unsigned"`)
 	case rt.Operation != "" && !declared[rt.Operation] && !slices.Contains(own, rt.Operation):
 		return fmt.Errorf("operation %q is neither declared in \"operations\" nor one of signet's own", rt.Operation)
+	case len(rt.UnsignedQuery) > 0 && (safe || rt.Public || rt.Unsigned):
+		return errors.New(`"unsignedQuery" applies to user-action signed routes only (not GET, HEAD, public or unsigned)`)
+	case rt.Upgrade != "" && rt.Upgrade != "websocket":
+		return fmt.Errorf(`"upgrade" %q must be "websocket"`, rt.Upgrade)
+	case rt.Upgrade != "" && (rt.Method != "GET" || rt.Operation == ""):
+		return errors.New(`an "upgrade" route must be a GET that requires an operation`)
+	}
+	for i, name := range rt.UnsignedQuery {
+		switch {
+		case name == "":
+			return fmt.Errorf("unsignedQuery[%d] is empty", i)
+		case slices.Contains(rt.UnsignedQuery[:i], name):
+			return fmt.Errorf("unsignedQuery[%d] %q is listed twice", i, name)
+		}
 	}
 	return nil
 }
 
 // register adds rt to mux, turning the panic ServeMux raises for a bad or
 // conflicting pattern into an error.
-func register(mux *http.ServeMux, rt *Route) (err error) {
+func register(mux *http.ServeMux, rt *Route) error {
+	return registerPattern(mux, rt.String(), rt)
+}
+
+func registerPattern(mux *http.ServeMux, pattern string, rt *Route) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("invalid pattern: %v", r)
 		}
 	}()
-	mux.Handle(rt.String(), entry{rt})
+	mux.Handle(pattern, entry{rt})
 	return nil
 }
 
@@ -254,6 +290,39 @@ func (rs *Routes) Routes() []Route {
 
 // Fallback returns what happens to requests no route matches.
 func (rs *Routes) Fallback() Fallback { return rs.fallback }
+
+// lookalike returns a route whose pattern r's path matches once letter case
+// is ignored or a trailing slash is added or removed, or nil. Many upstream
+// frameworks (Express, Spring before 6, ...) route /ADMIN/x and /orders/1/
+// as /admin/x and /orders/{id}; the gateway must not forward them under
+// the weaker "default": "authenticated" without the route's operation.
+//
+// A path that some route matches exactly, with another method, is not a
+// look-alike: it is the same path.
+func (rs *Routes) lookalike(r *http.Request) *Route {
+	if h, _ := rs.paths.Handler(&http.Request{Method: r.Method, Host: r.Host, URL: &url.URL{Path: r.URL.Path}}); isEntry(h) {
+		return nil
+	}
+	p := strings.ToLower(r.URL.Path)
+	candidates := []string{p}
+	if t := strings.TrimSuffix(p, "/"); t != p && t != "" {
+		candidates = append(candidates, t)
+	} else if t == p {
+		candidates = append(candidates, p+"/")
+	}
+	for _, c := range candidates {
+		h, _ := rs.folded.Handler(&http.Request{Method: r.Method, Host: r.Host, URL: &url.URL{Path: c}})
+		if e, ok := h.(entry); ok {
+			return e.Route
+		}
+	}
+	return nil
+}
+
+func isEntry(h http.Handler) bool {
+	_, ok := h.(entry)
+	return ok
+}
 
 // match returns the route r matches, or nil. The path must already be
 // canonical (see checkTarget): ServeMux would otherwise answer with a
