@@ -11,8 +11,10 @@
 //  1. a bearer token (login, PAT or service account) that verifies and is
 //     still active: revocation applies to the very next request (spec 12.9);
 //  2. for anything but GET and HEAD, a user action (X-DFNS-USERACTION) bound
-//     to this identity, method, path (and query, if signed) and body, spent
-//     atomically so it works once (spec 4.5, 12.1-12.3);
+//     to this identity, method, path, query and body, spent atomically so it
+//     works once (spec 4.5, 12.1-12.3): the query received must be the
+//     signed one byte for byte, but for the parameters the route lists in
+//     "unsignedQuery";
 //  3. the operation the route file names for the route, held through the
 //     caller's permissions (spec 12.8).
 //
@@ -25,8 +27,9 @@
 //	{
 //	  "operations": ["Orders:Create", "Orders:Read"],
 //	  "routes": [
-//	    {"method": "POST", "path": "/orders", "operation": "Orders:Create"},
+//	    {"method": "POST", "path": "/orders", "operation": "Orders:Create", "unsignedQuery": ["page"]},
 //	    {"method": "GET", "path": "/orders/{id}", "operation": "Orders:Read"},
+//	    {"method": "GET", "path": "/orders/live", "operation": "Orders:Read", "upgrade": "websocket"},
 //	    {"method": "POST", "path": "/orders/{id}/ping", "operation": "Orders:Read", "unsigned": true},
 //	    {"method": "GET", "path": "/public/{rest...}", "public": true}
 //	  ],
@@ -43,6 +46,14 @@
 // matches: "deny" (the default; 403 once the caller is authenticated, so an
 // anonymous caller learns nothing about the table) or "authenticated"
 // (forwarded with checks 1 and 2 and no operation).
+//
+// "unsignedQuery" names query parameters a signed route accepts without
+// their being signed (the Dfns TypeScript SDK signs the URL's pathname
+// only). Any other query a signed request carries must be exactly the signed
+// one, else 403 before the upstream is contacted; a parameter the signer did
+// sign must arrive as signed. "upgrade": "websocket" lets a GET route that
+// requires an operation forward WebSocket upgrades (see Headers). Keys are
+// matched exactly: "Public" is an error, not "public".
 //
 // # What the upstream receives
 //
@@ -69,6 +80,21 @@
 // The upstream must be reachable only through the gateway, or anyone could
 // send it X-Signet-* headers.
 //
+// # Headers refused
+//
+// Method-override headers (X-HTTP-Method-Override, X-Method-Override,
+// X-HTTP-Method, in any case and with '_' for '-') are refused with 400 on
+// every route, public ones included. The gateway checks the request's own
+// method (a GET needs no user action); an upstream that honoured the header
+// would run another. Refusing rather than stripping was chosen because the
+// gateway cannot know which upstreams honour them, and a client that sends
+// one expects it to work: a clear 400 beats a silent change of meaning.
+//
+// Upgrade is refused with 400 unless the route says "upgrade": "websocket"
+// and the request asks for exactly that protocol: once the upstream answers
+// 101, nothing sent on the connection passes through any check, so only a
+// GET route that requires an operation may opt in (checked at start-up).
+//
 // # Bodies
 //
 // A request that must be user-action signed is read whole, up to --max-body,
@@ -84,9 +110,26 @@
 // # Request targets
 //
 // A path with dot or empty segments, a backslash, an encoded slash or
-// backslash, or a control character, and a query string that does not parse,
-// are refused (400) rather than normalised: the route table and the
-// upstream must never read one request as two different paths.
+// backslash, a ';' (raw or %3B: Tomcat, Jetty and Spring read
+// /public/..;/admin/x as /admin/x), or a control character, and a query
+// string that does not parse, are refused (400) rather than normalised: the
+// route table and the upstream must never read one request as two
+// different paths.
+//
+// Under "default": "authenticated", a path that no route matches but that
+// would match a route's pattern with letter case ignored or a trailing
+// slash added or removed (/ADMIN/x, /orders/1/ beside /admin/x and
+// /orders/{id}) is refused (403 once authenticated), never forwarded
+// without that route's operation: Express and many other frameworks route
+// such spellings to the same handler. A declared path with a method no
+// route has is not a look-alike and goes by the default.
+//
+// # Bodies compared exactly
+//
+// A signed body and its signed payload are compared as JSON values
+// (internal/strictjson): invalid UTF-8, lone surrogate escapes and keys of
+// one object differing only in letter case are refused with 400 in either,
+// since encoding/json would read two different inputs alike.
 //
 // # Errors
 //
