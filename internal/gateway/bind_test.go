@@ -144,7 +144,7 @@ func TestLookalikePaths(t *testing.T) {
 		n := e.up.count()
 		e.refused(t, "GET "+p, e.do("GET", p, u.token, nil), n, 403, "forbidden")
 	}
-	// Signed, too: the action is spent but nothing is forwarded.
+	// Signed, too: refused before the action is spent.
 	n := e.up.count()
 	r := e.signed(u, "PUT", "/ORDERS/1", `{}`)
 	e.refused(t, "PUT /ORDERS/1", r, n, 403, "forbidden")
@@ -202,6 +202,8 @@ func TestUpgradeRefused(t *testing.T) {
 	e.refused(t, "h2c upgrade on the websocket route", e.do("GET", "/stream", u.token, nil, "Connection", "Upgrade", "Upgrade", "h2c"), n, 400, "invalid")
 	n = e.up.count()
 	e.refused(t, "anonymous upgrade", e.do("GET", "/stream", "", nil, ws...), n, 401, "unauthenticated")
+	n = e.up.count()
+	e.refused(t, "HEAD upgrade on the websocket route", e.do("HEAD", "/stream", u.token, nil, ws...), n, 400, "")
 
 	// The opted-in route forwards the upgrade after its checks, and the
 	// upstream's 101 reaches the caller.

@@ -239,7 +239,7 @@ func checkUpgrade(r *http.Request, rt *Route) error {
 	if !ok {
 		return nil
 	}
-	if rt == nil || rt.Upgrade == "" {
+	if rt == nil || rt.Upgrade == "" || r.Method != http.MethodGet {
 		return auth.Errorf(auth.Invalid, "protocol upgrades are not accepted on this route")
 	}
 	if len(up) != 1 || !strings.EqualFold(strings.TrimSpace(up[0]), rt.Upgrade) {
