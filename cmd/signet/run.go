@@ -166,7 +166,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("signet listening", "addr", ln.Addr().String(), "database", dbKind(cfg.Database))
+	url, hint := server.PageURL(cfg, ln.Addr().String())
+	log.Info("signet listening", "url", url, "addr", ln.Addr().String(), "database", dbKind(cfg.Database))
+	if hint != "" {
+		log.Warn(hint)
+	}
+	if cmd, err := server.BootstrapHint(ctx, parts, cfg); err != nil {
+		log.Warn("could not tell whether the database has an org", "err", err)
+	} else if cmd != "" {
+		log.Warn("the database has no org yet; create the first org and its admin with: " + cmd)
+	}
 	if m.Ready != nil {
 		m.Ready(ln.Addr().String())
 	}
