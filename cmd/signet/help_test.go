@@ -214,3 +214,27 @@ func TestDeprecatedSpellings(t *testing.T) {
 		})
 	}
 }
+
+// user invite's refusals say what to do instead.
+func TestUserInviteErrors(t *testing.T) {
+	dir := t.TempDir()
+	db := []string{"--database", "sqlite:" + filepath.Join(dir, "signet.db"), "--key-file", filepath.Join(dir, "signet.key")}
+	b := bootstrap(t, func(args ...string) (int, string, string) { return runMain(t, args...) }, db[1], db[3])
+	tests := []struct {
+		name string
+		args []string
+		want string
+	}{
+		{"unknown user", []string{"--org", b.OrgID, "--username", "nobody@example.com"}, "signet user create --username nobody@example.com"},
+		{"other org", []string{"--org", "or-elsewhere", "--username", b.Username}, "has no user"},
+		{"missing flags", []string{"--org", b.OrgID}, "--org and --username are required"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, out, errs := runMain(t, append(append([]string{"user", "invite"}, tt.args...), db...)...)
+			if code != 1 || out != "" || !strings.Contains(errs, tt.want) {
+				t.Errorf("exit %d, stdout %q, stderr %q; want %q", code, out, errs, tt.want)
+			}
+		})
+	}
+}

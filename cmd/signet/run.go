@@ -258,7 +258,13 @@ func (m *Main) userInvite(ctx context.Context, args []string) error {
 	}
 	defer parts.Close()
 	code, err := parts.Service.InviteUser(ctx, orgID, username)
-	if err != nil {
+	switch {
+	case err == nil:
+	case auth.ErrorCode(err) == auth.NotFound:
+		return fmt.Errorf("%s: org %s has no user %s; an admin creates it first: signet user create --username %s", auth.ErrorMessage(err), orgID, username, username)
+	case auth.ErrorCode(err) == auth.Conflict:
+		return fmt.Errorf("%s: %s logs in with their credential; one who lost it recovers the account (POST /auth/recover/user/code)", auth.ErrorMessage(err), username)
+	default:
 		return errors.New(auth.ErrorMessage(err))
 	}
 	fmt.Fprintf(m.Stderr, "a fresh registration code (any earlier one no longer works); give it to %s, who runs:\n"+
