@@ -47,10 +47,16 @@ fi
 echo "== go test"
 # -v for the counts; the console shows package results and failures only.
 go test -race -count=1 -v ./... >"$logs/go.log" 2>&1; rc=$?
-grep -E '^(ok|FAIL|panic:|---|\s+--- FAIL|\s+\S+\.go:[0-9]+:)|build failed|\[setup failed\]' "$logs/go.log" | grep -vE '^\s*--- (PASS|SKIP)'
+# A failing test's log lines come before its "--- FAIL"; keep them until then.
+awk '/^=== (RUN|CONT|PAUSE|NAME)/ { buf = ""; next }
+     /^[ \t]*--- FAIL/ { printf "%s", buf; print; buf = ""; next }
+     /^[ \t]*--- (PASS|SKIP)/ { buf = ""; next }
+     /^panic:/ { panicking = 1 }
+     panicking || /^(ok|FAIL|#)/ || /build failed|setup failed/ { print; next }
+     { buf = buf $0 "\n" }' "$logs/go.log"
 p=$(grep -cE '^\s*--- PASS' "$logs/go.log")
 f=$(grep -cE '^\s*--- FAIL' "$logs/go.log")
-if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; fi
+if [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then f=1; tail -40 "$logs/go.log"; fi
 record "go test" "$p" "$f"
 
 echo "== interop (official Dfns SDKs)"
