@@ -9,12 +9,8 @@ const h = require('./lib/harness');
 
 // setupText opens url and returns the page's setup warning once the page has checked, or ''.
 async function setupText(page, url) {
-  const checked = page.waitForResponse((r) => r.url().endsWith('/assets/passkeys.json'));
   await page.goto(url);
-  await checked;
-  await page.waitForFunction(() => document.readyState === 'complete');
-  // The check runs right after the response; give the page a moment to render it.
-  await page.waitForTimeout(200);
+  await page.waitForFunction(() => document.body.dataset.passkeysChecked === 'true', null, { timeout: 30_000 });
   return page.evaluate(() => {
     const el = document.getElementById('setup');
     return el.hidden ? '' : el.textContent;

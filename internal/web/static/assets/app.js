@@ -490,19 +490,22 @@ export function passkeyProblem(loc, cfg, hasWebAuthn) {
   return null;
 }
 
+// checkPasskeys shows passkeyProblem's answer in #setup; it marks <body data-passkeys-checked>
+// when done, whatever the answer, so a test can wait for it.
 async function checkPasskeys() {
-  let cfg;
   try {
     const res = await fetch('/assets/passkeys.json', { cache: 'no-cache' });
     if (!res.ok) return;
-    cfg = await res.json();
+    const cfg = await res.json();
+    const problem = passkeyProblem(window.location, cfg, !!window.PublicKeyCredential && window.isSecureContext);
+    if (problem) {
+      $('setup').textContent = problem;
+      $('setup').hidden = false;
+    }
   } catch {
-    return; // the API calls will report an unreachable server
-  }
-  const problem = passkeyProblem(window.location, cfg, !!window.PublicKeyCredential && window.isSecureContext);
-  if (problem) {
-    $('setup').textContent = problem;
-    $('setup').hidden = false;
+    // the API calls will report an unreachable server
+  } finally {
+    document.body.dataset.passkeysChecked = 'true';
   }
 }
 
