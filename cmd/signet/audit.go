@@ -9,41 +9,34 @@ import (
 	"os"
 
 	"github.com/signet-auth/signet/internal/audit"
+	"github.com/signet-auth/signet/internal/config"
 	"github.com/signet-auth/signet/internal/server"
 )
 
-const auditUsage = `usage:
-  signet audit export --org-id ID --out FILE [server flags: --database …]
-      checkpoint the org's audit chain and write all of it, with the public keys needed, to FILE
-  signet audit verify [--jwks FILE] FILE
-      check an export offline: every assertion, every chain link, every checkpoint signature;
-      --jwks: the token keys to trust (e.g. saved from /.well-known/jwks.json), instead of the file's own`
-
 // audit runs "signet audit export|verify".
 func (m *Main) audit(ctx context.Context, args []string) error {
-	if len(args) == 0 {
-		return errors.New(auditUsage)
+	sub, rest, err := m.group("audit", args)
+	if err != nil {
+		return err
 	}
-	switch args[0] {
-	case "export":
-		return m.auditExport(ctx, args[1:])
-	case "verify":
-		return m.auditVerify(args[1:])
+	if sub == "export" {
+		return m.auditExport(ctx, rest)
 	}
-	return errors.New(auditUsage)
+	return m.auditVerify(rest)
 }
 
 func (m *Main) auditExport(ctx context.Context, args []string) error {
 	var orgID, out string
-	cfg, err := m.flags("audit export", args, func(fs *flag.FlagSet) {
-		fs.StringVar(&orgID, "org-id", "", "org whose audit log to export (required)")
+	cfg, err := m.flags("audit export", args, config.StoreFlags(), func(fs *flag.FlagSet) {
+		fs.StringVar(&orgID, "org", "", "org whose audit log to export (required)")
 		fs.StringVar(&out, "out", "", "file to write (required)")
+		m.deprecate(fs, "org-id", "org")
 	})
 	if err != nil {
 		return err
 	}
 	if orgID == "" || out == "" {
-		return errors.New("--org-id and --out are required")
+		return errors.New("--org and --out are required (run: signet audit export -h)")
 	}
 	parts, err := server.Assemble(ctx, cfg, server.NewLogger(cfg, m.Stderr))
 	if err != nil {
@@ -66,14 +59,13 @@ func (m *Main) auditExport(ctx context.Context, args []string) error {
 }
 
 func (m *Main) auditVerify(args []string) error {
-	fs := flag.NewFlagSet("signet audit verify", flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	jwksFile := fs.String("jwks", "", "JWKS of the token keys to trust for checkpoints")
-	if err := fs.Parse(args); err != nil {
+	fs := newFlagSet("audit verify")
+	jwksFile := fs.String("jwks", "", "JWKS of the token keys to trust for checkpoints (e.g. saved from /.well-known/jwks.json), instead of the file's own")
+	if err := m.parseFlags(fs, "audit verify", args, "FILE"); err != nil {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("usage: signet audit verify [--jwks FILE] FILE")
+		return errors.New("want one argument, the export FILE (run: signet audit verify -h)")
 	}
 	b, err := os.ReadFile(fs.Arg(0))
 	if err != nil {

@@ -28,7 +28,7 @@ func TestAuditExportVerify(t *testing.T) {
 	}
 
 	file := filepath.Join(dir, "audit.json")
-	if code, _, errs := run("audit", "export", "--database", db, "--key-file", key, "--org-id", b.OrgID, "--out", file); code != 0 {
+	if code, _, errs := run("audit", "export", "--database", db, "--key-file", key, "--org", b.OrgID, "--out", file); code != 0 {
 		t.Fatalf("audit export: %d %s", code, errs)
 	}
 	code, out, errs := run("audit", "verify", file)

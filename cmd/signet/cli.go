@@ -8,7 +8,6 @@ package main
 import (
 	"context"
 	"crypto"
-	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -39,17 +38,19 @@ func (m *Main) cli(ctx context.Context, cmd string, args []string) error {
 	case "call":
 		return m.cliCall(ctx, args)
 	case "credential", "pat", "service-account", "permission", "user":
-		if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-			return fmt.Errorf("usage: signet %s <%s> [flags]", cmd, strings.Join(cliSubcommands[cmd], "|"))
+		sub, rest, err := m.group(cmd, args)
+		if err != nil {
+			return err
 		}
-		return m.cliResource(ctx, cmd, args[0], args[1:])
+		return m.cliResource(ctx, cmd, sub, rest)
 	}
-	return fmt.Errorf("unknown command %q", cmd)
+	return errUnknownCommand
 }
 
 // cliOpts are the flags every client subcommand takes.
 type cliOpts struct {
 	m       *Main
+	name    string // "pat create"
 	fs      *flag.FlagSet
 	url     string
 	token   string
@@ -57,21 +58,40 @@ type cliOpts struct {
 	credID  string
 	json    bool
 	session *cliSession // loaded lazily
+	// tokenFrom says where the client's bearer token came from ("--token",
+	// "SIGNET_TOKEN", "session" or ""), so that a refusal can say what to
+	// do next.
+	tokenFrom string
 }
 
-func (m *Main) cliFlags(name string) *cliOpts {
-	o := &cliOpts{m: m, fs: flag.NewFlagSet("signet "+name, flag.ContinueOnError)}
-	o.fs.SetOutput(m.Stderr)
-	o.fs.StringVar(&o.url, "url", "", "signet base URL (env SIGNET_URL; default: the session's)")
-	o.fs.StringVar(&o.token, "token", "", "bearer token to use instead of the session's (env SIGNET_TOKEN)")
-	o.fs.StringVar(&o.key, "key", "", "private key PEM that signs user actions (env SIGNET_CLIENT_KEY; default: the session's)")
-	o.fs.StringVar(&o.credID, "cred-id", "", "credential id of --key (env SIGNET_CRED_ID; default: derived from the key, as keygen prints it)")
-	o.fs.BoolVar(&o.json, "json", false, "print JSON even on a terminal")
+// cliFlags returns the flag set of client subcommand name with the common
+// client flags it uses: those named in common, or all of them (url,
+// token, key, cred-id, json) when none is named.
+func (m *Main) cliFlags(name string, common ...string) *cliOpts {
+	o := &cliOpts{m: m, name: name, fs: newFlagSet(name)}
+	if len(common) == 0 {
+		common = []string{"url", "token", "key", "cred-id", "json"}
+	}
+	for _, c := range common {
+		switch c {
+		case "url":
+			o.fs.StringVar(&o.url, "url", "", "signet base URL (env SIGNET_URL; default: the session's)")
+		case "token":
+			o.fs.StringVar(&o.token, "token", "", "bearer token to use instead of the session's (env SIGNET_TOKEN)")
+		case "key":
+			o.fs.StringVar(&o.key, "key", "", "private key PEM that signs user actions (env SIGNET_CLIENT_KEY; default: the session's)")
+		case "cred-id":
+			o.fs.StringVar(&o.credID, "cred-id", "", "credential id of --key (env SIGNET_CRED_ID; default: derived from the key, as keygen prints it)")
+		case "json":
+			o.fs.BoolVar(&o.json, "json", false, "print JSON even on a terminal")
+		}
+	}
 	return o
 }
 
 // parse parses flags that may come before, between or after positional
-// arguments, and checks the number of positional ones.
+// arguments, and checks the number of positional ones. -h prints the
+// subcommand's help.
 func (o *cliOpts) parse(args []string, positional ...string) ([]string, error) {
 	var pos []string
 	rest := args
@@ -84,7 +104,7 @@ func (o *cliOpts) parse(args []string, positional ...string) ([]string, error) {
 	}
 	for {
 		if err := o.fs.Parse(rest); err != nil {
-			return nil, err
+			return nil, o.m.flagError(err, o.fs, o.name, positional...)
 		}
 		if o.fs.NArg() == 0 {
 			break
@@ -95,9 +115,9 @@ func (o *cliOpts) parse(args []string, positional ...string) ([]string, error) {
 	pos = append(pos, tail...)
 	if len(pos) != len(positional) {
 		if len(positional) == 0 {
-			return nil, fmt.Errorf("unexpected argument %q", pos[0])
+			return nil, fmt.Errorf("unexpected argument %q (run: signet %s -h)", pos[0], o.name)
 		}
-		return nil, fmt.Errorf("want %d argument(s): %s", len(positional), strings.Join(positional, " "))
+		return nil, fmt.Errorf("want %d argument(s): %s (run: signet %s -h)", len(positional), strings.Join(positional, " "), o.name)
 	}
 	return pos, nil
 }
@@ -212,10 +232,17 @@ func (o *cliOpts) client() (*client.Client, error) {
 	switch {
 	case o.token != "":
 		opts = append(opts, client.WithToken(o.token))
+		o.tokenFrom = "--token"
 	case o.env("SIGNET_TOKEN") != "":
 		opts = append(opts, client.WithToken(o.env("SIGNET_TOKEN")))
-	case same:
-		opts = append(opts, client.WithToken(o.loadSession().Token))
+		o.tokenFrom = "SIGNET_TOKEN"
+	case same && o.loadSession().Token != "":
+		tok := o.loadSession().Token
+		if cl, err := client.ParseClaims(tok); err == nil && cl.Expired(time.Now()) {
+			return nil, errSessionExpired
+		}
+		opts = append(opts, client.WithToken(tok))
+		o.tokenFrom = "session"
 	}
 	signer, err := o.signer(same)
 	if err != nil {
@@ -348,32 +375,67 @@ func day(t time.Time) string {
 	return t.Local().Format("2006-01-02 15:04")
 }
 
-// tokenClaims reads the claims of a signet token for display; it does not
-// verify anything (the server does).
-type tokenClaims struct {
-	Subject  string `json:"sub"`
-	ID       string `json:"jti"`
-	Exp      int64  `json:"exp"`
-	Username string `json:"https://custom/username"`
-	App      struct {
-		UserID string `json:"userId"`
-		OrgID  string `json:"orgId"`
-		Kind   string `json:"tokenKind"`
-	} `json:"https://custom/app_metadata"`
+// errSessionExpired is the answer to any call made with an expired session.
+var errSessionExpired = errors.New("session expired: run signet login")
+
+// explain turns a failed call into an error that says what to do next.
+// Errors the server sent keep its message; the advice follows it.
+func (o *cliOpts) explain(err error) error {
+	if err == nil {
+		return nil
+	}
+	switch {
+	case errors.Is(err, errSessionExpired):
+		return err
+	case errors.Is(err, client.ErrNoToken):
+		return errors.New("not logged in: run signet login --org ORG --username NAME --key FILE, or pass --token")
+	case errors.Is(err, client.ErrNoSigner):
+		return errors.New("this change must be signed by one of your credentials: pass --key FILE (its private key), or log in with signet login --key FILE")
+	}
+	var ce *client.Error
+	if !errors.As(err, &ce) {
+		return err
+	}
+	switch ce.Status {
+	case 401:
+		switch o.tokenFrom {
+		case "session":
+			if cl, perr := client.ParseClaims(o.loadSession().Token); perr == nil && cl.Expired(time.Now()) {
+				return errSessionExpired
+			}
+			return fmt.Errorf("%w\nthe session is no longer valid (logged out, revoked, or the user or credential deactivated): run signet login", err)
+		case "--token", "SIGNET_TOKEN":
+			tok := o.token
+			if o.tokenFrom == "SIGNET_TOKEN" {
+				tok = o.env("SIGNET_TOKEN")
+			}
+			if cl, perr := client.ParseClaims(tok); perr == nil && cl.Expired(time.Now()) {
+				return fmt.Errorf("the token from %s expired at %s: use a fresh one", o.tokenFrom, cl.ExpiresAt().Format(time.RFC3339))
+			}
+			return fmt.Errorf("%w\nthe token from %s was refused (revoked, deactivated, or not this server's): use another one or run signet login", err, o.tokenFrom)
+		}
+		return fmt.Errorf("%w\nnot logged in: run signet login --org ORG --username NAME --key FILE, or pass --token", err)
+	case 403:
+		if strings.HasPrefix(ce.Code, "action") {
+			return fmt.Errorf("%w\nthe change was not signed by an active credential of the caller: check --key and --cred-id (signet credential list shows yours)", err)
+		}
+		return fmt.Errorf("%w\nyour permissions do not include this operation: ask an admin to assign you a permission that does (signet permission assign PERMISSION_ID %s)", err, o.callerID())
+	}
+	return err
 }
 
-func readClaims(tok string) (*tokenClaims, error) {
-	parts := strings.Split(tok, ".")
-	if len(parts) != 3 {
-		return nil, errors.New("the token is not a JWT")
+// callerID is the user id of the token in use, for advice; "USER_ID" when
+// unknown.
+func (o *cliOpts) callerID() string {
+	tok := o.token
+	switch o.tokenFrom {
+	case "SIGNET_TOKEN":
+		tok = o.env("SIGNET_TOKEN")
+	case "session":
+		tok = o.loadSession().Token
 	}
-	b, err := base64.RawURLEncoding.DecodeString(parts[1])
-	if err != nil {
-		return nil, fmt.Errorf("the token's payload: %w", err)
+	if cl, err := client.ParseClaims(tok); err == nil && cl.App.UserID != "" {
+		return cl.App.UserID
 	}
-	var c tokenClaims
-	if err := json.Unmarshal(b, &c); err != nil {
-		return nil, fmt.Errorf("the token's payload: %w", err)
-	}
-	return &c, nil
+	return "USER_ID"
 }

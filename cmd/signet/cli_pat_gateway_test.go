@@ -33,9 +33,9 @@ func TestCLIPATThroughGateway(t *testing.T) {
 	e.ok("register", "--org", org, "--username", "ann@example.com", "--code", cliStr(b, "registrationCode"), "--key", e.path("ann.pem"))
 	e.ok("login", "--org", org, "--username", "ann@example.com", "--key", e.path("ann.pem"))
 	perm := e.ok("permission", "create", "--name", "orders", "--operations", "Orders:Create,Auth:Pats:Create")
-	bob := e.ok("user", "create", "--email", "bob@example.com", "--kind", "CustomerEmployee")
+	bob := e.ok("user", "create", "--username", "bob@example.com", "--kind", "CustomerEmployee")
 	e.ok("permission", "assign", cliStr(perm, "id"), cliStr(bob, "userId"))
-	inv := e.ok(append([]string{"users", "invite", "--org-id", org, "--username", "bob@example.com"}, e.db...)...)
+	inv := e.ok(append([]string{"user", "invite", "--org", org, "--username", "bob@example.com"}, e.db...)...)
 
 	// Bob registers, logs in and makes a PAT with a key of its own.
 	e.ok("keygen", "--out", e.path("bob.pem"))

@@ -38,7 +38,7 @@ func (m *Main) cliResource(ctx context.Context, cmd, sub string, args []string) 
 }
 
 func unknownSub(cmd, sub string) error {
-	return fmt.Errorf("unknown subcommand %q of %s (want %s)", sub, cmd, strings.Join(cliSubcommands[cmd], ", "))
+	return fmt.Errorf("unknown subcommand %q of %s (want %s; run: signet %s -h)", sub, cmd, strings.Join(groups[cmd], ", "), cmd)
 }
 
 // ---- the subcommand table ----
@@ -65,11 +65,11 @@ func (o *cliOpts) runSub(ctx context.Context, cmd, sub string, args []string, su
 	}
 	c, err := o.client()
 	if err != nil {
-		return err
+		return o.explain(err)
 	}
 	out, human, err := s.run(ctx, c, pos)
 	if err != nil {
-		return err
+		return o.explain(err)
 	}
 	return o.print(out, human)
 }
@@ -215,13 +215,13 @@ func (o *cliOpts) pat(ctx context.Context, sub string, args []string) error {
 		"list": one(nil, func(ctx context.Context, c *client.Client, _ []string) (*client.AccessTokenList, error) {
 			return c.ListPATs(ctx)
 		}, func(w io.Writer, l *client.AccessTokenList) { listTokens(w, l.Items) }),
-		"get": byID("ID", (*client.Client).GetPAT, printToken),
-		"update": one([]string{"ID"}, func(ctx context.Context, c *client.Client, pos []string) (*client.AccessToken, error) {
+		"get": byID("TOKEN_ID", (*client.Client).GetPAT, printToken),
+		"update": one([]string{"TOKEN_ID"}, func(ctx context.Context, c *client.Client, pos []string) (*client.AccessToken, error) {
 			return c.UpdatePAT(ctx, pos[0], f.update())
 		}, printToken),
-		"activate":   byID("ID", (*client.Client).ActivatePAT, printToken),
-		"deactivate": byID("ID", (*client.Client).DeactivatePAT, printToken),
-		"delete":     byID("ID", (*client.Client).DeletePAT, printToken),
+		"activate":   byID("TOKEN_ID", (*client.Client).ActivatePAT, printToken),
+		"deactivate": byID("TOKEN_ID", (*client.Client).DeactivatePAT, printToken),
+		"delete":     byID("TOKEN_ID", (*client.Client).DeletePAT, printToken),
 	})
 }
 
@@ -248,7 +248,7 @@ func (o *cliOpts) serviceAccount(ctx context.Context, sub string, args []string)
 	}
 	// forced declares deactivate and delete, which may bypass a policy.
 	forced := func(do func(*client.Client, context.Context, string, bool) (*client.ServiceAccount, error)) subcmd {
-		return one([]string{"ID"}, func(ctx context.Context, c *client.Client, pos []string) (*client.ServiceAccount, error) {
+		return one([]string{"SERVICE_ACCOUNT_ID"}, func(ctx context.Context, c *client.Client, pos []string) (*client.ServiceAccount, error) {
 			return do(c, ctx, pos[0], *force)
 		}, printServiceAccount)
 	}
@@ -274,11 +274,11 @@ func (o *cliOpts) serviceAccount(ctx context.Context, sub string, args []string)
 				fmt.Fprintf(w, "%s\t%s\t%s\t%d\n", sa.UserInfo.UserID, name, active(sa.UserInfo.IsActive), len(sa.AccessTokens))
 			}
 		}),
-		"get": byID("ID", (*client.Client).GetServiceAccount, printServiceAccount),
-		"update": one([]string{"ID"}, func(ctx context.Context, c *client.Client, pos []string) (*client.ServiceAccount, error) {
+		"get": byID("SERVICE_ACCOUNT_ID", (*client.Client).GetServiceAccount, printServiceAccount),
+		"update": one([]string{"SERVICE_ACCOUNT_ID"}, func(ctx context.Context, c *client.Client, pos []string) (*client.ServiceAccount, error) {
 			return c.UpdateServiceAccount(ctx, pos[0], f.update())
 		}, printServiceAccount),
-		"activate":   byID("ID", (*client.Client).ActivateServiceAccount, printServiceAccount),
+		"activate":   byID("SERVICE_ACCOUNT_ID", (*client.Client).ActivateServiceAccount, printServiceAccount),
 		"deactivate": forced((*client.Client).DeactivateServiceAccount),
 		"delete":     forced((*client.Client).DeleteServiceAccount),
 	})
@@ -375,12 +375,13 @@ func printUser(w io.Writer, u *client.User) {
 }
 
 func (o *cliOpts) user(ctx context.Context, sub string, args []string) error {
-	var email, kind, pageToken, externalID *string
+	var username, kind, pageToken, externalID *string
 	var limit *int
 	var sso *bool
 	switch sub {
 	case "create":
-		email = o.fs.String("email", "", "username (an email or any unique name) (required)")
+		username = o.fs.String("username", "", "username (an email or any unique name) (required)")
+		o.m.deprecate(o.fs, "email", "username")
 		kind = o.fs.String("kind", string(client.CustomerEmployee), "CustomerEmployee")
 		externalID = o.fs.String("external-id", "", "your own id for the user")
 	case "list":
@@ -392,10 +393,14 @@ func (o *cliOpts) user(ctx context.Context, sub string, args []string) error {
 	}
 	return o.runSub(ctx, "user", sub, args, map[string]subcmd{
 		"create": one(nil, func(ctx context.Context, c *client.Client, _ []string) (*client.User, error) {
-			if *email == "" {
-				return nil, errors.New("--email is required")
+			if *username == "" {
+				return nil, errors.New("--username is required (run: signet user create -h)")
 			}
-			return c.CreateUser(ctx, client.CreateUserRequest{Email: *email, Kind: client.UserKind(*kind), ExternalID: *externalID})
+			u, err := c.CreateUser(ctx, client.CreateUserRequest{Email: *username, Kind: client.UserKind(*kind), ExternalID: *externalID})
+			if err == nil {
+				o.onboardingHint(u)
+			}
+			return u, err
 		}, printUser),
 		"list": one(nil, func(ctx context.Context, c *client.Client, _ []string) (*client.UserList, error) {
 			return c.ListUsers(ctx, client.ListUsersRequest{Limit: *limit, PaginationToken: *pageToken, Kind: client.UserKind(*kind)})
@@ -406,12 +411,31 @@ func (o *cliOpts) user(ctx context.Context, sub string, args []string) error {
 			}
 			nextPage(w, l.NextPageToken)
 		}),
-		"get": byID("ID", (*client.Client).GetUser, printUser),
-		"update": one([]string{"ID"}, func(ctx context.Context, c *client.Client, pos []string) (*client.User, error) {
+		"get": byID("USER_ID", (*client.Client).GetUser, printUser),
+		"update": one([]string{"USER_ID"}, func(ctx context.Context, c *client.Client, pos []string) (*client.User, error) {
 			return c.UpdateUser(ctx, pos[0], client.UpdateUserRequest{IsSSORequired: *sso})
 		}, printUser),
-		"activate":   byID("ID", (*client.Client).ActivateUser, printUser),
-		"deactivate": byID("ID", (*client.Client).DeactivateUser, printUser),
-		"delete":     byID("ID", (*client.Client).DeleteUser, printUser),
+		"activate":   byID("USER_ID", (*client.Client).ActivateUser, printUser),
+		"deactivate": byID("USER_ID", (*client.Client).DeactivateUser, printUser),
+		"delete":     byID("USER_ID", (*client.Client).DeleteUser, printUser),
 	})
+}
+
+// onboardingHint tells, on stderr, how the user just created gets in: the
+// API never returns a registration code (as Dfns's does not), so either the
+// server mailed it or its operator prints one.
+func (o *cliOpts) onboardingHint(u *client.User) {
+	org := u.OrgID
+	if org == "" {
+		org = "ORG_ID"
+	}
+	fmt.Fprintf(o.m.Stderr, `created user %[1]s (%[2]s). Next, %[1]s needs a registration code:
+  - if the server mails codes (serve --smtp-addr), it has been mailed to %[1]s;
+  - otherwise the operator prints one on the server:
+      signet user invite --org %[3]s --username %[1]s [--database ... --key-file ...]
+Then %[1]s registers with it, e.g. signet keygen --out key.pem &&
+  signet register --org %[3]s --username %[1]s --code CODE --key key.pem
+(or signs up with a passkey on the server's page), and an admin gives them a permission:
+  signet permission assign PERMISSION_ID %[2]s
+`, u.Username, u.UserID, org)
 }

@@ -18,7 +18,7 @@ import (
 // signet keygen: a new private key file and the credential id derived from
 // it.
 func (m *Main) cliKeygen(args []string) error {
-	o := m.cliFlags("keygen")
+	o := m.cliFlags("keygen", "json")
 	alg := o.fs.String("alg", "ES256", "key algorithm: ES256, ES384, ES256K (secp256k1), EdDSA or RS256")
 	out := o.fs.String("out", "signet-key.pem", "private key file to create (mode 0600; never overwritten)")
 	if _, err := o.parse(args); err != nil {
@@ -61,7 +61,7 @@ func (m *Main) cliKeygen(args []string) error {
 
 // signet register: register the user of a registration code with a key.
 func (m *Main) cliRegister(ctx context.Context, args []string) error {
-	o := m.cliFlags("register")
+	o := m.cliFlags("register", "url", "key", "cred-id", "json")
 	org := o.fs.String("org", "", "org id (required)")
 	username := o.fs.String("username", "", "username (required)")
 	code := o.fs.String("code", "", "registration code (required)")
@@ -69,7 +69,7 @@ func (m *Main) cliRegister(ctx context.Context, args []string) error {
 		return err
 	}
 	if *org == "" || *username == "" || *code == "" || o.key == "" {
-		return errors.New("--org, --username, --code and --key are required")
+		return errors.New("--org, --username, --code and --key are required (the code comes from signet bootstrap or signet user invite; the key from signet keygen)")
 	}
 	key, err := o.keySigner(o.key, o.credID)
 	if err != nil {
@@ -85,6 +85,10 @@ func (m *Main) cliRegister(ctx context.Context, args []string) error {
 	}
 	reg, err := c.Register(ctx, client.RegistrationInitRequest{OrgID: *org, Username: *username, RegistrationCode: *code}, key)
 	if err != nil {
+		var ce *client.Error
+		if errors.As(err, &ce) && (ce.Status == 400 || ce.Status == 401) {
+			return fmt.Errorf("%w\ncheck --org, --username and --code; a code works once and expires (4 h by default): the operator prints a fresh one with signet user invite --org %s --username %s", err, *org, *username)
+		}
 		return err
 	}
 	res := map[string]string{
@@ -92,20 +96,20 @@ func (m *Main) cliRegister(ctx context.Context, args []string) error {
 		"credentialUuid": reg.Credential.UUID, "credId": key.CredID(),
 	}
 	return o.print(res, func(w io.Writer) {
-		fmt.Fprintf(w, "registered %s (%s) in %s\ncredential %s (%s)\n", reg.User.Username, reg.User.ID, reg.User.OrgID, reg.Credential.UUID, key.CredID())
+		fmt.Fprintf(w, "registered %s (%s) in %s\ncredential %s (%s)\nnext: signet login --org %s --username %s --key %s\n", reg.User.Username, reg.User.ID, reg.User.OrgID, reg.Credential.UUID, key.CredID(), reg.User.OrgID, reg.User.Username, o.key)
 	})
 }
 
 // signet login: log in with a key and keep the session.
 func (m *Main) cliLogin(ctx context.Context, args []string) error {
-	o := m.cliFlags("login")
+	o := m.cliFlags("login", "url", "key", "cred-id", "json")
 	org := o.fs.String("org", "", "org id (required)")
 	username := o.fs.String("username", "", "username (required)")
 	if _, err := o.parse(args); err != nil {
 		return err
 	}
 	if *org == "" || *username == "" || o.key == "" {
-		return errors.New("--org, --username and --key are required")
+		return errors.New("--org, --username and --key are required (the key you registered with signet register)")
 	}
 	key, err := o.keySigner(o.key, o.credID)
 	if err != nil {
@@ -121,6 +125,10 @@ func (m *Main) cliLogin(ctx context.Context, args []string) error {
 	}
 	login, err := c.Login(ctx, client.LoginInitRequest{OrgID: *org, Username: *username}, key)
 	if err != nil {
+		var ce *client.Error
+		if errors.As(err, &ce) && (ce.Status == 400 || ce.Status == 401) {
+			return fmt.Errorf("%w\ncheck --org and --username, and that --key is an active credential of that user (registered with signet register)", err)
+		}
 		return err
 	}
 	if login.Token == "" {
@@ -131,7 +139,7 @@ func (m *Main) cliLogin(ctx context.Context, args []string) error {
 		return err
 	}
 	s := &cliSession{URL: url, Token: login.Token, KeyFile: keyFile, CredID: key.CredID(), OrgID: *org, Username: *username}
-	if cl, err := readClaims(login.Token); err == nil {
+	if cl, err := client.ParseClaims(login.Token); err == nil {
 		s.UserID = cl.App.UserID
 	}
 	path, err := o.saveSession(s)
@@ -152,13 +160,23 @@ func (m *Main) cliLogout(ctx context.Context, args []string) error {
 		return err
 	}
 	c, err := o.client()
+	if errors.Is(err, errSessionExpired) { // nothing to end at the server: just forget it
+		p, perr := o.sessionPath()
+		if perr == nil {
+			perr = os.Remove(p)
+		}
+		if perr != nil && !errors.Is(perr, os.ErrNotExist) {
+			return perr
+		}
+		return o.print(client.Message{Message: "the session had expired; forgot it"}, func(w io.Writer) { fmt.Fprintln(w, "the session had expired; forgot it") })
+	}
 	if err != nil {
 		return err
 	}
 	msg, err := c.Logout(ctx, client.LogoutRequest{AllSessions: *all})
 	var ce *client.Error
 	if err != nil && !(errors.As(err, &ce) && ce.Status == 401) { // already ended: still forget it
-		return err
+		return o.explain(err)
 	}
 	if s := o.loadSession(); s.Token != "" && s.Token == c.Token() {
 		if p, err := o.sessionPath(); err == nil {
@@ -181,12 +199,12 @@ func (m *Main) cliWhoami(ctx context.Context, args []string) error {
 	}
 	c, err := o.client()
 	if err != nil {
-		return err
+		return o.explain(err)
 	}
 	if c.Token() == "" {
 		return errors.New("not logged in: run signet login, or pass --token")
 	}
-	cl, err := readClaims(c.Token())
+	cl, err := client.ParseClaims(c.Token())
 	if err != nil {
 		return err
 	}
@@ -199,7 +217,7 @@ func (m *Main) cliWhoami(ctx context.Context, args []string) error {
 		TokenID   string       `json:"tokenId"`
 		ExpiresAt time.Time    `json:"expiresAt"`
 		User      *client.User `json:"user,omitempty"`
-	}{c.BaseURL(), cl.App.OrgID, cl.App.UserID, cl.Username, cl.App.Kind, cl.ID, time.Unix(cl.Exp, 0).UTC(), nil}
+	}{c.BaseURL(), cl.App.OrgID, cl.App.UserID, cl.Username, cl.App.Kind, cl.ID, cl.ExpiresAt(), nil}
 	// The server checks the token here: an expired or revoked one fails.
 	// Reading the user needs Auth:Users:Read, which a caller may lack; the
 	// token was accepted all the same.
@@ -210,7 +228,7 @@ func (m *Main) cliWhoami(ctx context.Context, args []string) error {
 		res.User = u
 	case errors.As(err, &ce) && (ce.Status == 403 || ce.Status == 404):
 	default:
-		return err
+		return o.explain(err)
 	}
 	return o.print(res, func(w io.Writer) {
 		name := res.Username
@@ -261,7 +279,7 @@ func (m *Main) cliCall(ctx context.Context, args []string) error {
 	}
 	var out json.RawMessage
 	if err := c.Do(ctx, method, path, body, &out); err != nil {
-		return err
+		return o.explain(err)
 	}
 	if len(out) == 0 {
 		out = json.RawMessage(`{}`)

@@ -294,7 +294,7 @@ func TestCLIAccessTokensAndPermissions(t *testing.T) {
 	e.ok("service-account", "delete", saID, "--force")
 
 	// Users through the API.
-	u := e.ok("user", "create", "--email", "bob@example.com")
+	u := e.ok("user", "create", "--username", "bob@example.com")
 	uid := cliStr(u, "userId")
 	e.ok("user", "get", uid)
 	e.ok("user", "deactivate", uid)

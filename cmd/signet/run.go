@@ -21,20 +21,18 @@ type Main struct {
 	Env            config.Env
 	// Ready, if set, receives the address serve listens on.
 	Ready func(addr string)
+
+	notices []string // deprecation notices, printed on stderr at the end
 }
 
 const usage = `usage: signet <command> [flags]
 
-commands:
-  serve       run the API server
-  bootstrap   create an org and its first user; prints {"orgId","userId","username","registrationCode"}
-  rotate-key  make a new token signing key current (tokens signed before stay valid)
-  users invite --org-id ID --username NAME
-              print a fresh registration code for a user who has not registered
-  audit export --org-id ID --out FILE
-              write an org's audit log, checkpointed, with the keys to check it offline
-  audit verify [--jwks FILE] FILE
-              check an audit export offline; prints each failing entry and why
+server commands (they open the database themselves: --database, --key-file):
+  serve            run the API server
+  bootstrap        create an org and its first user; prints {"orgId","userId","username","registrationCode"}
+  rotate-key       make a new token signing key current (tokens signed before stay valid)
+  user invite      print a fresh registration code for a user who has not registered: --org --username
+  audit            export | verify: an org's audit log, checked offline
 
 client commands (talk to a running signet: --url or SIGNET_URL, --token or SIGNET_TOKEN, --key or
 SIGNET_CLIENT_KEY; JSON output when stdout is not a terminal or with --json, SIGNET_OUTPUT=text|json):
@@ -43,14 +41,14 @@ SIGNET_CLIENT_KEY; JSON output when stdout is not a terminal or with --json, SIG
   login            log in with a key (--org --username --key FILE); keeps the session in the config dir
   logout           end the session
   whoami           show who the session or token is
-  credential       list | add --new-key FILE | activate UUID | deactivate UUID
+  credential       list | add | activate | deactivate
   pat              create | list | get | update | activate | deactivate | delete (personal access tokens)
   service-account  create | list | get | update | activate | deactivate | delete
   permission       create | list | get | update | archive | assign | revoke | assignments
-  user             create | list | get | update | activate | deactivate | delete (through the API)
+  user             create | list | get | update | activate | deactivate | delete | invite
   call             call METHOD PATH [--data JSON|@FILE]: any endpoint, user-action signed when needed
 
-Run "signet <command> -h" for the flags of a command.
+Run "signet <command> -h" (or "signet help <command>") for a command's flags and arguments.
 `
 
 // Run runs one subcommand and returns the exit code.
@@ -59,54 +57,93 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		fmt.Fprint(m.Stderr, usage)
 		return 2
 	}
-	var err error
-	switch args[0] {
-	case "serve":
-		err = m.serve(ctx, args[1:])
-	case "bootstrap":
-		err = m.bootstrap(ctx, args[1:])
-	case "rotate-key":
-		err = m.rotateKey(ctx, args[1:])
-	case "users":
-		err = m.users(ctx, args[1:])
-	case "audit":
-		err = m.audit(ctx, args[1:])
-	case "keygen", "register", "login", "logout", "whoami", "credential", "pat", "service-account", "permission", "user", "call":
-		err = m.cli(ctx, args[0], args[1:])
-	case "help", "-h", "--help":
-		fmt.Fprint(m.Stdout, usage)
+	if isHelp(args[0]) {
+		if len(args) == 1 {
+			fmt.Fprint(m.Stdout, usage)
+			return 0
+		}
+		// signet help X [Y] is signet X [Y] -h, so the two always agree.
+		return m.Run(ctx, append(append([]string{}, args[1:]...), "-h"))
+	}
+	cmd := args[0]
+	if replacement, ok := deprecatedCommands[cmd]; ok {
+		m.notices = append(m.notices, fmt.Sprintf("%q is deprecated and will be removed in the next release; use %q", "signet "+cmd, "signet "+replacement))
+		cmd = replacement
+	}
+	err := m.dispatch(ctx, cmd, args[1:])
+	m.printNotices()
+	switch {
+	case errors.Is(err, errHelpShown):
 		return 0
-	default:
-		fmt.Fprintf(m.Stderr, "signet: unknown command %q\n\n%s", args[0], usage)
+	case errors.Is(err, errUsage):
 		return 2
-	}
-	if errors.Is(err, flag.ErrHelp) {
-		return 0
-	}
-	if err != nil {
-		fmt.Fprintf(m.Stderr, "signet %s: %v\n", args[0], err)
+	case errors.Is(err, errUnknownCommand):
+		fmt.Fprintf(m.Stderr, "signet: unknown command %q\n\n%s", cmd, usage)
+		return 2
+	case err != nil:
+		fmt.Fprintf(m.Stderr, "signet %s: %v\n", cmd, err)
 		return 1
 	}
 	return 0
 }
 
-// flags parses the server configuration flags plus any extra ones.
-func (m *Main) flags(name string, args []string, extra func(fs *flag.FlagSet)) (*config.Config, error) {
+var errUnknownCommand = errors.New("unknown command")
+
+func (m *Main) dispatch(ctx context.Context, cmd string, args []string) error {
+	switch cmd {
+	case "serve":
+		return m.serve(ctx, args)
+	case "bootstrap":
+		return m.bootstrap(ctx, args)
+	case "rotate-key":
+		return m.rotateKey(ctx, args)
+	case "audit":
+		return m.audit(ctx, args)
+	case "user":
+		// invite works on the server's database; the rest go through the API.
+		if len(args) > 0 && args[0] == "invite" {
+			return m.userInvite(ctx, args[1:])
+		}
+		return m.cli(ctx, cmd, args)
+	case "keygen", "register", "login", "logout", "whoami", "credential", "pat", "service-account", "permission", "call":
+		return m.cli(ctx, cmd, args)
+	}
+	return errUnknownCommand
+}
+
+// flags parses the flags of a server-side subcommand: its own (extra) and
+// the configuration flags it uses: every one for serve (scope nil), only
+// those named in scope for the others, so that -h shows just what the
+// command takes. Names in scope that internal/config does not define are
+// skipped.
+func (m *Main) flags(name string, args []string, scope []string, extra func(fs *flag.FlagSet)) (*config.Config, error) {
 	cfg := config.Default()
-	fs := flag.NewFlagSet("signet "+name, flag.ContinueOnError)
-	fs.SetOutput(m.Stderr)
-	finish, err := cfg.Register(fs, m.Env)
+	all := flag.NewFlagSet("signet "+name, flag.ContinueOnError)
+	finish, err := cfg.Register(all, m.Env)
 	if err != nil {
 		return nil, err
 	}
+	fs := newFlagSet(name)
 	if extra != nil {
 		extra(fs)
 	}
-	if err := fs.Parse(args); err != nil {
+	add := func(f *flag.Flag) {
+		fs.Var(f.Value, f.Name, f.Usage)
+		fs.Lookup(f.Name).DefValue = f.DefValue
+	}
+	if scope == nil {
+		all.VisitAll(add)
+	}
+	for _, n := range scope {
+		if f := all.Lookup(n); f != nil {
+			add(f)
+		}
+	}
+	if err := m.parseFlags(fs, name, args); err != nil {
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+		return nil, fmt.Errorf("unexpected argument %q (run: signet %s -h)", fs.Arg(0), name)
 	}
 	if err := finish(); err != nil {
 		return nil, err
@@ -115,7 +152,7 @@ func (m *Main) flags(name string, args []string, extra func(fs *flag.FlagSet)) (
 }
 
 func (m *Main) serve(ctx context.Context, args []string) error {
-	cfg, err := m.flags("serve", args, nil)
+	cfg, err := m.flags("serve", args, nil, nil)
 	if err != nil {
 		return err
 	}
@@ -129,7 +166,16 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
-	log.Info("signet listening", "addr", ln.Addr().String(), "database", dbKind(cfg.Database))
+	url, hint := server.PageURL(cfg, ln.Addr().String())
+	log.Info("signet listening", "url", url, "addr", ln.Addr().String(), "database", dbKind(cfg.Database))
+	if hint != "" {
+		log.Warn(hint)
+	}
+	if cmd, err := server.BootstrapHint(ctx, parts, cfg); err != nil {
+		log.Warn("could not tell whether the database has an org", "err", err)
+	} else if cmd != "" {
+		log.Warn("the database has no org yet; create the first org and its admin with: " + cmd)
+	}
 	if m.Ready != nil {
 		m.Ready(ln.Addr().String())
 	}
@@ -146,7 +192,7 @@ func dbKind(dsn string) string {
 
 func (m *Main) bootstrap(ctx context.Context, args []string) error {
 	var orgName, username string
-	cfg, err := m.flags("bootstrap", args, func(fs *flag.FlagSet) {
+	cfg, err := m.flags("bootstrap", args, config.StoreFlags(), func(fs *flag.FlagSet) {
 		fs.StringVar(&orgName, "org-name", "", "name of the new org (required)")
 		fs.StringVar(&username, "username", "", "username of its first user (required)")
 	})
@@ -154,7 +200,7 @@ func (m *Main) bootstrap(ctx context.Context, args []string) error {
 		return err
 	}
 	if orgName == "" || username == "" {
-		return errors.New("--org-name and --username are required")
+		return errors.New("--org-name and --username are required (e.g. signet bootstrap --org-name Acme --username alice@example.com)")
 	}
 	log := server.NewLogger(cfg, m.Stderr)
 	parts, err := server.Assemble(ctx, cfg, log)
@@ -173,7 +219,8 @@ func (m *Main) bootstrap(ctx context.Context, args []string) error {
 }
 
 func (m *Main) rotateKey(ctx context.Context, args []string) error {
-	cfg, err := m.flags("rotate-key", args, nil)
+	// --token-alg, where internal/config defines it, picks the new key's algorithm.
+	cfg, err := m.flags("rotate-key", args, append(config.StoreFlags(), "token-alg"), nil)
 	if err != nil {
 		return err
 	}
@@ -190,20 +237,20 @@ func (m *Main) rotateKey(ctx context.Context, args []string) error {
 	return nil
 }
 
-func (m *Main) users(ctx context.Context, args []string) error {
-	if len(args) == 0 || args[0] != "invite" {
-		return errors.New("usage: signet users invite --org-id ID --username NAME")
-	}
+// userInvite is "signet user invite" (formerly "signet users invite
+// --org-id"): a fresh registration code, read from the database directly.
+func (m *Main) userInvite(ctx context.Context, args []string) error {
 	var orgID, username string
-	cfg, err := m.flags("users invite", args[1:], func(fs *flag.FlagSet) {
-		fs.StringVar(&orgID, "org-id", "", "org of the user (required)")
+	cfg, err := m.flags("user invite", args, config.StoreFlags(), func(fs *flag.FlagSet) {
+		fs.StringVar(&orgID, "org", "", "org of the user (required)")
 		fs.StringVar(&username, "username", "", "the user's username (required)")
+		m.deprecate(fs, "org-id", "org")
 	})
 	if err != nil {
 		return err
 	}
 	if orgID == "" || username == "" {
-		return errors.New("--org-id and --username are required")
+		return errors.New("--org and --username are required (run: signet user invite -h)")
 	}
 	parts, err := server.Assemble(ctx, cfg, server.NewLogger(cfg, m.Stderr))
 	if err != nil {
@@ -211,9 +258,17 @@ func (m *Main) users(ctx context.Context, args []string) error {
 	}
 	defer parts.Close()
 	code, err := parts.Service.InviteUser(ctx, orgID, username)
-	if err != nil {
+	switch {
+	case err == nil:
+	case auth.ErrorCode(err) == auth.NotFound:
+		return fmt.Errorf("%s: org %s has no user %s; an admin creates it first: signet user create --username %s", auth.ErrorMessage(err), orgID, username, username)
+	case auth.ErrorCode(err) == auth.Conflict:
+		return fmt.Errorf("%s: %s logs in with their credential; one who lost it recovers the account (POST /auth/recover/user/code)", auth.ErrorMessage(err), username)
+	default:
 		return errors.New(auth.ErrorMessage(err))
 	}
-	fmt.Fprintln(m.Stderr, "a fresh registration code; any earlier one no longer works")
+	fmt.Fprintf(m.Stderr, "a fresh registration code (any earlier one no longer works); give it to %s, who runs:\n"+
+		"  signet keygen --out key.pem\n  signet register --org %s --username %s --code CODE --key key.pem\n"+
+		"or signs up with a passkey on the server's page\n", username, orgID, username)
 	return json.NewEncoder(m.Stdout).Encode(map[string]string{"orgId": orgID, "username": username, "registrationCode": code})
 }

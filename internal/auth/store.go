@@ -233,6 +233,9 @@ type OrgStore interface {
 	// that make the user an admin, and the user's registration code, atomically.
 	CreateOrg(ctx context.Context, n NewOrg) error
 	Org(ctx context.Context, id string) (*Org, error)
+	// HasOrgs reports whether any org exists (false until the first
+	// bootstrap), so that serve can tell an operator how to start.
+	HasOrgs(ctx context.Context) (bool, error)
 }
 
 // UserStore persists users and their registration codes.

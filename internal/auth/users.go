@@ -174,7 +174,7 @@ func (s *Service) newRegistrationCode(ctx context.Context, u *User, deliver bool
 	}
 	if deliver {
 		if s.cfg.Delivery == nil {
-			s.log.InfoContext(ctx, "no code delivery configured; use `signet users invite`", "org", u.OrgID, "user", u.ID)
+			s.log.InfoContext(ctx, "no code delivery configured; use `signet user invite`", "org", u.OrgID, "user", u.ID)
 			return code, nil
 		}
 		org, err := s.store.Org(ctx, u.OrgID)

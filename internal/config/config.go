@@ -216,6 +216,15 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 	}, nil
 }
 
+// StoreFlags names the flags that locate signet's data and keys (and its
+// log). The server-side subcommands other than serve (bootstrap,
+// rotate-key, user invite, audit export) take only these; serve takes every
+// flag Register defines, so a flag added there shows up under `serve -h`
+// without more work.
+func StoreFlags() []string {
+	return []string{"database", "key-file", "sqlite-synchronous", "log-level", "log-format"}
+}
+
 // Validate checks every setting once, at start-up, and says precisely what
 // is wrong.
 func (c *Config) Validate() error {

@@ -101,3 +101,18 @@ func TestPostgresURLNotEchoed(t *testing.T) {
 		t.Fatalf("error %v must not contain the password", err)
 	}
 }
+
+// Every name StoreFlags lists is a flag Register defines, so the
+// subcommands that take only those find each of them.
+func TestStoreFlagsAreRegistered(t *testing.T) {
+	c := Default()
+	fs := flag.NewFlagSet("t", flag.ContinueOnError)
+	if _, err := c.Register(fs, func(string) (string, bool) { return "", false }); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range StoreFlags() {
+		if fs.Lookup(name) == nil {
+			t.Errorf("StoreFlags names %q, which Register does not define", name)
+		}
+	}
+}

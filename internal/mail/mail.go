@@ -51,7 +51,7 @@ func New(cfg Config) (*Sender, error) {
 // an e-mail address. STARTTLS is used whenever the server offers it.
 func (s *Sender) SendRegistrationCode(ctx context.Context, org *auth.Org, u *auth.User, code string) error {
 	return s.sendCode(ctx, org, u, code, codeMail{
-		notAddress: "username is not an e-mail address; give the user a code with `signet users invite`",
+		notAddress: "username is not an e-mail address; give the user a code with `signet user invite`",
 		what:       "registration code",
 		intro:      "You have been invited to %s.",
 		codeLabel:  "Registration code",

@@ -47,6 +47,13 @@ func (s *Store) Org(ctx context.Context, id string) (*auth.Org, error) {
 	return &o, nil
 }
 
+// HasOrgs reports whether any org exists.
+func (s *Store) HasOrgs(ctx context.Context) (bool, error) {
+	var ok bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM orgs)`).Scan(&ok)
+	return ok, dbErr("has orgs", err)
+}
+
 // CreateUser inserts u. ErrDuplicate when the org already has u.Username.
 func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	return dbErr("create user", insertUser(ctx, s.pool, u))

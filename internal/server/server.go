@@ -121,7 +121,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		st.Close()
 		return nil, err
 	}
-	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api), writeTimeout: 30 * time.Second}
+	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api, web.Passkeys{RPID: cfg.RPID, Origins: cfg.Origins}), writeTimeout: 30 * time.Second}
 	if routes != nil {
 		upstream, _ := url.Parse(cfg.Upstream) // checked by Validate
 		gw, err := gateway.New(gateway.Config{
@@ -200,8 +200,8 @@ func maintain(ctx context.Context, p *Parts, log *slog.Logger) {
 // ServeMux, whose path cleaning would redirect requests the API must see
 // as sent. In gateway mode / belongs to the upstream, so the page is not
 // mounted there.
-func withPage(api http.Handler) http.Handler {
-	page := web.Handler()
+func withPage(api http.Handler, pk web.Passkeys) http.Handler {
+	page := web.Handler(pk)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if (r.Method == http.MethodGet || r.Method == http.MethodHead) &&
 			(r.URL.Path == "/" || strings.HasPrefix(r.URL.Path, "/assets/")) {

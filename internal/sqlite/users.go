@@ -43,6 +43,13 @@ func (s *Store) Org(ctx context.Context, id string) (*auth.Org, error) {
 	return &o, nil
 }
 
+// HasOrgs reports whether any org exists.
+func (s *Store) HasOrgs(ctx context.Context) (bool, error) {
+	var n int
+	err := s.read.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM orgs)`).Scan(&n)
+	return n == 1, wrap("has orgs", err)
+}
+
 // CreateUser inserts u.
 func (s *Store) CreateUser(ctx context.Context, u *auth.User) error {
 	return wrap("create user", insertUser(ctx, s.write, u))

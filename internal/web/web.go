@@ -52,10 +52,24 @@ type handler struct {
 	files map[string]*file // by URL path: "/" and "/assets/<name>"
 }
 
+// Passkeys is the server's WebAuthn setting, which the page reads from
+// /assets/passkeys.json on load so that it can tell a person at once when
+// passkeys are off or the page is open at an origin they will fail on,
+// and how to fix it. Both values are public anyway: every registration and
+// login challenge names the RP id, and the origins are where the page is.
+type Passkeys struct {
+	RPID    string   `json:"rpId"`    // "" when passkeys are off
+	Origins []string `json:"origins"` // the origins WebAuthn ceremonies may come from
+}
+
 // Handler returns the http.Handler for the page. Mount it for "GET /{$}"
 // and "GET /assets/" (HEAD included); it answers any other path with 404.
-func Handler() http.Handler {
+func Handler(pk Passkeys) http.Handler {
 	h := &handler{files: map[string]*file{}}
+	put := func(urlPath, ct string, b []byte) {
+		sum := sha256.Sum256(b)
+		h.files[urlPath] = &file{body: b, contentType: ct, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
+	}
 	add := func(urlPath, name string) {
 		b, err := fs.ReadFile(static, name)
 		if err != nil {
@@ -65,9 +79,16 @@ func Handler() http.Handler {
 		if !ok {
 			return
 		}
-		sum := sha256.Sum256(b)
-		h.files[urlPath] = &file{body: b, contentType: ct, etag: `"` + base64.RawURLEncoding.EncodeToString(sum[:12]) + `"`}
+		put(urlPath, ct, b)
 	}
+	if pk.Origins == nil {
+		pk.Origins = []string{}
+	}
+	b, err := json.Marshal(pk)
+	if err != nil {
+		panic("web: passkeys.json: " + err.Error()) // strings only: cannot fail
+	}
+	put("/assets/passkeys.json", "application/json", b)
 	add("/", "static/index.html")
 	entries, err := fs.ReadDir(static, "static/assets")
 	if err != nil {

@@ -17,7 +17,7 @@ func serve(t *testing.T, method, path string, hdr map[string]string) *http.Respo
 		r.Header.Set(k, v)
 	}
 	w := httptest.NewRecorder()
-	Handler().ServeHTTP(w, r)
+	Handler(Passkeys{RPID: "localhost", Origins: []string{"http://localhost:8080"}}).ServeHTTP(w, r)
 	return w.Result()
 }
 
@@ -30,6 +30,7 @@ func TestHandlerServesPageAndAssets(t *testing.T) {
 		{"/assets/dfns.js", "text/javascript; charset=utf-8", "/auth/action/init"},
 		{"/assets/style.css", "text/css; charset=utf-8", ":focus-visible"},
 		{"/assets/favicon.svg", "image/svg+xml", "<svg"},
+		{"/assets/passkeys.json", "application/json", `{"rpId":"localhost","origins":["http://localhost:8080"]}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.path, func(t *testing.T) {
@@ -135,5 +136,15 @@ func TestHandlerRevalidates(t *testing.T) {
 	res := serve(t, "GET", "/assets/style.css", map[string]string{"If-None-Match": etag})
 	if res.StatusCode != http.StatusNotModified {
 		t.Errorf("status %d with If-None-Match, want 304", res.StatusCode)
+	}
+}
+
+// With passkeys off the page learns so from passkeys.json (an empty RP id
+// and no origins, never null).
+func TestPasskeysOff(t *testing.T) {
+	w := httptest.NewRecorder()
+	Handler(Passkeys{}).ServeHTTP(w, httptest.NewRequest("GET", "/assets/passkeys.json", nil))
+	if got := w.Body.String(); w.Code != 200 || got != `{"rpId":"","origins":[]}` {
+		t.Errorf("passkeys.json with passkeys off: %d %s", w.Code, got)
 	}
 }

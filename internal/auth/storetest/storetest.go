@@ -73,6 +73,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"CreateOrg", testCreateOrg},
 		{"CreateOrgAtomic", testCreateOrgAtomic},
 		{"OrgNotFound", testOrgNotFound},
+		{"HasOrgs", testHasOrgs},
 
 		{"CreateUser", testCreateUser},
 		{"CreateUserErrors", testCreateUserErrors},

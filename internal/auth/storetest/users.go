@@ -14,6 +14,21 @@ func testOrgNotFound(t *testing.T, s auth.Store) {
 	check(t, "Org(missing)", err, auth.ErrNotFound)
 }
 
+// testHasOrgs: a new store has no org; after the first CreateOrg it has.
+func testHasOrgs(t *testing.T, s auth.Store) {
+	has, err := s.HasOrgs(t.Context())
+	check(t, "HasOrgs(empty)", err, nil)
+	if has {
+		t.Error("HasOrgs = true on an empty store")
+	}
+	mustOrg(t, s, "a")
+	has, err = s.HasOrgs(t.Context())
+	check(t, "HasOrgs", err, nil)
+	if !has {
+		t.Error("HasOrgs = false after CreateOrg")
+	}
+}
+
 // testCreateOrg reads back everything CreateOrg wrote.
 func testCreateOrg(t *testing.T, s auth.Store) {
 	ctx := t.Context()

@@ -69,12 +69,14 @@ class Signet {
   }
 
   // corsOnly: origins that may call the API (CORS) but are not WebAuthn origins.
-  async start({ extraOrigins = [], corsOnly = [] } = {}) {
+  // passkeys: false starts signet without --rp-id and --origin (passkeys off).
+  async start({ extraOrigins = [], corsOnly = [], passkeys = true } = {}) {
     this.bin = await signetBinary(this.tmpDir);
     this.port = await freePort();
     this.origin = `http://localhost:${this.port}`;
     this.db = `sqlite:${path.join(this.tmpDir, 'signet.db')}`;
-    const args = ['serve', '--listen', `127.0.0.1:${this.port}`, '--database', this.db, '--rp-id', 'localhost', '--origin', this.origin];
+    const args = ['serve', '--listen', `127.0.0.1:${this.port}`, '--database', this.db];
+    if (passkeys) args.push('--rp-id', 'localhost', '--origin', this.origin);
     for (const o of extraOrigins) args.push('--origin', o, '--cors-origin', o);
     for (const o of corsOnly) args.push('--cors-origin', o);
     this.args = args;

@@ -199,24 +199,24 @@ class SignetServer {
     }
   }
 
-  // `signet users invite`: a fresh registration code for a user created through POST /auth/users
+  // `signet user invite`: a fresh registration code for a user created through POST /auth/users
   // (the code would otherwise go by SMTP). Same cwd (so the same ./signet.key) and database as serve.
   async inviteUser({ orgId, username }) {
-    const args = ['users', 'invite', '--database', this.db.url, '--org-id', orgId, '--username', username];
-    this.log(`running: signet users invite --org-id ${orgId} --username ${username}`);
+    const args = ['user', 'invite', '--database', this.db.url, '--org', orgId, '--username', username];
+    this.log(`running: signet user invite --org ${orgId} --username ${username}`);
     const res = await run(this.bin, args, { cwd: this.tmpDir, timeout: 60_000 });
-    fs.appendFileSync(this.logFile, `[interop] users invite exit ${res.code}; stderr:\n${res.stderr}\n[interop] users invite stdout:\n${res.stdout}\n`);
+    fs.appendFileSync(this.logFile, `[interop] user invite exit ${res.code}; stderr:\n${res.stderr}\n[interop] user invite stdout:\n${res.stdout}\n`);
     if (res.code !== 0) {
-      throw new Error(`interop: signet users invite failed (exit ${res.code}):\n${res.stderr}${res.stdout}`);
+      throw new Error(`interop: signet user invite failed (exit ${res.code}):\n${res.stderr}${res.stdout}`);
     }
     const lines = res.stdout.split('\n').filter((l) => l.trim() !== '');
     if (lines.length !== 1) {
-      throw new Error(`interop: signet users invite must print exactly one JSON line on stdout, got ${lines.length}:\n${res.stdout}`);
+      throw new Error(`interop: signet user invite must print exactly one JSON line on stdout, got ${lines.length}:\n${res.stdout}`);
     }
     try {
       return JSON.parse(lines[0]);
     } catch (err) {
-      throw new Error(`interop: signet users invite stdout is not JSON (${err.message}):\n${res.stdout}`);
+      throw new Error(`interop: signet user invite stdout is not JSON (${err.message}):\n${res.stdout}`);
     }
   }
 

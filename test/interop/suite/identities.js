@@ -4,7 +4,7 @@
 //   deactivate / activate / archive → 401 when off; PAT restricted by permissionId → 403 on an
 //   operation its user has; service account (Ed25519 key) → no permissions at first (403) →
 //   createAssignment → signed createPermission → deactivate → 401 → activate → archive with force;
-//   createUser → `signet users invite` → register + login as that user → createAssignment /
+//   createUser → `signet user invite` → register + login as that user → createAssignment /
 //   deleteAssignment (204) take effect on its next call → deactivate / activate user;
 //   listUsers pagination.
 // Every call is a DfnsApiClient / DfnsAuthenticator method; the SDK does all the signing.
@@ -351,7 +351,7 @@ module.exports = function defineIdentitySteps(ctx) {
     s.pendingUserId = other.userId;
   });
 
-  step('`signet users invite` → the new user registers (BrowserKeySigner) and logs in (AsymmetricKeySigner)', ['member'], async (t) => {
+  step('`signet user invite` → the new user registers (BrowserKeySigner) and logs in (AsymmetricKeySigner)', ['member'], async (t) => {
     const invite = await server.inviteUser({ orgId: s.orgId, username: s.member.email });
     assert.deepEqual(Object.keys(invite).sort(), ['orgId', 'registrationCode', 'username']);
     assert.equal(invite.orgId, s.orgId);

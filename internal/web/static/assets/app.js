@@ -459,6 +459,56 @@ function safeFile(name) {
   return name.replace(/[^A-Za-z0-9._-]+/g, '-').replace(/^-+|-+$/g, '') || 'signet-key';
 }
 
+// ---- can passkeys work here? ----
+
+// passkeyProblem says why passkeys cannot work on this page and how to fix it, or null when they
+// can. It compares where the page is open with the server's WebAuthn setting (--rp-id, --origin),
+// which the server publishes in /assets/passkeys.json, so a person learns at once rather than
+// at the last step of signing up.
+export function passkeyProblem(loc, cfg, hasWebAuthn) {
+  const port = loc.port ? `:${loc.port}` : '';
+  const local = `http://localhost${port}`;
+  if (!cfg.rpId) {
+    return 'Passkeys are off on this server: it was started without --rp-id, so signing up and logging in here will fail. ' +
+      `To try them on this machine, restart it with: signet serve --rp-id localhost --origin ${local} and open ${local}`;
+  }
+  const origins = cfg.origins || [];
+  const host = loc.hostname;
+  if (!origins.includes(loc.origin)) {
+    let msg = `This page is open at ${loc.origin}, but the server accepts passkeys only from ${origins.join(', ') || 'no origin'}. `;
+    if (/^[0-9.]+$/.test(host) || host.includes(':') || host.startsWith('[')) {
+      msg += 'Passkeys never work on an IP address. ';
+    }
+    if (origins.length > 0) msg += `Open ${origins[0]} instead`;
+    if (host === cfg.rpId || host.endsWith(`.${cfg.rpId}`)) msg += `, or restart signet with --origin ${loc.origin} added.`;
+    else msg += '.';
+    return msg;
+  }
+  if (!hasWebAuthn) {
+    return 'This browser cannot use passkeys here (WebAuthn needs a recent browser, and https or http://localhost).';
+  }
+  return null;
+}
+
+// checkPasskeys shows passkeyProblem's answer in #setup; it marks <body data-passkeys-checked>
+// when done, whatever the answer, so a test can wait for it.
+async function checkPasskeys() {
+  try {
+    const res = await fetch('/assets/passkeys.json', { cache: 'no-cache' });
+    if (!res.ok) return;
+    const cfg = await res.json();
+    const problem = passkeyProblem(window.location, cfg, !!window.PublicKeyCredential && window.isSecureContext);
+    if (problem) {
+      $('setup').textContent = problem;
+      $('setup').hidden = false;
+    }
+  } catch {
+    // the API calls will report an unreachable server
+  } finally {
+    document.body.dataset.passkeysChecked = 'true';
+  }
+}
+
 // ---- start ----
 
 wire();
@@ -468,4 +518,4 @@ if (session) run('Loading', async () => {
   await refreshAll();
   return `Logged in as ${session.username}.`;
 });
-else if (!window.PublicKeyCredential) showError(new Error('This browser cannot use passkeys here (WebAuthn needs https or http://localhost).'));
+checkPasskeys();
