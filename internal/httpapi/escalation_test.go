@@ -383,3 +383,58 @@ func TestNoLockoutFromBelow(t *testing.T) {
 		}
 	})
 }
+
+// TestEscalationReadsCurrentAuthority proves the rule judges authority as
+// it is when the write is decided, not as the operations cache or the
+// caller's token last saw it.
+func TestEscalationReadsCurrentAuthority(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		admin := e.newUser()
+		u := e.member(admin, "Permissions:Create")
+		extra := e.createPermission(admin, "extra", "Orgs:Read")
+		asg := e.assign(admin, extra, u.userID)
+		body := func(n string) string {
+			return mustJSON(map[string]any{"name": n, "operations": []string{"Orgs:Read"}})
+		}
+		if r := e.signed(u, "POST", "/permissions", body("first")); r.status != 200 {
+			t.Fatalf("while held: %d %s", r.status, r.raw)
+		}
+		if r := e.signed(admin, "DELETE", "/permissions/"+extra+"/assignments/"+asg, "{}"); r.status != 204 {
+			t.Fatalf("revoke: %d %s", r.status, r.raw)
+		}
+		if r := e.signed(u, "POST", "/permissions", body("second")); !refused(r, "Orgs:Read") {
+			t.Fatalf("after revocation: %d %s", r.status, r.raw)
+		}
+		// An archived permission grants nothing to grant with either.
+		e.assign(admin, extra, u.userID)
+		if r := e.signed(admin, "PUT", "/permissions/"+extra+"/archive", `{"isArchived":true}`); r.status != 200 {
+			t.Fatalf("archive: %d %s", r.status, r.raw)
+		}
+		if r := e.signed(u, "POST", "/permissions", body("third")); !refused(r, "Orgs:Read") {
+			t.Fatalf("through an archived permission: %d %s", r.status, r.raw)
+		}
+	})
+}
+
+// TestEscalationOperatorOperations proves that a full admin holds the
+// operations an operator declares for the gateway, which no permission
+// listed when the org was made, and that nobody else can grant them
+// without holding them.
+func TestEscalationOperatorOperations(t *testing.T) {
+	e := newEnv(t, stores(t)["sqlite"](t), func(c *auth.Config) { c.ExtraOperations = []string{"Orders:Create"} })
+	admin := e.newUser()
+	orders := e.createPermission(admin, "orders", "Orders:Create")
+	u := e.member(admin, auth.AllOperations()...)
+	r := e.signed(u, "POST", "/permissions", mustJSON(map[string]any{"name": "mine", "operations": []string{"Orders:Create"}}))
+	if !refused(r, "Orders:Create") {
+		t.Fatalf("every signet operation but not Orders:Create: %d %s", r.status, r.raw)
+	}
+	// Nor can it assign ManagedFullAdminAccess, which holds Orders:Create.
+	if r := e.signed(u, "POST", "/permissions/"+e.adminPermission(admin)+"/assignments", mustJSON(map[string]string{"identityId": admin.userID})); !refused(r, "Orders:Create") {
+		t.Fatalf("assign admin: %d %s", r.status, r.raw)
+	}
+	e.assign(admin, orders, u.userID)
+	if r := e.signed(u, "POST", "/permissions", mustJSON(map[string]any{"name": "mine", "operations": []string{"Orders:Create"}})); r.status != 200 {
+		t.Fatalf("once held: %d %s", r.status, r.raw)
+	}
+}
