@@ -176,13 +176,13 @@ func (s *Service) confirmNotLastCredential(ctx context.Context, p *Principal, uu
 	for _, c := range creds {
 		switch {
 		case c.UUID == uuid:
-			found = c.IsActive
+			found = c.IsActive && c.Kind != KindRecoveryKey // a recovery key does not sign in
 		case c.IsActive && c.Kind != KindRecoveryKey:
 			others++
 		}
 	}
 	if !found || others > 0 {
-		return nil // not found, already inactive, or not the last: the store decides
+		return nil // not found, inactive, a recovery key, or not the last: the store decides
 	}
 	u, err := s.store.User(ctx, p.OrgID, p.UserID)
 	if err != nil {
