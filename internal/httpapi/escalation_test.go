@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/token"
 )
 
 // refused reports whether r is the escalation rule's refusal naming every
@@ -211,10 +212,31 @@ func TestEscalationAttacks(t *testing.T) {
 				t.Fatalf("archive: %d %s", r.status, r.raw)
 			}
 			target := e.member(admin)
+			count := func() (n int) { // users, service accounts, PATs and permissions of the org
+				for _, sa := range []bool{false, true} {
+					us, err := e.store.ListUsers(context.Background(), admin.orgID, auth.UserQuery{ServiceAccounts: sa, Limit: 1000})
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, u := range us {
+						ts, err := e.store.AccessTokens(context.Background(), admin.orgID, u.ID, token.KindPAT)
+						if err != nil {
+							t.Fatal(err)
+						}
+						n += 1 + len(ts)
+					}
+				}
+				ps, err := e.store.ListPermissions(context.Background(), admin.orgID, auth.PageQuery{Limit: 1000})
+				if err != nil {
+					t.Fatal(err)
+				}
+				return n + len(ps)
+			}
 			ops := []string{"Permissions:Create", "Permissions:Assign", "Permissions:Archive", "Permissions:Read",
 				"Auth:ServiceAccounts:Create", "Auth:Pats:Create"}
 			for _, c := range e.attackers(admin, ops...) {
 				k := newKeySigner(t, "ES256")
+				before := count()
 				cases := []struct {
 					name, method, path string
 					body               any
@@ -238,6 +260,9 @@ func TestEscalationAttacks(t *testing.T) {
 					if r := e.sign(c, tc.method, tc.path, tc.body); !refused(r, tc.lacking) {
 						t.Errorf("%s, %s: %d %s", c.kind, tc.name, r.status, r.raw)
 					}
+				}
+				if after := count(); after != before {
+					t.Errorf("%s: refused calls created something: %d identities, tokens and permissions, were %d", c.kind, after, before)
 				}
 			}
 			if got := e.storedOps(admin.orgID, target.userID); len(got) != 0 {
