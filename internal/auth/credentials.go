@@ -148,6 +148,11 @@ func (s *Service) SetCredentialActive(ctx context.Context, p *Principal, uuid st
 	if err := validID("credentialUuid", uuid); err != nil {
 		return err
 	}
+	if !active {
+		if err := s.confirmNotLastCredential(ctx, p, uuid); err != nil {
+			return err
+		}
+	}
 	err := s.store.SetCredentialActive(ctx, p.OrgID, p.UserID, uuid, active)
 	if errors.Is(err, ErrNotFound) {
 		return Errorf(NotFound, "credential not found")
@@ -156,5 +161,35 @@ func (s *Service) SetCredentialActive(ctx context.Context, p *Principal, uuid st
 		return internalErr(err)
 	}
 	s.log.InfoContext(ctx, "credential state changed", "org", p.OrgID, "user", p.UserID, "credential", uuid, "active", active)
+	return nil
+}
+
+// confirmNotLastCredential refuses (409) to deactivate the last active
+// credential the org's last active full admin can sign in with: nobody
+// would be left who can grant or repair anything.
+func (s *Service) confirmNotLastCredential(ctx context.Context, p *Principal, uuid string) error {
+	creds, err := s.store.Credentials(ctx, p.OrgID, p.UserID)
+	if err != nil {
+		return internalErr(err)
+	}
+	found, others := false, 0
+	for _, c := range creds {
+		switch {
+		case c.UUID == uuid:
+			found = c.IsActive && c.Kind != KindRecoveryKey // a recovery key does not sign in
+		case c.IsActive && c.Kind != KindRecoveryKey:
+			others++
+		}
+	}
+	if !found || others > 0 {
+		return nil // not found, inactive, a recovery key, or not the last: the store decides
+	}
+	u, err := s.store.User(ctx, p.OrgID, p.UserID)
+	if err != nil {
+		return internalErr(err)
+	}
+	if err := s.confirmNotLastAdmin(ctx, u, "deactivate the last active credential of"); err != nil {
+		return err
+	}
 	return nil
 }

@@ -194,6 +194,11 @@ func (s *Service) CreatePAT(ctx context.Context, p *Principal, req *CreateTokenR
 		return nil, "", err
 	}
 	if perm != nil {
+		// A PAT never holds more than its user, but a restriction the user
+		// could not grant would still be a grant: the same rule applies.
+		if err := s.confirmHolds(ctx, p, "cannot create a personal access token with this permission", permissionAuthority(perm)); err != nil {
+			return nil, "", err
+		}
 		l.Token.PermissionID = perm.ID
 	}
 	tok, err := s.mintLongLived(ctx, l, u.Username)

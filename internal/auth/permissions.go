@@ -81,6 +81,9 @@ func (s *Service) CreatePermission(ctx context.Context, p *Principal, req *Permi
 	if err != nil {
 		return nil, err
 	}
+	if err := s.confirmHolds(ctx, p, "cannot create this permission", opsAuthority(ops)); err != nil {
+		return nil, err
+	}
 	now := s.clock()
 	pm := &Permission{ID: newID("pm"), OrgID: p.OrgID, Name: *req.Name, Operations: ops, CreatedAt: now, UpdatedAt: now}
 	err = s.store.CreatePermission(ctx, pm)
@@ -152,9 +155,16 @@ func (s *Service) UpdatePermission(ctx context.Context, p *Principal, id string,
 		pm.Name = *req.Name
 	}
 	if req.Operations != nil {
-		if pm.Operations, err = s.checkOperations(req.Operations); err != nil {
+		ops, err := s.checkOperations(req.Operations)
+		if err != nil {
 			return nil, err
 		}
+		// Both what it granted and what it will grant: adding an operation
+		// gives it to every holder, removing one takes it from them.
+		if err := s.confirmHolds(ctx, p, "cannot change this permission's operations", opsAuthority(pm.Operations, ops)); err != nil {
+			return nil, err
+		}
+		pm.Operations = ops
 	}
 	return s.savePermission(ctx, p, pm, "updated")
 }
@@ -168,6 +178,12 @@ func (s *Service) ArchivePermission(ctx context.Context, p *Principal, id string
 	}
 	if pm.IsImmutable {
 		return nil, Errorf(Forbidden, "permission is immutable")
+	}
+	// Unarchiving gives its operations back to every holder; archiving
+	// takes them away: either needs the caller to hold them.
+	what := map[bool]string{true: "cannot archive this permission", false: "cannot unarchive this permission"}[archived]
+	if err := s.confirmHolds(ctx, p, what, opsAuthority(pm.Operations)); err != nil {
+		return nil, err
 	}
 	pm.IsArchived = archived
 	return s.savePermission(ctx, p, pm, map[bool]string{true: "archived", false: "unarchived"}[archived])
@@ -197,6 +213,9 @@ func (s *Service) CreateAssignment(ctx context.Context, p *Principal, permission
 			return nil, Errorf(Invalid, "a PAT's permissions are set by permissionId when it is created")
 		}
 		return nil, Errorf(NotFound, "identity not found")
+	}
+	if err := s.confirmHolds(ctx, p, "cannot assign this permission", permissionAuthority(pm)); err != nil {
+		return nil, err
 	}
 	now := s.clock()
 	a := &Assignment{ID: newID("as"), OrgID: p.OrgID, PermissionID: pm.ID, IdentityID: identityID, CreatedAt: now, UpdatedAt: now}
@@ -234,7 +253,8 @@ func (s *Service) DeleteAssignment(ctx context.Context, p *Principal, permission
 	if err := validID("assignmentId", assignmentID); err != nil {
 		return err
 	}
-	if _, err := s.permission(ctx, p, permissionID); err != nil {
+	pm, err := s.permission(ctx, p, permissionID)
+	if err != nil {
 		return err
 	}
 	found, err := s.store.Assignment(ctx, p.OrgID, permissionID, assignmentID)
@@ -246,6 +266,20 @@ func (s *Service) DeleteAssignment(ctx context.Context, p *Principal, permission
 	}
 	if found.IsImmutable {
 		return Errorf(Forbidden, "assignment is immutable")
+	}
+	if err := s.confirmCovers(ctx, p, found.IdentityID, "cannot revoke an assignment of this identity"); err != nil {
+		return err
+	}
+	if isFullAdmin(pm) {
+		u, err := s.store.User(ctx, p.OrgID, found.IdentityID)
+		if err != nil && !errors.Is(err, ErrNotFound) {
+			return internalErr(err)
+		}
+		if err == nil {
+			if err := s.confirmNotLastAdmin(ctx, u, "revoke "+FullAdminPermission+" from"); err != nil {
+				return err
+			}
+		}
 	}
 	err = s.store.DeleteAssignment(ctx, p.OrgID, permissionID, assignmentID)
 	if errors.Is(err, ErrNotFound) {

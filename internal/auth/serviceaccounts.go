@@ -16,7 +16,8 @@ type ServiceAccountView struct {
 
 // CreateServiceAccount creates an org-wide machine identity with its own
 // key. It starts with no permissions; giving permissionId also needs
-// Permissions:Assign (spec 12.8). A PAT cannot create one.
+// Permissions:Assign (spec 12.8) and every operation the permission grants
+// (escalation.go). A PAT cannot create one.
 func (s *Service) CreateServiceAccount(ctx context.Context, p *Principal, req *CreateTokenRequest) (*ServiceAccountView, string, error) {
 	if p.Kind == token.KindPAT {
 		return nil, "", Errorf(Forbidden, "personal access tokens cannot create service accounts")
@@ -38,6 +39,9 @@ func (s *Service) CreateServiceAccount(ctx context.Context, p *Principal, req *C
 	}
 	l.User = u
 	if perm != nil {
+		if err := s.confirmHolds(ctx, p, "cannot create a service account with this permission", permissionAuthority(perm)); err != nil {
+			return nil, "", err
+		}
 		l.Assignment = &Assignment{ID: newID("as"), OrgID: p.OrgID, PermissionID: perm.ID, IdentityID: u.ID,
 			CreatedAt: now, UpdatedAt: now}
 	}
@@ -179,21 +183,39 @@ func (s *Service) UpdateServiceAccount(ctx context.Context, p *Principal, id str
 }
 
 // SetServiceAccountActive activates or deactivates a service account; its
-// token is refused on the next request, on every replica.
+// token is refused on the next request, on every replica. Either needs the
+// caller to hold every operation the account holds (escalation.go), and
+// the org's last active full admin stays active.
 func (s *Service) SetServiceAccountActive(ctx context.Context, p *Principal, id string, active bool) (*ServiceAccountView, error) {
-	return s.changeServiceAccount(ctx, p, id, map[bool]string{true: "activated", false: "deactivated"}[active],
+	verb := map[bool]string{true: "activate", false: "deactivate"}[active]
+	return s.changeServiceAccount(ctx, p, id, verb+"d",
 		func(u *User) error {
 			if u.ID == p.UserID && !active {
 				return Errorf(Invalid, "a service account cannot deactivate itself")
+			}
+			if err := s.confirmCovers(ctx, p, u.ID, "cannot "+verb+" this service account"); err != nil {
+				return err
+			}
+			if !active {
+				if err := s.confirmNotLastAdmin(ctx, u, verb); err != nil {
+					return err
+				}
 			}
 			u.IsActive = active
 			return nil
 		}, func(t *AccessToken) { t.IsActive = active })
 }
 
-// ArchiveServiceAccount archives a service account and its tokens for good.
+// ArchiveServiceAccount archives a service account and its tokens for good,
+// under the same rules as deactivating it.
 func (s *Service) ArchiveServiceAccount(ctx context.Context, p *Principal, id string) (*ServiceAccountView, error) {
 	return s.changeServiceAccount(ctx, p, id, "archived", func(u *User) error {
+		if err := s.confirmCovers(ctx, p, u.ID, "cannot archive this service account"); err != nil {
+			return err
+		}
+		if err := s.confirmNotLastAdmin(ctx, u, "archive"); err != nil {
+			return err
+		}
 		u.IsArchived, u.IsActive = true, false
 		return nil
 	}, func(t *AccessToken) { t.IsArchived, t.IsActive = true, false })

@@ -278,8 +278,9 @@ func (s *Service) UpdateUser(ctx context.Context, p *Principal, id string, ssoRe
 
 // SetUserActive activates or deactivates a user. A deactivated user, its
 // sessions and its PATs stop working on the next request. Nobody can
-// deactivate themselves, so an org cannot lock out its last admin by
-// mistake.
+// deactivate themselves, nobody can (de)activate a user holding operations
+// they do not hold, and the org's last active full admin stays active
+// (escalation.go).
 func (s *Service) SetUserActive(ctx context.Context, p *Principal, id string, active bool) (*UserView, error) {
 	u, err := s.person(ctx, p, id)
 	if err != nil {
@@ -288,11 +289,21 @@ func (s *Service) SetUserActive(ctx context.Context, p *Principal, id string, ac
 	if u.ID == p.UserID && !active {
 		return nil, Errorf(Invalid, "you cannot deactivate yourself")
 	}
+	verb := map[bool]string{true: "activate", false: "deactivate"}[active]
+	if err := s.confirmCovers(ctx, p, u.ID, "cannot "+verb+" this user"); err != nil {
+		return nil, err
+	}
+	if !active {
+		if err := s.confirmNotLastAdmin(ctx, u, verb); err != nil {
+			return nil, err
+		}
+	}
 	u.IsActive = active
 	return s.saveUser(ctx, p, u, map[bool]string{true: "activated", false: "deactivated"}[active])
 }
 
-// ArchiveUser archives a user for good (DELETE /auth/users/:id).
+// ArchiveUser archives a user for good (DELETE /auth/users/:id), under the
+// same rules as deactivating it.
 func (s *Service) ArchiveUser(ctx context.Context, p *Principal, id string) (*UserView, error) {
 	u, err := s.person(ctx, p, id)
 	if err != nil {
@@ -300,6 +311,12 @@ func (s *Service) ArchiveUser(ctx context.Context, p *Principal, id string) (*Us
 	}
 	if u.ID == p.UserID {
 		return nil, Errorf(Invalid, "you cannot archive yourself")
+	}
+	if err := s.confirmCovers(ctx, p, u.ID, "cannot archive this user"); err != nil {
+		return nil, err
+	}
+	if err := s.confirmNotLastAdmin(ctx, u, "archive"); err != nil {
+		return nil, err
 	}
 	u.IsArchived, u.IsActive = true, false
 	return s.saveUser(ctx, p, u, "archived")

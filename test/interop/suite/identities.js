@@ -284,7 +284,8 @@ module.exports = function defineIdentitySteps(ctx) {
     );
 
     const mark2 = ctx.httpLog.length;
-    const perm = await s.saClient.permissions.createPermission({ body: { name: `interop-by-sa-${suffix}`, operations: ['Auth:Users:Read'] } });
+    // It may grant only what it holds itself (docs/authorization.md): Permissions:Create.
+    const perm = await s.saClient.permissions.createPermission({ body: { name: `interop-by-sa-${suffix}`, operations: ['Permissions:Create'] } });
     assertUserActionFlow(mark2, 'POST', '/permissions');
     assert.equal(signingCredentials(mark2).used, s.sa.credId);
     assert.match(perm.id, /^pm-/);
@@ -298,14 +299,14 @@ module.exports = function defineIdentitySteps(ctx) {
     assertUserActionFlow(mark, 'PUT', `/auth/service-accounts/${s.sa.id}/deactivate`);
     assert.equal(off.userInfo.isActive, false);
     const err = await expectStatus(
-      s.saClient.permissions.createPermission({ body: { name: `interop-by-sa-off-${suffix}`, operations: ['Auth:Users:Read'] } }),
+      s.saClient.permissions.createPermission({ body: { name: `interop-by-sa-off-${suffix}`, operations: ['Permissions:Create'] } }),
       401,
       'createPermission by a deactivated service account',
     );
     t.diagnostic(`DfnsError ${err.httpStatus}: ${err.message}`);
     const on = await s.client.auth.activateServiceAccount({ serviceAccountId: s.sa.id });
     assert.equal(on.userInfo.isActive, true);
-    const perm = await s.saClient.permissions.createPermission({ body: { name: `interop-by-sa-on-${suffix}`, operations: ['Auth:Users:Read'] } });
+    const perm = await s.saClient.permissions.createPermission({ body: { name: `interop-by-sa-on-${suffix}`, operations: ['Permissions:Create'] } });
     assert.match(perm.id, /^pm-/);
     s.saReactivated = true;
   });

@@ -15,6 +15,7 @@
 //     each long-lived token signing with its own AsymmetricKeySigner (./identities.js)
 //   → audit log: listAuditLogs CSV / getAuditLog of every signed call above, signatures re-verified
 //     with node:crypto, userId filter, 403 without Auth:Logs:Read (./audit.js)
+//   → escalation prevention: the three ways in of issue 9 and no lockout from below (./escalation.js)
 //   → logout → the old token gets 401; JWKS verifies tokens.
 
 const path = require('node:path');
@@ -28,6 +29,7 @@ const { installHttpLog, formatExchange } = require('./httplog');
 const keys = require('./keys');
 const defineIdentitySteps = require('./identities');
 const defineAuditSteps = require('./audit');
+const defineEscalationSteps = require('./escalation');
 
 const STEP_TIMEOUT_MS = 30_000;
 
@@ -409,6 +411,17 @@ module.exports = function defineInteropSuite(sdkDir) {
       expectDfnsError,
       sinceMark,
       httpLog,
+      keys,
+    });
+
+    // Escalation prevention (suite/escalation.js), after the audit steps so they count none of it.
+    defineEscalationSteps({
+      step,
+      s,
+      server,
+      sdk: { DfnsApiClient, DfnsAuthenticator, AsymmetricKeySigner, BrowserKeySigner },
+      expectDfnsError,
+      sinceMark,
       keys,
     });
 
