@@ -52,6 +52,11 @@ type Config struct {
 	SMTPFrom     string
 	SMTPUsername string
 	SMTPPassword string // secret: prefer SIGNET_SMTP_PASSWORD_FILE
+
+	// TLS: with both set, signet serves HTTPS (HTTP/2, TLS 1.2 or later),
+	// re-reading the files when they change (internal/tlscert).
+	TLSCert string // PEM certificate chain file
+	TLSKey  string // PEM private key file
 }
 
 // Default returns the configuration with every default filled in.
@@ -133,6 +138,8 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.SMTPPassword, "smtp-password", "SMTP_PASSWORD", "SMTP password (prefer SIGNET_SMTP_PASSWORD_FILE)"},
 		{&c.Upstream, "upstream", "UPSTREAM", "URL of an API to guard: requests outside signet's own paths are forwarded to it (needs --routes)"},
 		{&c.Routes, "routes", "ROUTES", "route file (JSON) mapping upstream method + path to operations (with --upstream)"},
+		{&c.TLSCert, "tls-cert", "TLS_CERT", "PEM certificate chain file: serve HTTPS (with --tls-key; reloaded when the files change)"},
+		{&c.TLSKey, "tls-key", "TLS_KEY", "PEM private key file of --tls-cert"},
 	}
 	for _, s := range strs {
 		if v, ok, err := env.value(s.env); err != nil {
@@ -298,6 +305,9 @@ func (c *Config) Validate() error {
 		if c.UpstreamMaxStream < 1024 {
 			bad("--upstream-max-stream must be at least 1024 bytes")
 		}
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("--tls-cert and --tls-key go together")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

@@ -7,6 +7,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -24,6 +25,7 @@ import (
 	"github.com/signet-auth/signet/internal/mail"
 	"github.com/signet-auth/signet/internal/postgres"
 	"github.com/signet-auth/signet/internal/sqlite"
+	"github.com/signet-auth/signet/internal/tlscert"
 	"github.com/signet-auth/signet/internal/token"
 	"github.com/signet-auth/signet/internal/web"
 )
@@ -64,6 +66,8 @@ type Parts struct {
 	// Handler is what Serve serves: API, or with --upstream the gateway,
 	// which serves API's paths through it and guards the rest.
 	Handler http.Handler
+	// TLS, when set (--tls-cert), makes Serve speak HTTPS with it.
+	TLS *tls.Config
 	// writeTimeout bounds writing one response; a gateway waits longer for
 	// its upstream.
 	writeTimeout time.Duration
@@ -83,6 +87,14 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		if routes, err = gateway.LoadRoutes(cfg.Routes); err != nil {
 			return nil, fmt.Errorf("--routes: %w", err)
 		}
+	}
+	var tlsConfig *tls.Config
+	if cfg.TLSCert != "" {
+		r, err := tlscert.New(cfg.TLSCert, cfg.TLSKey, log)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		tlsConfig = r.Config()
 	}
 	master, err := token.LoadOrCreateMasterKey(cfg.KeyFile)
 	if err != nil {
@@ -121,7 +133,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		st.Close()
 		return nil, err
 	}
-	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api), writeTimeout: 30 * time.Second}
+	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api), TLS: tlsConfig, writeTimeout: 30 * time.Second}
 	if routes != nil {
 		upstream, _ := url.Parse(cfg.Upstream) // checked by Validate
 		gw, err := gateway.New(gateway.Config{
@@ -149,10 +161,20 @@ func Serve(ctx context.Context, ln net.Listener, p *Parts, log *slog.Logger) err
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         p.TLS,
 	}
 	go maintain(ctx, p, log)
+	if p.TLS != nil {
+		log.Info("serving HTTPS (HTTP/2, TLS 1.2 or later)")
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if p.TLS != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate comes from TLSConfig
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
