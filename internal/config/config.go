@@ -57,6 +57,11 @@ type Config struct {
 	// re-reading the files when they change (internal/tlscert).
 	TLSCert string // PEM certificate chain file
 	TLSKey  string // PEM private key file
+
+	// TokenAlg is the algorithm of new token signing keys: EdDSA (as Dfns)
+	// or ES256; empty keeps the current key's (EdDSA for the first key).
+	// serve rotates to it at start when the current key has another.
+	TokenAlg string
 }
 
 // Default returns the configuration with every default filled in.
@@ -140,6 +145,7 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.Routes, "routes", "ROUTES", "route file (JSON) mapping upstream method + path to operations (with --upstream)"},
 		{&c.TLSCert, "tls-cert", "TLS_CERT", "PEM certificate chain file: serve HTTPS (with --tls-key; reloaded when the files change)"},
 		{&c.TLSKey, "tls-key", "TLS_KEY", "PEM private key file of --tls-cert"},
+		{&c.TokenAlg, "token-alg", "TOKEN_ALG", "token signature algorithm, EdDSA (as Dfns) or ES256; serve and rotate-key switch to it, tokens of the old key stay valid (default: the current key's, EdDSA at first)"},
 	}
 	for _, s := range strs {
 		if v, ok, err := env.value(s.env); err != nil {
@@ -305,6 +311,9 @@ func (c *Config) Validate() error {
 		if c.UpstreamMaxStream < 1024 {
 			bad("--upstream-max-stream must be at least 1024 bytes")
 		}
+	}
+	if c.TokenAlg != "" && c.TokenAlg != "EdDSA" && c.TokenAlg != "ES256" {
+		bad("--token-alg %q must be EdDSA or ES256", c.TokenAlg)
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad("--tls-cert and --tls-key go together")

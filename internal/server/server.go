@@ -104,7 +104,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	iss, err := token.New(ctx, token.Config{Issuer: cfg.Issuer, Store: st, MasterKey: master})
+	iss, err := token.New(ctx, token.Config{Issuer: cfg.Issuer, Store: st, MasterKey: master, Alg: cfg.TokenAlg})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)
@@ -162,6 +162,11 @@ func Serve(ctx context.Context, ln net.Listener, p *Parts, log *slog.Logger) err
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		TLSConfig:         p.TLS,
+	}
+	if rotated, err := p.Issuer.EnsureAlg(ctx); err != nil {
+		return fmt.Errorf("switching the token algorithm: %w", err)
+	} else if rotated {
+		log.Info("rotated the token signing key to the configured algorithm; tokens of the old key stay valid", "alg", p.Issuer.Alg())
 	}
 	go maintain(ctx, p, log)
 	if p.TLS != nil {
