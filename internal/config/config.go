@@ -62,6 +62,10 @@ type Config struct {
 	// or ES256; empty keeps the current key's (EdDSA for the first key).
 	// serve rotates to it at start when the current key has another.
 	TokenAlg string
+
+	// MetricsListen, when set, is the address of a separate plain-HTTP
+	// listener serving Prometheus metrics at /metrics (internal/metrics).
+	MetricsListen string
 }
 
 // Default returns the configuration with every default filled in.
@@ -145,6 +149,7 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.Routes, "routes", "ROUTES", "route file (JSON) mapping upstream method + path to operations (with --upstream)"},
 		{&c.TLSCert, "tls-cert", "TLS_CERT", "PEM certificate chain file: serve HTTPS (with --tls-key; reloaded when the files change)"},
 		{&c.TLSKey, "tls-key", "TLS_KEY", "PEM private key file of --tls-cert"},
+		{&c.MetricsListen, "metrics-listen", "METRICS_LISTEN", "address of a separate listener serving Prometheus metrics at /metrics (off when empty; keep it private)"},
 		{&c.TokenAlg, "token-alg", "TOKEN_ALG", "token signature algorithm, EdDSA (as Dfns) or ES256; serve and rotate-key switch to it, tokens of the old key stay valid (default: the current key's, EdDSA at first)"},
 	}
 	for _, s := range strs {
@@ -310,6 +315,13 @@ func (c *Config) Validate() error {
 		}
 		if c.UpstreamMaxStream < 1024 {
 			bad("--upstream-max-stream must be at least 1024 bytes")
+		}
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("--metrics-listen %q: %v", c.MetricsListen, err)
+		} else if c.MetricsListen == c.Listen {
+			bad("--metrics-listen must differ from --listen")
 		}
 	}
 	if c.TokenAlg != "" && c.TokenAlg != "EdDSA" && c.TokenAlg != "ES256" {

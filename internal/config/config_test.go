@@ -89,6 +89,8 @@ func TestValidate(t *testing.T) {
 		{"tls cert without key", []string{"--tls-cert", "c.pem"}, "--tls-cert and --tls-key"},
 		{"tls key without cert", []string{"--tls-key", "k.pem"}, "--tls-cert and --tls-key"},
 		{"token alg", []string{"--token-alg", "RS256"}, "--token-alg"},
+		{"metrics listen", []string{"--metrics-listen", "9090"}, "--metrics-listen"},
+		{"metrics on the API listener", []string{"--listen", "127.0.0.1:9000", "--metrics-listen", "127.0.0.1:9000"}, "--metrics-listen"},
 		{"token alg none", []string{"--token-alg", "none"}, "--token-alg"},
 	}
 	for _, tt := range tests {

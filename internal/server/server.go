@@ -23,6 +23,7 @@ import (
 	"github.com/signet-auth/signet/internal/gateway"
 	"github.com/signet-auth/signet/internal/httpapi"
 	"github.com/signet-auth/signet/internal/mail"
+	"github.com/signet-auth/signet/internal/metrics"
 	"github.com/signet-auth/signet/internal/postgres"
 	"github.com/signet-auth/signet/internal/sqlite"
 	"github.com/signet-auth/signet/internal/tlscert"
@@ -68,6 +69,11 @@ type Parts struct {
 	Handler http.Handler
 	// TLS, when set (--tls-cert), makes Serve speak HTTPS with it.
 	TLS *tls.Config
+	// Metrics, when set (--metrics-listen), are served by Serve on
+	// MetricsListener, or on a listener it opens at metricsAddr.
+	Metrics         *metrics.Metrics
+	MetricsListener net.Listener
+	metricsAddr     string
 	// writeTimeout bounds writing one response; a gateway waits longer for
 	// its upstream.
 	writeTimeout time.Duration
@@ -104,6 +110,14 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	var m *metrics.Metrics
+	var caches auth.CacheObserver
+	var observer httpapi.Observer
+	if cfg.MetricsListen != "" {
+		m = metrics.New()
+		st = m.Store(st)
+		caches, observer = m, m
+	}
 	iss, err := token.New(ctx, token.Config{Issuer: cfg.Issuer, Store: st, MasterKey: master, Alg: cfg.TokenAlg})
 	if err != nil {
 		st.Close()
@@ -122,23 +136,25 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		Store: st, Tokens: iss, Logger: log, Delivery: delivery,
 		ChallengeTTL: cfg.ChallengeTTL, ActionTTL: cfg.ActionTTL, LoginTTL: cfg.LoginTTL,
 		CodeTTL: cfg.CodeTTL, RecoveryCodeTTL: cfg.RecoveryCodeTTL,
-		RPID: cfg.RPID, Origins: cfg.Origins, ExtraOperations: routes.Operations(),
+		RPID: cfg.RPID, Origins: cfg.Origins, ExtraOperations: routes.Operations(), Caches: caches,
 	})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS})
+	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS, Observer: observer})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api), TLS: tlsConfig, writeTimeout: 30 * time.Second}
+	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api), TLS: tlsConfig, writeTimeout: 30 * time.Second,
+		Metrics: m, metricsAddr: cfg.MetricsListen}
 	if routes != nil {
 		upstream, _ := url.Parse(cfg.Upstream) // checked by Validate
 		gw, err := gateway.New(gateway.Config{
 			Service: svc, API: api, Status: httpapi.Status, Upstream: upstream, Routes: routes, Logger: log,
 			Timeout: cfg.UpstreamTimeout, MaxBody: cfg.MaxBody, MaxStreamBody: cfg.UpstreamMaxStream,
+			Observer: observer,
 		})
 		if err != nil {
 			st.Close()
@@ -168,6 +184,13 @@ func Serve(ctx context.Context, ln net.Listener, p *Parts, log *slog.Logger) err
 	} else if rotated {
 		log.Info("rotated the token signing key to the configured algorithm; tokens of the old key stay valid", "alg", p.Issuer.Alg())
 	}
+	if p.Metrics != nil {
+		stop, err := serveMetrics(p, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
+	}
 	go maintain(ctx, p, log)
 	if p.TLS != nil {
 		log.Info("serving HTTPS (HTTP/2, TLS 1.2 or later)")
@@ -194,6 +217,25 @@ func Serve(ctx context.Context, ln net.Listener, p *Parts, log *slog.Logger) err
 		return err
 	}
 	return nil
+}
+
+// serveMetrics serves p.Metrics at /metrics on its own plain-HTTP listener
+// and returns the function that stops it.
+func serveMetrics(p *Parts, log *slog.Logger) (func(), error) {
+	ln := p.MetricsListener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", p.metricsAddr); err != nil {
+			return nil, fmt.Errorf("--metrics-listen: %w", err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", p.Metrics.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go srv.Serve(ln)
+	log.Info("serving metrics", "addr", ln.Addr().String(), "path", "/metrics")
+	return func() { srv.Close() }, nil
 }
 
 // maintain runs the periodic chores of a replica: sweeping expired
