@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -36,6 +37,9 @@ type Config struct {
 	CORSOrigins []string
 	// Observer, if set, is told of every answered request (metrics).
 	Observer Observer
+	// DocRoutes are the routes of the gateway's route file, for
+	// GET /openapi.json (openapi.go).
+	DocRoutes []DocRoute
 }
 
 // Observer is told of every request the API answers: the route pattern of
@@ -58,6 +62,7 @@ type Server struct {
 
 	corsOrigins map[string]bool
 	observer    Observer // nil: none
+	openapi     []byte   // GET /openapi.json, built once by New
 }
 
 // New returns a Server with every route registered.
@@ -74,6 +79,11 @@ func New(cfg Config) (*Server, error) {
 	s := &Server{svc: cfg.Service, log: cfg.Logger, jwks: cfg.JWKS, ping: cfg.Ping, maxBody: cfg.MaxBody,
 		mux: http.NewServeMux(), corsOrigins: originSet(cfg.CORSOrigins), observer: cfg.Observer}
 	s.register()
+	doc, err := s.openAPI(cfg.DocRoutes)
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: OpenAPI document: %w", err)
+	}
+	s.openapi = doc
 	s.handler = s.cors(s.mux)
 	return s, nil
 }

@@ -142,7 +142,8 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		st.Close()
 		return nil, err
 	}
-	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS, Observer: observer})
+	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS, Observer: observer,
+		DocRoutes: docRoutes(routes)})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -217,6 +218,19 @@ func Serve(ctx context.Context, ln net.Listener, p *Parts, log *slog.Logger) err
 		return err
 	}
 	return nil
+}
+
+// docRoutes describes the gateway's routes for GET /openapi.json.
+func docRoutes(routes *gateway.Routes) []httpapi.DocRoute {
+	if routes == nil {
+		return nil
+	}
+	var out []httpapi.DocRoute
+	for _, rt := range routes.Routes() {
+		out = append(out, httpapi.DocRoute{Method: rt.Method, Path: rt.Path, Operation: rt.Operation, Public: rt.Public,
+			Signed: !rt.Public && !rt.Unsigned && rt.Method != http.MethodGet && rt.Method != http.MethodHead})
+	}
+	return out
 }
 
 // serveMetrics serves p.Metrics at /metrics on its own plain-HTTP listener
