@@ -36,19 +36,19 @@ var bodies = map[string]struct{ req, resp any }{
 	"POST /auth/login/init":        {loginInitRequest{}, auth.SignChallenge{}},
 	"PUT /auth/logout":             {logoutRequest{}, message{}},
 	"POST /auth/action/init":       {auth.ActionRequest{}, auth.SignChallenge{}},
-	"GET /auth/users":              {nil, struct {
+	"GET /auth/users": {nil, struct {
 		Items         []userJSON `json:"items"`
 		NextPageToken string     `json:"nextPageToken,omitempty"`
 	}{}},
-	"POST /auth/users":                   {auth.CreateUserRequest{}, userJSON{}},
-	"GET /auth/users/{userId}":           {nil, userJSON{}},
+	"POST /auth/users":                    {auth.CreateUserRequest{}, userJSON{}},
+	"GET /auth/users/{userId}":            {nil, userJSON{}},
 	"PUT /auth/users/{userId}/activate":   {nil, userJSON{}},
 	"PUT /auth/users/{userId}/deactivate": {nil, userJSON{}},
-	"DELETE /auth/users/{userId}":        {nil, userJSON{}},
-	"POST /auth/pats":                    {auth.CreateTokenRequest{}, tokenJSON{}},
-	"GET /auth/pats/{tokenId}":           {nil, tokenJSON{}},
-	"POST /permissions":                  {auth.PermissionRequest{}, permissionJSON{}},
-	"GET /permissions/{permissionId}":    {nil, permissionJSON{}},
+	"DELETE /auth/users/{userId}":         {nil, userJSON{}},
+	"POST /auth/pats":                     {auth.CreateTokenRequest{}, tokenJSON{}},
+	"GET /auth/pats/{tokenId}":            {nil, tokenJSON{}},
+	"POST /permissions":                   {auth.PermissionRequest{}, permissionJSON{}},
+	"GET /permissions/{permissionId}":     {nil, permissionJSON{}},
 	"GET /auth/credentials": {nil, struct {
 		Items []credentialJSON `json:"items"`
 	}{}},
