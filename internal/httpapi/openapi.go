@@ -55,9 +55,16 @@ var bodies = map[string]struct{ req, resp any }{
 	"GET /.well-known/jwks.json": {nil, struct {
 		Keys []map[string]string `json:"keys"`
 	}{}},
+	// The audit log's CSV, as a JSON string (spec 5.8).
+	"GET /auth/action/logs": {nil, ""},
 	"GET /healthz": {nil, struct {
 		Status string `json:"status"`
 	}{}},
+}
+
+// noContent are the routes that answer 204 with no body on success.
+var noContent = map[string]bool{
+	"DELETE /permissions/{permissionId}/assignments/{assignmentId}": true,
 }
 
 // message is the {"message":"success"} answer.
@@ -141,7 +148,11 @@ func (s *Server) openAPI(extra []DocRoute) ([]byte, error) {
 		if err != nil {
 			return fmt.Errorf("%s %s response: %w", method, pattern, err)
 		}
-		o.AddResponse(http.StatusOK, openapi3.NewResponse().WithDescription("success").WithJSONSchemaRef(resp))
+		if noContent[method+" "+pattern] {
+			o.AddResponse(http.StatusNoContent, openapi3.NewResponse().WithDescription("success, no body"))
+		} else {
+			o.AddResponse(http.StatusOK, openapi3.NewResponse().WithDescription("success").WithJSONSchemaRef(resp))
+		}
 		errRef := &openapi3.SchemaRef{Ref: "#/components/schemas/Error"}
 		codes := []int{http.StatusBadRequest, http.StatusNotFound, http.StatusMethodNotAllowed,
 			http.StatusRequestEntityTooLarge, http.StatusUnsupportedMediaType, http.StatusTooManyRequests,

@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/getkin/kin-openapi/openapi3"
 	"github.com/getkin/kin-openapi/openapi3filter"
@@ -116,7 +117,7 @@ func validate(router routers.Router, base string, x exchange) (string, error) {
 	out := &openapi3filter.ResponseValidationInput{RequestValidationInput: in, Status: x.status, Header: x.resHeader,
 		Body: io.NopCloser(bytes.NewReader(x.resBody)), Options: &openapi3filter.Options{IncludeResponseStatus: true}}
 	if err := openapi3filter.ValidateResponse(context.Background(), out); err != nil {
-		return "", fmt.Errorf("%s %s -> %d: response does not fit the document: %w\n%s", x.method, x.path, x.status, err, x.resBody)
+		return "", fmt.Errorf("%s %s -> %d: response does not fit the document: %.300w\n%.300s", x.method, x.path, x.status, err, x.resBody)
 	}
 	return route.Method + " " + route.Path, nil
 }
@@ -199,6 +200,37 @@ func TestOpenAPI(t *testing.T) {
 	perm, err := ann.CreatePermission(ctx, client.CreatePermissionRequest{Name: "readers", Operations: []string{"Auth:Users:Read"}})
 	must(perm, err)
 	must(ann.GetPermission(ctx, perm.ID))
+	must(ann.ListPermissions(ctx, client.ListRequest{}))
+	must(ann.UpdatePermission(ctx, perm.ID, client.UpdatePermissionRequest{Name: "readers2"}))
+	as, err := ann.CreateAssignment(ctx, perm.ID, bob.UserID)
+	must(as, err)
+	must(ann.ListAssignments(ctx, perm.ID, client.ListRequest{}))
+	must(nil, ann.DeleteAssignment(ctx, perm.ID, as.ID))
+	must(ann.ArchivePermission(ctx, perm.ID, true))
+	must(ann.UpdatePAT(ctx, pat.TokenID, client.UpdateAccessTokenRequest{Name: "ci2"}))
+	must(ann.DeactivatePAT(ctx, pat.TokenID))
+	must(ann.ActivatePAT(ctx, pat.TokenID))
+	must(ann.DeletePAT(ctx, pat.TokenID))
+	saKey, _ := client.GenerateKey(client.ES256)
+	saPEM, _ := client.EncodePublicKeyPEM(saKey.Public())
+	sa, err := ann.CreateServiceAccount(ctx, client.CreateServiceAccountRequest{Name: "bot", PublicKey: saPEM})
+	must(sa, err)
+	saID := sa.UserInfo.UserID
+	must(ann.ListServiceAccounts(ctx))
+	must(ann.GetServiceAccount(ctx, saID))
+	must(ann.UpdateServiceAccount(ctx, saID, client.UpdateAccessTokenRequest{Name: "bot2"}))
+	must(ann.DeactivateServiceAccount(ctx, saID, true))
+	must(ann.ActivateServiceAccount(ctx, saID))
+	must(ann.DeleteServiceAccount(ctx, saID, true))
+	must(ann.UpdateUser(ctx, bob.UserID, client.UpdateUserRequest{}))
+	must(ann.DeleteUser(ctx, bob.UserID))
+	k2priv, _ := client.GenerateKey(client.EdDSA)
+	k2, _ := client.NewKeySigner("ann-key-2", k2priv)
+	cred, err := ann.AddCredential(ctx, client.KindKey, "second", k2)
+	must(cred, err)
+	must(ann.DeactivateCredential(ctx, cred.CredentialUUID))
+	must(ann.ActivateCredential(ctx, cred.CredentialUUID))
+	must(ann.ListAuditLogs(ctx, client.AuditLogsRequest{StartTime: time.Now().Add(-time.Hour), EndTime: time.Now().Add(time.Minute)}))
 	for _, p := range []string{"/healthz", "/.well-known/jwks.json", "/openapi.json"} {
 		res, err := http.Get(srv.URL + p)
 		must(nil, err)
@@ -242,7 +274,7 @@ func TestOpenAPI(t *testing.T) {
 	}
 	sort.Strings(names)
 	t.Logf("%d exchanges validated, %d routes of %d: %s", len(rc.xs), len(covered), countOps(doc), strings.Join(names, ", "))
-	if len(covered) < 20 {
+	if len(covered) < 40 {
 		t.Errorf("only %d routes exercised", len(covered))
 	}
 	if os.Getenv("SIGNET_OPENAPI_OUT") != "" {

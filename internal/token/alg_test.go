@@ -130,6 +130,7 @@ func TestRotateBetweenAlgorithms(t *testing.T) {
 	if b.Alg() != EdDSA {
 		t.Fatalf("New rotated by itself: alg %s", b.Alg())
 	}
+	clk.Add(time.Second) // the JWKS lists the newest key first
 	if rotated, err := b.EnsureAlg(ctx); err != nil || !rotated {
 		t.Fatalf("EnsureAlg: %v %v", rotated, err)
 	}
