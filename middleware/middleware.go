@@ -2,7 +2,8 @@
 // signet's bearer tokens. It verifies them offline against signet's public
 // keys (the JWKS at <signet>/.well-known/jwks.json, cached and refetched when
 // a token names a key it has not seen, at most once per RefreshInterval),
-// accepting only EdDSA, signet's issuer, the audience dfns:auth:user and an
+// accepting only EdDSA (Ed25519) and ES256 (P-256) tokens signed with the
+// algorithm of the key their kid names, signet's issuer, the audience dfns:auth:user and an
 // unexpired token, and puts the caller's Principal in the request context.
 //
 // Offline verification cannot see revocation: a deactivated PAT or a logged
@@ -15,7 +16,9 @@ package middleware
 import (
 	"bytes"
 	"context"
+	"crypto/ecdsa"
 	"crypto/ed25519"
+	"crypto/elliptic"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
@@ -124,7 +127,7 @@ type Verifier struct {
 	fetchMu sync.Mutex // serialises fetches
 
 	mu          sync.RWMutex
-	keys        map[string]ed25519.PublicKey
+	keys        map[string]pubKey
 	fetchedAt   time.Time // last successful fetch
 	attemptedAt time.Time // last fetch attempt
 }
@@ -188,9 +191,10 @@ func New(cfg Config) (*Verifier, error) {
 	for _, k := range cfg.Kinds {
 		v.kinds[k] = true
 	}
-	// RFC 8725 §3.1: the algorithm is fixed, never taken from the token.
+	// RFC 8725 §3.1: the algorithm is never taken from the token alone:
+	// only these two parse, and the key's must match.
 	v.parser = jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg(), jwt.SigningMethodES256.Alg()}),
 		jwt.WithIssuer(cfg.Issuer),
 		jwt.WithAudience(cfg.Audience),
 		jwt.WithExpirationRequired(),
@@ -234,8 +238,8 @@ func (c *claims) Validate() error {
 func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error) {
 	var c claims
 	_, err := v.parser.ParseWithClaims(token, &c, func(t *jwt.Token) (any, error) {
-		if t.Method != jwt.SigningMethodEdDSA {
-			return nil, errors.New("alg is not EdDSA")
+		if t.Method != jwt.SigningMethodEdDSA && t.Method != jwt.SigningMethodES256 {
+			return nil, errors.New("alg is neither EdDSA nor ES256")
 		}
 		if _, ok := t.Header["crit"]; ok {
 			return nil, errors.New("crit header not supported")
@@ -244,7 +248,14 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 		if kid == "" {
 			return nil, errors.New("no kid")
 		}
-		return v.key(ctx, kid)
+		k, err := v.key(ctx, kid)
+		if err != nil {
+			return nil, err
+		}
+		if t.Method != k.method {
+			return nil, errors.New("alg is not the algorithm of the key kid names")
+		}
+		return k.key, nil
 	})
 	if err != nil {
 		v.cfg.Logger.DebugContext(ctx, "token rejected", "err", err)
@@ -265,9 +276,15 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 
 var errUnknownKid = errors.New("unknown kid")
 
+// pubKey is a verification key with the one algorithm it verifies.
+type pubKey struct {
+	method jwt.SigningMethod
+	key    any // ed25519.PublicKey or *ecdsa.PublicKey
+}
+
 // key returns the public key kid names, fetching the key set when it is
 // stale or when kid is unknown (at most once per RefreshInterval).
-func (v *Verifier) key(ctx context.Context, kid string) (ed25519.PublicKey, error) {
+func (v *Verifier) key(ctx context.Context, kid string) (*pubKey, error) {
 	k, fresh := v.lookup(kid)
 	if k != nil && fresh {
 		return k, nil
@@ -299,19 +316,25 @@ func (v *Verifier) key(ctx context.Context, kid string) (ed25519.PublicKey, erro
 }
 
 // lookup returns the cached key for kid and whether the cache is fresh.
-func (v *Verifier) lookup(kid string) (ed25519.PublicKey, bool) {
+func (v *Verifier) lookup(kid string) (*pubKey, bool) {
 	v.mu.RLock()
 	defer v.mu.RUnlock()
 	fresh := !v.fetchedAt.IsZero() && v.cfg.Now().Sub(v.fetchedAt) < v.cfg.CacheTTL
-	return v.keys[kid], fresh
+	k, ok := v.keys[kid]
+	if !ok {
+		return nil, fresh
+	}
+	return &k, fresh
 }
 
-// jwks is RFC 7517's key set; only Ed25519 keys (RFC 8037) are kept.
+// jwks is RFC 7517's key set; only Ed25519 keys (RFC 8037) for EdDSA and
+// P-256 keys (RFC 7518 §6.2) for ES256 are kept.
 type jwks struct {
 	Keys []struct {
 		Kty string `json:"kty"`
 		Crv string `json:"crv"`
 		X   string `json:"x"`
+		Y   string `json:"y"`
 		Kid string `json:"kid"`
 		Use string `json:"use"`
 		Alg string `json:"alg"`
@@ -340,16 +363,30 @@ func (v *Verifier) fetch(ctx context.Context) error {
 	if err := json.NewDecoder(io.LimitReader(res.Body, 1<<20)).Decode(&set); err != nil {
 		return fmt.Errorf("GET %s: %w", v.jwksURL, err)
 	}
-	keys := map[string]ed25519.PublicKey{}
+	keys := map[string]pubKey{}
 	for _, k := range set.Keys {
-		if k.Kty != "OKP" || k.Crv != "Ed25519" || k.Kid == "" || (k.Use != "" && k.Use != "sig") || (k.Alg != "" && k.Alg != "EdDSA") {
+		if k.Kid == "" || (k.Use != "" && k.Use != "sig") {
 			continue
 		}
-		x, err := base64.RawURLEncoding.DecodeString(k.X)
-		if err != nil || len(x) != ed25519.PublicKeySize {
-			continue
+		switch {
+		case k.Kty == "OKP" && k.Crv == "Ed25519" && (k.Alg == "" || k.Alg == "EdDSA"):
+			x, err := base64.RawURLEncoding.DecodeString(k.X)
+			if err != nil || len(x) != ed25519.PublicKeySize {
+				continue
+			}
+			keys[k.Kid] = pubKey{jwt.SigningMethodEdDSA, ed25519.PublicKey(x)}
+		case k.Kty == "EC" && k.Crv == "P-256" && (k.Alg == "" || k.Alg == "ES256"):
+			x, errX := base64.RawURLEncoding.DecodeString(k.X)
+			y, errY := base64.RawURLEncoding.DecodeString(k.Y)
+			if errX != nil || errY != nil || len(x) != 32 || len(y) != 32 {
+				continue
+			}
+			pub, err := ecdsa.ParseUncompressedPublicKey(elliptic.P256(), append(append([]byte{4}, x...), y...))
+			if err != nil { // not on the curve
+				continue
+			}
+			keys[k.Kid] = pubKey{jwt.SigningMethodES256, pub}
 		}
-		keys[k.Kid] = ed25519.PublicKey(x)
 	}
 	v.mu.Lock()
 	v.keys, v.fetchedAt = keys, v.cfg.Now()

@@ -19,13 +19,16 @@ import (
 
 // startSignet runs a signet in-process and returns its URL and a logged-in
 // client of a new org's first user.
-func startSignet(t *testing.T) (string, *server.Parts, *client.Client, *client.KeySigner) {
+func startSignet(t *testing.T, mods ...func(*config.Config)) (string, *server.Parts, *client.Client, *client.KeySigner) {
 	t.Helper()
 	ctx := context.Background()
 	dir := t.TempDir()
 	cfg := config.Default()
 	cfg.Database = "sqlite:" + dir + "/signet.db"
 	cfg.KeyFile = dir + "/signet.key"
+	for _, m := range mods {
+		m(&cfg)
+	}
 	parts, err := server.Assemble(ctx, &cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)

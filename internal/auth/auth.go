@@ -62,6 +62,9 @@ type Config struct {
 	// DisableAudit turns the audit log off (audit.go). Only benchmarks set
 	// it, to measure what recording costs; servers always record.
 	DisableAudit bool
+
+	// Caches, if set, is told of every cache lookup (observe.go).
+	Caches CacheObserver
 }
 
 // Service implements signet's use cases. It is safe for concurrent use.

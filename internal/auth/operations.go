@@ -81,6 +81,7 @@ func (s *Service) Authorize(ctx context.Context, p *Principal, op string) error 
 			key.permission = p.PermissionID
 		}
 		ops, hit = s.opsCache.get(key)
+		s.cacheLookup(CacheOperations, hit)
 	}
 	if !hit {
 		var err error

@@ -62,7 +62,9 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 // verifyBearer checks a bearer token's signature and claims, once per
 // token thanks to the verified-token cache.
 func (s *Service) verifyBearer(bearer string) (*token.Claims, error) {
-	if c, ok := s.verified.get(bearer, s.now()); ok {
+	c, ok := s.verified.get(bearer, s.now())
+	s.cacheLookup(CacheVerifiedTokens, ok)
+	if ok {
 		return c, nil
 	}
 	c, err := s.tokens.Verify(bearer)

@@ -52,6 +52,20 @@ type Config struct {
 	SMTPFrom     string
 	SMTPUsername string
 	SMTPPassword string // secret: prefer SIGNET_SMTP_PASSWORD_FILE
+
+	// TLS: with both set, signet serves HTTPS (HTTP/2, TLS 1.2 or later),
+	// re-reading the files when they change (internal/tlscert).
+	TLSCert string // PEM certificate chain file
+	TLSKey  string // PEM private key file
+
+	// TokenAlg is the algorithm of new token signing keys: EdDSA (as Dfns)
+	// or ES256; empty keeps the current key's (EdDSA for the first key).
+	// serve rotates to it at start when the current key has another.
+	TokenAlg string
+
+	// MetricsListen, when set, is the address of a separate plain-HTTP
+	// listener serving Prometheus metrics at /metrics (internal/metrics).
+	MetricsListen string
 }
 
 // Default returns the configuration with every default filled in.
@@ -133,6 +147,10 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.SMTPPassword, "smtp-password", "SMTP_PASSWORD", "SMTP password (prefer SIGNET_SMTP_PASSWORD_FILE)"},
 		{&c.Upstream, "upstream", "UPSTREAM", "URL of an API to guard: requests outside signet's own paths are forwarded to it (needs --routes)"},
 		{&c.Routes, "routes", "ROUTES", "route file (JSON) mapping upstream method + path to operations (with --upstream)"},
+		{&c.TLSCert, "tls-cert", "TLS_CERT", "PEM certificate chain file: serve HTTPS (with --tls-key; reloaded when the files change)"},
+		{&c.TLSKey, "tls-key", "TLS_KEY", "PEM private key file of --tls-cert"},
+		{&c.MetricsListen, "metrics-listen", "METRICS_LISTEN", "address of a separate listener serving Prometheus metrics at /metrics (off when empty; keep it private)"},
+		{&c.TokenAlg, "token-alg", "TOKEN_ALG", "token signature algorithm, EdDSA (as Dfns) or ES256; serve and rotate-key switch to it, tokens of the old key stay valid (default: the current key's, EdDSA at first)"},
 	}
 	for _, s := range strs {
 		if v, ok, err := env.value(s.env); err != nil {
@@ -307,6 +325,19 @@ func (c *Config) Validate() error {
 		if c.UpstreamMaxStream < 1024 {
 			bad("--upstream-max-stream must be at least 1024 bytes")
 		}
+	}
+	if c.MetricsListen != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsListen); err != nil {
+			bad("--metrics-listen %q: %v", c.MetricsListen, err)
+		} else if c.MetricsListen == c.Listen {
+			bad("--metrics-listen must differ from --listen")
+		}
+	}
+	if c.TokenAlg != "" && c.TokenAlg != "EdDSA" && c.TokenAlg != "ES256" {
+		bad("--token-alg %q must be EdDSA or ES256", c.TokenAlg)
+	}
+	if (c.TLSCert == "") != (c.TLSKey == "") {
+		bad("--tls-cert and --tls-key go together")
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

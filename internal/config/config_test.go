@@ -53,6 +53,8 @@ func TestSources(t *testing.T) {
 		{"repeatable origin", nil, []string{"--rp-id", "example.com", "--origin", "https://a.example.com", "--origin", "https://example.com"}, func(c *Config) bool { return len(c.Origins) == 2 }},
 		{"origins from env", map[string]string{"SIGNET_RP_ID": "example.com", "SIGNET_ORIGIN": "https://a.example.com,https://example.com"}, nil, func(c *Config) bool { return len(c.Origins) == 2 }},
 		{"duration", map[string]string{"SIGNET_ACTION_TTL": "90s"}, nil, func(c *Config) bool { return c.ActionTTL == 90*time.Second }},
+		{"token alg from env", map[string]string{"SIGNET_TOKEN_ALG": "ES256"}, nil, func(c *Config) bool { return c.TokenAlg == "ES256" }},
+		{"tls from env", map[string]string{"SIGNET_TLS_CERT": "c.pem", "SIGNET_TLS_KEY": "k.pem"}, nil, func(c *Config) bool { return c.TLSCert == "c.pem" && c.TLSKey == "k.pem" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,6 +86,12 @@ func TestValidate(t *testing.T) {
 		{"smtp without from", []string{"--smtp-addr", "127.0.0.1:25"}, "--smtp-from"},
 		{"log level", []string{"--log-level", "loud"}, "--log-level"},
 		{"sqlite synchronous", []string{"--sqlite-synchronous", "off"}, "--sqlite-synchronous"},
+		{"tls cert without key", []string{"--tls-cert", "c.pem"}, "--tls-cert and --tls-key"},
+		{"tls key without cert", []string{"--tls-key", "k.pem"}, "--tls-cert and --tls-key"},
+		{"token alg", []string{"--token-alg", "RS256"}, "--token-alg"},
+		{"metrics listen", []string{"--metrics-listen", "9090"}, "--metrics-listen"},
+		{"metrics on the API listener", []string{"--listen", "127.0.0.1:9000", "--metrics-listen", "127.0.0.1:9000"}, "--metrics-listen"},
+		{"token alg none", []string{"--token-alg", "none"}, "--token-alg"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -40,6 +40,17 @@ type Config struct {
 	// Transport reaches the upstream; nil means a tuned clone of
 	// http.DefaultTransport (NewTransport).
 	Transport http.RoundTripper
+	// Observer, if set, is told of every request bound for the upstream
+	// (metrics); signet's own paths are observed by the API.
+	Observer Observer
+}
+
+// Observer is told of every request the gateway answers: route is
+// "upstream " plus the matching route file path pattern, or
+// "upstream unmatched"; code is the error code when signet refused it.
+// internal/metrics implements it.
+type Observer interface {
+	ObserveRequest(route, method string, status int, code string, spent bool, d time.Duration)
 }
 
 // Gateway is an http.Handler: signet's API for signet's paths, the guarded
@@ -54,6 +65,7 @@ type Gateway struct {
 	maxBody   int64
 	maxStream int64
 	proxy     *httputil.ReverseProxy
+	observer  Observer // nil: none
 }
 
 // New validates cfg and returns a Gateway.
@@ -87,7 +99,7 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.Transport = NewTransport()
 	}
 	g := &Gateway{
-		svc: cfg.Service, api: cfg.API, status: cfg.Status, routes: cfg.Routes, log: cfg.Logger,
+		svc: cfg.Service, api: cfg.API, status: cfg.Status, routes: cfg.Routes, log: cfg.Logger, observer: cfg.Observer,
 		timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxStream: cfg.MaxStreamBody,
 	}
 	target := *cfg.Upstream

@@ -56,8 +56,19 @@ func (g *Gateway) observe(w http.ResponseWriter, r *http.Request) {
 			// Causes help operators and never hold secrets.
 			attrs = append(attrs, slog.String("err", err.Error()))
 		}
-		attrs = append(attrs, slog.Int("status", rec.status), slog.Duration("dur", time.Since(start)))
+		dur := time.Since(start)
+		attrs = append(attrs, slog.Int("status", rec.status), slog.Duration("dur", dur))
 		g.log.LogAttrs(r.Context(), level, "request", attrs...)
+		if g.observer != nil {
+			route, code := "upstream unmatched", ""
+			if x.route != nil {
+				route = "upstream " + x.route.Path
+			}
+			if err != nil {
+				code = string(auth.ErrorCode(err))
+			}
+			g.observer.ObserveRequest(route, r.Method, rec.status, code, x.action != nil, dur)
+		}
 	}()
 	if err = g.guard(rec, r, x); err != nil && rec.status == 0 {
 		rec.Header().Set("X-Request-Id", x.id)

@@ -261,7 +261,8 @@ const ownPaths = "/auth/..., /permissions..., /healthz, /.well-known/jwks.json"
 // isOwn reports whether signet serves path itself rather than the upstream.
 func isOwn(path string) bool {
 	return under(path, "/auth") || under(path, "/permissions") ||
-		path == "/healthz" || path == "/.well-known/jwks.json"
+		path == "/healthz" || path == "/.well-known/jwks.json" ||
+		path == "/openapi.json" // signet's document, which describes the route file too
 }
 
 // under reports whether path is prefix or below it.

@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -34,6 +35,19 @@ type Config struct {
 	// CORSOrigins are the web origins allowed to call signet from a
 	// browser; none by default.
 	CORSOrigins []string
+	// Observer, if set, is told of every answered request (metrics).
+	Observer Observer
+	// DocRoutes are the routes of the gateway's route file, for
+	// GET /openapi.json (openapi.go).
+	DocRoutes []DocRoute
+}
+
+// Observer is told of every request the API answers: the route pattern of
+// the route table that matched (or "unmatched"), the method, status, the
+// error code when it failed ("" otherwise), whether it spent a user action,
+// and how long it took. internal/metrics implements it.
+type Observer interface {
+	ObserveRequest(route, method string, status int, code string, spent bool, d time.Duration)
 }
 
 // Server serves signet's API.
@@ -47,6 +61,8 @@ type Server struct {
 	handler http.Handler
 
 	corsOrigins map[string]bool
+	observer    Observer // nil: none
+	openapi     []byte   // GET /openapi.json, built once by New
 }
 
 // New returns a Server with every route registered.
@@ -61,8 +77,13 @@ func New(cfg Config) (*Server, error) {
 		cfg.MaxBody = 1 << 20
 	}
 	s := &Server{svc: cfg.Service, log: cfg.Logger, jwks: cfg.JWKS, ping: cfg.Ping, maxBody: cfg.MaxBody,
-		mux: http.NewServeMux(), corsOrigins: originSet(cfg.CORSOrigins)}
+		mux: http.NewServeMux(), corsOrigins: originSet(cfg.CORSOrigins), observer: cfg.Observer}
 	s.register()
+	doc, err := s.openAPI(cfg.DocRoutes)
+	if err != nil {
+		return nil, fmt.Errorf("httpapi: OpenAPI document: %w", err)
+	}
+	s.openapi = doc
 	s.handler = s.cors(s.mux)
 	return s, nil
 }
@@ -130,7 +151,7 @@ func (s *Server) register() {
 	}
 	for _, p := range order {
 		methods := byPattern[p]
-		s.mux.Handle(p, s.observe(func(w http.ResponseWriter, r *http.Request) error {
+		s.mux.Handle(p, s.observe(p, func(w http.ResponseWriter, r *http.Request) error {
 			rt, ok := methods[r.Method]
 			if !ok && r.Method == http.MethodHead {
 				rt, ok = methods[http.MethodGet]
@@ -141,7 +162,7 @@ func (s *Server) register() {
 			return s.serve(rt, w, r)
 		}))
 	}
-	s.mux.Handle("/", s.observe(func(w http.ResponseWriter, r *http.Request) error {
+	s.mux.Handle("/", s.observe("unmatched", func(w http.ResponseWriter, r *http.Request) error {
 		return auth.Errorf(auth.NotFound, "no such endpoint")
 	}))
 }
@@ -168,6 +189,7 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) (err er
 			c.action, err = s.svc.SpendAction(r.Context(), c.p, r.Header.Get("X-DFNS-USERACTION"), &auth.Spend{
 				Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, UnsignedQuery: rt.unsignedQuery, Body: body})
 			if c.action != nil { // audit: the spent action's entry gets the request's outcome
+				setSpent(r)
 				defer func() { s.svc.RecordOutcome(r.Context(), c.action, outcomeStatus(w, err)) }()
 			}
 			if err != nil {
@@ -294,9 +316,18 @@ func (r *statusRecorder) Write(b []byte) (int, error) {
 
 // logInfo carries the principal to the access log only; handlers get it
 // through call.
-type logInfo struct{ p *auth.Principal }
+type logInfo struct {
+	p     *auth.Principal
+	spent bool // the request spent a user action (metrics)
+}
 
 type logKey struct{}
+
+func setSpent(r *http.Request) {
+	if li, ok := r.Context().Value(logKey{}).(*logInfo); ok {
+		li.spent = true
+	}
+}
 
 func setPrincipal(r *http.Request, p *auth.Principal) {
 	if li, ok := r.Context().Value(logKey{}).(*logInfo); ok {
@@ -308,7 +339,7 @@ func setPrincipal(r *http.Request, p *auth.Principal) {
 // id, maps the error to its status and JSON body, and logs one line per
 // request. Internal errors are logged with their cause and answered with
 // "internal error" only; no header, token, body or signature is ever logged.
-func (s *Server) observe(h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
+func (s *Server) observe(route string, h func(w http.ResponseWriter, r *http.Request) error) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
@@ -327,8 +358,9 @@ func (s *Server) observe(h func(w http.ResponseWriter, r *http.Request) error) h
 			attrs = append(attrs, slog.String("org", li.p.OrgID), slog.String("user", li.p.UserID), slog.String("token", li.p.TokenID))
 		}
 		level := slog.LevelInfo
+		var code auth.Code
 		if err != nil {
-			code := auth.ErrorCode(err)
+			code = auth.ErrorCode(err)
 			st, ok := status[code]
 			if !ok {
 				st = http.StatusInternalServerError
@@ -344,7 +376,11 @@ func (s *Server) observe(h func(w http.ResponseWriter, r *http.Request) error) h
 				writeJSON(rec, st, body)
 			}
 		}
-		attrs = append(attrs, slog.Int("status", rec.status), slog.Duration("dur", time.Since(start)))
+		dur := time.Since(start)
+		attrs = append(attrs, slog.Int("status", rec.status), slog.Duration("dur", dur))
 		s.log.LogAttrs(r.Context(), level, "request", attrs...)
+		if s.observer != nil {
+			s.observer.ObserveRequest(route, r.Method, rec.status, string(code), li.spent, dur)
+		}
 	})
 }

@@ -18,6 +18,7 @@ func (s *Server) routes() []route {
 	return []route{
 		{method: "GET", pattern: "/healthz", access: public, h: s.healthz},
 		{method: "GET", pattern: "/.well-known/jwks.json", access: public, h: s.jwksHandler},
+		{method: "GET", pattern: "/openapi.json", access: public, h: s.openAPIHandler},
 
 		{method: "POST", pattern: "/auth/registration/init", access: public, h: s.registrationInit},
 		// Bearer = the temporary token, checked by the handler.

@@ -18,6 +18,7 @@ var (
 		"POST /auth/login/init": true, "POST /auth/login": true, "PUT /auth/registration/code": true,
 		"POST /auth/recover/user/code": true, "POST /auth/recover/user/init": true, "POST /auth/recover/user": true,
 		"POST /auth/credentials/code/init": true, "POST /auth/credentials/code/verify": true,
+		"GET /openapi.json": true,
 	}
 	unsignedRoutes = map[string]bool{
 		"PUT /auth/logout": true, "POST /auth/action/init": true, "POST /auth/action": true, "POST /auth/action/verify": true,

@@ -7,6 +7,7 @@ package server
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -22,8 +23,10 @@ import (
 	"github.com/signet-auth/signet/internal/gateway"
 	"github.com/signet-auth/signet/internal/httpapi"
 	"github.com/signet-auth/signet/internal/mail"
+	"github.com/signet-auth/signet/internal/metrics"
 	"github.com/signet-auth/signet/internal/postgres"
 	"github.com/signet-auth/signet/internal/sqlite"
+	"github.com/signet-auth/signet/internal/tlscert"
 	"github.com/signet-auth/signet/internal/token"
 	"github.com/signet-auth/signet/internal/web"
 )
@@ -64,6 +67,13 @@ type Parts struct {
 	// Handler is what Serve serves: API, or with --upstream the gateway,
 	// which serves API's paths through it and guards the rest.
 	Handler http.Handler
+	// TLS, when set (--tls-cert), makes Serve speak HTTPS with it.
+	TLS *tls.Config
+	// Metrics, when set (--metrics-listen), are served by Serve on
+	// MetricsListener, or on a listener it opens at metricsAddr.
+	Metrics         *metrics.Metrics
+	MetricsListener net.Listener
+	metricsAddr     string
 	// writeTimeout bounds writing one response; a gateway waits longer for
 	// its upstream.
 	writeTimeout time.Duration
@@ -84,6 +94,14 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 			return nil, fmt.Errorf("--routes: %w", err)
 		}
 	}
+	var tlsConfig *tls.Config
+	if cfg.TLSCert != "" {
+		r, err := tlscert.New(cfg.TLSCert, cfg.TLSKey, log)
+		if err != nil {
+			return nil, fmt.Errorf("--tls-cert/--tls-key: %w", err)
+		}
+		tlsConfig = r.Config()
+	}
 	master, err := token.LoadOrCreateMasterKey(cfg.KeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
@@ -92,7 +110,15 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
-	iss, err := token.New(ctx, token.Config{Issuer: cfg.Issuer, Store: st, MasterKey: master})
+	var m *metrics.Metrics
+	var caches auth.CacheObserver
+	var observer httpapi.Observer
+	if cfg.MetricsListen != "" {
+		m = metrics.New()
+		st = m.Store(st)
+		caches, observer = m, m
+	}
+	iss, err := token.New(ctx, token.Config{Issuer: cfg.Issuer, Store: st, MasterKey: master, Alg: cfg.TokenAlg})
 	if err != nil {
 		st.Close()
 		return nil, fmt.Errorf("signing keys: %w", err)
@@ -110,23 +136,26 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		Store: st, Tokens: iss, Logger: log, Delivery: delivery,
 		ChallengeTTL: cfg.ChallengeTTL, ActionTTL: cfg.ActionTTL, LoginTTL: cfg.LoginTTL,
 		CodeTTL: cfg.CodeTTL, RecoveryCodeTTL: cfg.RecoveryCodeTTL,
-		RPID: cfg.RPID, Origins: cfg.Origins, ExtraOperations: routes.Operations(),
+		RPID: cfg.RPID, Origins: cfg.Origins, ExtraOperations: routes.Operations(), Caches: caches,
 	})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS})
+	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS, Observer: observer,
+		DocRoutes: docRoutes(routes)})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api, web.Passkeys{RPID: cfg.RPID, Origins: cfg.Origins}), writeTimeout: 30 * time.Second}
+	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api, web.Passkeys{RPID: cfg.RPID, Origins: cfg.Origins}), TLS: tlsConfig, writeTimeout: 30 * time.Second,
+		Metrics: m, metricsAddr: cfg.MetricsListen}
 	if routes != nil {
 		upstream, _ := url.Parse(cfg.Upstream) // checked by Validate
 		gw, err := gateway.New(gateway.Config{
 			Service: svc, API: api, Status: httpapi.Status, Upstream: upstream, Routes: routes, Logger: log,
 			Timeout: cfg.UpstreamTimeout, MaxBody: cfg.MaxBody, MaxStreamBody: cfg.UpstreamMaxStream,
+			Observer: observer,
 		})
 		if err != nil {
 			st.Close()
@@ -149,10 +178,32 @@ func Serve(ctx context.Context, ln net.Listener, p *Parts, log *slog.Logger) err
 		IdleTimeout:       120 * time.Second,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		TLSConfig:         p.TLS,
+	}
+	if rotated, err := p.Issuer.EnsureAlg(ctx); err != nil {
+		return fmt.Errorf("switching the token algorithm: %w", err)
+	} else if rotated {
+		log.Info("rotated the token signing key to the configured algorithm; tokens of the old key stay valid", "alg", p.Issuer.Alg())
+	}
+	if p.Metrics != nil {
+		stop, err := serveMetrics(p, log)
+		if err != nil {
+			return err
+		}
+		defer stop()
 	}
 	go maintain(ctx, p, log)
+	if p.TLS != nil {
+		log.Info("serving HTTPS (HTTP/2, TLS 1.2 or later)")
+	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() {
+		if p.TLS != nil {
+			errc <- srv.ServeTLS(ln, "", "") // the certificate comes from TLSConfig
+			return
+		}
+		errc <- srv.Serve(ln)
+	}()
 	select {
 	case err := <-errc:
 		return err
@@ -167,6 +218,38 @@ func Serve(ctx context.Context, ln net.Listener, p *Parts, log *slog.Logger) err
 		return err
 	}
 	return nil
+}
+
+// docRoutes describes the gateway's routes for GET /openapi.json.
+func docRoutes(routes *gateway.Routes) []httpapi.DocRoute {
+	if routes == nil {
+		return nil
+	}
+	var out []httpapi.DocRoute
+	for _, rt := range routes.Routes() {
+		out = append(out, httpapi.DocRoute{Method: rt.Method, Path: rt.Path, Operation: rt.Operation, Public: rt.Public,
+			Signed: !rt.Public && !rt.Unsigned && rt.Method != http.MethodGet && rt.Method != http.MethodHead})
+	}
+	return out
+}
+
+// serveMetrics serves p.Metrics at /metrics on its own plain-HTTP listener
+// and returns the function that stops it.
+func serveMetrics(p *Parts, log *slog.Logger) (func(), error) {
+	ln := p.MetricsListener
+	if ln == nil {
+		var err error
+		if ln, err = net.Listen("tcp", p.metricsAddr); err != nil {
+			return nil, fmt.Errorf("--metrics-listen: %w", err)
+		}
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", p.Metrics.Handler())
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second,
+		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
+	go srv.Serve(ln)
+	log.Info("serving metrics", "addr", ln.Addr().String(), "path", "/metrics")
+	return func() { srv.Close() }, nil
 }
 
 // maintain runs the periodic chores of a replica: sweeping expired

@@ -31,7 +31,7 @@ func fuzzIssuer(t testing.TB) *Issuer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	kid := thumbprint(pub)
+	kid := thumbprintEd25519(pub)
 	store := &memStore{keys: []StoredKey{{
 		ID:        kid,
 		Sealed:    aead.Seal(nil, nil, seed[:], []byte(kid)),

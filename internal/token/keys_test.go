@@ -61,7 +61,7 @@ func TestNewCreatesAndReloadsKey(t *testing.T) {
 	if len(sk.Public) != ed25519.PublicKeySize {
 		t.Errorf("Public has %d bytes", len(sk.Public))
 	}
-	if strings.Contains(string(sk.Sealed), string(a.current.priv.Seed())) {
+	if strings.Contains(string(sk.Sealed), string(a.current.priv.(ed25519.PrivateKey).Seed())) {
 		t.Error("Sealed contains the seed in clear")
 	}
 	// A second start uses the persisted key instead of making one.
@@ -93,7 +93,7 @@ func TestJWKS(t *testing.T) {
 	}
 	// kid is the RFC 7638 thumbprint. Vector from RFC 8037 Appendix A.3.
 	x, _ := base64.RawURLEncoding.DecodeString("11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo")
-	if got, want := thumbprint(x), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"; got != want {
+	if got, want := thumbprintEd25519(x), "kPrK_qmxVWaYVA9wwBF6Iuo3vVzz7TxHCTwXBygrS4k"; got != want {
 		t.Errorf("thumbprint = %s, want %s", got, want)
 	}
 }
@@ -314,11 +314,11 @@ func TestTamperedStore(t *testing.T) {
 		"public key replaced": func(s *memStore) { s.keys[0].Public = attackerPub },
 		"sealed blob moved to another id": func(s *memStore) {
 			k := s.keys[0]
-			k.ID, k.Public, k.RetiredAt = thumbprint(attackerPub), attackerPub, nil
+			k.ID, k.Public, k.RetiredAt = thumbprintEd25519(attackerPub), attackerPub, nil
 			s.keys = append(s.keys, k)
 		},
 		"attacker key, garbage seal": func(s *memStore) {
-			s.keys = append(s.keys, StoredKey{ID: thumbprint(attackerPub), Public: attackerPub, Sealed: []byte("x"), CreatedAt: testNow})
+			s.keys = append(s.keys, StoredKey{ID: thumbprintEd25519(attackerPub), Public: attackerPub, Sealed: []byte("x"), CreatedAt: testNow})
 		},
 		"seal flipped bit": func(s *memStore) { s.keys[0].Sealed[len(s.keys[0].Sealed)-1] ^= 1 },
 	} {
@@ -330,7 +330,7 @@ func TestTamperedStore(t *testing.T) {
 				t.Error("New accepted a tampered store")
 			}
 			// A running issuer refuses it too and keeps its keys.
-			forged := sign(t, jwt.SigningMethodEdDSA, attackerPriv, thumbprint(attackerPub), validMap(testNow))
+			forged := sign(t, jwt.SigningMethodEdDSA, attackerPriv, thumbprintEd25519(attackerPub), validMap(testNow))
 			if _, err := i.Verify(forged); !errors.Is(err, ErrInvalid) {
 				t.Errorf("Verify of attacker token: err = %v, want ErrInvalid", err)
 			}

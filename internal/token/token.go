@@ -1,6 +1,7 @@
-// Package token owns signet's bearer tokens: it mints and verifies the EdDSA
-// JWTs handed to users, PATs and service accounts (spec 2.1, 12.6), keeps the
-// Ed25519 signing keys (sealed under a master key, rotatable without
+// Package token owns signet's bearer tokens: it mints and verifies the JWTs
+// handed to users, PATs and service accounts (spec 2.1, 12.6), EdDSA as
+// Dfns's or ES256 (--token-alg), keeps the signing keys (sealed under a
+// master key, rotatable, also from one algorithm to the other, without
 // invalidating live tokens) and publishes their public halves as a JWKS.
 //
 // It decides nothing about who may do what: a token that passes Verify only
@@ -77,6 +78,10 @@ type Config struct {
 	MasterKey []byte
 	// Now is the clock for token times and key retirement; nil means time.Now.
 	Now func() time.Time
+	// Alg is the algorithm of the keys this Issuer creates (EdDSA or ES256).
+	// Empty keeps the current key's algorithm (EdDSA for a first key). The
+	// current key signs whatever its algorithm; EnsureAlg rotates to Alg.
+	Alg string
 	// MaxLifetime is the longest lifetime Mint accepts (730 days when zero).
 	// A retired key is still published and accepted until RetiredAt+MaxLifetime,
 	// so every token it signed can live out its life.
@@ -90,6 +95,7 @@ type Issuer struct {
 	aead        cipher.AEAD
 	now         func() time.Time
 	maxLifetime time.Duration
+	alg         string // Config.Alg
 	parser      *jwt.Parser
 
 	// syncMu serialises everything that reads the store to replace the key
@@ -116,6 +122,8 @@ func New(ctx context.Context, cfg Config) (*Issuer, error) {
 		return nil, fmt.Errorf("token: config: MasterKey must be 32 bytes, got %d", len(cfg.MasterKey))
 	case cfg.MaxLifetime < 0:
 		return nil, errors.New("token: config: MaxLifetime must not be negative")
+	case cfg.Alg != "" && !ValidAlg(cfg.Alg):
+		return nil, fmt.Errorf("token: config: Alg %q must be EdDSA or ES256", cfg.Alg)
 	}
 	block, err := aes.NewCipher(cfg.MasterKey)
 	if err != nil {
@@ -131,6 +139,7 @@ func New(ctx context.Context, cfg Config) (*Issuer, error) {
 		aead:         aead,
 		now:          cfg.Now,
 		maxLifetime:  cfg.MaxLifetime,
+		alg:          cfg.Alg,
 		missInterval: missInterval,
 		keys:         map[string]*key{},
 	}
@@ -140,9 +149,11 @@ func New(ctx context.Context, cfg Config) (*Issuer, error) {
 	if i.maxLifetime == 0 {
 		i.maxLifetime = defaultMaxLifetime
 	}
-	// RFC 8725 §3.1: the algorithm is fixed, never taken from the token.
+	// RFC 8725 §3.1: the algorithm is never taken from the token alone:
+	// only these two are parsed, and keyFunc requires the one of the key
+	// the kid names.
 	i.parser = jwt.NewParser(
-		jwt.WithValidMethods([]string{jwt.SigningMethodEdDSA.Alg()}),
+		jwt.WithValidMethods([]string{EdDSA, ES256}),
 		jwt.WithIssuer(cfg.Issuer),
 		jwt.WithAudience(audience),
 		jwt.WithExpirationRequired(),
@@ -157,7 +168,11 @@ func New(ctx context.Context, cfg Config) (*Issuer, error) {
 	defer i.syncMu.Unlock()
 	err = i.reload(ctx)
 	if errors.Is(err, errNoCurrentKey) {
-		err = i.rotate(ctx)
+		alg := cfg.Alg
+		if alg == "" {
+			alg = EdDSA
+		}
+		err = i.rotate(ctx, alg)
 	}
 	if err != nil {
 		return nil, err
@@ -269,7 +284,7 @@ func (i *Issuer) Mint(c Claims) (string, error) {
 	k := i.current
 	i.mu.RUnlock()
 
-	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, p)
+	t := jwt.NewWithClaims(k.method, p)
 	t.Header["kid"] = k.id
 	s, err := t.SignedString(k.priv)
 	if err != nil {
@@ -278,8 +293,9 @@ func (i *Issuer) Mint(c Claims) (string, error) {
 	return s, nil
 }
 
-// Verify checks tok and returns its claims. It accepts only EdDSA with the
-// kid of a key still accepted (RFC 8725 §3.1), a valid signature, our iss,
+// Verify checks tok and returns its claims. It accepts only a kid of a key
+// still accepted, with that key's algorithm (EdDSA or ES256; RFC 8725 §3.1,
+// so a token cannot pick another algorithm than its key's), a valid signature, our iss,
 // aud dfns:auth:user, an exp not passed and an iat not in the future (30s
 // clock skew), and every claim of spec 12.6. An unknown kid makes it reload
 // the keys from the store (at most once per second), in case another replica
@@ -301,15 +317,17 @@ func (i *Issuer) Verify(tok string) (*Claims, error) {
 }
 
 var (
-	errNoKid      = errors.New("no kid in header")
-	errUnknownKid = errors.New("unknown kid")
-	errKeyExpired = errors.New("signing key retired too long ago")
+	errNoKid       = errors.New("no kid in header")
+	errUnknownKid  = errors.New("unknown kid")
+	errKeyExpired  = errors.New("signing key retired too long ago")
+	errAlgMismatch = errors.New("alg is not the algorithm of the key kid names")
 )
 
-// keyFunc picks the verification key by kid; it never trusts the header's alg.
+// keyFunc picks the verification key by kid; it never trusts the header's
+// alg: the token must name the algorithm of the key it names.
 func (i *Issuer) keyFunc(t *jwt.Token) (any, error) {
-	if t.Method != jwt.SigningMethodEdDSA {
-		return nil, errors.New("alg is not EdDSA")
+	if t.Method != jwt.SigningMethodEdDSA && t.Method != jwt.SigningMethodES256 {
+		return nil, errors.New("alg is neither EdDSA nor ES256")
 	}
 	// RFC 7515 §4.1.11: unknown critical extensions must be rejected; the
 	// library ignores crit, and we understand none.
@@ -328,6 +346,9 @@ func (i *Issuer) keyFunc(t *jwt.Token) (any, error) {
 	}
 	if err != nil {
 		return nil, err
+	}
+	if t.Method != k.method {
+		return nil, errAlgMismatch
 	}
 	return k.verifyKey, nil
 }

@@ -258,7 +258,7 @@ func TestVerifyRejects(t *testing.T) {
 	now := testNow
 
 	_, otherPriv, _ := ed25519.GenerateKey(nil)
-	otherKid := thumbprint(otherPriv.Public().(ed25519.PublicKey))
+	otherKid := thumbprintEd25519(otherPriv.Public().(ed25519.PublicKey))
 	ecKey, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		t.Fatal(err)

@@ -6,7 +6,10 @@
 # 1. `npm ci` in each SDK version directory (test/interop/sdk-<version>/),
 # 2. builds signet once (go build ./cmd/signet),
 # 3. runs the suite (node --test, spec reporter) for @dfns/sdk 0.8.3 and 0.8.21 on SQLite,
-# 4. and once more (@dfns/sdk 0.8.21) on PostgreSQL if SIGNET_TEST_POSTGRES is set, e.g.
+# 4. once more (@dfns/sdk 0.8.21, SQLite) over HTTPS: a throwaway CA made here with openssl
+#    signs a certificate for localhost; signet serves it (--tls-cert/--tls-key) and Node trusts
+#    the CA through NODE_EXTRA_CA_CERTS, so the SDK runs unchanged against https://localhost,
+# 5. and once more (@dfns/sdk 0.8.21) on PostgreSQL if SIGNET_TEST_POSTGRES is set, e.g.
 #      SIGNET_TEST_POSTGRES='postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable'
 #    (each run creates a fresh database signet_interop_<random> from it and drops it afterwards).
 #
@@ -46,10 +49,10 @@ total_pass=0
 total_fail=0
 failed_runs=()
 
-run_suite() { # <sdk version> <sqlite|postgres>
-  local v="$1" db="$2" tap="$WORK/run-$1-$2.tap" rc=0
+run_suite() { # <sdk version> <sqlite|postgres> [label]
+  local v="$1" db="$2" label="${3:-$2}" tap="$WORK/run-$1-${3:-$2}.tap" rc=0
   echo
-  echo "=== interop: @dfns/sdk $v on $db ==="
+  echo "=== interop: @dfns/sdk $v on $label ==="
   (cd "$HERE/sdk-$v" && SIGNET_INTEROP_DB="$db" node --test \
       --test-reporter=spec --test-reporter-destination=stdout \
       --test-reporter=tap --test-reporter-destination="$tap" \
@@ -62,12 +65,39 @@ run_suite() { # <sdk version> <sqlite|postgres>
   if [ "$rc" -ne 0 ] && [ "$fail" -eq 0 ]; then fail=1; fi # crashed before reporting
   total_pass=$((total_pass + pass))
   total_fail=$((total_fail + fail))
-  if [ "$rc" -ne 0 ]; then failed_runs+=("@dfns/sdk $v on $db"); fi
+  if [ "$rc" -ne 0 ]; then failed_runs+=("@dfns/sdk $v on $label"); fi
 }
 
 for v in "${SDK_VERSIONS[@]}"; do
   run_suite "$v" sqlite
 done
+
+# A test CA and a certificate for localhost / 127.0.0.1 signed by it, for the HTTPS run.
+make_test_ca() { # <dir>
+  local d="$1"
+  openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -days 2 \
+    -subj "/CN=signet interop test CA" -keyout "$d/ca.key" -out "$d/ca.pem" \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign" &&
+  openssl req -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -subj "/CN=localhost" \
+    -keyout "$d/tls.key" -out "$d/tls.csr" &&
+  printf 'subjectAltName=DNS:localhost,IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' >"$d/ext.cnf" &&
+  openssl x509 -req -in "$d/tls.csr" -CA "$d/ca.pem" -CAkey "$d/ca.key" -CAcreateserial -days 2 \
+    -extfile "$d/ext.cnf" -out "$d/tls.pem"
+}
+
+if command -v openssl >/dev/null; then
+  mkdir -p "$WORK/tls"
+  if make_test_ca "$WORK/tls" >"$WORK/tls/openssl.log" 2>&1; then
+    NODE_EXTRA_CA_CERTS="$WORK/tls/ca.pem" SIGNET_INTEROP_TLS_CERT="$WORK/tls/tls.pem" \
+      SIGNET_INTEROP_TLS_KEY="$WORK/tls/tls.key" run_suite 0.8.21 sqlite "sqlite over https"
+  else
+    cat "$WORK/tls/openssl.log" >&2
+    failed_runs+=("making the test CA for the HTTPS run")
+  fi
+else
+  echo
+  echo "interop: openssl not installed; skipping the HTTPS run"
+fi
 
 if [ -n "${SIGNET_TEST_POSTGRES:-}" ]; then
   command -v psql >/dev/null || die "SIGNET_TEST_POSTGRES is set but psql is not installed"

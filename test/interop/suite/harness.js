@@ -10,6 +10,11 @@
 //                         postgres://postgres@127.0.0.1:5432/postgres?sslmode=disable ; a fresh
 //                         database signet_interop_<random> is created from it and dropped after.
 //   SIGNET_INTEROP_KEEP=1 keep the temporary directory (database, key file, logs) afterwards.
+//   SIGNET_INTEROP_TLS_CERT, SIGNET_INTEROP_TLS_KEY
+//                         serve HTTPS with this certificate (for localhost and 127.0.0.1) and
+//                         key: the SDK then talks to https://localhost:<port>. run.sh makes a test
+//                         CA and sets these with NODE_EXTRA_CA_CERTS, which Node reads only at
+//                         start-up, so the SDK trusts the CA through Node's own TLS, unchanged.
 
 const fs = require('node:fs');
 const os = require('node:os');
@@ -134,6 +139,11 @@ class SignetServer {
     const port = await freePort();
     this.baseUrl = `http://127.0.0.1:${port}`;
     const args = ['serve', '--listen', `127.0.0.1:${port}`, '--database', this.db.url];
+    this.tls = Boolean(process.env.SIGNET_INTEROP_TLS_CERT);
+    if (this.tls) {
+      this.baseUrl = `https://localhost:${port}`;
+      args.push('--tls-cert', process.env.SIGNET_INTEROP_TLS_CERT, '--tls-key', process.env.SIGNET_INTEROP_TLS_KEY);
+    }
     this.log(`starting: ${this.bin} ${args.map((a) => (a === this.db.url ? redactUrl(a) : a)).join(' ')} (cwd ${this.tmpDir})`);
     const logFd = fs.openSync(this.logFile, 'a');
     this.proc = spawn(this.bin, args, { cwd: this.tmpDir, stdio: ['ignore', logFd, logFd] });

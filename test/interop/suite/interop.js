@@ -149,6 +149,20 @@ module.exports = function defineInteropSuite(sdkDir) {
       assert.deepEqual(JSON.parse(server.health.text), { status: 'ok' });
     });
 
+    if (server.tls || process.env.SIGNET_INTEROP_TLS_CERT) {
+      step('serves HTTPS only, with a certificate of the test CA Node was told to trust', [], async () => {
+        const u = new URL(server.baseUrl);
+        assert.equal(u.protocol, 'https:');
+        // Plain HTTP on the same port gets no API answer.
+        let plain = null;
+        try {
+          const res = await fetch(`http://${u.host}/.well-known/jwks.json`, { signal: AbortSignal.timeout(2000) });
+          plain = `${res.status} ${(await res.text()).slice(0, 100)}`;
+        } catch {}
+        assert.ok(plain === null || !plain.includes('"keys"'), `plain HTTP answered the API: ${plain}`);
+      });
+    }
+
     step('signet bootstrap prints {orgId, userId, username, registrationCode}', [], async () => {
       s.username = `admin-${Date.now()}@interop.test`;
       const out = await server.bootstrap({ orgName: 'Interop Org', username: s.username });
