@@ -34,6 +34,10 @@ type Config struct {
 	// CORSOrigins are the web origins allowed to call signet from a
 	// browser; none by default.
 	CORSOrigins []string
+	// RequestTimeout is the deadline of each request's work (default 5s):
+	// every store call gets it through the request's context, and a
+	// dependency that does not answer within it makes a 503 (issue 12).
+	RequestTimeout time.Duration
 }
 
 // Server serves signet's API.
@@ -43,6 +47,7 @@ type Server struct {
 	jwks    func() []byte
 	ping    func(ctx context.Context) error
 	maxBody int64
+	timeout time.Duration
 	mux     *http.ServeMux
 	handler http.Handler
 
@@ -60,7 +65,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 1 << 20
 	}
-	s := &Server{svc: cfg.Service, log: cfg.Logger, jwks: cfg.JWKS, ping: cfg.Ping, maxBody: cfg.MaxBody,
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 5 * time.Second
+	}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, jwks: cfg.JWKS, ping: cfg.Ping, maxBody: cfg.MaxBody, timeout: cfg.RequestTimeout,
 		mux: http.NewServeMux(), corsOrigins: originSet(cfg.CORSOrigins)}
 	s.register()
 	s.handler = s.cors(s.mux)
@@ -240,7 +248,13 @@ var status = map[auth.Code]int{
 	auth.TooLarge:        http.StatusRequestEntityTooLarge,
 	auth.UnsupportedType: http.StatusUnsupportedMediaType,
 	auth.NotAllowed:      http.StatusMethodNotAllowed,
+	auth.Unavailable:     http.StatusServiceUnavailable,
 }
+
+// RetryAfter is the Retry-After (seconds) of a 503 unavailable answer: long
+// enough for a stalled database to be noticed by /readyz, short enough for
+// a client to come back soon.
+const RetryAfter = "2"
 
 // Status returns the HTTP status of a domain error code: the one table,
 // shared with the gateway.
@@ -314,7 +328,9 @@ func (s *Server) observe(h func(w http.ResponseWriter, r *http.Request) error) h
 		}
 		w.Header().Set("X-Request-Id", id)
 		li := &logInfo{}
-		r = r.WithContext(context.WithValue(r.Context(), logKey{}, li))
+		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		defer cancel()
+		r = r.WithContext(context.WithValue(ctx, logKey{}, li))
 		rec := &statusRecorder{ResponseWriter: w}
 		err := h(rec, r)
 		attrs := []slog.Attr{
@@ -334,6 +350,10 @@ func (s *Server) observe(h func(w http.ResponseWriter, r *http.Request) error) h
 			body.Error.Status, body.Error.Code, body.Error.Message = st, string(code), auth.ErrorMessage(err)
 			if code == auth.Internal {
 				level = slog.LevelError
+			}
+			if code == auth.Unavailable {
+				level = slog.LevelWarn
+				rec.Header().Set("Retry-After", RetryAfter)
 			}
 			// The cause helps operators; causes never hold secrets.
 			attrs = append(attrs, slog.String("err", err.Error()))

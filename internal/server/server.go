@@ -29,8 +29,10 @@ import (
 )
 
 // OpenStore opens the store a --database value names, running migrations.
-// sqliteSync is the --sqlite-synchronous setting ("" means full).
-func OpenStore(ctx context.Context, dsn, sqliteSync string) (auth.Store, error) {
+// sqliteSync is the --sqlite-synchronous setting ("" means full). SQLite
+// waits for a lock held by another process (a CLI command) at most
+// sqliteBusyTimeout; 0 keeps the driver's default (5s).
+func OpenStore(ctx context.Context, dsn, sqliteSync string, sqliteBusyTimeout ...time.Duration) (auth.Store, error) {
 	if err := config.ValidateDatabase(dsn); err != nil {
 		return nil, err
 	}
@@ -39,7 +41,11 @@ func OpenStore(ctx context.Context, dsn, sqliteSync string) (auth.Store, error) 
 		if sqliteSync == "normal" {
 			mode = sqlite.SyncNormal
 		}
-		return sqlite.Open(ctx, path, sqlite.Synchronous(mode))
+		opts := []sqlite.Option{sqlite.Synchronous(mode)}
+		if len(sqliteBusyTimeout) > 0 && sqliteBusyTimeout[0] > 0 {
+			opts = append(opts, sqlite.BusyTimeout(sqliteBusyTimeout[0]))
+		}
+		return sqlite.Open(ctx, path, opts...)
 	}
 	return postgres.Open(ctx, dsn)
 }
@@ -88,7 +94,8 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
-	st, err := OpenStore(ctx, cfg.Database, cfg.SQLiteSync)
+	// A lock held by another process must not outlast a request's deadline.
+	st, err := OpenStore(ctx, cfg.Database, cfg.SQLiteSync, cfg.RequestTimeout/2)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -111,29 +118,32 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		ChallengeTTL: cfg.ChallengeTTL, ActionTTL: cfg.ActionTTL, LoginTTL: cfg.LoginTTL,
 		CodeTTL: cfg.CodeTTL, RecoveryCodeTTL: cfg.RecoveryCodeTTL,
 		RPID: cfg.RPID, Origins: cfg.Origins, ExtraOperations: routes.Operations(),
+		TokenCacheSize: cfg.TokenCacheSize,
 	})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS})
+	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS,
+		RequestTimeout: cfg.RequestTimeout})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api), writeTimeout: 30 * time.Second}
+	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api), writeTimeout: config.MaxRequestTimeout}
 	if routes != nil {
 		upstream, _ := url.Parse(cfg.Upstream) // checked by Validate
 		gw, err := gateway.New(gateway.Config{
 			Service: svc, API: api, Status: httpapi.Status, Upstream: upstream, Routes: routes, Logger: log,
 			Timeout: cfg.UpstreamTimeout, MaxBody: cfg.MaxBody, MaxStreamBody: cfg.UpstreamMaxStream,
+			CheckTimeout: cfg.RequestTimeout,
 		})
 		if err != nil {
 			st.Close()
 			return nil, err
 		}
 		parts.Handler = gw
-		parts.writeTimeout = cfg.UpstreamTimeout + 30*time.Second
+		parts.writeTimeout = cfg.UpstreamTimeout + config.MaxRequestTimeout
 	}
 	return parts, nil
 }
