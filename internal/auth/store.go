@@ -376,6 +376,16 @@ type Sweeper interface {
 	Sweep(ctx context.Context, now time.Time) (int64, error)
 }
 
+// ReadinessStore tells whether the store can serve now (/readyz, issue 12).
+type ReadinessStore interface {
+	// ProbeWrite commits a write (the replica's row of a probe table), so
+	// that a database that still answers reads but cannot write is seen.
+	ProbeWrite(ctx context.Context, replica string, now time.Time) error
+	// PendingMigrations lists the schema versions this binary has that the
+	// database has not applied.
+	PendingMigrations(ctx context.Context) ([]int, error)
+}
+
 // Store is everything the Service needs from storage. internal/sqlite and
 // internal/postgres implement it; internal/auth/storetest proves they agree.
 type Store interface {
@@ -391,6 +401,7 @@ type Store interface {
 	RecoveryStore
 	CredentialCodeStore
 	Sweeper
+	ReadinessStore
 	token.KeyStore
 	// Ping checks the database is reachable (healthz).
 	Ping(ctx context.Context) error

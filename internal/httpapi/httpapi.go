@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/health"
 	"github.com/signet-auth/signet/internal/strictjson"
 )
 
@@ -27,8 +28,10 @@ type Config struct {
 	Logger  *slog.Logger
 	// JWKS returns the current JSON Web Key Set.
 	JWKS func() []byte
-	// Ping checks the database for /healthz.
+	// Ping checks the database for /readyz when Readiness is nil.
 	Ping func(ctx context.Context) error
+	// Readiness answers /readyz (internal/health); nil: a ping only.
+	Readiness *health.Readiness
 	// MaxBody is the largest request body accepted (default 1 MiB).
 	MaxBody int64
 	// CORSOrigins are the web origins allowed to call signet from a
@@ -46,6 +49,7 @@ type Server struct {
 	log     *slog.Logger
 	jwks    func() []byte
 	ping    func(ctx context.Context) error
+	ready   *health.Readiness
 	maxBody int64
 	timeout time.Duration
 	mux     *http.ServeMux
@@ -68,7 +72,7 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 5 * time.Second
 	}
-	s := &Server{svc: cfg.Service, log: cfg.Logger, jwks: cfg.JWKS, ping: cfg.Ping, maxBody: cfg.MaxBody, timeout: cfg.RequestTimeout,
+	s := &Server{svc: cfg.Service, log: cfg.Logger, jwks: cfg.JWKS, ping: cfg.Ping, maxBody: cfg.MaxBody, timeout: cfg.RequestTimeout, ready: cfg.Readiness,
 		mux: http.NewServeMux(), corsOrigins: originSet(cfg.CORSOrigins)}
 	s.register()
 	s.handler = s.cors(s.mux)

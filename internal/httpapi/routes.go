@@ -1,6 +1,10 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/signet-auth/signet/internal/health"
+)
 
 // routes is the route table: every endpoint signet serves, who may call it,
 // whether it must be user-action signed, and the operation it needs (spec
@@ -8,6 +12,7 @@ import "net/http"
 func (s *Server) routes() []route {
 	return []route{
 		{method: "GET", pattern: "/healthz", access: public, h: s.healthz},
+		{method: "GET", pattern: "/readyz", access: public, h: s.readyz},
 		{method: "GET", pattern: "/.well-known/jwks.json", access: public, h: s.jwksHandler},
 
 		{method: "POST", pattern: "/auth/registration/init", access: public, h: s.registrationInit},
@@ -81,13 +86,35 @@ func (s *Server) routes() []route {
 	}
 }
 
+// healthz is liveness: the process serves HTTP. It touches no dependency,
+// so it answers at once whatever the database does; a replica that cannot
+// serve requests is told apart by readyz (README: which one to probe).
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *call) error {
-	if err := s.ping(r.Context()); err != nil {
-		s.log.ErrorContext(r.Context(), "health check failed", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// readyz is readiness: 200 when this replica can serve requests (the
+// database takes a write, no migration is pending, the signing key signs),
+// 503 with the failing checks otherwise. The checks run at most once a
+// second and within a short bound (internal/health).
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *call) error {
+	var rep health.Report
+	if s.ready != nil {
+		rep = s.ready.Check(r.Context())
+	} else {
+		rep = health.Report{Status: "ready", Checks: map[string]string{"database": "ok"}}
+		if err := s.ping(r.Context()); err != nil {
+			s.log.WarnContext(r.Context(), "readiness check failed", "check", "database", "err", err)
+			rep = health.Report{Status: "unready", Checks: map[string]string{"database": "failing"}}
+		}
+	}
+	if !rep.Ready() {
+		w.Header().Set("Retry-After", RetryAfter)
+		writeJSON(w, http.StatusServiceUnavailable, rep)
 		return nil
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, rep)
 	return nil
 }
 

@@ -14,12 +14,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/config"
 	"github.com/signet-auth/signet/internal/gateway"
+	"github.com/signet-auth/signet/internal/health"
 	"github.com/signet-auth/signet/internal/httpapi"
 	"github.com/signet-auth/signet/internal/mail"
 	"github.com/signet-auth/signet/internal/postgres"
@@ -125,7 +127,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		return nil, err
 	}
 	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS,
-		RequestTimeout: cfg.RequestTimeout})
+		RequestTimeout: cfg.RequestTimeout, Readiness: readiness(st, iss, log)})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -146,6 +148,32 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		parts.writeTimeout = cfg.UpstreamTimeout + config.MaxRequestTimeout
 	}
 	return parts, nil
+}
+
+// readiness is what /readyz checks: the database takes a real write (this
+// host's row of the probe table), it has every migration this binary
+// knows, and the current signing key signs.
+func readiness(st auth.Store, iss *token.Issuer, log *slog.Logger) *health.Readiness {
+	replica, err := os.Hostname()
+	if err != nil || replica == "" {
+		replica = "signet"
+	}
+	return health.New(health.Options{Logger: log},
+		health.Check{Name: "database", Run: func(ctx context.Context) error {
+			return st.ProbeWrite(ctx, replica, time.Now())
+		}},
+		health.Check{Name: "migrations", Run: func(ctx context.Context) error {
+			pending, err := st.PendingMigrations(ctx)
+			if err == nil && len(pending) > 0 {
+				err = fmt.Errorf("migrations %v are not applied", pending)
+			}
+			return err
+		}},
+		health.Check{Name: "signing_key", Run: func(context.Context) error {
+			_, _, err := iss.SignDetached([]byte("readyz"))
+			return err
+		}},
+	)
 }
 
 // Serve runs the API on ln until ctx ends, then shuts down gracefully. It

@@ -69,6 +69,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 	}{
 		{"Ping", testPing},
 		{"CanceledContext", testCanceledContext},
+		{"Readiness", testReadiness}, // readiness.go
 
 		{"CreateOrg", testCreateOrg},
 		{"CreateOrgAtomic", testCreateOrgAtomic},
