@@ -127,7 +127,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		return nil, err
 	}
 	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS,
-		RequestTimeout: cfg.RequestTimeout, Readiness: readiness(st, iss, log)})
+		RequestTimeout: cfg.RequestTimeout, Readiness: Readiness(st, iss, log)})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -150,10 +150,10 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 	return parts, nil
 }
 
-// readiness is what /readyz checks: the database takes a real write (this
+// Readiness is what /readyz checks: the database takes a real write (this
 // host's row of the probe table), it has every migration this binary
 // knows, and the current signing key signs.
-func readiness(st auth.Store, iss *token.Issuer, log *slog.Logger) *health.Readiness {
+func Readiness(st auth.Store, iss *token.Issuer, log *slog.Logger) *health.Readiness {
 	replica, err := os.Hostname()
 	if err != nil || replica == "" {
 		replica = "signet"
