@@ -231,4 +231,3 @@ func waitServing(t *testing.T, s *Store, f fixture) {
 	}
 	t.Fatalf("the store did not serve again after the fault ended: %v", err)
 }
-
