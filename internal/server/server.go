@@ -75,6 +75,8 @@ type Parts struct {
 	// writeTimeout bounds writing one response; a gateway waits longer for
 	// its upstream.
 	writeTimeout time.Duration
+	// database is the --database value, for Serve's SQLite lock.
+	database string
 }
 
 // Close releases the store.
@@ -132,7 +134,8 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		st.Close()
 		return nil, err
 	}
-	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api), writeTimeout: config.MaxRequestTimeout}
+	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api), writeTimeout: config.MaxRequestTimeout,
+		database: cfg.Database}
 	if routes != nil {
 		upstream, _ := url.Parse(cfg.Upstream) // checked by Validate
 		gw, err := gateway.New(gateway.Config{
@@ -178,7 +181,17 @@ func Readiness(st auth.Store, iss *token.Issuer, log *slog.Logger) *health.Readi
 
 // Serve runs the API on ln until ctx ends, then shuts down gracefully. It
 // also sweeps expired challenges and user actions every minute.
+//
+// On SQLite it first takes the file's serve lock (sqlite.LockForServe): a
+// second server on the same file refuses to start.
 func Serve(ctx context.Context, ln net.Listener, p *Parts, log *slog.Logger) error {
+	if path, ok := strings.CutPrefix(p.database, "sqlite:"); ok {
+		lock, err := sqlite.LockForServe(path)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+	}
 	srv := &http.Server{
 		Handler:           p.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
