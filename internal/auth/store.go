@@ -316,6 +316,9 @@ type ActionStore interface {
 	// action exists but was used before, ErrNotFound when there is no
 	// unexpired action with that hash.
 	UseAction(ctx context.Context, tokenHash []byte, now time.Time) (*Action, error)
+	// Action returns the action of the org with this id, used or not,
+	// until Sweep removes it. ErrNotFound when there is none.
+	Action(ctx context.Context, orgID, id string) (*Action, error)
 }
 
 // PermissionStore persists permissions and their assignments.

@@ -29,6 +29,11 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/auth/action/verify", access: bearer, op: noOperation, unsigned: true, h: s.verifyAction},
 		{method: "GET", pattern: "/auth/action/logs", access: bearer, op: "Auth:Logs:Read", h: s.listAuditLogs},
 		{method: "GET", pattern: "/auth/action/logs/{id}", access: bearer, op: "Auth:Logs:Read", h: s.getAuditLog},
+		// What became of the caller's own user action (uj-… from POST
+		// /auth/action): no operation, the domain scopes it to the caller's
+		// identity. Not in Dfns' API; /auth/action/{init,verify,logs} are
+		// more specific patterns and keep their routes (docs/faults.md).
+		{method: "GET", pattern: "/auth/action/{id}", access: bearer, op: noOperation, h: s.getActionOutcome},
 
 		{method: "PUT", pattern: "/auth/registration/code", access: public, h: s.resendRegistrationCode},
 

@@ -49,3 +49,30 @@ func testReadiness(t *testing.T, s auth.Store) {
 		t.Errorf("action spent by a call past its deadline: %v", err)
 	}
 }
+
+// testActionRead: Action returns an action of its org as stored, used or
+// not, and ErrNotFound for another org or an unknown id.
+func testActionRead(t *testing.T, s auth.Store) {
+	n := mustOrg(t, s, "a")
+	other := mustOrg(t, s, "b")
+	a := newAction(n.User.OrgID, n.User.ID, "uj-1", at(time.Hour))
+	check(t, "CreateAction", s.CreateAction(t.Context(), a), nil)
+
+	got, err := s.Action(t.Context(), n.User.OrgID, "uj-1")
+	check(t, "Action", err, nil)
+	diff(t, "Action", got, a)
+
+	used, err := s.UseAction(t.Context(), a.TokenHash, at(time.Minute))
+	check(t, "UseAction", err, nil)
+	got, err = s.Action(t.Context(), n.User.OrgID, "uj-1")
+	check(t, "Action after use", err, nil)
+	diff(t, "Action after use", got, used)
+	if got.UsedAt == nil || !got.UsedAt.Equal(at(time.Minute)) {
+		t.Errorf("UsedAt = %v, want %v", got.UsedAt, at(time.Minute))
+	}
+
+	_, err = s.Action(t.Context(), other.User.OrgID, "uj-1")
+	check(t, "Action of another org", err, auth.ErrNotFound)
+	_, err = s.Action(t.Context(), n.User.OrgID, "uj-none")
+	check(t, "unknown Action", err, auth.ErrNotFound)
+}
