@@ -10,7 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/signet-auth/signet/internal/httpapi"
+	"github.com/signet-auth/signet/internal/postgres"
+	"github.com/signet-auth/signet/internal/postgres/pgtest"
 	"github.com/signet-auth/signet/internal/server"
 	"github.com/signet-auth/signet/internal/sqlite"
 )
@@ -163,3 +167,61 @@ func TestUnavailableAnswer(t *testing.T) {
 func decodeJSON(res *http.Response, v any) error { return json.NewDecoder(res.Body).Decode(v) }
 
 func stringsReader(s string) *strings.Reader { return strings.NewReader(s) }
+
+// TestSpentActionFailedOnDependency: a signed write whose user action was
+// spent, then whose own write stalled in PostgreSQL past the request's
+// deadline, is answered 503 within the deadline, does not take effect, and
+// its action's outcome records the 503, readable by its signer. The stall
+// is real: a trigger that sleeps inside the insert.
+func TestSpentActionFailedOnDependency(t *testing.T) {
+	url := pgtest.URL(t)
+	st, err := postgres.Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := newEnv(t, st)
+	admin := e.newUser()
+	api, err := httpapi.New(httpapi.Config{Service: e.svc, JWKS: e.iss.JWKS, Ping: st.Ping, RequestTimeout: time.Second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	e.url = srv.URL
+
+	conn, err := pgx.Connect(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(t.Context(), `
+		CREATE FUNCTION stall() RETURNS trigger LANGUAGE plpgsql AS $$
+		BEGIN IF NEW.name = 'stalled' THEN PERFORM pg_sleep(5); END IF; RETURN NEW; END $$;
+		CREATE TRIGGER stall BEFORE INSERT ON permissions FOR EACH ROW EXECUTE FUNCTION stall();`); err != nil {
+		t.Fatal(err)
+	}
+
+	body := `{"name":"stalled","operations":["Auth:Users:Read"]}`
+	a := e.userAction(admin.token, admin.signer, "POST", "/permissions", body)
+	start := time.Now()
+	r := e.do("POST", "/permissions", admin.token, body, "X-DFNS-USERACTION", a.str("userAction"))
+	took := time.Since(start)
+	if r.status != http.StatusServiceUnavailable || r.str("error", "code") != "unavailable" {
+		t.Fatalf("stalled write = %d %s, want 503 unavailable", r.status, r.raw)
+	}
+	if took > 4*time.Second {
+		t.Errorf("the answer took %v with a 1s request deadline", took)
+	}
+	o := e.do("GET", "/auth/action/"+a.str("id"), admin.token, nil)
+	if o.str("state") != "used" || outcomeStatus(o) != http.StatusServiceUnavailable {
+		t.Errorf("outcome of the spent action = %d %s, want used, 503", o.status, o.raw)
+	}
+	// Past the stall: the server must have abandoned the statement, not
+	// finished it after its client gave up.
+	time.Sleep(5 * time.Second)
+	var n int
+	if err := conn.QueryRow(t.Context(), `SELECT count(*) FROM permissions WHERE name = 'stalled'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("the write that was answered 503 took effect: %d rows (%v)", n, err)
+	}
+}
