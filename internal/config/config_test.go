@@ -53,6 +53,8 @@ func TestSources(t *testing.T) {
 		{"repeatable origin", nil, []string{"--rp-id", "example.com", "--origin", "https://a.example.com", "--origin", "https://example.com"}, func(c *Config) bool { return len(c.Origins) == 2 }},
 		{"origins from env", map[string]string{"SIGNET_RP_ID": "example.com", "SIGNET_ORIGIN": "https://a.example.com,https://example.com"}, nil, func(c *Config) bool { return len(c.Origins) == 2 }},
 		{"duration", map[string]string{"SIGNET_ACTION_TTL": "90s"}, nil, func(c *Config) bool { return c.ActionTTL == 90*time.Second }},
+		{"request timeout", map[string]string{"SIGNET_REQUEST_TIMEOUT": "2s"}, nil, func(c *Config) bool { return c.RequestTimeout == 2*time.Second }},
+		{"token cache size", map[string]string{"SIGNET_TOKEN_CACHE_SIZE": "500"}, []string{"--token-cache-size", "700"}, func(c *Config) bool { return c.TokenCacheSize == 700 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -84,6 +86,9 @@ func TestValidate(t *testing.T) {
 		{"smtp without from", []string{"--smtp-addr", "127.0.0.1:25"}, "--smtp-from"},
 		{"log level", []string{"--log-level", "loud"}, "--log-level"},
 		{"sqlite synchronous", []string{"--sqlite-synchronous", "off"}, "--sqlite-synchronous"},
+		{"request timeout past the write timeout", []string{"--request-timeout", "30s"}, "--request-timeout"},
+		{"request timeout too short", []string{"--request-timeout", "100ms"}, "--request-timeout"},
+		{"token cache size", []string{"--token-cache-size", "0"}, "--token-cache-size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
