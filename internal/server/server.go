@@ -231,18 +231,29 @@ func maintain(ctx context.Context, p *Parts, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := p.Issuer.Refresh(ctx); err != nil {
-				log.Error("reloading signing keys failed", "err", err)
-			}
-			if _, err := p.Service.Checkpoint(ctx, ""); err != nil {
-				log.Error("audit checkpoint failed", "err", err)
-			}
-			if n, err := p.Store.Sweep(ctx, time.Now()); err != nil {
-				log.Error("sweep failed", "err", err)
-			} else if n > 0 {
-				log.Debug("swept expired records", "rows", n)
-			}
+			chores(ctx, p, log)
 		}
+	}
+}
+
+// choreTimeout bounds one round of chores, so that a stalled database
+// cannot hold the maintenance loop (and its next rounds) indefinitely.
+const choreTimeout = 30 * time.Second
+
+// chores runs one round of maintain's chores within choreTimeout.
+func chores(ctx context.Context, p *Parts, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, choreTimeout)
+	defer cancel()
+	if err := p.Issuer.Refresh(ctx); err != nil {
+		log.Error("reloading signing keys failed", "err", err)
+	}
+	if _, err := p.Service.Checkpoint(ctx, ""); err != nil {
+		log.Error("audit checkpoint failed", "err", err)
+	}
+	if n, err := p.Store.Sweep(ctx, time.Now()); err != nil {
+		log.Error("sweep failed", "err", err)
+	} else if n > 0 {
+		log.Debug("swept expired records", "rows", n)
 	}
 }
 
