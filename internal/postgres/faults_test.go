@@ -231,3 +231,47 @@ func waitServing(t *testing.T, s *Store, f fixture) {
 	}
 	t.Fatalf("the store did not serve again after the fault ended: %v", err)
 }
+
+// TestDefaultTimeouts: without settings in the URL, connections get the
+// server-side bounds of postgres.bound and the connect timeout; a URL's own
+// settings win.
+func TestDefaultTimeouts(t *testing.T) {
+	raw := pgtest.URL(t)
+	show := func(s *Store, name string) string {
+		var v string
+		if err := s.pool.QueryRow(t.Context(), "SHOW "+name).Scan(&v); err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	s := openTest(t)
+	if got := show(s, "statement_timeout"); got != "10s" {
+		t.Errorf("statement_timeout = %s, want 10s", got)
+	}
+	if got := show(s, "idle_in_transaction_session_timeout"); got != "30s" {
+		t.Errorf("idle_in_transaction_session_timeout = %s, want 30s", got)
+	}
+	if got := s.pool.Config().ConnConfig.ConnectTimeout; got != ConnectTimeout {
+		t.Errorf("connect timeout = %v, want %v", got, ConnectTimeout)
+	}
+
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		t.Skip("needs a postgres:// URL")
+	}
+	q := u.Query()
+	q.Set("statement_timeout", "2500")
+	q.Set("connect_timeout", "7")
+	u.RawQuery = q.Encode()
+	own, err := Open(t.Context(), u.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer own.Close()
+	if got := show(own, "statement_timeout"); got != "2500ms" {
+		t.Errorf("the URL's statement_timeout: got %s, want 2500ms", got)
+	}
+	if got := own.pool.Config().ConnConfig.ConnectTimeout; got != 7*time.Second {
+		t.Errorf("the URL's connect_timeout: got %v, want 7s", got)
+	}
+}
