@@ -116,8 +116,16 @@ const (
 	msgUnavailable   = "service temporarily unavailable, retry later"
 )
 
-// errUnauthenticated is the one answer to every failed authentication.
-func errUnauthenticated(cause error) *Error { return wrap(Unauthenticated, msgNotAuthorized, cause) }
+// errUnauthenticated is the one answer to every failed authentication. A
+// cause that is an unavailable database is not a failed authentication:
+// the caller gets the 503 of an outage (alike for every caller), not a 401
+// that would make a client drop a good token.
+func errUnauthenticated(cause error) *Error {
+	if IsUnavailable(cause) {
+		return internalErr(cause)
+	}
+	return wrap(Unauthenticated, msgNotAuthorized, cause)
+}
 
 // Store sentinel errors. Stores return these (possibly wrapped) so the domain
 // can tell outcomes apart without looking at driver errors.

@@ -225,3 +225,52 @@ func TestSpentActionFailedOnDependency(t *testing.T) {
 		t.Errorf("the write that was answered 503 took effect: %d rows (%v)", n, err)
 	}
 }
+
+// TestOutageIsNotAnAuthFailure: a step of an authentication that cannot
+// write because the database is unavailable answers 503, not the 401 of a
+// failed authentication (which would make a client drop a good token or
+// code); once the database is back, the same step succeeds.
+func TestOutageIsNotAnAuthFailure(t *testing.T) {
+	path := t.TempDir() + "/signet.db"
+	st, err := sqlite.Open(t.Context(), path, sqlite.BusyTimeout(100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	e := newEnv(t, st)
+	b, err := e.svc.Bootstrap(t.Context(), "outage org", "admin@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := newKeySigner(t, "ES256")
+	r := e.do("POST", "/auth/registration/init", "", map[string]string{"orgId": b.Org.ID, "username": b.User.Username, "registrationCode": b.Code})
+	if r.status != 200 {
+		t.Fatalf("registration/init: %d %s", r.status, r.raw)
+	}
+	temp, challenge := r.str("temporaryAuthenticationToken"), r.str("challenge")
+
+	other, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	conn, err := other.Conn(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(t.Context(), "BEGIN IMMEDIATE"); err != nil {
+		t.Fatal(err)
+	}
+	r = e.do("POST", "/auth/registration", temp, map[string]any{"firstFactorCredential": k.attest(challenge)})
+	if r.status != http.StatusServiceUnavailable || r.str("error", "code") != "unavailable" {
+		t.Errorf("registration while the database cannot write = %d %s, want 503 unavailable, not 401", r.status, r.raw)
+	}
+	if _, err := conn.ExecContext(context.Background(), "ROLLBACK"); err != nil {
+		t.Fatal(err)
+	}
+	r = e.do("POST", "/auth/registration", temp, map[string]any{"firstFactorCredential": k.attest(challenge)})
+	if r.status != 200 {
+		t.Errorf("registration after the outage = %d %s, want 200", r.status, r.raw)
+	}
+}
