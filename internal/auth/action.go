@@ -91,39 +91,40 @@ func (s *Service) ActionInit(ctx context.Context, p *Principal, req *ActionReque
 
 // ActionComplete verifies the signature over an action challenge and
 // returns a single-use user-action token bound to what the challenge was
-// bound to (spec 4.4, 12.3).
+// bound to (spec 4.4, 12.3), and the action's id, under which its caller
+// can read what became of it (ActionOutcome).
 //
 // The challenge is single use (spec 12.4): a refused answer burns it, an
 // accepted one is spent in the same commit that writes the action and its
 // pending audit entry, so that two concurrent answers cannot both pass.
-func (s *Service) ActionComplete(ctx context.Context, p *Principal, challengeID string, a *Assertion) (string, error) {
+func (s *Service) ActionComplete(ctx context.Context, p *Principal, challengeID string, a *Assertion) (tok, id string, err error) {
 	ch, err := s.peek(ctx, challengeID, PurposeAction)
 	if err != nil {
-		return "", err
+		return "", "", err
 	}
-	tok, err := s.actionComplete(ctx, p, ch, a)
+	tok, id, err = s.actionComplete(ctx, p, ch, a)
 	if err != nil {
 		s.burn(ctx, ch.ID)
-		return "", err
+		return "", "", err
 	}
-	return tok, nil
+	return tok, id, nil
 }
 
-func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challenge, a *Assertion) (string, error) {
+func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challenge, a *Assertion) (string, string, error) {
 	if ch.OrgID != p.OrgID || ch.TokenID != p.TokenID || ch.UserID != p.UserID {
-		return "", wrap(Invalid, msgChallengeBad, errors.New("challenge of another identity"))
+		return "", "", wrap(Invalid, msgChallengeBad, errors.New("challenge of another identity"))
 	}
 	creds, err := s.signingCredentials(ctx, p)
 	if err != nil {
-		return "", internalErr(err)
+		return "", "", internalErr(err)
 	}
 	c, e := pickCredential(creds, a)
 	if e != nil {
-		return "", e
+		return "", "", e
 	}
 	if e := s.verifyAssertion(ctx, c, a, ch.Challenge); e != nil {
 		s.log.InfoContext(ctx, "action signature rejected", "org", p.OrgID, "user", p.UserID, "token", p.TokenID, "credential", c.UUID, "err", e.Err)
-		return "", e
+		return "", "", e
 	}
 	tok := newSecret()
 	now := s.clock()
@@ -135,11 +136,11 @@ func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challeng
 	// audit.go: spends the challenge and writes the action with its pending
 	// audit entry, in one commit.
 	if err := s.createAction(ctx, act, p, c, a, ch); errors.Is(err, ErrNotFound) {
-		return "", wrap(Invalid, msgChallengeBad, err) // a concurrent answer spent it, or it expired
+		return "", "", wrap(Invalid, msgChallengeBad, err) // a concurrent answer spent it, or it expired
 	} else if err != nil {
-		return "", internalErr(err)
+		return "", "", internalErr(err)
 	}
-	return tok, nil
+	return tok, act.ID, nil
 }
 
 // Spend is the request a user-action token is presented with, as it was

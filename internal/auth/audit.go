@@ -110,7 +110,9 @@ func (s *Service) RecordOutcome(ctx context.Context, a *Action, status int) {
 		return
 	}
 	o := &audit.Outcome{EntryID: a.ID, Status: status, Time: s.clock()}
-	if err := s.store.RecordOutcome(context.WithoutCancel(ctx), o); err != nil {
+	after, cancel := afterwards(ctx)
+	defer cancel()
+	if err := s.store.RecordOutcome(after, o); err != nil {
 		s.log.ErrorContext(ctx, "recording the outcome of an action failed", "org", a.OrgID, "action", a.ID, "err", err)
 	}
 }

@@ -59,6 +59,10 @@ type Config struct {
 	RPName  string
 	Origins []string
 
+	// TokenCacheSize is the most verified bearer tokens kept in memory
+	// (tokencache.go); default DefaultTokenCacheSize.
+	TokenCacheSize int
+
 	// DisableAudit turns the audit log off (audit.go). Only benchmarks set
 	// it, to measure what recording costs; servers always record.
 	DisableAudit bool
@@ -110,6 +114,9 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.TempTTL, 15*time.Minute)
 	def(&cfg.CodeTTL, 4*time.Hour)
 	def(&cfg.RecoveryCodeTTL, 15*time.Minute)
+	if cfg.TokenCacheSize <= 0 {
+		cfg.TokenCacheSize = DefaultTokenCacheSize
+	}
 	if cfg.RPName == "" {
 		cfg.RPName = "signet"
 	}
@@ -124,7 +131,7 @@ func New(cfg Config) (*Service, error) {
 		ops[op] = true
 	}
 	svc := &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops,
-		verified: newVerifiedTokens(100_000), opsCache: newOperationsCache(10_000, ops)}
+		verified: newVerifiedTokens(cfg.TokenCacheSize), opsCache: newOperationsCache(OperationsCacheSize, ops)}
 	if cfg.RPID != "" {
 		p := &credential.Fido2Policy{RPID: cfg.RPID, Origins: cfg.Origins}
 		if err := p.Validate(); err != nil {
@@ -179,6 +186,18 @@ func newSecret() string {
 func hash(s string) []byte {
 	h := sha256.Sum256([]byte(s))
 	return h[:]
+}
+
+// AfterTimeout bounds work that must finish even when the request that
+// started it has ended or its client has gone (burning a refused challenge,
+// recording the outcome of a spent user action): it outlives the request's
+// deadline, but never waits on a stalled database for long.
+const AfterTimeout = 2 * time.Second
+
+// afterwards returns a context for such work: not cancelled with ctx, but
+// bounded by AfterTimeout.
+func afterwards(ctx context.Context) (context.Context, context.CancelFunc) {
+	return context.WithTimeout(context.WithoutCancel(ctx), AfterTimeout)
 }
 
 // internal wraps an unexpected store or library error; its detail stays in

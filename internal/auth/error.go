@@ -1,8 +1,11 @@
 package auth
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"io"
+	"net"
 )
 
 // Code classifies a domain error. One table in internal/httpapi maps codes to
@@ -23,6 +26,10 @@ const (
 	TooLarge        Code = "payload_too_large"      // the body exceeds the configured limit
 	UnsupportedType Code = "unsupported_media_type" // a body that is not JSON
 	NotAllowed      Code = "method_not_allowed"     // no such method on this path
+	// Unavailable: a dependency (the database) did not answer in time or
+	// could not be reached; the request may be retried later. It is never
+	// chosen by a rule: ErrorCode derives it from the cause (IsUnavailable).
+	Unavailable Code = "unavailable"
 )
 
 // Error is a domain error: a code, a message safe to show to clients, and
@@ -53,22 +60,48 @@ func wrap(code Code, msg string, cause error) *Error {
 }
 
 // ErrorCode returns the code of err, Internal for errors that are not *Error.
+// An internal error whose cause is an unavailable dependency (IsUnavailable)
+// is Unavailable: the request failed through no fault of its own and may be
+// retried.
 func ErrorCode(err error) Code {
 	var e *Error
+	code := Internal
 	if errors.As(err, &e) {
-		return e.Code
+		code = e.Code
 	}
-	return Internal
+	if code == Internal && IsUnavailable(err) {
+		return Unavailable
+	}
+	return code
 }
 
 // ErrorMessage returns the client-safe message of err; "internal error" for
-// anything that is not an *Error or is Internal.
+// anything that is not an *Error or is Internal, and one fixed message for
+// Unavailable.
 func ErrorMessage(err error) string {
 	var e *Error
-	if errors.As(err, &e) && e.Code != Internal {
+	switch code := ErrorCode(err); {
+	case code == Unavailable:
+		return msgUnavailable
+	case errors.As(err, &e) && code != Internal:
 		return e.Message
 	}
 	return "internal error"
+}
+
+// IsUnavailable reports whether err was caused by a dependency that did not
+// answer in time or could not be reached, rather than by a bug or by the
+// request: a store error marked ErrUnavailable (stores mark their drivers'
+// connection, timeout and lock errors by type or code), a deadline that
+// passed, a network error, or a connection cut mid-answer. Errors are told
+// apart by type, never by message text.
+func IsUnavailable(err error) bool {
+	if err == nil {
+		return false
+	}
+	var ne *net.OpError
+	return errors.Is(err, ErrUnavailable) || errors.Is(err, context.DeadlineExceeded) ||
+		errors.As(err, &ne) || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // Messages shared by several rules. Every authentication failure carries the
@@ -80,10 +113,19 @@ const (
 	msgActionUsed    = "user action has already been used"
 	msgChallengeBad  = "Challenge token is not valid."
 	msgInternal      = "internal error"
+	msgUnavailable   = "service temporarily unavailable, retry later"
 )
 
-// errUnauthenticated is the one answer to every failed authentication.
-func errUnauthenticated(cause error) *Error { return wrap(Unauthenticated, msgNotAuthorized, cause) }
+// errUnauthenticated is the one answer to every failed authentication. A
+// cause that is an unavailable database is not a failed authentication:
+// the caller gets the 503 of an outage (alike for every caller), not a 401
+// that would make a client drop a good token.
+func errUnauthenticated(cause error) *Error {
+	if IsUnavailable(cause) {
+		return internalErr(cause)
+	}
+	return wrap(Unauthenticated, msgNotAuthorized, cause)
+}
 
 // Store sentinel errors. Stores return these (possibly wrapped) so the domain
 // can tell outcomes apart without looking at driver errors.
@@ -94,4 +136,8 @@ var (
 	ErrDuplicate = errors.New("duplicate")
 	// ErrUsed: a single-use record was already used.
 	ErrUsed = errors.New("already used")
+	// ErrUnavailable: the database could not be reached, did not answer
+	// in time, or cannot write now (locked, disk full, I/O error). Stores
+	// wrap their driver's error with it, recognised by type or code.
+	ErrUnavailable = errors.New("database unavailable")
 )

@@ -1,6 +1,11 @@
 package auth
 
-import "sync"
+import "github.com/signet-auth/signet/internal/lru"
+
+// OperationsCacheSize is the ceiling of the operations cache: identities
+// whose operation sets are kept in memory. An entry is a key and a slice of
+// shared operation-name strings, a few hundred bytes.
+const OperationsCacheSize = 10_000
 
 // operationsKey names what one cached operation set answers for: an
 // identity of an org (a PAT's user, and the PAT's restricting permission if
@@ -19,12 +24,11 @@ type operationsKey struct {
 // own transaction, so the next request reads a version no entry was made
 // for. An entry filled after its version was read holds operations read
 // later, so at least as recent as that version. Entries of old versions are
-// never hit again and go when the cache is emptied: it is bounded, and
-// emptied when full (cheap, rare, and safe: a miss costs one store read).
+// never hit again and are the first to go when the cache is full: it keeps
+// the OperationsCacheSize most recently used (internal/lru). A miss costs
+// one store read.
 type operationsCache struct {
-	mu    sync.RWMutex
-	m     map[operationsKey][]string
-	max   int
+	c     *lru.Cache[operationsKey, []string]
 	names map[string]string // known operation names, to share their strings
 }
 
@@ -33,17 +37,12 @@ func newOperationsCache(max int, known map[string]bool) *operationsCache {
 	for op := range known {
 		names[op] = op
 	}
-	return &operationsCache{m: make(map[operationsKey][]string), max: max, names: names}
+	return &operationsCache{c: lru.New[operationsKey, []string](max), names: names}
 }
 
 // get returns the sorted operations cached for k. The slice is shared:
 // callers must not modify it.
-func (c *operationsCache) get(k operationsKey) ([]string, bool) {
-	c.mu.RLock()
-	ops, ok := c.m[k]
-	c.mu.RUnlock()
-	return ops, ok
-}
+func (c *operationsCache) get(k operationsKey) ([]string, bool) { return c.c.Get(k) }
 
 // put caches ops, sorted, for k; the cache keeps ops.
 func (c *operationsCache) put(k operationsKey, ops []string) {
@@ -52,10 +51,5 @@ func (c *operationsCache) put(k operationsKey, ops []string) {
 			ops[i] = n
 		}
 	}
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if len(c.m) >= c.max {
-		clear(c.m)
-	}
-	c.m[k] = ops
+	c.c.Put(k, ops)
 }

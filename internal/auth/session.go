@@ -197,7 +197,9 @@ func (s *Service) peek(ctx context.Context, id string, purpose Purpose) (*Challe
 // gone away; a challenge already gone (a concurrent answer took it) is
 // fine.
 func (s *Service) burn(ctx context.Context, id string) {
-	_, err := s.store.ConsumeChallenge(context.WithoutCancel(ctx), id, s.now())
+	after, cancel := afterwards(ctx)
+	defer cancel()
+	_, err := s.store.ConsumeChallenge(after, id, s.now())
 	if err != nil && !errors.Is(err, ErrNotFound) {
 		s.log.ErrorContext(ctx, "consuming a refused challenge failed", "challenge", id, "err", err)
 	}

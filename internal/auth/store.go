@@ -319,6 +319,9 @@ type ActionStore interface {
 	// action exists but was used before, ErrNotFound when there is no
 	// unexpired action with that hash.
 	UseAction(ctx context.Context, tokenHash []byte, now time.Time) (*Action, error)
+	// Action returns the action of the org with this id, used or not,
+	// until Sweep removes it. ErrNotFound when there is none.
+	Action(ctx context.Context, orgID, id string) (*Action, error)
 }
 
 // PermissionStore persists permissions and their assignments.
@@ -379,6 +382,16 @@ type Sweeper interface {
 	Sweep(ctx context.Context, now time.Time) (int64, error)
 }
 
+// ReadinessStore tells whether the store can serve now (/readyz, issue 12).
+type ReadinessStore interface {
+	// ProbeWrite commits a write (the replica's row of a probe table), so
+	// that a database that still answers reads but cannot write is seen.
+	ProbeWrite(ctx context.Context, replica string, now time.Time) error
+	// PendingMigrations lists the schema versions this binary has that the
+	// database has not applied.
+	PendingMigrations(ctx context.Context) ([]int, error)
+}
+
 // Store is everything the Service needs from storage. internal/sqlite and
 // internal/postgres implement it; internal/auth/storetest proves they agree.
 type Store interface {
@@ -394,6 +407,7 @@ type Store interface {
 	RecoveryStore
 	CredentialCodeStore
 	Sweeper
+	ReadinessStore
 	token.KeyStore
 	// Ping checks the database is reachable (healthz).
 	Ping(ctx context.Context) error

@@ -1,11 +1,17 @@
 package auth
 
 import (
-	"sync"
 	"time"
 
+	"github.com/signet-auth/signet/internal/lru"
 	"github.com/signet-auth/signet/internal/token"
 )
+
+// DefaultTokenCacheSize is the default ceiling of the verified-token cache
+// (Config.TokenCacheSize, flag --token-cache-size). An entry costs about
+// 2 KiB (the token string, its claims and the map and list overhead), so
+// the default holds the cache under ~20 MiB whatever the load.
+const DefaultTokenCacheSize = 10_000
 
 // verifiedTokens remembers bearer tokens whose signature has been checked,
 // so that a client making many calls with one token pays for the signature
@@ -15,34 +21,28 @@ import (
 // record, user and credential are still read from the store on every
 // request, so deactivation, logout and revocation take effect at once on
 // every replica. The key is the whole token string: a hit means the very
-// bytes that verified before. Entries leave at the token's expiry, and the
-// cache is bounded: when full, it is emptied (cheap, rare, and safe: a miss
-// only costs one verification).
+// bytes that verified before. An entry leaves at the token's expiry (when
+// next looked up) or, the cache being full, when it is the least recently
+// used (internal/lru): memory levels off at the ceiling, and the tokens in
+// use stay cached. A miss only costs one verification.
 type verifiedTokens struct {
-	mu  sync.RWMutex
-	m   map[string]*token.Claims
-	max int
+	c *lru.Cache[string, *token.Claims]
 }
 
 func newVerifiedTokens(max int) *verifiedTokens {
-	return &verifiedTokens{m: make(map[string]*token.Claims), max: max}
+	return &verifiedTokens{c: lru.New[string, *token.Claims](max)}
 }
 
 func (v *verifiedTokens) get(tok string, now time.Time) (*token.Claims, bool) {
-	v.mu.RLock()
-	c, ok := v.m[tok]
-	v.mu.RUnlock()
-	if !ok || !now.Before(c.ExpiresAt) {
+	c, ok := v.c.Get(tok)
+	if !ok {
+		return nil, false
+	}
+	if !now.Before(c.ExpiresAt) {
+		v.c.Remove(tok)
 		return nil, false
 	}
 	return c, true
 }
 
-func (v *verifiedTokens) put(tok string, c *token.Claims) {
-	v.mu.Lock()
-	defer v.mu.Unlock()
-	if len(v.m) >= v.max {
-		clear(v.m)
-	}
-	v.m[tok] = c
-}
+func (v *verifiedTokens) put(tok string, c *token.Claims) { v.c.Put(tok, c) }

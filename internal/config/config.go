@@ -47,6 +47,15 @@ type Config struct {
 	LogLevel  string // debug, info, warn, error
 	LogFormat string // text or json
 
+	// RequestTimeout bounds the work of one request on signet's own routes
+	// and the checks of a guarded one: every store call honours it, and a
+	// database that does not answer within it turns into a 503 (issue 12).
+	// Shorter than the server's 30s write timeout, so an answer can always
+	// still be written.
+	RequestTimeout time.Duration
+	// TokenCacheSize is the most verified bearer tokens remembered (LRU).
+	TokenCacheSize int
+
 	// SMTP delivery of registration codes; off when SMTPAddr is empty.
 	SMTPAddr     string
 	SMTPFrom     string
@@ -68,6 +77,10 @@ type Config struct {
 	MetricsListen string
 }
 
+// MaxRequestTimeout is the server's write timeout for signet's own routes:
+// a request's deadline must end before it, so that its answer can be sent.
+const MaxRequestTimeout = 30 * time.Second
+
 // Default returns the configuration with every default filled in.
 func Default() Config {
 	return Config{
@@ -87,6 +100,9 @@ func Default() Config {
 
 		UpstreamTimeout:   30 * time.Second,
 		UpstreamMaxStream: 10 << 20,
+
+		RequestTimeout: 5 * time.Second,
+		TokenCacheSize: 20_000,
 	}
 }
 
@@ -171,6 +187,7 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.CodeTTL, "code-ttl", "CODE_TTL", "lifetime of a registration code"},
 		{&c.RecoveryCodeTTL, "recovery-code-ttl", "RECOVERY_CODE_TTL", "lifetime of a recovery code"},
 		{&c.UpstreamTimeout, "upstream-timeout", "UPSTREAM_TIMEOUT", "how long to wait for the upstream's response headers before answering 504"},
+		{&c.RequestTimeout, "request-timeout", "REQUEST_TIMEOUT", "deadline of one request's work on the database; past it the caller gets 503 with Retry-After"},
 	}
 	for _, d := range durs {
 		if v, ok, err := env.value(d.env); err != nil {
@@ -194,6 +211,17 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		c.MaxBody = n
 	}
 	fs.Int64Var(&c.MaxBody, "max-body", c.MaxBody, "largest request body in bytes (env SIGNET_MAX_BODY)")
+	if v, ok, err := env.value("TOKEN_CACHE_SIZE"); err != nil {
+		return nil, err
+	} else if ok {
+		n, err := strconv.Atoi(v)
+		if err != nil {
+			return nil, fmt.Errorf("SIGNET_TOKEN_CACHE_SIZE: %w", err)
+		}
+		c.TokenCacheSize = n
+	}
+	fs.IntVar(&c.TokenCacheSize, "token-cache-size", c.TokenCacheSize,
+		"most verified bearer tokens kept in memory, least recently used evicted first; about 2 KiB each (env SIGNET_TOKEN_CACHE_SIZE)")
 	if v, ok, err := env.value("UPSTREAM_MAX_STREAM"); err != nil {
 		return nil, err
 	} else if ok {
@@ -300,6 +328,12 @@ func (c *Config) Validate() error {
 	}
 	if c.MaxBody < 1024 {
 		bad("--max-body must be at least 1024 bytes")
+	}
+	if c.RequestTimeout < time.Second || c.RequestTimeout >= MaxRequestTimeout {
+		bad("--request-timeout must be at least 1s and shorter than %v (the server's write timeout)", MaxRequestTimeout)
+	}
+	if c.TokenCacheSize < 1 || c.TokenCacheSize > 10_000_000 {
+		bad("--token-cache-size must be between 1 and 10000000")
 	}
 	for name, d := range map[string]time.Duration{"--challenge-ttl": c.ChallengeTTL, "--action-ttl": c.ActionTTL, "--login-ttl": c.LoginTTL,
 		"--code-ttl": c.CodeTTL, "--recovery-code-ttl": c.RecoveryCodeTTL} {

@@ -55,6 +55,8 @@ func TestSources(t *testing.T) {
 		{"duration", map[string]string{"SIGNET_ACTION_TTL": "90s"}, nil, func(c *Config) bool { return c.ActionTTL == 90*time.Second }},
 		{"token alg from env", map[string]string{"SIGNET_TOKEN_ALG": "ES256"}, nil, func(c *Config) bool { return c.TokenAlg == "ES256" }},
 		{"tls from env", map[string]string{"SIGNET_TLS_CERT": "c.pem", "SIGNET_TLS_KEY": "k.pem"}, nil, func(c *Config) bool { return c.TLSCert == "c.pem" && c.TLSKey == "k.pem" }},
+		{"request timeout", map[string]string{"SIGNET_REQUEST_TIMEOUT": "2s"}, nil, func(c *Config) bool { return c.RequestTimeout == 2*time.Second }},
+		{"token cache size", map[string]string{"SIGNET_TOKEN_CACHE_SIZE": "500"}, []string{"--token-cache-size", "700"}, func(c *Config) bool { return c.TokenCacheSize == 700 }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -92,6 +94,9 @@ func TestValidate(t *testing.T) {
 		{"metrics listen", []string{"--metrics-listen", "9090"}, "--metrics-listen"},
 		{"metrics on the API listener", []string{"--listen", "127.0.0.1:9000", "--metrics-listen", "127.0.0.1:9000"}, "--metrics-listen"},
 		{"token alg none", []string{"--token-alg", "none"}, "--token-alg"},
+		{"request timeout past the write timeout", []string{"--request-timeout", "30s"}, "--request-timeout"},
+		{"request timeout too short", []string{"--request-timeout", "100ms"}, "--request-timeout"},
+		{"token cache size", []string{"--token-cache-size", "0"}, "--token-cache-size"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -37,6 +37,10 @@ type Config struct {
 	// MaxStreamBody is the largest body streamed to the upstream (default
 	// 10 MiB).
 	MaxStreamBody int64
+	// CheckTimeout bounds signet's own checks of a guarded request (token,
+	// user action, operation: store calls) before it is forwarded (default
+	// 5s); a database that does not answer within it makes a 503.
+	CheckTimeout time.Duration
 	// Transport reaches the upstream; nil means a tuned clone of
 	// http.DefaultTransport (NewTransport).
 	Transport http.RoundTripper
@@ -62,6 +66,7 @@ type Gateway struct {
 	routes    *Routes
 	log       *slog.Logger
 	timeout   time.Duration
+	checks    time.Duration // CheckTimeout
 	maxBody   int64
 	maxStream int64
 	proxy     *httputil.ReverseProxy
@@ -95,6 +100,9 @@ func New(cfg Config) (*Gateway, error) {
 	if cfg.MaxStreamBody <= 0 {
 		cfg.MaxStreamBody = 10 << 20
 	}
+	if cfg.CheckTimeout <= 0 {
+		cfg.CheckTimeout = 5 * time.Second
+	}
 	if cfg.Transport == nil {
 		cfg.Transport = NewTransport()
 	}
@@ -102,6 +110,7 @@ func New(cfg Config) (*Gateway, error) {
 		svc: cfg.Service, api: cfg.API, status: cfg.Status, routes: cfg.Routes, log: cfg.Logger, observer: cfg.Observer,
 		timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxStream: cfg.MaxStreamBody,
 	}
+	g.checks = cfg.CheckTimeout
 	target := *cfg.Upstream
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        func(pr *httputil.ProxyRequest) { g.rewrite(pr, &target) },

@@ -73,6 +73,9 @@ func (g *Gateway) observe(w http.ResponseWriter, r *http.Request) {
 	if err = g.guard(rec, r, x); err != nil && rec.status == 0 {
 		rec.Header().Set("X-Request-Id", x.id)
 		code := auth.ErrorCode(err)
+		if code == auth.Unavailable {
+			rec.Header().Set("Retry-After", "2")
+		}
 		writeError(rec, g.status(code), string(code), auth.ErrorMessage(err))
 	}
 }
@@ -100,7 +103,11 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 	if !ok {
 		return auth.Errorf(auth.Unauthenticated, "Not Authorized.")
 	}
-	p, err := g.svc.Authenticate(r.Context(), tok)
+	// signet's checks are bounded (a stalled database makes a 503); the
+	// forward below is not: it has the upstream's own timeout.
+	ctx, cancel := context.WithTimeout(r.Context(), g.checks)
+	defer cancel()
+	p, err := g.svc.Authenticate(ctx, tok)
 	if err != nil {
 		return err
 	}
@@ -126,7 +133,7 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 		if rt != nil {
 			sp.UnsignedQuery = rt.UnsignedQuery
 		}
-		x.action, err = g.svc.SpendAction(r.Context(), p, r.Header.Get("X-DFNS-USERACTION"), sp)
+		x.action, err = g.svc.SpendAction(ctx, p, r.Header.Get("X-DFNS-USERACTION"), sp)
 		if err != nil {
 			return err
 		}
@@ -136,7 +143,7 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 		r.TransferEncoding = nil
 	}
 	if rt != nil && rt.Operation != "" {
-		if err := g.svc.Authorize(r.Context(), p, rt.Operation); err != nil {
+		if err := g.svc.Authorize(ctx, p, rt.Operation); err != nil {
 			return err
 		}
 	}

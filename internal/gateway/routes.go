@@ -256,12 +256,12 @@ func literalPrefix(p string) string {
 	return p
 }
 
-const ownPaths = "/auth/..., /permissions..., /healthz, /.well-known/jwks.json"
+const ownPaths = "/auth/..., /permissions..., /healthz, /readyz, /.well-known/jwks.json"
 
 // isOwn reports whether signet serves path itself rather than the upstream.
 func isOwn(path string) bool {
 	return under(path, "/auth") || under(path, "/permissions") ||
-		path == "/healthz" || path == "/.well-known/jwks.json" ||
+		path == "/healthz" || path == "/readyz" || path == "/.well-known/jwks.json" ||
 		path == "/openapi.json" // signet's document, which describes the route file too
 }
 

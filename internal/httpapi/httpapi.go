@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/health"
 	"github.com/signet-auth/signet/internal/strictjson"
 )
 
@@ -28,13 +29,19 @@ type Config struct {
 	Logger  *slog.Logger
 	// JWKS returns the current JSON Web Key Set.
 	JWKS func() []byte
-	// Ping checks the database for /healthz.
+	// Ping checks the database for /readyz when Readiness is nil.
 	Ping func(ctx context.Context) error
+	// Readiness answers /readyz (internal/health); nil: a ping only.
+	Readiness *health.Readiness
 	// MaxBody is the largest request body accepted (default 1 MiB).
 	MaxBody int64
 	// CORSOrigins are the web origins allowed to call signet from a
 	// browser; none by default.
 	CORSOrigins []string
+	// RequestTimeout is the deadline of each request's work (default 5s):
+	// every store call gets it through the request's context, and a
+	// dependency that does not answer within it makes a 503 (issue 12).
+	RequestTimeout time.Duration
 	// Observer, if set, is told of every answered request (metrics).
 	Observer Observer
 	// DocRoutes are the routes of the gateway's route file, for
@@ -56,7 +63,9 @@ type Server struct {
 	log     *slog.Logger
 	jwks    func() []byte
 	ping    func(ctx context.Context) error
+	ready   *health.Readiness
 	maxBody int64
+	timeout time.Duration
 	mux     *http.ServeMux
 	handler http.Handler
 
@@ -76,7 +85,10 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 1 << 20
 	}
-	s := &Server{svc: cfg.Service, log: cfg.Logger, jwks: cfg.JWKS, ping: cfg.Ping, maxBody: cfg.MaxBody,
+	if cfg.RequestTimeout <= 0 {
+		cfg.RequestTimeout = 5 * time.Second
+	}
+	s := &Server{svc: cfg.Service, log: cfg.Logger, jwks: cfg.JWKS, ping: cfg.Ping, maxBody: cfg.MaxBody, timeout: cfg.RequestTimeout, ready: cfg.Readiness,
 		mux: http.NewServeMux(), corsOrigins: originSet(cfg.CORSOrigins), observer: cfg.Observer}
 	s.register()
 	doc, err := s.openAPI(cfg.DocRoutes)
@@ -265,7 +277,13 @@ var status = map[auth.Code]int{
 	auth.TooLarge:        http.StatusRequestEntityTooLarge,
 	auth.UnsupportedType: http.StatusUnsupportedMediaType,
 	auth.NotAllowed:      http.StatusMethodNotAllowed,
+	auth.Unavailable:     http.StatusServiceUnavailable,
 }
+
+// RetryAfter is the Retry-After (seconds) of a 503 unavailable answer: long
+// enough for a stalled database to be noticed by /readyz, short enough for
+// a client to come back soon.
+const RetryAfter = "2"
 
 // Status returns the HTTP status of a domain error code: the one table,
 // shared with the gateway.
@@ -348,7 +366,9 @@ func (s *Server) observe(route string, h func(w http.ResponseWriter, r *http.Req
 		}
 		w.Header().Set("X-Request-Id", id)
 		li := &logInfo{}
-		r = r.WithContext(context.WithValue(r.Context(), logKey{}, li))
+		ctx, cancel := context.WithTimeout(r.Context(), s.timeout)
+		defer cancel()
+		r = r.WithContext(context.WithValue(ctx, logKey{}, li))
 		rec := &statusRecorder{ResponseWriter: w}
 		err := h(rec, r)
 		attrs := []slog.Attr{
@@ -369,6 +389,10 @@ func (s *Server) observe(route string, h func(w http.ResponseWriter, r *http.Req
 			body.Error.Status, body.Error.Code, body.Error.Message = st, string(code), auth.ErrorMessage(err)
 			if code == auth.Internal {
 				level = slog.LevelError
+			}
+			if code == auth.Unavailable {
+				level = slog.LevelWarn
+				rec.Header().Set("Retry-After", RetryAfter)
 			}
 			// The cause helps operators; causes never hold secrets.
 			attrs = append(attrs, slog.String("err", err.Error()))

@@ -1,6 +1,10 @@
 package httpapi
 
-import "net/http"
+import (
+	"net/http"
+
+	"github.com/signet-auth/signet/internal/health"
+)
 
 // routes is the route table: every endpoint signet serves, who may call it,
 // whether it must be user-action signed, the query parameters it accepts
@@ -17,6 +21,7 @@ import "net/http"
 func (s *Server) routes() []route {
 	return []route{
 		{method: "GET", pattern: "/healthz", access: public, h: s.healthz},
+		{method: "GET", pattern: "/readyz", access: public, h: s.readyz},
 		{method: "GET", pattern: "/.well-known/jwks.json", access: public, h: s.jwksHandler},
 		{method: "GET", pattern: "/openapi.json", access: public, h: s.openAPIHandler},
 
@@ -34,6 +39,11 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/auth/action/verify", access: bearer, op: noOperation, unsigned: true, h: s.verifyAction},
 		{method: "GET", pattern: "/auth/action/logs", access: bearer, op: "Auth:Logs:Read", h: s.listAuditLogs},
 		{method: "GET", pattern: "/auth/action/logs/{id}", access: bearer, op: "Auth:Logs:Read", h: s.getAuditLog},
+		// What became of the caller's own user action (uj-… from POST
+		// /auth/action): no operation, the domain scopes it to the caller's
+		// identity. Not in Dfns' API; /auth/action/{init,verify,logs} are
+		// more specific patterns and keep their routes (docs/faults.md).
+		{method: "GET", pattern: "/auth/action/{id}", access: bearer, op: noOperation, h: s.getActionOutcome},
 
 		{method: "PUT", pattern: "/auth/registration/code", access: public, h: s.resendRegistrationCode},
 
@@ -94,13 +104,35 @@ func (s *Server) routes() []route {
 	}
 }
 
+// healthz is liveness: the process serves HTTP. It touches no dependency,
+// so it answers at once whatever the database does; a replica that cannot
+// serve requests is told apart by readyz (README: which one to probe).
 func (s *Server) healthz(w http.ResponseWriter, r *http.Request, _ *call) error {
-	if err := s.ping(r.Context()); err != nil {
-		s.log.ErrorContext(r.Context(), "health check failed", "err", err)
-		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "unavailable"})
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}
+
+// readyz is readiness: 200 when this replica can serve requests (the
+// database takes a write, no migration is pending, the signing key signs),
+// 503 with the failing checks otherwise. The checks run at most once a
+// second and within a short bound (internal/health).
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request, _ *call) error {
+	var rep health.Report
+	if s.ready != nil {
+		rep = s.ready.Check(r.Context())
+	} else {
+		rep = health.Report{Status: "ready", Checks: map[string]string{"database": "ok"}}
+		if err := s.ping(r.Context()); err != nil {
+			s.log.WarnContext(r.Context(), "readiness check failed", "check", "database", "err", err)
+			rep = health.Report{Status: "unready", Checks: map[string]string{"database": "failing"}}
+		}
+	}
+	if !rep.Ready() {
+		w.Header().Set("Retry-After", RetryAfter)
+		writeJSON(w, http.StatusServiceUnavailable, rep)
 		return nil
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	writeJSON(w, http.StatusOK, rep)
 	return nil
 }
 

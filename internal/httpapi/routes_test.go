@@ -13,7 +13,7 @@ import (
 // official SDK, spec 5.0).
 var (
 	publicRoutes = map[string]bool{
-		"GET /healthz": true, "GET /.well-known/jwks.json": true,
+		"GET /healthz": true, "GET /readyz": true, "GET /.well-known/jwks.json": true,
 		"POST /auth/registration/init": true, "POST /auth/registration": true,
 		"POST /auth/login/init": true, "POST /auth/login": true, "PUT /auth/registration/code": true,
 		"POST /auth/recover/user/code": true, "POST /auth/recover/user/init": true, "POST /auth/recover/user": true,

@@ -101,7 +101,9 @@ func (s *Server) actionInit(w http.ResponseWriter, r *http.Request, c *call) err
 
 func (s *Server) actionComplete(w http.ResponseWriter, r *http.Request, c *call) error {
 	return answer(w, c, func(req *signedRequest) (map[string]string, error) {
-		tok, err := s.svc.ActionComplete(r.Context(), c.p, req.ChallengeIdentifier, req.FirstFactor)
-		return map[string]string{"userAction": tok}, err
+		// id (not in Dfns' answer, ignored by its SDKs) names the action
+		// for GET /auth/action/{id}, its outcome (docs/faults.md).
+		tok, id, err := s.svc.ActionComplete(r.Context(), c.p, req.ChallengeIdentifier, req.FirstFactor)
+		return map[string]string{"userAction": tok, "id": id}, err
 	})
 }

@@ -13,6 +13,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -44,6 +45,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		// a best-effort basis, so it is not passed on.
 		return nil, errors.New("postgres: cannot parse the connection URL (not shown: it may hold a password)")
 	}
+	bound(cfg)
 	if err := migrate(ctx, cfg.ConnConfig); err != nil {
 		return nil, err
 	}
@@ -52,6 +54,35 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
 	return &Store{pool: pool}, nil
+}
+
+// Defaults that bound every wait on the database when the URL sets none
+// (issue 12): a connection attempt gives up after ConnectTimeout, and the
+// server cancels a statement that runs longer than StatementTimeout or a
+// transaction left idle longer than IdleInTransactionTimeout. Requests
+// carry their own, shorter deadline on top (pgx honours ctx on every call,
+// and closes a connection whose call was cut off).
+const (
+	ConnectTimeout           = 3 * time.Second
+	StatementTimeout         = 10 * time.Second
+	IdleInTransactionTimeout = 30 * time.Second
+)
+
+// bound applies the defaults above to cfg where the URL set nothing.
+func bound(cfg *pgxpool.Config) {
+	cc := cfg.ConnConfig
+	if cc.ConnectTimeout == 0 {
+		cc.ConnectTimeout = ConnectTimeout
+	}
+	if cc.RuntimeParams == nil {
+		cc.RuntimeParams = map[string]string{}
+	}
+	if _, ok := cc.RuntimeParams["statement_timeout"]; !ok {
+		cc.RuntimeParams["statement_timeout"] = strconv.FormatInt(StatementTimeout.Milliseconds(), 10)
+	}
+	if _, ok := cc.RuntimeParams["idle_in_transaction_session_timeout"]; !ok {
+		cc.RuntimeParams["idle_in_transaction_session_timeout"] = strconv.FormatInt(IdleInTransactionTimeout.Milliseconds(), 10)
+	}
 }
 
 // Ping checks the database is reachable.
@@ -74,6 +105,26 @@ const (
 	codeForeignKeyViolation = "23503"
 )
 
+// unavailable reports whether err says the database cannot serve now,
+// rather than that the statement is wrong: a connection that could not be
+// made or was lost, a call cut off by its deadline, or a server error of
+// the classes "connection exception" (08), "insufficient resources" (53),
+// "operator intervention" (57: shutdown, statement timeout) or "system
+// error" (58). Recognised by type and SQLSTATE, never by message text.
+func unavailable(err error) bool {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		switch pe.Code[:min(2, len(pe.Code))] {
+		case "08", "53", "57", "58":
+			return true
+		}
+		return false
+	}
+	var ce *pgconn.ConnectError
+	return errors.As(err, &ce) || pgconn.Timeout(err) || pgconn.SafeToRetry(err) ||
+		errors.Is(err, context.DeadlineExceeded)
+}
+
 // dbErr turns a driver error into one the domain understands: no rows is
 // auth.ErrNotFound, a unique violation auth.ErrDuplicate, a foreign-key
 // violation (the org or user referred to does not exist) auth.ErrNotFound.
@@ -93,6 +144,9 @@ func dbErr(op string, err error) error {
 		case codeForeignKeyViolation:
 			return fmt.Errorf("postgres: %s: %w (%s)", op, auth.ErrNotFound, pe.ConstraintName)
 		}
+	}
+	if unavailable(err) {
+		return fmt.Errorf("postgres: %s: %w: %w", op, auth.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %s: %w", op, err)
 }

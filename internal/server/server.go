@@ -15,12 +15,14 @@ import (
 	"net"
 	"net/http"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/config"
 	"github.com/signet-auth/signet/internal/gateway"
+	"github.com/signet-auth/signet/internal/health"
 	"github.com/signet-auth/signet/internal/httpapi"
 	"github.com/signet-auth/signet/internal/mail"
 	"github.com/signet-auth/signet/internal/metrics"
@@ -32,8 +34,10 @@ import (
 )
 
 // OpenStore opens the store a --database value names, running migrations.
-// sqliteSync is the --sqlite-synchronous setting ("" means full).
-func OpenStore(ctx context.Context, dsn, sqliteSync string) (auth.Store, error) {
+// sqliteSync is the --sqlite-synchronous setting ("" means full). SQLite
+// waits for a lock held by another process (a CLI command) at most
+// sqliteBusyTimeout; 0 keeps the driver's default (5s).
+func OpenStore(ctx context.Context, dsn, sqliteSync string, sqliteBusyTimeout ...time.Duration) (auth.Store, error) {
 	if err := config.ValidateDatabase(dsn); err != nil {
 		return nil, err
 	}
@@ -42,7 +46,11 @@ func OpenStore(ctx context.Context, dsn, sqliteSync string) (auth.Store, error) 
 		if sqliteSync == "normal" {
 			mode = sqlite.SyncNormal
 		}
-		return sqlite.Open(ctx, path, sqlite.Synchronous(mode))
+		opts := []sqlite.Option{sqlite.Synchronous(mode)}
+		if len(sqliteBusyTimeout) > 0 && sqliteBusyTimeout[0] > 0 {
+			opts = append(opts, sqlite.BusyTimeout(sqliteBusyTimeout[0]))
+		}
+		return sqlite.Open(ctx, path, opts...)
 	}
 	return postgres.Open(ctx, dsn)
 }
@@ -77,6 +85,8 @@ type Parts struct {
 	// writeTimeout bounds writing one response; a gateway waits longer for
 	// its upstream.
 	writeTimeout time.Duration
+	// database is the --database value, for Serve's SQLite lock.
+	database string
 }
 
 // Close releases the store.
@@ -106,7 +116,8 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
-	st, err := OpenStore(ctx, cfg.Database, cfg.SQLiteSync)
+	// A lock held by another process must not outlast a request's deadline.
+	st, err := OpenStore(ctx, cfg.Database, cfg.SQLiteSync, cfg.RequestTimeout/2)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
@@ -137,39 +148,76 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		ChallengeTTL: cfg.ChallengeTTL, ActionTTL: cfg.ActionTTL, LoginTTL: cfg.LoginTTL,
 		CodeTTL: cfg.CodeTTL, RecoveryCodeTTL: cfg.RecoveryCodeTTL,
 		RPID: cfg.RPID, Origins: cfg.Origins, ExtraOperations: routes.Operations(), Caches: caches,
+		TokenCacheSize: cfg.TokenCacheSize,
 	})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
 	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS, Observer: observer,
-		DocRoutes: docRoutes(routes)})
+		DocRoutes: docRoutes(routes), RequestTimeout: cfg.RequestTimeout, Readiness: Readiness(st, iss, log)})
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api, web.Passkeys{RPID: cfg.RPID, Origins: cfg.Origins}), TLS: tlsConfig, writeTimeout: 30 * time.Second,
-		Metrics: m, metricsAddr: cfg.MetricsListen}
+	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api, web.Passkeys{RPID: cfg.RPID, Origins: cfg.Origins}), TLS: tlsConfig, writeTimeout: config.MaxRequestTimeout,
+		Metrics: m, metricsAddr: cfg.MetricsListen, database: cfg.Database}
 	if routes != nil {
 		upstream, _ := url.Parse(cfg.Upstream) // checked by Validate
 		gw, err := gateway.New(gateway.Config{
 			Service: svc, API: api, Status: httpapi.Status, Upstream: upstream, Routes: routes, Logger: log,
 			Timeout: cfg.UpstreamTimeout, MaxBody: cfg.MaxBody, MaxStreamBody: cfg.UpstreamMaxStream,
-			Observer: observer,
+			Observer: observer, CheckTimeout: cfg.RequestTimeout,
 		})
 		if err != nil {
 			st.Close()
 			return nil, err
 		}
 		parts.Handler = gw
-		parts.writeTimeout = cfg.UpstreamTimeout + 30*time.Second
+		parts.writeTimeout = cfg.UpstreamTimeout + config.MaxRequestTimeout
 	}
 	return parts, nil
 }
 
+// Readiness is what /readyz checks: the database takes a real write (this
+// host's row of the probe table), it has every migration this binary
+// knows, and the current signing key signs.
+func Readiness(st auth.Store, iss *token.Issuer, log *slog.Logger) *health.Readiness {
+	replica, err := os.Hostname()
+	if err != nil || replica == "" {
+		replica = "signet"
+	}
+	return health.New(health.Options{Logger: log},
+		health.Check{Name: "database", Run: func(ctx context.Context) error {
+			return st.ProbeWrite(ctx, replica, time.Now())
+		}},
+		health.Check{Name: "migrations", Run: func(ctx context.Context) error {
+			pending, err := st.PendingMigrations(ctx)
+			if err == nil && len(pending) > 0 {
+				err = fmt.Errorf("migrations %v are not applied", pending)
+			}
+			return err
+		}},
+		health.Check{Name: "signing_key", Run: func(context.Context) error {
+			_, _, err := iss.SignDetached([]byte("readyz"))
+			return err
+		}},
+	)
+}
+
 // Serve runs the API on ln until ctx ends, then shuts down gracefully. It
 // also sweeps expired challenges and user actions every minute.
+//
+// On SQLite it first takes the file's serve lock (sqlite.LockForServe): a
+// second server on the same file refuses to start.
 func Serve(ctx context.Context, ln net.Listener, p *Parts, log *slog.Logger) error {
+	if path, ok := strings.CutPrefix(p.database, "sqlite:"); ok {
+		lock, err := sqlite.LockForServe(path)
+		if err != nil {
+			return err
+		}
+		defer lock.Release()
+	}
 	srv := &http.Server{
 		Handler:           p.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -263,18 +311,29 @@ func maintain(ctx context.Context, p *Parts, log *slog.Logger) {
 		case <-ctx.Done():
 			return
 		case <-t.C:
-			if err := p.Issuer.Refresh(ctx); err != nil {
-				log.Error("reloading signing keys failed", "err", err)
-			}
-			if _, err := p.Service.Checkpoint(ctx, ""); err != nil {
-				log.Error("audit checkpoint failed", "err", err)
-			}
-			if n, err := p.Store.Sweep(ctx, time.Now()); err != nil {
-				log.Error("sweep failed", "err", err)
-			} else if n > 0 {
-				log.Debug("swept expired records", "rows", n)
-			}
+			chores(ctx, p, log)
 		}
+	}
+}
+
+// choreTimeout bounds one round of chores, so that a stalled database
+// cannot hold the maintenance loop (and its next rounds) indefinitely.
+const choreTimeout = 30 * time.Second
+
+// chores runs one round of maintain's chores within choreTimeout.
+func chores(ctx context.Context, p *Parts, log *slog.Logger) {
+	ctx, cancel := context.WithTimeout(ctx, choreTimeout)
+	defer cancel()
+	if err := p.Issuer.Refresh(ctx); err != nil {
+		log.Error("reloading signing keys failed", "err", err)
+	}
+	if _, err := p.Service.Checkpoint(ctx, ""); err != nil {
+		log.Error("audit checkpoint failed", "err", err)
+	}
+	if n, err := p.Store.Sweep(ctx, time.Now()); err != nil {
+		log.Error("sweep failed", "err", err)
+	} else if n > 0 {
+		log.Debug("swept expired records", "rows", n)
 	}
 }
 

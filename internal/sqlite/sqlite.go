@@ -405,7 +405,9 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 // extended result code (never by message text), keeping the cause wrapped
 // for logs: a unique or primary key violation is auth.ErrDuplicate, a
 // foreign key violation (the org, user or permission named does not exist
-// in that org) is auth.ErrNotFound.
+// in that org) is auth.ErrNotFound, and an error that says the database
+// cannot serve now rather than that the statement is wrong (unavailable) is
+// auth.ErrUnavailable.
 func dbError(err error) error {
 	var se *drv.Error
 	if errors.As(err, &se) {
@@ -416,7 +418,26 @@ func dbError(err error) error {
 			return fmt.Errorf("%w: %w", auth.ErrNotFound, err)
 		}
 	}
+	if unavailable(err) {
+		return fmt.Errorf("%w: %w", auth.ErrUnavailable, err)
+	}
 	return err
+}
+
+// unavailable reports whether err is one of SQLite's "cannot now" results
+// (by primary result code): the file is locked by another process past the
+// busy timeout, an I/O error, a full disk, a read-only or unopenable file,
+// or a call interrupted because its deadline passed.
+func unavailable(err error) bool {
+	var se *drv.Error
+	if errors.As(err, &se) {
+		switch se.Code() & 0xff {
+		case sqlite3.SQLITE_BUSY, sqlite3.SQLITE_LOCKED, sqlite3.SQLITE_IOERR, sqlite3.SQLITE_FULL,
+			sqlite3.SQLITE_READONLY, sqlite3.SQLITE_CANTOPEN, sqlite3.SQLITE_INTERRUPT, sqlite3.SQLITE_PROTOCOL:
+			return true
+		}
+	}
+	return errors.Is(err, context.DeadlineExceeded)
 }
 
 // wrap adds the operation to a store error and maps driver errors;

@@ -69,6 +69,8 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 	}{
 		{"Ping", testPing},
 		{"CanceledContext", testCanceledContext},
+		{"Readiness", testReadiness},   // readiness.go
+		{"ActionRead", testActionRead}, // readiness.go
 
 		{"CreateOrg", testCreateOrg},
 		{"CreateOrgAtomic", testCreateOrgAtomic},
