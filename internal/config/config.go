@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/signet-auth/signet/internal/ratelimit"
 )
 
 // Config is the configuration of `signet serve` (and the database part of
@@ -52,6 +54,17 @@ type Config struct {
 	SMTPFrom     string
 	SMTPUsername string
 	SMTPPassword string // secret: prefer SIGNET_SMTP_PASSWORD_FILE
+
+	// Rate limits (internal/ratelimit, docs/abuse.md). RateLimit is "on"
+	// or "off"; each limit is N/PERIOD[,burst=B] (ratelimit.ParseLimit).
+	RateLimit         string
+	RateLimitAddress  string   // per client address, unauthenticated
+	RateLimitTarget   string   // per org+username or credential code
+	RateLimitSend     string   // code mails per org+username
+	RateLimitIdentity string   // per authenticated identity
+	RateLimitGlobal   string   // pre-credential durable writes, whole server
+	RateLimitRedis    string   // redis://... to share limits between replicas
+	TrustedProxies    []string // CIDRs whose X-Forwarded-For is believed
 }
 
 // Default returns the configuration with every default filled in.
@@ -73,6 +86,13 @@ func Default() Config {
 
 		UpstreamTimeout:   30 * time.Second,
 		UpstreamMaxStream: 10 << 20,
+
+		RateLimit:         "on",
+		RateLimitAddress:  "300/1m",
+		RateLimitTarget:   "20/1m",
+		RateLimitSend:     "5/1h,burst=3",
+		RateLimitIdentity: "1200/1m",
+		RateLimitGlobal:   "100/1s,burst=200",
 	}
 }
 
@@ -133,6 +153,13 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.SMTPPassword, "smtp-password", "SMTP_PASSWORD", "SMTP password (prefer SIGNET_SMTP_PASSWORD_FILE)"},
 		{&c.Upstream, "upstream", "UPSTREAM", "URL of an API to guard: requests outside signet's own paths are forwarded to it (needs --routes)"},
 		{&c.Routes, "routes", "ROUTES", "route file (JSON) mapping upstream method + path to operations (with --upstream)"},
+		{&c.RateLimit, "rate-limit", "RATE_LIMIT", "on, or off to turn every rate limit off (load tests only; logs a warning)"},
+		{&c.RateLimitAddress, "rate-limit-address", "RATE_LIMIT_ADDRESS", "unauthenticated requests per client address, N/PERIOD[,burst=B]"},
+		{&c.RateLimitTarget, "rate-limit-target", "RATE_LIMIT_TARGET", "login, registration, recovery and code attempts per org+username or credential code"},
+		{&c.RateLimitSend, "rate-limit-send", "RATE_LIMIT_SEND", "registration and recovery code mails per org+username"},
+		{&c.RateLimitIdentity, "rate-limit-identity", "RATE_LIMIT_IDENTITY", "requests per authenticated identity (user, PAT, service account)"},
+		{&c.RateLimitGlobal, "rate-limit-global", "RATE_LIMIT_GLOBAL", "requests costing a durable write before any credential is proven, whole server (or cluster with Redis)"},
+		{&c.RateLimitRedis, "rate-limit-redis", "RATE_LIMIT_REDIS", "redis://host:port to share rate limits between replicas (local limits when empty or unreachable)"},
 	}
 	for _, s := range strs {
 		if v, ok, err := env.value(s.env); err != nil {
@@ -188,7 +215,12 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 	fs.Int64Var(&c.UpstreamMaxStream, "upstream-max-stream", c.UpstreamMaxStream,
 		"largest body streamed to the upstream in bytes; user-action signed bodies are read whole and limited by --max-body (env SIGNET_UPSTREAM_MAX_STREAM)")
 
-	var origins, cors []string
+	var origins, cors, proxies []string
+	fs.Var(stringsFlag{&proxies}, "trusted-proxy", "CIDR of a proxy whose X-Forwarded-For is believed for the client address, repeatable (env SIGNET_TRUSTED_PROXY, comma-separated)")
+	envProxies, _, err := env.value("TRUSTED_PROXY")
+	if err != nil {
+		return nil, err
+	}
 	fs.Var(stringsFlag{&origins}, "origin", "allowed WebAuthn origin, repeatable (env SIGNET_ORIGIN, comma-separated)")
 	fs.Var(stringsFlag{&cors}, "cors-origin", "web origin allowed to call the API from a browser, repeatable (env SIGNET_CORS_ORIGIN, comma-separated; none by default)")
 	envOrigins, _, err := env.value("ORIGIN")
@@ -211,6 +243,12 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 			c.CORS = cors
 		case envCORS != "":
 			c.CORS = strings.Split(envCORS, ",")
+		}
+		switch {
+		case len(proxies) > 0:
+			c.TrustedProxies = proxies
+		case envProxies != "":
+			c.TrustedProxies = strings.Split(envProxies, ",")
 		}
 		return nil
 	}, nil
@@ -298,6 +336,21 @@ func (c *Config) Validate() error {
 		if c.UpstreamMaxStream < 1024 {
 			bad("--upstream-max-stream must be at least 1024 bytes")
 		}
+	}
+	if c.RateLimit != "on" && c.RateLimit != "off" {
+		bad("--rate-limit %q must be on or off", c.RateLimit)
+	}
+	for _, l := range []struct{ flag, v string }{{"--rate-limit-address", c.RateLimitAddress}, {"--rate-limit-target", c.RateLimitTarget},
+		{"--rate-limit-send", c.RateLimitSend}, {"--rate-limit-identity", c.RateLimitIdentity}, {"--rate-limit-global", c.RateLimitGlobal}} {
+		if _, err := ratelimit.ParseLimit(l.v); err != nil {
+			bad("%s: %v", l.flag, err)
+		}
+	}
+	if c.RateLimitRedis != "" && !strings.HasPrefix(c.RateLimitRedis, "redis://") && !strings.HasPrefix(c.RateLimitRedis, "rediss://") {
+		bad("--rate-limit-redis must be a redis:// or rediss:// URL")
+	}
+	if _, err := ratelimit.ParseTrusted(c.TrustedProxies); err != nil {
+		bad("--trusted-proxy: %v", err)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

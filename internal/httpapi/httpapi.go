@@ -34,6 +34,9 @@ type Config struct {
 	// CORSOrigins are the web origins allowed to call signet from a
 	// browser; none by default.
 	CORSOrigins []string
+	// RateLimits are the limits of every route; off when its Limiter is
+	// nil.
+	RateLimits RateLimits
 }
 
 // Server serves signet's API.
@@ -47,6 +50,7 @@ type Server struct {
 	handler http.Handler
 
 	corsOrigins map[string]bool
+	limits      RateLimits
 }
 
 // New returns a Server with every route registered.
@@ -60,8 +64,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.MaxBody <= 0 {
 		cfg.MaxBody = 1 << 20
 	}
+	if err := cfg.RateLimits.check(); err != nil {
+		return nil, err
+	}
 	s := &Server{svc: cfg.Service, log: cfg.Logger, jwks: cfg.JWKS, ping: cfg.Ping, maxBody: cfg.MaxBody,
-		mux: http.NewServeMux(), corsOrigins: originSet(cfg.CORSOrigins)}
+		mux: http.NewServeMux(), corsOrigins: originSet(cfg.CORSOrigins), limits: cfg.RateLimits}
 	s.register()
 	s.handler = s.cors(s.mux)
 	return s, nil
@@ -93,7 +100,10 @@ type route struct {
 	// unsigned exempts a bearer, non-GET route from user action signing;
 	// only the routes spec 4.5 lists (action init and sign, logout).
 	unsigned bool
-	h        handler
+	// limit is how the route is rate limited (ratelimit.go); public
+	// routes must name one.
+	limit limitClass
+	h     handler
 }
 
 // signed reports whether the route requires X-DFNS-USERACTION.
@@ -117,6 +127,9 @@ func (s *Server) register() {
 	byPattern := map[string]map[string]route{}
 	var order []string
 	for _, rt := range s.routes() {
+		if (rt.access == public) == (rt.limit == limitByAccess) {
+			panic("httpapi: route " + rt.method + " " + rt.pattern + ": a public route names its rate limit class, a bearer route none")
+		}
 		m, ok := byPattern[rt.pattern]
 		if !ok {
 			m = map[string]route{}
@@ -152,15 +165,23 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) (err er
 		return err
 	}
 	c.body = body
+	if rt.access == public {
+		if err := s.limitPublic(rt, w, r, body); err != nil {
+			return err
+		}
+	}
 	if rt.access == bearer {
 		tok, ok := bearerToken(r)
 		if !ok {
-			return auth.Errorf(auth.Unauthenticated, "Not Authorized.")
+			return s.limitFailedAuth(r, w, auth.Errorf(auth.Unauthenticated, "Not Authorized."))
 		}
 		if c.p, err = s.svc.Authenticate(r.Context(), tok); err != nil {
-			return err
+			return s.limitFailedAuth(r, w, err)
 		}
 		setPrincipal(r, c.p)
+		if err := s.limitIdentity(r.Context(), w, c.p); err != nil {
+			return err
+		}
 		if rt.signed() {
 			c.action, err = s.svc.UseAction(r.Context(), c.p, r.Header.Get("X-DFNS-USERACTION"),
 				r.Method, r.URL.EscapedPath(), r.URL.RawQuery, body)

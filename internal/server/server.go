@@ -23,6 +23,7 @@ import (
 	"github.com/signet-auth/signet/internal/httpapi"
 	"github.com/signet-auth/signet/internal/mail"
 	"github.com/signet-auth/signet/internal/postgres"
+	"github.com/signet-auth/signet/internal/ratelimit"
 	"github.com/signet-auth/signet/internal/sqlite"
 	"github.com/signet-auth/signet/internal/token"
 	"github.com/signet-auth/signet/internal/web"
@@ -67,10 +68,17 @@ type Parts struct {
 	// writeTimeout bounds writing one response; a gateway waits longer for
 	// its upstream.
 	writeTimeout time.Duration
+	// limiterClose closes a shared rate limiter's connections, if any.
+	limiterClose func() error
 }
 
-// Close releases the store.
-func (p *Parts) Close() error { return p.Store.Close() }
+// Close releases the store (and the rate limiter's Redis connections).
+func (p *Parts) Close() error {
+	if p.limiterClose != nil {
+		p.limiterClose()
+	}
+	return p.Store.Close()
+}
 
 // Assemble opens the store and builds every part from cfg.
 func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts, error) {
@@ -116,12 +124,19 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		st.Close()
 		return nil, err
 	}
-	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS})
+	limits, limiterClose, err := rateLimits(cfg, log)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api), writeTimeout: 30 * time.Second}
+	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS,
+		RateLimits: limits})
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
+	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api), writeTimeout: 30 * time.Second,
+		limiterClose: limiterClose}
 	if routes != nil {
 		upstream, _ := url.Parse(cfg.Upstream) // checked by Validate
 		gw, err := gateway.New(gateway.Config{
@@ -136,6 +151,41 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		parts.writeTimeout = cfg.UpstreamTimeout + 30*time.Second
 	}
 	return parts, nil
+}
+
+// rateLimits builds the API's rate limits from cfg (validated): off with a
+// warning, in memory, or shared through Redis. The function returned closes
+// what was opened (nil when nothing was).
+func rateLimits(cfg *config.Config, log *slog.Logger) (httpapi.RateLimits, func() error, error) {
+	if cfg.RateLimit == "off" {
+		log.Warn("rate limiting is off (--rate-limit off): nothing bounds guesses, floods or durable writes; use this for load tests only")
+		return httpapi.RateLimits{}, nil, nil
+	}
+	var rl httpapi.RateLimits
+	for _, l := range []struct {
+		p *ratelimit.Limit
+		v string
+	}{{&rl.Address, cfg.RateLimitAddress}, {&rl.Target, cfg.RateLimitTarget}, {&rl.Send, cfg.RateLimitSend},
+		{&rl.Identity, cfg.RateLimitIdentity}, {&rl.Global, cfg.RateLimitGlobal}} {
+		var err error
+		if *l.p, err = ratelimit.ParseLimit(l.v); err != nil {
+			return rl, nil, err
+		}
+	}
+	var err error
+	if rl.TrustedProxies, err = ratelimit.ParseTrusted(cfg.TrustedProxies); err != nil {
+		return rl, nil, err
+	}
+	if cfg.RateLimitRedis == "" {
+		rl.Limiter = ratelimit.NewLocal(0)
+		return rl, nil, nil
+	}
+	r, err := ratelimit.NewRedis(ratelimit.RedisConfig{URL: cfg.RateLimitRedis, Logger: log})
+	if err != nil {
+		return rl, nil, errors.New("--rate-limit-redis: malformed URL") // the URL may hold a password
+	}
+	rl.Limiter = r
+	return rl, r.Close, nil
 }
 
 // Serve runs the API on ln until ctx ends, then shuts down gracefully. It
