@@ -94,4 +94,7 @@ var (
 	ErrDuplicate = errors.New("duplicate")
 	// ErrUsed: a single-use record was already used.
 	ErrUsed = errors.New("already used")
+	// ErrLimit: the owner already holds as many records of this kind as
+	// it may.
+	ErrLimit = errors.New("limit reached")
 )

@@ -189,8 +189,11 @@ func (s *Service) newRegistrationCode(ctx context.Context, u *User, deliver bool
 	return code, nil
 }
 
-// ResendRegistrationCode issues a new code for an unregistered user and
-// voids the old one (PUT /auth/registration/code). It answers the same
+// ResendRegistrationCode mails an unregistered user a new code (PUT
+// /auth/registration/code). Anyone may ask, so it never voids the
+// outstanding code: the new one is added beside it (at most maxLiveCodes
+// live at once). Without a code delivery no code could reach the user, so
+// the request is refused, for every user alike. It answers the same
 // whether or not the user exists, so it reveals nothing.
 func (s *Service) ResendRegistrationCode(ctx context.Context, orgID, username string) error {
 	if err := validID("orgId", orgID); err != nil {
@@ -199,18 +202,44 @@ func (s *Service) ResendRegistrationCode(ctx context.Context, orgID, username st
 	if err := validID("username", username); err != nil {
 		return err
 	}
+	if s.cfg.Delivery == nil {
+		return Errorf(Forbidden, msgNoDelivery)
+	}
 	u, err := s.store.UserByUsername(ctx, orgID, username)
-	if errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return internalErr(err)
+	}
+	if reason := cannotRegister(u); reason != "" {
+		s.log.InfoContext(ctx, "registration code not resent", "org", orgID, "reason", reason)
+		return nil
+	}
+	code, rc := s.registrationCode(u.ID)
+	err = s.store.AddRegistrationCode(ctx, rc, s.clock(), maxLiveCodes)
+	if errors.Is(err, ErrLimit) {
+		s.log.InfoContext(ctx, "registration code not resent", "org", orgID, "user", u.ID, "reason", "too many live codes")
 		return nil
 	}
 	if err != nil {
 		return internalErr(err)
 	}
-	if u.IsRegistered || !u.IsActive || u.IsArchived || u.IsServiceAccount {
-		return nil
+	return s.deliverRegistrationCode(ctx, u, code)
+}
+
+// msgNoDelivery refuses a code that could reach nobody.
+const msgNoDelivery = "codes cannot be sent: this server has no code delivery (SMTP) configured; ask an administrator"
+
+// deliverRegistrationCode mails code to u.
+func (s *Service) deliverRegistrationCode(ctx context.Context, u *User, code string) error {
+	org, err := s.store.Org(ctx, u.OrgID)
+	if err != nil {
+		return internalErr(err)
 	}
-	_, err = s.newRegistrationCode(ctx, u, true)
-	return err
+	if err := s.cfg.Delivery.SendRegistrationCode(ctx, org, u, code); err != nil {
+		s.log.ErrorContext(ctx, "registration code delivery failed", "org", u.OrgID, "user", u.ID, "err", err)
+		return wrap(Internal, msgInternal, err)
+	}
+	s.log.InfoContext(ctx, "registration code sent", "org", u.OrgID, "user", u.ID)
+	return nil
 }
 
 // InviteUser issues a fresh registration code for an unregistered user and
