@@ -59,6 +59,11 @@ type Config struct {
 	RPName  string
 	Origins []string
 
+	// RefusalFloor is the least time a refused registration, recovery or
+	// credential-code step takes (10ms by default), so that its time does
+	// not tell which rule refused it (refusal.go).
+	RefusalFloor time.Duration
+
 	// DisableAudit turns the audit log off (audit.go). Only benchmarks set
 	// it, to measure what recording costs; servers always record.
 	DisableAudit bool
@@ -107,6 +112,7 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.TempTTL, 15*time.Minute)
 	def(&cfg.CodeTTL, 4*time.Hour)
 	def(&cfg.RecoveryCodeTTL, 15*time.Minute)
+	def(&cfg.RefusalFloor, 10*time.Millisecond)
 	if cfg.RPName == "" {
 		cfg.RPName = "signet"
 	}

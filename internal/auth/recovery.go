@@ -133,7 +133,8 @@ type RecoveryChallenge struct {
 // only by a successful recovery, and a wrong one counts against
 // MaxCodeAttempts. Every refusal before that is the same 401 with the same
 // work done, whether or not the user exists.
-func (s *Service) RecoveryInit(ctx context.Context, req *RecoveryInitRequest) (*RecoveryChallenge, error) {
+func (s *Service) RecoveryInit(ctx context.Context, req *RecoveryInitRequest) (_ *RecoveryChallenge, err error) {
+	defer s.padRefusal(ctx, time.Now(), &err)
 	for _, f := range []struct{ name, v string }{{"orgId", req.OrgID}, {"username", req.Username},
 		{"verificationCode", req.VerificationCode}, {"credentialId", req.CredentialID}} {
 		if err := validID(f.name, f.v); err != nil {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/signet-auth/signet/internal/token"
 )
@@ -53,7 +54,8 @@ const maxLiveCodes = 5
 // counts against MaxCodeAttempts. Every refusal is the same 401, with the
 // same work done, whether or not the user exists (issue 11); the reason is
 // logged.
-func (s *Service) RegistrationInit(ctx context.Context, orgID, username, code string) (*RegistrationChallenge, error) {
+func (s *Service) RegistrationInit(ctx context.Context, orgID, username, code string) (_ *RegistrationChallenge, err error) {
+	defer s.padRefusal(ctx, time.Now(), &err)
 	for _, f := range []struct{ name, v string }{{"orgId", orgID}, {"username", username}, {"registrationCode", code}} {
 		if err := validID(f.name, f.v); err != nil {
 			return nil, err
