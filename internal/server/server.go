@@ -132,7 +132,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS,
 		RateLimits: limits})
 	if err != nil {
-		st.Close()
+		(&Parts{Store: st, limiterClose: limiterClose}).Close()
 		return nil, err
 	}
 	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api), writeTimeout: 30 * time.Second,
@@ -144,7 +144,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 			Timeout: cfg.UpstreamTimeout, MaxBody: cfg.MaxBody, MaxStreamBody: cfg.UpstreamMaxStream,
 		})
 		if err != nil {
-			st.Close()
+			parts.Close()
 			return nil, err
 		}
 		parts.Handler = gw
