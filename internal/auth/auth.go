@@ -81,6 +81,9 @@ type Service struct {
 
 	verified *verifiedTokens
 	opsCache *operationsCache
+	// sendSlots bounds the codes being mailed in the background
+	// (refusal.go).
+	sendSlots chan struct{}
 }
 
 // Delivery sends registration and recovery codes to the user they belong
@@ -127,7 +130,8 @@ func New(cfg Config) (*Service, error) {
 		ops[op] = true
 	}
 	svc := &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops,
-		verified: newVerifiedTokens(100_000), opsCache: newOperationsCache(10_000, ops)}
+		verified: newVerifiedTokens(100_000), opsCache: newOperationsCache(10_000, ops),
+		sendSlots: make(chan struct{}, maxPendingSends)}
 	if cfg.RPID != "" {
 		p := &credential.Fido2Policy{RPID: cfg.RPID, Origins: cfg.Origins}
 		if err := p.Validate(); err != nil {

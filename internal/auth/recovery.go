@@ -61,8 +61,9 @@ type RecoveryStore interface {
 // the configured Delivery (POST /auth/recover/user/code). Anyone may ask,
 // so it never voids an outstanding code: the new one is added beside it
 // (at most maxLiveCodes live at once). Without a Delivery no code can
-// reach anyone: refused for every user alike. It answers the same whether
-// or not the user exists, so it reveals nothing.
+// reach anyone: refused for every user alike. It answers the same, after
+// the same work, whether or not the user exists: the code is stored and
+// mailed in the background (sendLater).
 func (s *Service) SendRecoveryCode(ctx context.Context, orgID, username string) error {
 	if err := validID("orgId", orgID); err != nil {
 		return err
@@ -81,25 +82,27 @@ func (s *Service) SendRecoveryCode(ctx context.Context, orgID, username string) 
 		s.log.InfoContext(ctx, "recovery code not sent", "org", orgID, "reason", "no such user, or it cannot recover")
 		return nil
 	}
-	org, err := s.store.Org(ctx, u.OrgID)
-	if err != nil {
-		return internalErr(err)
-	}
-	code := newCode() // 100 bits, like registration codes (spec 12.12)
-	rc := RecoveryCode{UserID: u.ID, Hash: hash(normalizeCode(code)), ExpiresAt: s.clock().Add(s.cfg.RecoveryCodeTTL)}
-	err = s.store.AddRecoveryCode(ctx, rc, s.clock(), maxLiveCodes)
-	if errors.Is(err, ErrLimit) {
-		s.log.InfoContext(ctx, "recovery code not sent", "org", orgID, "user", u.ID, "reason", "too many live codes")
+	s.sendLater(ctx, "recovery code", func(ctx context.Context) error {
+		org, err := s.store.Org(ctx, u.OrgID)
+		if err != nil {
+			return err
+		}
+		code := newCode() // 100 bits, like registration codes (spec 12.12)
+		rc := RecoveryCode{UserID: u.ID, Hash: hash(normalizeCode(code)), ExpiresAt: s.clock().Add(s.cfg.RecoveryCodeTTL)}
+		err = s.store.AddRecoveryCode(ctx, rc, s.clock(), maxLiveCodes)
+		if errors.Is(err, ErrLimit) {
+			s.log.InfoContext(ctx, "recovery code not sent", "org", orgID, "user", u.ID, "reason", "too many live codes")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.cfg.Delivery.SendRecoveryCode(ctx, org, u, code); err != nil {
+			return fmt.Errorf("recovery code delivery to user %s: %w", u.ID, err)
+		}
+		s.log.InfoContext(ctx, "recovery code sent", "org", u.OrgID, "user", u.ID)
 		return nil
-	}
-	if err != nil {
-		return internalErr(err)
-	}
-	if err := s.cfg.Delivery.SendRecoveryCode(ctx, org, u, code); err != nil {
-		s.log.ErrorContext(ctx, "recovery code delivery failed", "org", u.OrgID, "user", u.ID, "err", err)
-		return wrap(Internal, msgInternal, err)
-	}
-	s.log.InfoContext(ctx, "recovery code sent", "org", u.OrgID, "user", u.ID)
+	})
 	return nil
 }
 

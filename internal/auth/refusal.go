@@ -32,3 +32,31 @@ func (s *Service) padRefusal(ctx context.Context, start time.Time, err *error) {
 	case <-ctx.Done():
 	}
 }
+
+// maxPendingSends bounds the codes being stored and mailed at once in the
+// background; the rate limits keep it far from full.
+const maxPendingSends = 32
+
+// sendLater stores and mails a code in the background, so that an
+// unauthenticated code request answers after the same work whether or not
+// a code is sent (its user exists, may receive one, mail is slow or down):
+// a mail round trip, or a 500 from a failed delivery, would otherwise tell
+// who has an account. Failures are logged. When maxPendingSends are
+// already running the code is not sent, and that is logged too.
+func (s *Service) sendLater(ctx context.Context, what string, send func(ctx context.Context) error) {
+	select {
+	case s.sendSlots <- struct{}{}:
+	default:
+		s.log.WarnContext(ctx, what+" not sent: too many codes being sent")
+		return
+	}
+	ctx = context.WithoutCancel(ctx)
+	go func() {
+		defer func() { <-s.sendSlots }()
+		ctx, cancel := context.WithTimeout(ctx, time.Minute)
+		defer cancel()
+		if err := send(ctx); err != nil {
+			s.log.ErrorContext(ctx, what+" failed", "err", err)
+		}
+	}()
+}

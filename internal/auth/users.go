@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -193,8 +194,9 @@ func (s *Service) newRegistrationCode(ctx context.Context, u *User, deliver bool
 // /auth/registration/code). Anyone may ask, so it never voids the
 // outstanding code: the new one is added beside it (at most maxLiveCodes
 // live at once). Without a code delivery no code could reach the user, so
-// the request is refused, for every user alike. It answers the same
-// whether or not the user exists, so it reveals nothing.
+// the request is refused, for every user alike. It answers the same, after
+// the same work, whether or not the user exists: the code is stored and
+// mailed in the background (sendLater).
 func (s *Service) ResendRegistrationCode(ctx context.Context, orgID, username string) error {
 	if err := validID("orgId", orgID); err != nil {
 		return err
@@ -213,30 +215,33 @@ func (s *Service) ResendRegistrationCode(ctx context.Context, orgID, username st
 		s.log.InfoContext(ctx, "registration code not resent", "org", orgID, "reason", reason)
 		return nil
 	}
-	code, rc := s.registrationCode(u.ID)
-	err = s.store.AddRegistrationCode(ctx, rc, s.clock(), maxLiveCodes)
-	if errors.Is(err, ErrLimit) {
-		s.log.InfoContext(ctx, "registration code not resent", "org", orgID, "user", u.ID, "reason", "too many live codes")
-		return nil
-	}
-	if err != nil {
-		return internalErr(err)
-	}
-	return s.deliverRegistrationCode(ctx, u, code)
+	s.sendLater(ctx, "registration code resend", func(ctx context.Context) error {
+		code, rc := s.registrationCode(u.ID)
+		err := s.store.AddRegistrationCode(ctx, rc, s.clock(), maxLiveCodes)
+		if errors.Is(err, ErrLimit) {
+			s.log.InfoContext(ctx, "registration code not resent", "org", orgID, "user", u.ID, "reason", "too many live codes")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return s.deliverRegistrationCode(ctx, u, code)
+	})
+	return nil
 }
 
 // msgNoDelivery refuses a code that could reach nobody.
 const msgNoDelivery = "codes cannot be sent: this server has no code delivery (SMTP) configured; ask an administrator"
 
-// deliverRegistrationCode mails code to u.
+// deliverRegistrationCode mails code to u (in the background: sendLater
+// logs its error).
 func (s *Service) deliverRegistrationCode(ctx context.Context, u *User, code string) error {
 	org, err := s.store.Org(ctx, u.OrgID)
 	if err != nil {
 		return internalErr(err)
 	}
 	if err := s.cfg.Delivery.SendRegistrationCode(ctx, org, u, code); err != nil {
-		s.log.ErrorContext(ctx, "registration code delivery failed", "org", u.OrgID, "user", u.ID, "err", err)
-		return wrap(Internal, msgInternal, err)
+		return fmt.Errorf("registration code delivery to user %s: %w", u.ID, err)
 	}
 	s.log.InfoContext(ctx, "registration code sent", "org", u.OrgID, "user", u.ID)
 	return nil
