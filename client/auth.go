@@ -108,8 +108,9 @@ func (c *Client) DelegatedRegistrationInit(ctx context.Context, req DelegatedReg
 	return &out, c.do(ctx, &request{method: http.MethodPost, path: "/auth/registration/delegated", body: req, out: &out})
 }
 
-// ResendRegistrationCode replaces a user's registration code (PUT
-// /auth/registration/code).
+// ResendRegistrationCode has a new registration code mailed to a user
+// (PUT /auth/registration/code); the outstanding code stays valid. signet
+// answers 403 when it has no mail delivery configured.
 func (c *Client) ResendRegistrationCode(ctx context.Context, req CodeRequest) (*Message, error) {
 	var out Message
 	return &out, c.do(ctx, &request{method: http.MethodPut, path: "/auth/registration/code", body: req, auth: authNone, unsigned: true, out: &out})

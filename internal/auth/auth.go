@@ -62,6 +62,10 @@ type Config struct {
 	// TokenCacheSize is the most verified bearer tokens kept in memory
 	// (tokencache.go); default DefaultTokenCacheSize.
 	TokenCacheSize int
+	// RefusalFloor is the least time a refused registration, recovery or
+	// credential-code step takes (10ms by default), so that its time does
+	// not tell which rule refused it (refusal.go).
+	RefusalFloor time.Duration
 
 	// DisableAudit turns the audit log off (audit.go). Only benchmarks set
 	// it, to measure what recording costs; servers always record.
@@ -83,6 +87,9 @@ type Service struct {
 
 	verified *verifiedTokens
 	opsCache *operationsCache
+	// sendSlots bounds the codes being mailed in the background
+	// (refusal.go).
+	sendSlots chan struct{}
 }
 
 // Delivery sends registration and recovery codes to the user they belong
@@ -117,6 +124,7 @@ func New(cfg Config) (*Service, error) {
 	if cfg.TokenCacheSize <= 0 {
 		cfg.TokenCacheSize = DefaultTokenCacheSize
 	}
+	def(&cfg.RefusalFloor, 10*time.Millisecond)
 	if cfg.RPName == "" {
 		cfg.RPName = "signet"
 	}
@@ -131,7 +139,8 @@ func New(cfg Config) (*Service, error) {
 		ops[op] = true
 	}
 	svc := &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops,
-		verified: newVerifiedTokens(cfg.TokenCacheSize), opsCache: newOperationsCache(OperationsCacheSize, ops)}
+		verified: newVerifiedTokens(cfg.TokenCacheSize), opsCache: newOperationsCache(OperationsCacheSize, ops),
+		sendSlots: make(chan struct{}, maxPendingSends)}
 	if cfg.RPID != "" {
 		p := &credential.Fido2Policy{RPID: cfg.RPID, Origins: cfg.Origins}
 		if err := p.Validate(); err != nil {

@@ -133,7 +133,8 @@ func (s *Service) CreateCredentialCode(ctx context.Context, p *Principal, req *C
 // new credential of kind must sign for the code's user, as
 // /auth/credentials/init does (POST /auth/credentials/code/init,
 // unauthenticated). The kind is checked before the code is spent.
-func (s *Service) CredentialCodeInit(ctx context.Context, kind CredentialKind, code string) (*CredentialChallenge, error) {
+func (s *Service) CredentialCodeInit(ctx context.Context, kind CredentialKind, code string) (_ *CredentialChallenge, err error) {
+	defer s.padRefusal(ctx, time.Now(), &err)
 	if err := s.creatableKind(kind); err != nil {
 		return nil, err
 	}

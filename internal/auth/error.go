@@ -140,4 +140,7 @@ var (
 	// in time, or cannot write now (locked, disk full, I/O error). Stores
 	// wrap their driver's error with it, recognised by type or code.
 	ErrUnavailable = errors.New("database unavailable")
+	// ErrLimit: the owner already holds as many records of this kind as
+	// it may.
+	ErrLimit = errors.New("limit reached")
 )

@@ -34,9 +34,16 @@ type RecoveryCode struct {
 
 // RecoveryStore persists recovery codes and performs recoveries.
 type RecoveryStore interface {
-	// SetRecoveryCode replaces the user's recovery code (voiding any
+	// SetRecoveryCode replaces the user's recovery codes (voiding any
 	// earlier one). ErrNotFound when the user does not exist.
 	SetRecoveryCode(ctx context.Context, c RecoveryCode) error
+	// AddRecoveryCode adds c beside the user's other recovery codes, as
+	// AddRegistrationCode does.
+	AddRecoveryCode(ctx context.Context, c RecoveryCode, now time.Time, maxLive int) error
+	// CheckRecoveryCode returns the user's recovery code with this hash
+	// without spending it, or counts a wrong guess, as
+	// CheckRegistrationCode does; a successful RecoverUser spends it.
+	CheckRecoveryCode(ctx context.Context, userID string, hash []byte, maxAttempts int) (*RecoveryCode, error)
 	// ConsumeRecoveryCode atomically removes and returns the user's code if
 	// its hash equals hash. ErrNotFound when the user has no code with that
 	// hash; a wrong guess leaves the real code in place. The expiry is the
@@ -44,16 +51,19 @@ type RecoveryStore interface {
 	ConsumeRecoveryCode(ctx context.Context, userID string, hash []byte) (*RecoveryCode, error)
 	// RecoverUser, in one transaction, deactivates every credential of the
 	// user's own, revokes every login session, archives every PAT of the
-	// user, and inserts creds (which must all be the user's). If anything
+	// user, deletes the user's recovery codes, and inserts creds (which must all be the user's). If anything
 	// fails nothing changes: ErrDuplicate when a credential's CredID is
 	// taken in the org, ErrNotFound when the user is not in orgID.
 	RecoverUser(ctx context.Context, orgID, userID string, creds []*Credential) error
 }
 
 // SendRecoveryCode sends a recovery code to a registered, active user by
-// the configured Delivery (POST /auth/recover/user/code). It answers the
-// same whether or not the user exists, so it reveals nothing; without a
-// Delivery no code can reach anyone and nothing is stored.
+// the configured Delivery (POST /auth/recover/user/code). Anyone may ask,
+// so it never voids an outstanding code: the new one is added beside it
+// (at most maxLiveCodes live at once). Without a Delivery no code can
+// reach anyone: refused for every user alike. It answers the same, after
+// the same work, whether or not the user exists: the code is stored and
+// mailed in the background (sendLater).
 func (s *Service) SendRecoveryCode(ctx context.Context, orgID, username string) error {
 	if err := validID("orgId", orgID); err != nil {
 		return err
@@ -61,34 +71,38 @@ func (s *Service) SendRecoveryCode(ctx context.Context, orgID, username string) 
 	if err := validID("username", username); err != nil {
 		return err
 	}
-	u, err := s.store.UserByUsername(ctx, orgID, username)
-	if errors.Is(err, ErrNotFound) {
-		return nil
-	}
-	if err != nil {
-		return internalErr(err)
-	}
-	if !u.IsRegistered || !u.IsActive || u.IsArchived || u.IsServiceAccount {
-		return nil
-	}
 	if s.cfg.Delivery == nil {
-		s.log.InfoContext(ctx, "recovery code asked but no code delivery is configured", "org", u.OrgID, "user", u.ID)
+		return Errorf(Forbidden, msgNoDelivery)
+	}
+	u, err := s.store.UserByUsername(ctx, orgID, username)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return internalErr(err)
+	}
+	if u == nil || !u.IsRegistered || !u.IsActive || u.IsArchived || u.IsServiceAccount {
+		s.log.InfoContext(ctx, "recovery code not sent", "org", orgID, "reason", "no such user, or it cannot recover")
 		return nil
 	}
-	org, err := s.store.Org(ctx, u.OrgID)
-	if err != nil {
-		return internalErr(err)
-	}
-	code := newCode() // 100 bits, like registration codes (spec 12.12)
-	rc := RecoveryCode{UserID: u.ID, Hash: hash(normalizeCode(code)), ExpiresAt: s.clock().Add(s.cfg.RecoveryCodeTTL)}
-	if err := s.store.SetRecoveryCode(ctx, rc); err != nil {
-		return internalErr(err)
-	}
-	if err := s.cfg.Delivery.SendRecoveryCode(ctx, org, u, code); err != nil {
-		s.log.ErrorContext(ctx, "recovery code delivery failed", "org", u.OrgID, "user", u.ID, "err", err)
-		return wrap(Internal, msgInternal, err)
-	}
-	s.log.InfoContext(ctx, "recovery code sent", "org", u.OrgID, "user", u.ID)
+	s.sendLater(ctx, "recovery code", func(ctx context.Context) error {
+		org, err := s.store.Org(ctx, u.OrgID)
+		if err != nil {
+			return err
+		}
+		code := newCode() // 100 bits, like registration codes (spec 12.12)
+		rc := RecoveryCode{UserID: u.ID, Hash: hash(normalizeCode(code)), ExpiresAt: s.clock().Add(s.cfg.RecoveryCodeTTL)}
+		err = s.store.AddRecoveryCode(ctx, rc, s.clock(), maxLiveCodes)
+		if errors.Is(err, ErrLimit) {
+			s.log.InfoContext(ctx, "recovery code not sent", "org", orgID, "user", u.ID, "reason", "too many live codes")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		if err := s.cfg.Delivery.SendRecoveryCode(ctx, org, u, code); err != nil {
+			return fmt.Errorf("recovery code delivery to user %s: %w", u.ID, err)
+		}
+		s.log.InfoContext(ctx, "recovery code sent", "org", u.OrgID, "user", u.ID)
+		return nil
+	})
 	return nil
 }
 
@@ -116,23 +130,36 @@ type RecoveryChallenge struct {
 
 // RecoveryInit checks a recovery code and that credentialId names an active
 // RecoveryKey of the user, and returns the challenge the new credentials
-// must sign with a temporary token for /auth/recover/user. The code is used
-// up here, before the credential is looked at, so that only the holder of a
-// valid code learns whether a credential is a recovery key.
-func (s *Service) RecoveryInit(ctx context.Context, req *RecoveryInitRequest) (*RecoveryChallenge, error) {
+// must sign with a temporary token for /auth/recover/user. The code is
+// checked before the credential is looked at, so that only the holder of a
+// valid code learns whether a credential is a recovery key; it is spent
+// only by a successful recovery, and a wrong one counts against
+// MaxCodeAttempts. Every refusal before that is the same 401 with the same
+// work done, whether or not the user exists.
+func (s *Service) RecoveryInit(ctx context.Context, req *RecoveryInitRequest) (_ *RecoveryChallenge, err error) {
+	defer s.padRefusal(ctx, time.Now(), &err)
 	for _, f := range []struct{ name, v string }{{"orgId", req.OrgID}, {"username", req.Username},
 		{"verificationCode", req.VerificationCode}, {"credentialId", req.CredentialID}} {
 		if err := validID(f.name, f.v); err != nil {
 			return nil, err
 		}
 	}
+	codeHash := hash(normalizeCode(req.VerificationCode))
 	u, err := s.activeUser(ctx, req.OrgID, req.Username)
+	if ErrorCode(err) == Unauthenticated {
+		// The same store call a wrong code costs, against no user.
+		if _, err := s.store.CheckRecoveryCode(ctx, "", codeHash, MaxCodeAttempts); err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, internalErr(err)
+		}
+		s.log.InfoContext(ctx, "recovery refused", "org", req.OrgID, "reason", err)
+		return nil, err
+	}
 	if err != nil {
 		return nil, err
 	}
-	rc, err := s.store.ConsumeRecoveryCode(ctx, u.ID, hash(normalizeCode(req.VerificationCode)))
+	rc, err := s.store.CheckRecoveryCode(ctx, u.ID, codeHash, MaxCodeAttempts)
 	if errors.Is(err, ErrNotFound) {
-		s.log.InfoContext(ctx, "recovery code rejected", "org", u.OrgID, "user", u.ID)
+		s.log.InfoContext(ctx, "recovery refused", "org", u.OrgID, "user", u.ID, "reason", "wrong recovery code")
 		return nil, errUnauthenticated(err)
 	}
 	if err != nil {

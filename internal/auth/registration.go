@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/signet-auth/signet/internal/token"
 )
@@ -36,31 +37,46 @@ func (s *Service) registrationCode(userID string) (string, RegistrationCode) {
 	return code, RegistrationCode{UserID: userID, Hash: hash(normalizeCode(code)), ExpiresAt: s.clock().Add(s.cfg.CodeTTL)}
 }
 
+// MaxCodeAttempts bounds the wrong guesses made against a user's
+// registration or recovery codes: the guess that reaches it spends them.
+const MaxCodeAttempts = 10
+
+// maxLiveCodes bounds the codes of one kind a user holds at once, since an
+// unauthenticated resend adds a code rather than voiding the outstanding
+// one.
+const maxLiveCodes = 5
+
 // RegistrationInit checks a user's registration code and returns the
 // challenge their first credential must sign, with a temporary token that
-// authorises /auth/registration once (spec 5.2). The code is used up here.
-func (s *Service) RegistrationInit(ctx context.Context, orgID, username, code string) (*RegistrationChallenge, error) {
+// authorises /auth/registration once (spec 5.2). The code is not spent
+// here: only a successful registration spends it, so a cancelled passkey
+// prompt or a wrong origin leaves it valid until it expires. A wrong code
+// counts against MaxCodeAttempts. Every refusal is the same 401, with the
+// same work done, whether or not the user exists (issue 11); the reason is
+// logged.
+func (s *Service) RegistrationInit(ctx context.Context, orgID, username, code string) (_ *RegistrationChallenge, err error) {
+	defer s.padRefusal(ctx, time.Now(), &err)
 	for _, f := range []struct{ name, v string }{{"orgId", orgID}, {"username", username}, {"registrationCode", code}} {
 		if err := validID(f.name, f.v); err != nil {
 			return nil, err
 		}
 	}
+	codeHash := hash(normalizeCode(code))
 	u, err := s.store.UserByUsername(ctx, orgID, username)
-	if errors.Is(err, ErrNotFound) {
-		return nil, errUnauthenticated(err)
-	}
-	if err != nil {
+	if err != nil && !errors.Is(err, ErrNotFound) {
 		return nil, internalErr(err)
 	}
-	if !u.IsActive || u.IsArchived {
-		return nil, errUnauthenticated(errors.New("user inactive"))
+	if reason := cannotRegister(u); reason != "" {
+		// The same store call a wrong code costs, against no user.
+		if _, err := s.store.CheckRegistrationCode(ctx, "", codeHash, MaxCodeAttempts); err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, internalErr(err)
+		}
+		s.log.InfoContext(ctx, "registration refused", "org", orgID, "reason", reason)
+		return nil, errUnauthenticated(errors.New(reason))
 	}
-	if u.IsRegistered {
-		return nil, Errorf(Unauthenticated, "User already exists.")
-	}
-	rc, err := s.store.ConsumeRegistrationCode(ctx, u.ID, hash(normalizeCode(code)))
+	rc, err := s.store.CheckRegistrationCode(ctx, u.ID, codeHash, MaxCodeAttempts)
 	if errors.Is(err, ErrNotFound) {
-		s.log.InfoContext(ctx, "registration code rejected", "org", orgID, "user", u.ID)
+		s.log.InfoContext(ctx, "registration refused", "org", orgID, "user", u.ID, "reason", "wrong registration code")
 		return nil, errUnauthenticated(err)
 	}
 	if err != nil {
@@ -104,6 +120,21 @@ func (s *Service) RegistrationInit(ctx context.Context, orgID, username, code st
 		ExcludeCredentials:     []AllowCredential{},
 		OTPURL:                 "",
 	}, nil
+}
+
+// cannotRegister says why u (nil: no such user) may not register, or "".
+func cannotRegister(u *User) string {
+	switch {
+	case u == nil:
+		return "no such user"
+	case !u.IsActive || u.IsArchived:
+		return "user inactive"
+	case u.IsRegistered:
+		return "user already registered"
+	case u.IsServiceAccount:
+		return "service account"
+	}
+	return ""
 }
 
 // RegisterRequest is the body of /auth/registration.

@@ -243,14 +243,27 @@ type UserStore interface {
 	CreateUser(ctx context.Context, u *User) error
 	User(ctx context.Context, orgID, id string) (*User, error)
 	UserByUsername(ctx context.Context, orgID, username string) (*User, error)
-	// SetRegistrationCode replaces the user's code (voiding any earlier one).
+	// SetRegistrationCode replaces the user's codes with c (voiding every
+	// earlier one): only for an operator's or an admin's new invitation.
 	SetRegistrationCode(ctx context.Context, c RegistrationCode) error
+	// AddRegistrationCode adds c beside the user's other codes, which stay
+	// valid, first deleting those that expired by now. ErrLimit when the
+	// user already holds maxLive live codes; ErrNotFound when the user does
+	// not exist.
+	AddRegistrationCode(ctx context.Context, c RegistrationCode, now time.Time, maxLive int) error
+	// CheckRegistrationCode returns the user's code with this hash without
+	// spending it (its expiry is the caller's to check); a successful
+	// RegisterUser spends it. Otherwise it counts one wrong guess against
+	// every code of the user, deletes those that reached maxAttempts, and
+	// returns ErrNotFound.
+	CheckRegistrationCode(ctx context.Context, userID string, hash []byte, maxAttempts int) (*RegistrationCode, error)
 	// ConsumeRegistrationCode atomically removes and returns the user's code
 	// if its hash equals hash. ErrNotFound when the user has no code with
 	// that hash; a wrong guess leaves the real code in place.
 	ConsumeRegistrationCode(ctx context.Context, userID string, hash []byte) (*RegistrationCode, error)
-	// RegisterUser inserts the credentials and marks the user registered,
-	// atomically. ErrUsed when the user was already registered.
+	// RegisterUser inserts the credentials, marks the user registered and
+	// deletes the user's registration codes, atomically. ErrUsed when the
+	// user was already registered.
 	RegisterUser(ctx context.Context, userID string, creds []*Credential) error
 }
 

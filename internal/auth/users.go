@@ -3,6 +3,7 @@ package auth
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 )
@@ -189,9 +190,13 @@ func (s *Service) newRegistrationCode(ctx context.Context, u *User, deliver bool
 	return code, nil
 }
 
-// ResendRegistrationCode issues a new code for an unregistered user and
-// voids the old one (PUT /auth/registration/code). It answers the same
-// whether or not the user exists, so it reveals nothing.
+// ResendRegistrationCode mails an unregistered user a new code (PUT
+// /auth/registration/code). Anyone may ask, so it never voids the
+// outstanding code: the new one is added beside it (at most maxLiveCodes
+// live at once). Without a code delivery no code could reach the user, so
+// the request is refused, for every user alike. It answers the same, after
+// the same work, whether or not the user exists: the code is stored and
+// mailed in the background (sendLater).
 func (s *Service) ResendRegistrationCode(ctx context.Context, orgID, username string) error {
 	if err := validID("orgId", orgID); err != nil {
 		return err
@@ -199,18 +204,47 @@ func (s *Service) ResendRegistrationCode(ctx context.Context, orgID, username st
 	if err := validID("username", username); err != nil {
 		return err
 	}
+	if s.cfg.Delivery == nil {
+		return Errorf(Forbidden, msgNoDelivery)
+	}
 	u, err := s.store.UserByUsername(ctx, orgID, username)
-	if errors.Is(err, ErrNotFound) {
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return internalErr(err)
+	}
+	if reason := cannotRegister(u); reason != "" {
+		s.log.InfoContext(ctx, "registration code not resent", "org", orgID, "reason", reason)
 		return nil
 	}
+	s.sendLater(ctx, "registration code resend", func(ctx context.Context) error {
+		code, rc := s.registrationCode(u.ID)
+		err := s.store.AddRegistrationCode(ctx, rc, s.clock(), maxLiveCodes)
+		if errors.Is(err, ErrLimit) {
+			s.log.InfoContext(ctx, "registration code not resent", "org", orgID, "user", u.ID, "reason", "too many live codes")
+			return nil
+		}
+		if err != nil {
+			return err
+		}
+		return s.deliverRegistrationCode(ctx, u, code)
+	})
+	return nil
+}
+
+// msgNoDelivery refuses a code that could reach nobody.
+const msgNoDelivery = "codes cannot be sent: this server has no code delivery (SMTP) configured; ask an administrator"
+
+// deliverRegistrationCode mails code to u (in the background: sendLater
+// logs its error).
+func (s *Service) deliverRegistrationCode(ctx context.Context, u *User, code string) error {
+	org, err := s.store.Org(ctx, u.OrgID)
 	if err != nil {
 		return internalErr(err)
 	}
-	if u.IsRegistered || !u.IsActive || u.IsArchived || u.IsServiceAccount {
-		return nil
+	if err := s.cfg.Delivery.SendRegistrationCode(ctx, org, u, code); err != nil {
+		return fmt.Errorf("registration code delivery to user %s: %w", u.ID, err)
 	}
-	_, err = s.newRegistrationCode(ctx, u, true)
-	return err
+	s.log.InfoContext(ctx, "registration code sent", "org", u.OrgID, "user", u.ID)
+	return nil
 }
 
 // InviteUser issues a fresh registration code for an unregistered user and

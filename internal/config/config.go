@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/signet-auth/signet/internal/ratelimit"
 )
 
 // Config is the configuration of `signet serve` (and the database part of
@@ -75,6 +77,17 @@ type Config struct {
 	// MetricsListen, when set, is the address of a separate plain-HTTP
 	// listener serving Prometheus metrics at /metrics (internal/metrics).
 	MetricsListen string
+
+	// Rate limits (internal/ratelimit, docs/abuse.md). RateLimit is "on"
+	// or "off"; each limit is N/PERIOD[,burst=B] (ratelimit.ParseLimit).
+	RateLimit         string
+	RateLimitAddress  string   // per client address, unauthenticated
+	RateLimitTarget   string   // per org+username or credential code
+	RateLimitSend     string   // code mails per org+username
+	RateLimitIdentity string   // per authenticated identity
+	RateLimitGlobal   string   // pre-credential durable writes, whole server
+	RateLimitRedis    string   // redis://... to share limits between replicas
+	TrustedProxies    []string // CIDRs whose X-Forwarded-For is believed
 }
 
 // MaxRequestTimeout is the server's write timeout for signet's own routes:
@@ -101,8 +114,14 @@ func Default() Config {
 		UpstreamTimeout:   30 * time.Second,
 		UpstreamMaxStream: 10 << 20,
 
-		RequestTimeout: 5 * time.Second,
-		TokenCacheSize: 20_000,
+		RequestTimeout:    5 * time.Second,
+		TokenCacheSize:    10_000,
+		RateLimit:         "on",
+		RateLimitAddress:  "300/1m",
+		RateLimitTarget:   "20/1m",
+		RateLimitSend:     "5/1h,burst=3",
+		RateLimitIdentity: "1200/1m",
+		RateLimitGlobal:   "100/1s,burst=200",
 	}
 }
 
@@ -167,6 +186,13 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.TLSKey, "tls-key", "TLS_KEY", "PEM private key file of --tls-cert"},
 		{&c.MetricsListen, "metrics-listen", "METRICS_LISTEN", "address of a separate listener serving Prometheus metrics at /metrics (off when empty; keep it private)"},
 		{&c.TokenAlg, "token-alg", "TOKEN_ALG", "token signature algorithm, EdDSA (as Dfns) or ES256; serve and rotate-key switch to it, tokens of the old key stay valid (default: the current key's, EdDSA at first)"},
+		{&c.RateLimit, "rate-limit", "RATE_LIMIT", "on, or off to turn every rate limit off (load tests only; logs a warning)"},
+		{&c.RateLimitAddress, "rate-limit-address", "RATE_LIMIT_ADDRESS", "unauthenticated requests per client address, N/PERIOD[,burst=B]"},
+		{&c.RateLimitTarget, "rate-limit-target", "RATE_LIMIT_TARGET", "login, registration, recovery and code attempts per org+username or credential code"},
+		{&c.RateLimitSend, "rate-limit-send", "RATE_LIMIT_SEND", "registration and recovery code mails per org+username"},
+		{&c.RateLimitIdentity, "rate-limit-identity", "RATE_LIMIT_IDENTITY", "requests per authenticated identity (user, PAT, service account)"},
+		{&c.RateLimitGlobal, "rate-limit-global", "RATE_LIMIT_GLOBAL", "requests costing a durable write before any credential is proven, whole server (or cluster with Redis)"},
+		{&c.RateLimitRedis, "rate-limit-redis", "RATE_LIMIT_REDIS", "redis://host:port to share rate limits between replicas (local limits when empty or unreachable)"},
 	}
 	for _, s := range strs {
 		if v, ok, err := env.value(s.env); err != nil {
@@ -234,7 +260,12 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 	fs.Int64Var(&c.UpstreamMaxStream, "upstream-max-stream", c.UpstreamMaxStream,
 		"largest body streamed to the upstream in bytes; user-action signed bodies are read whole and limited by --max-body (env SIGNET_UPSTREAM_MAX_STREAM)")
 
-	var origins, cors []string
+	var origins, cors, proxies []string
+	fs.Var(stringsFlag{&proxies}, "trusted-proxy", "CIDR of a proxy whose X-Forwarded-For is believed for the client address, repeatable (env SIGNET_TRUSTED_PROXY, comma-separated)")
+	envProxies, _, err := env.value("TRUSTED_PROXY")
+	if err != nil {
+		return nil, err
+	}
 	fs.Var(stringsFlag{&origins}, "origin", "allowed WebAuthn origin, repeatable (env SIGNET_ORIGIN, comma-separated)")
 	fs.Var(stringsFlag{&cors}, "cors-origin", "web origin allowed to call the API from a browser, repeatable (env SIGNET_CORS_ORIGIN, comma-separated; none by default)")
 	envOrigins, _, err := env.value("ORIGIN")
@@ -257,6 +288,12 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 			c.CORS = cors
 		case envCORS != "":
 			c.CORS = strings.Split(envCORS, ",")
+		}
+		switch {
+		case len(proxies) > 0:
+			c.TrustedProxies = proxies
+		case envProxies != "":
+			c.TrustedProxies = strings.Split(envProxies, ",")
 		}
 		return nil
 	}, nil
@@ -372,6 +409,21 @@ func (c *Config) Validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad("--tls-cert and --tls-key go together")
+	}
+	if c.RateLimit != "on" && c.RateLimit != "off" {
+		bad("--rate-limit %q must be on or off", c.RateLimit)
+	}
+	for _, l := range []struct{ flag, v string }{{"--rate-limit-address", c.RateLimitAddress}, {"--rate-limit-target", c.RateLimitTarget},
+		{"--rate-limit-send", c.RateLimitSend}, {"--rate-limit-identity", c.RateLimitIdentity}, {"--rate-limit-global", c.RateLimitGlobal}} {
+		if _, err := ratelimit.ParseLimit(l.v); err != nil {
+			bad("%s: %v", l.flag, err)
+		}
+	}
+	if c.RateLimitRedis != "" && !strings.HasPrefix(c.RateLimitRedis, "redis://") && !strings.HasPrefix(c.RateLimitRedis, "rediss://") {
+		bad("--rate-limit-redis must be a redis:// or rediss:// URL")
+	}
+	if _, err := ratelimit.ParseTrusted(c.TrustedProxies); err != nil {
+		bad("--trusted-proxy: %v", err)
 	}
 	switch c.LogLevel {
 	case "debug", "info", "warn", "error":

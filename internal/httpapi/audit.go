@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strconv"
 	"time"
+	"unicode/utf8"
 
 	"github.com/signet-auth/signet/internal/auth"
 )
@@ -64,7 +65,7 @@ func (s *Server) listAuditLogs(w http.ResponseWriter, r *http.Request, c *call) 
 		if e.Status != 0 {
 			summary += " -> " + strconv.Itoa(e.Status)
 		}
-		cw.Write([]string{date(e.Time), e.ID, e.UserID, e.Username, e.CredentialUUID, e.Path, summary})
+		cw.Write(neutralize(date(e.Time), e.ID, e.UserID, e.Username, e.CredentialUUID, e.Path, summary))
 	}
 	cw.Flush()
 	if truncated {
@@ -73,6 +74,27 @@ func (s *Server) listAuditLogs(w http.ResponseWriter, r *http.Request, c *call) 
 	}
 	writeJSON(w, http.StatusOK, b.String())
 	return nil
+}
+
+// neutralize returns the cells of one CSV row made safe to open in a
+// spreadsheet (OWASP, "CSV Injection"): a cell that starts with a
+// character a spreadsheet reads as the start of a formula (=, +, -, @, tab,
+// carriage return, or the full-width =, +, -, @ some spreadsheets also
+// honour) gets a leading single quote, so it shows as text and never runs.
+// A name such as =HYPERLINK(...) then reads '=HYPERLINK(...). The JSON of
+// /auth/action/logs/{id} and of signet audit export keep the values as
+// recorded, since the hash chain covers them.
+func neutralize(cells ...string) []string {
+	for i, c := range cells {
+		if c == "" {
+			continue
+		}
+		switch r, _ := utf8.DecodeRuneInString(c); r {
+		case '=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠':
+			cells[i] = "'" + c
+		}
+	}
+	return cells
 }
 
 // auditLog is the body of GET /auth/action/logs/{id} (spec 8). actionToken

@@ -112,7 +112,8 @@ func TestBadInput(t *testing.T) {
 	})
 }
 
-// TestRegistrationCodeSingleUse proves a registration code works once.
+// TestRegistrationCodeSingleUse proves a registration code registers once:
+// inits that are not completed leave it valid, the registration spends it.
 func TestRegistrationCodeSingleUse(t *testing.T) {
 	forEachStore(t, func(t *testing.T, e *env) {
 		b, err := e.svc.Bootstrap(t.Context(), "org", "first")
@@ -123,8 +124,12 @@ func TestRegistrationCodeSingleUse(t *testing.T) {
 		if r := e.do("POST", "/auth/registration/init", "", req); r.status != 200 {
 			t.Fatalf("first use: %d %s", r.status, r.raw)
 		}
+		if r := e.do("POST", "/auth/registration/init", "", req); r.status != 200 {
+			t.Fatalf("second init, the first abandoned: %d %s", r.status, r.raw)
+		}
+		e.register(b.Org.ID, "first", b.Code)
 		if r := e.do("POST", "/auth/registration/init", "", req); r.status != 401 {
-			t.Fatalf("second use: %d %s", r.status, r.raw)
+			t.Fatalf("use after registering: %d %s", r.status, r.raw)
 		}
 	})
 }

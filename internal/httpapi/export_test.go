@@ -17,3 +17,6 @@ func Routes(s *Server) []RouteInfo {
 
 // NoOperation is the marker of routes that deliberately need none.
 const NoOperation = noOperation
+
+// Neutralize exposes the CSV cell neutralisation of the audit listing.
+var Neutralize = neutralize

@@ -195,6 +195,7 @@ type resp struct {
 	status int
 	body   map[string]any
 	raw    []byte
+	header http.Header
 }
 
 func (r resp) str(path ...string) string {
@@ -243,7 +244,7 @@ func (e *env) do(method, path, tok string, body any, hdr ...string) resp {
 	}
 	defer res.Body.Close()
 	raw, _ := io.ReadAll(res.Body)
-	out := resp{status: res.StatusCode, raw: raw}
+	out := resp{status: res.StatusCode, raw: raw, header: res.Header}
 	if err := json.Unmarshal(raw, &out.body); err != nil && len(raw) > 0 {
 		e.t.Fatalf("%s %s: non-JSON response %d %q", method, path, res.StatusCode, raw)
 	}

@@ -47,6 +47,9 @@ type Config struct {
 	// DocRoutes are the routes of the gateway's route file, for
 	// GET /openapi.json (openapi.go).
 	DocRoutes []DocRoute
+	// RateLimits are the limits of every route; off when its Limiter is
+	// nil.
+	RateLimits RateLimits
 }
 
 // Observer is told of every request the API answers: the route pattern of
@@ -72,6 +75,7 @@ type Server struct {
 	corsOrigins map[string]bool
 	observer    Observer // nil: none
 	openapi     []byte   // GET /openapi.json, built once by New
+	limits      RateLimits
 }
 
 // New returns a Server with every route registered.
@@ -88,8 +92,11 @@ func New(cfg Config) (*Server, error) {
 	if cfg.RequestTimeout <= 0 {
 		cfg.RequestTimeout = 5 * time.Second
 	}
+	if err := cfg.RateLimits.check(); err != nil {
+		return nil, err
+	}
 	s := &Server{svc: cfg.Service, log: cfg.Logger, jwks: cfg.JWKS, ping: cfg.Ping, maxBody: cfg.MaxBody, timeout: cfg.RequestTimeout, ready: cfg.Readiness,
-		mux: http.NewServeMux(), corsOrigins: originSet(cfg.CORSOrigins), observer: cfg.Observer}
+		mux: http.NewServeMux(), corsOrigins: originSet(cfg.CORSOrigins), observer: cfg.Observer, limits: cfg.RateLimits}
 	s.register()
 	doc, err := s.openAPI(cfg.DocRoutes)
 	if err != nil {
@@ -129,7 +136,10 @@ type route struct {
 	// unsignedQuery names the query parameters a signed route accepts
 	// without their being signed (see routes).
 	unsignedQuery []string
-	h             handler
+	// limit is how the route is rate limited (ratelimit.go); public
+	// routes must name one.
+	limit limitClass
+	h     handler
 }
 
 // signed reports whether the route requires X-DFNS-USERACTION.
@@ -153,6 +163,9 @@ func (s *Server) register() {
 	byPattern := map[string]map[string]route{}
 	var order []string
 	for _, rt := range s.routes() {
+		if (rt.access == public) == (rt.limit == limitByAccess) {
+			panic("httpapi: route " + rt.method + " " + rt.pattern + ": a public route names its rate limit class, a bearer route none")
+		}
 		m, ok := byPattern[rt.pattern]
 		if !ok {
 			m = map[string]route{}
@@ -188,15 +201,23 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) (err er
 		return err
 	}
 	c.body = body
+	if rt.access == public {
+		if err := s.limitPublic(rt, w, r, body); err != nil {
+			return err
+		}
+	}
 	if rt.access == bearer {
 		tok, ok := bearerToken(r)
 		if !ok {
-			return auth.Errorf(auth.Unauthenticated, "Not Authorized.")
+			return s.limitFailedAuth(r, w, auth.Errorf(auth.Unauthenticated, "Not Authorized."))
 		}
 		if c.p, err = s.svc.Authenticate(r.Context(), tok); err != nil {
-			return err
+			return s.limitFailedAuth(r, w, err)
 		}
 		setPrincipal(r, c.p)
+		if err := s.limitIdentity(r.Context(), w, c.p); err != nil {
+			return err
+		}
 		if rt.signed() {
 			c.action, err = s.svc.SpendAction(r.Context(), c.p, r.Header.Get("X-DFNS-USERACTION"), &auth.Spend{
 				Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, UnsignedQuery: rt.unsignedQuery, Body: body})

@@ -20,16 +20,16 @@ import (
 // signed, byte for byte (auth.SpendAction).
 func (s *Server) routes() []route {
 	return []route{
-		{method: "GET", pattern: "/healthz", access: public, h: s.healthz},
-		{method: "GET", pattern: "/readyz", access: public, h: s.readyz},
-		{method: "GET", pattern: "/.well-known/jwks.json", access: public, h: s.jwksHandler},
-		{method: "GET", pattern: "/openapi.json", access: public, h: s.openAPIHandler},
+		{method: "GET", pattern: "/healthz", access: public, limit: limitOpen, h: s.healthz},
+		{method: "GET", pattern: "/readyz", access: public, limit: limitOpen, h: s.readyz},
+		{method: "GET", pattern: "/.well-known/jwks.json", access: public, limit: limitOpen, h: s.jwksHandler},
+		{method: "GET", pattern: "/openapi.json", access: public, limit: limitOpen, h: s.openAPIHandler},
 
-		{method: "POST", pattern: "/auth/registration/init", access: public, h: s.registrationInit},
+		{method: "POST", pattern: "/auth/registration/init", access: public, limit: limitPrework, h: s.registrationInit},
 		// Bearer = the temporary token, checked by the handler.
-		{method: "POST", pattern: "/auth/registration", access: public, h: s.registerUser},
-		{method: "POST", pattern: "/auth/login/init", access: public, h: s.loginInit},
-		{method: "POST", pattern: "/auth/login", access: public, h: s.login},
+		{method: "POST", pattern: "/auth/registration", access: public, limit: limitOpen, h: s.registerUser},
+		{method: "POST", pattern: "/auth/login/init", access: public, limit: limitPrework, h: s.loginInit},
+		{method: "POST", pattern: "/auth/login", access: public, limit: limitOpen, h: s.login},
 		{method: "PUT", pattern: "/auth/logout", access: bearer, op: noOperation, unsigned: true, h: s.logout},
 
 		{method: "POST", pattern: "/auth/action/init", access: bearer, op: noOperation, unsigned: true, h: s.actionInit},
@@ -45,7 +45,7 @@ func (s *Server) routes() []route {
 		// more specific patterns and keep their routes (docs/faults.md).
 		{method: "GET", pattern: "/auth/action/{id}", access: bearer, op: noOperation, h: s.getActionOutcome},
 
-		{method: "PUT", pattern: "/auth/registration/code", access: public, h: s.resendRegistrationCode},
+		{method: "PUT", pattern: "/auth/registration/code", access: public, limit: limitSend, h: s.resendRegistrationCode},
 
 		{method: "GET", pattern: "/auth/users", access: bearer, op: "Auth:Users:Read", h: s.listUsers},
 		{method: "POST", pattern: "/auth/users", access: bearer, op: "Auth:Users:Create", h: s.createUser},
@@ -93,14 +93,14 @@ func (s *Server) routes() []route {
 		// Credential codes: made by a user's own session (signed), spent
 		// without one (the code is the authorisation, spec 5.4).
 		{method: "POST", pattern: "/auth/credentials/code", access: bearer, op: noOperation, h: s.createCredentialCode},
-		{method: "POST", pattern: "/auth/credentials/code/init", access: public, h: s.credentialCodeInit},
-		{method: "POST", pattern: "/auth/credentials/code/verify", access: public, h: s.credentialCodeVerify},
+		{method: "POST", pattern: "/auth/credentials/code/init", access: public, limit: limitPrework, h: s.credentialCodeInit},
+		{method: "POST", pattern: "/auth/credentials/code/verify", access: public, limit: limitOpen, h: s.credentialCodeVerify},
 
 		// Recovery (spec 5.3). Bearer of /auth/recover/user = the temporary
 		// token of recover/user/init, checked by the handler.
-		{method: "POST", pattern: "/auth/recover/user/code", access: public, h: s.sendRecoveryCode},
-		{method: "POST", pattern: "/auth/recover/user/init", access: public, h: s.recoveryInit},
-		{method: "POST", pattern: "/auth/recover/user", access: public, h: s.recoverUser},
+		{method: "POST", pattern: "/auth/recover/user/code", access: public, limit: limitSend, h: s.sendRecoveryCode},
+		{method: "POST", pattern: "/auth/recover/user/init", access: public, limit: limitPrework, h: s.recoveryInit},
+		{method: "POST", pattern: "/auth/recover/user", access: public, limit: limitOpen, h: s.recoverUser},
 	}
 }
 

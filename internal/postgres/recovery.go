@@ -14,10 +14,9 @@ import (
 // SetRecoveryCode replaces the user's recovery code. ErrNotFound when the
 // user does not exist.
 func (s *Store) SetRecoveryCode(ctx context.Context, c auth.RecoveryCode) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO recovery_codes (user_id, hash, expires_at) VALUES ($1, $2, $3)
-		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, expires_at = excluded.expires_at`,
-		c.UserID, c.Hash, c.ExpiresAt)
-	return dbErr("set recovery code", err)
+	return dbErr("set recovery code", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return setCode(ctx, tx, recoveryCodes, c.UserID, c.Hash, c.ExpiresAt)
+	}))
 }
 
 // ConsumeRecoveryCode removes and returns the user's recovery code if its
@@ -61,6 +60,8 @@ func (s *Store) RecoverUser(ctx context.Context, orgID, userID string, creds []*
 			{`UPDATE access_tokens SET is_active = false, is_archived = true
 				WHERE org_id = $1 AND user_id = $2 AND kind = $3 AND NOT is_archived`,
 				[]any{orgID, userID, string(token.KindPAT)}},
+			// Recovering is what spends the user's recovery codes.
+			{`DELETE FROM recovery_codes WHERE user_id = $1`, []any{userID}},
 		} {
 			if _, err := tx.Exec(ctx, q.sql, q.args...); err != nil {
 				return err

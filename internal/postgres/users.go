@@ -139,14 +139,13 @@ func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
 
 // SetRegistrationCode replaces the user's code, voiding any earlier one.
 func (s *Store) SetRegistrationCode(ctx context.Context, c auth.RegistrationCode) error {
-	return dbErr("set registration code", upsertRegistrationCode(ctx, s.pool, c))
+	return dbErr("set registration code", pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		return upsertRegistrationCode(ctx, tx, c)
+	}))
 }
 
 func upsertRegistrationCode(ctx context.Context, db execer, c auth.RegistrationCode) error {
-	_, err := db.Exec(ctx, `INSERT INTO registration_codes (user_id, hash, expires_at) VALUES ($1, $2, $3)
-		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, expires_at = excluded.expires_at`,
-		c.UserID, c.Hash, c.ExpiresAt)
-	return err
+	return setCode(ctx, db, registrationCodes, c.UserID, c.Hash, c.ExpiresAt)
 }
 
 // ConsumeRegistrationCode removes and returns the user's code if its hash
@@ -184,6 +183,10 @@ func (s *Store) RegisterUser(ctx context.Context, userID string, creds []*auth.C
 				return pgx.ErrNoRows
 			}
 			return auth.ErrUsed
+		}
+		// Registering is what spends the user's codes (issue 11).
+		if _, err := tx.Exec(ctx, `DELETE FROM registration_codes WHERE user_id = $1`, userID); err != nil {
+			return err
 		}
 		for _, c := range creds {
 			if err := insertCredential(ctx, tx, c); err != nil {

@@ -27,6 +27,7 @@ import (
 	"github.com/signet-auth/signet/internal/mail"
 	"github.com/signet-auth/signet/internal/metrics"
 	"github.com/signet-auth/signet/internal/postgres"
+	"github.com/signet-auth/signet/internal/ratelimit"
 	"github.com/signet-auth/signet/internal/sqlite"
 	"github.com/signet-auth/signet/internal/tlscert"
 	"github.com/signet-auth/signet/internal/token"
@@ -87,10 +88,17 @@ type Parts struct {
 	writeTimeout time.Duration
 	// database is the --database value, for Serve's SQLite lock.
 	database string
+	// limiterClose closes a shared rate limiter's connections, if any.
+	limiterClose func() error
 }
 
-// Close releases the store.
-func (p *Parts) Close() error { return p.Store.Close() }
+// Close releases the store (and the rate limiter's Redis connections).
+func (p *Parts) Close() error {
+	if p.limiterClose != nil {
+		p.limiterClose()
+	}
+	return p.Store.Close()
+}
 
 // Assemble opens the store and builds every part from cfg.
 func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts, error) {
@@ -154,14 +162,19 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		st.Close()
 		return nil, err
 	}
-	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS, Observer: observer,
-		DocRoutes: docRoutes(routes), RequestTimeout: cfg.RequestTimeout, Readiness: Readiness(st, iss, log)})
+	limits, limiterClose, err := rateLimits(cfg, log)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
+	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS, Observer: observer,
+		DocRoutes: docRoutes(routes), RequestTimeout: cfg.RequestTimeout, Readiness: Readiness(st, iss, log), RateLimits: limits})
+	if err != nil {
+		(&Parts{Store: st, limiterClose: limiterClose}).Close()
+		return nil, err
+	}
 	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api, web.Passkeys{RPID: cfg.RPID, Origins: cfg.Origins}), TLS: tlsConfig, writeTimeout: config.MaxRequestTimeout,
-		Metrics: m, metricsAddr: cfg.MetricsListen, database: cfg.Database}
+		Metrics: m, metricsAddr: cfg.MetricsListen, database: cfg.Database, limiterClose: limiterClose}
 	if routes != nil {
 		upstream, _ := url.Parse(cfg.Upstream) // checked by Validate
 		gw, err := gateway.New(gateway.Config{
@@ -170,7 +183,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 			Observer: observer, CheckTimeout: cfg.RequestTimeout,
 		})
 		if err != nil {
-			st.Close()
+			parts.Close()
 			return nil, err
 		}
 		parts.Handler = gw
@@ -203,6 +216,41 @@ func Readiness(st auth.Store, iss *token.Issuer, log *slog.Logger) *health.Readi
 			return err
 		}},
 	)
+}
+
+// rateLimits builds the API's rate limits from cfg (validated): off with a
+// warning, in memory, or shared through Redis. The function returned closes
+// what was opened (nil when nothing was).
+func rateLimits(cfg *config.Config, log *slog.Logger) (httpapi.RateLimits, func() error, error) {
+	if cfg.RateLimit == "off" {
+		log.Warn("rate limiting is off (--rate-limit off): nothing bounds guesses, floods or durable writes; use this for load tests only")
+		return httpapi.RateLimits{}, nil, nil
+	}
+	var rl httpapi.RateLimits
+	for _, l := range []struct {
+		p *ratelimit.Limit
+		v string
+	}{{&rl.Address, cfg.RateLimitAddress}, {&rl.Target, cfg.RateLimitTarget}, {&rl.Send, cfg.RateLimitSend},
+		{&rl.Identity, cfg.RateLimitIdentity}, {&rl.Global, cfg.RateLimitGlobal}} {
+		var err error
+		if *l.p, err = ratelimit.ParseLimit(l.v); err != nil {
+			return rl, nil, err
+		}
+	}
+	var err error
+	if rl.TrustedProxies, err = ratelimit.ParseTrusted(cfg.TrustedProxies); err != nil {
+		return rl, nil, err
+	}
+	if cfg.RateLimitRedis == "" {
+		rl.Limiter = ratelimit.NewLocal(0)
+		return rl, nil, nil
+	}
+	r, err := ratelimit.NewRedis(ratelimit.RedisConfig{URL: cfg.RateLimitRedis, Logger: log})
+	if err != nil {
+		return rl, nil, errors.New("--rate-limit-redis: malformed URL") // the URL may hold a password
+	}
+	rl.Limiter = r
+	return rl, r.Close, nil
 }
 
 // Serve runs the API on ln until ctx ends, then shuts down gracefully. It

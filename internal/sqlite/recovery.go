@@ -13,10 +13,9 @@ import (
 // SetRecoveryCode replaces the user's recovery code. ErrNotFound when the
 // user does not exist.
 func (s *Store) SetRecoveryCode(ctx context.Context, c auth.RecoveryCode) error {
-	_, err := s.write.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, hash, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, expires_at = excluded.expires_at`,
-		c.UserID, c.Hash, millis(c.ExpiresAt))
-	return wrap("set recovery code", err)
+	return wrap("set recovery code", s.tx(ctx, func(tx *sql.Tx) error {
+		return setCode(ctx, tx, recoveryCodes, c.UserID, c.Hash, c.ExpiresAt)
+	}))
 }
 
 // ConsumeRecoveryCode deletes and returns the user's recovery code if its
@@ -60,6 +59,8 @@ func (s *Store) RecoverUser(ctx context.Context, orgID, userID string, creds []*
 				[]any{orgID, userID, string(token.KindLogin)}},
 			{`UPDATE access_tokens SET is_active = 0, is_archived = 1 WHERE org_id = ? AND user_id = ? AND kind = ? AND is_archived = 0`,
 				[]any{orgID, userID, string(token.KindPAT)}},
+			// Recovering is what spends the user's recovery codes.
+			{`DELETE FROM recovery_codes WHERE user_id = ?`, []any{userID}},
 		} {
 			if _, err := tx.ExecContext(ctx, q.sql, q.args...); err != nil {
 				return err

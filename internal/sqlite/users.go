@@ -140,14 +140,11 @@ func (s *Store) UpdateUser(ctx context.Context, u *auth.User) error {
 // SetRegistrationCode replaces the user's code. ErrNotFound when the user
 // does not exist.
 func (s *Store) SetRegistrationCode(ctx context.Context, c auth.RegistrationCode) error {
-	return wrap("set registration code", upsertCode(ctx, s.write, c))
+	return wrap("set registration code", s.tx(ctx, func(tx *sql.Tx) error { return upsertCode(ctx, tx, c) }))
 }
 
 func upsertCode(ctx context.Context, x execer, c auth.RegistrationCode) error {
-	_, err := x.ExecContext(ctx, `INSERT INTO registration_codes (user_id, hash, expires_at) VALUES (?, ?, ?)
-		ON CONFLICT (user_id) DO UPDATE SET hash = excluded.hash, expires_at = excluded.expires_at`,
-		c.UserID, c.Hash, millis(c.ExpiresAt))
-	return err
+	return setCode(ctx, x, registrationCodes, c.UserID, c.Hash, c.ExpiresAt)
 }
 
 // ConsumeRegistrationCode deletes and returns the user's code if its hash
@@ -192,6 +189,10 @@ func (s *Store) RegisterUser(ctx context.Context, userID string, creds []*auth.C
 				return err // sql.ErrNoRows: no such user
 			}
 			return auth.ErrUsed
+		}
+		// Registering is what spends the user's codes (issue 11).
+		if _, err := tx.ExecContext(ctx, `DELETE FROM registration_codes WHERE user_id = ?`, userID); err != nil {
+			return err
 		}
 		// A credential naming another org fails its (org_id, user_id)
 		// foreign key.

@@ -88,6 +88,9 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"RegisterUser", testRegisterUser},
 		{"RegisterUserErrors", testRegisterUserErrors},
 		{"RegisterUserConcurrent", testRegisterUserConcurrent},
+		{"CodesAdd", testCodesAdd},                       // codes.go
+		{"CodesAttempts", testCodesAttempts},             // codes.go
+		{"CodesSpentBySuccess", testCodesSpentBySuccess}, // codes.go
 
 		{"CreateCredential", testCreateCredential},
 		{"CreateCredentialErrors", testCreateCredentialErrors},

@@ -106,6 +106,7 @@ func newTestbed(ctx context.Context, logLevel string) (_ *testbed, err error) {
 	cfg.Upstream = tb.upstream
 	cfg.Routes = rf
 	cfg.LogLevel = logLevel
+	cfg.RateLimit = "off" // a load generator is a flood by design
 	log := server.NewLogger(&cfg, io.Discard)
 	parts, err := server.Assemble(ctx, &cfg, log)
 	if err != nil {
