@@ -196,12 +196,10 @@ type stmts struct {
 	tokenCredentials *sql.Stmt
 	user             *sql.Stmt
 	userByUsername   *sql.Stmt
-	challenge        *sql.Stmt
+	challengeSpent   *sql.Stmt
 	// write pool
 	useAction         *sql.Stmt
-	consumeChallenge  *sql.Stmt
 	spendChallenge    *sql.Stmt
-	createChallenge   *sql.Stmt
 	insertAction      *sql.Stmt
 	insertEvidence    *sql.Stmt
 	pendingEntry      *sql.Stmt
@@ -229,11 +227,9 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.tokenCredentials, s.read, tokenCredentialsSQL},
 		{&s.stmts.user, s.read, userSQL},
 		{&s.stmts.userByUsername, s.read, userByUsernameSQL},
-		{&s.stmts.challenge, s.read, challengeSQL},
+		{&s.stmts.challengeSpent, s.read, challengeSpentSQL},
 		{&s.stmts.useAction, s.write, useActionSQL},
-		{&s.stmts.consumeChallenge, s.write, consumeChallengeSQL},
 		{&s.stmts.spendChallenge, s.write, spendChallengeSQL},
-		{&s.stmts.createChallenge, s.write, createChallengeSQL},
 		{&s.stmts.insertAction, s.write, insertActionSQL},
 		{&s.stmts.insertEvidence, s.write, insertEvidenceSQL},
 		{&s.stmts.pendingEntry, s.write, pendingEntrySQL},
