@@ -115,7 +115,7 @@ func (cs *challengeSealer) open(id string) (*Challenge, error) {
 	if len(id) > maxSealedLen {
 		return nil, errBadSeal
 	}
-	b, err := base64.RawURLEncoding.DecodeString(id)
+	b, err := base64.RawURLEncoding.Strict().DecodeString(id)
 	ns := cs.aead.NonceSize()
 	if err != nil || len(b) < 1+ns+cs.aead.Overhead() || b[0] != sealVersion {
 		return nil, errBadSeal
