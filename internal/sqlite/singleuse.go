@@ -54,7 +54,9 @@ func (s *Store) ChallengeSpent(ctx context.Context, id string) (bool, error) {
 // SpendChallenge records the challenge id, valid until expiresAt, as spent.
 // ErrUsed when it was spent before.
 func (s *Store) SpendChallenge(ctx context.Context, id string, expiresAt time.Time) error {
-	return wrap("spend challenge", s.spendChallenge(ctx, nil, id, expiresAt))
+	return wrap("spend challenge", s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return s.spendChallenge(ctx, tx, id, expiresAt)
+	}))
 }
 
 // CreateActionForChallenge records the challenge challengeID as spent and
@@ -69,7 +71,7 @@ func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string
 			return wrap("create action for challenge", err)
 		}
 	}
-	return wrap("create action for challenge", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("create action for challenge", s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.spendChallenge(ctx, tx, challengeID, expiresAt); err != nil {
 			return err
 		}
@@ -88,7 +90,7 @@ func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string
 // and inserts t, in one write transaction. ErrUsed, and nothing inserted,
 // when the challenge was spent before.
 func (s *Store) CreateAccessTokenForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *auth.AccessToken) error {
-	return wrap("create access token for challenge", s.tx(ctx, func(tx *sql.Tx) error {
+	return wrap("create access token for challenge", s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.spendChallenge(ctx, tx, challengeID, expiresAt); err != nil {
 			return err
 		}
@@ -130,10 +132,12 @@ func (s *Store) UseAction(ctx context.Context, tokenHash []byte, now time.Time) 
 	var a auth.Action
 	var expires, created int64
 	var used sql.NullInt64
-	rows, err := s.stmts.useAction.QueryContext(ctx, millis(now), tokenHash)
-	err = one(rows, err, func(sc scanner) error {
-		return sc.Scan(&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
-			&a.Path, &a.Query, &a.PayloadHash, &expires, &created, &used)
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		rows, err := tx.StmtContext(ctx, s.stmts.useAction).QueryContext(ctx, millis(now), tokenHash)
+		return one(rows, err, func(sc scanner) error {
+			return sc.Scan(&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
+				&a.Path, &a.Query, &a.PayloadHash, &expires, &created, &used)
+		})
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		var n int

@@ -52,6 +52,7 @@ type Store struct {
 	write *sql.DB // exactly one connection: every write goes through it
 	read  *sql.DB // query_only connections for reads
 	stmts stmts
+	gc    *committer // nil: group commit off (group.go)
 }
 
 var (
@@ -83,6 +84,7 @@ type options struct {
 	sync        SyncMode
 	busyTimeout time.Duration
 	readConns   int
+	noGroup     bool
 }
 
 // Synchronous sets PRAGMA synchronous (default SyncFull). It is an option of
@@ -93,6 +95,10 @@ func Synchronous(m SyncMode) Option { return func(o *options) { o.sync = m } }
 // process before it fails with SQLITE_BUSY (default 5s). Within one Store,
 // writers queue for the single write connection and never meet a lock.
 func BusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
+
+// GroupCommit turns group commit (group.go) on or off; it is on by
+// default. Off, every write transaction commits, and fsyncs, on its own.
+func GroupCommit(on bool) Option { return func(o *options) { o.noGroup = !on } }
 
 // migrations holds the schema, applied in the order of the number that
 // starts each file name.
@@ -178,6 +184,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	if err := s.prepare(ctx); err != nil {
 		s.Close()
 		return nil, err
+	}
+	if !o.noGroup {
+		s.gc = newCommitter(write)
 	}
 	return s, nil
 }
@@ -283,6 +292,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes both pools. Calls after the first return nil.
 func (s *Store) Close() error {
 	var errs []error
+	if s.gc != nil {
+		s.gc.close() // every queued write answered before the connection goes
+	}
 	for _, st := range s.stmts.all {
 		errs = append(errs, st.Close())
 	}
@@ -395,6 +407,18 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// group runs fn in a write transaction like tx, folded with other callers'
+// into one commit when group commit is on (group.go). fn gets a context with
+// ctx's values that is not cancelled with it, and must use it and tx only.
+// Its error is returned, with nothing of it committed; nil means committed
+// (fsynced under FULL).
+func (s *Store) group(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if s.gc == nil {
+		return s.tx(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
+	}
+	return s.gc.do(ctx, fn)
 }
 
 // dbError translates a driver error into the store sentinels, by SQLite's
