@@ -12,14 +12,16 @@
 // pool of several query-only connections. Writers therefore queue inside
 // database/sql (honouring each caller's ctx) instead of racing for the
 // file's write lock and failing with SQLITE_BUSY; readers never wait for
-// writers because the journal is a WAL. Every write transaction begins
+// writers because the journal is a WAL. The writes of the request paths go
+// through a group committer (group.go) that folds the ones queued while a
+// commit is in progress into one transaction and one fsync. Every write transaction begins
 // IMMEDIATE (it takes the write lock at BEGIN), so a transaction that reads
 // and then writes can never deadlock on a lock upgrade, even against another
 // process that opened the same file; busy_timeout makes such a process wait
 // instead of fail.
 //
 // Durability: synchronous=FULL by default, so a committed single-use mark
-// (a consumed challenge, a used action token, a sign count) survives a power
+// (a spent challenge, a used action token, a sign count) survives a power
 // loss; with NORMAL a WAL commit can be lost on power loss (not on a crash of
 // the process), and a replay window opens. The Synchronous option trades
 // that for write throughput.
