@@ -33,7 +33,8 @@ import (
 // Work is run with its caller's context values but not its cancellation:
 // SQLite rolls a whole transaction back when a statement of it is
 // interrupted, which would take the other callers' work with it. A caller
-// whose context is done before its turn is skipped and gets ctx.Err().
+// whose context is done before its turn is skipped; one whose context ends
+// while it waits gets ctx.Err() at once (deadlines are kept).
 
 // maxBatch bounds one batch (and the time its first caller waits for the
 // rest to run).
@@ -78,9 +79,15 @@ func (c *committer) do(ctx context.Context, fn func(ctx context.Context, tx *sql
 	}
 	c.reqs <- r
 	c.mu.RUnlock()
-	// Wait for the batch whatever ctx does: the answer is what was
-	// committed, and a batch is bounded by one fsync and maxBatch works.
-	return <-r.done
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		// Not acknowledged. A work whose turn has not come is skipped; one
+		// already running may still commit, as a commit racing a
+		// cancellation may without group commit.
+		return ctx.Err()
+	}
 }
 
 // close stops the committer once every queued work has been answered.

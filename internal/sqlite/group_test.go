@@ -120,8 +120,20 @@ func TestGroupCommitIsolatesErrors(t *testing.T) {
 		spend("ch-1"), // a second answer to ch-1 in the same batch
 	}
 	errs := batchOf(t, s, works, []context.Context{4: gone})
-	want := []error{nil, boom, auth.ErrUsed, auth.ErrDuplicate, context.Canceled, nil, auth.ErrUsed}
+	// Works 0 and 6 answer ch-1 in one batch: whichever ran first wins.
+	if (errs[0] == nil) == (errs[6] == nil) {
+		t.Errorf("two answers to ch-1 in one batch: errors %v and %v, want exactly one nil", errs[0], errs[6])
+	}
+	for _, i := range []int{0, 6} {
+		if errs[i] != nil && !errors.Is(errs[i], auth.ErrUsed) {
+			t.Errorf("work %d: error %v, want nil or ErrUsed", i, errs[i])
+		}
+	}
+	want := []error{nil, boom, auth.ErrUsed, auth.ErrDuplicate, context.Canceled, nil, nil}
 	for i := range works {
+		if i == 0 || i == 6 {
+			continue
+		}
 		got := errs[i]
 		if i == 3 {
 			got = dbError(got)
@@ -184,5 +196,32 @@ func TestGroupCommitClose(t *testing.T) {
 	}
 	if err := s.SpendChallenge(t.Context(), "ch-late", time.Now().Add(time.Hour)); !errors.Is(err, errClosed) {
 		t.Errorf("after Close: %v, want errClosed", err)
+	}
+}
+
+// TestGroupCommitCancelledWhileQueued: a caller whose context ends while
+// its work waits behind a batch gets ctx.Err() at once, and its work is
+// skipped, not committed.
+func TestGroupCommitCancelledWhileQueued(t *testing.T) {
+	s := open(t)
+	release, held := make(chan struct{}), make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		s.group(t.Context(), func(ctx context.Context, tx *sql.Tx) error { close(held); <-release; return nil })
+	})
+	<-held
+	ctx, cancel := context.WithTimeout(t.Context(), 50*time.Millisecond)
+	defer cancel()
+	err := s.SpendChallenge(ctx, "ch-late", time.Now().Add(time.Hour))
+	close(release)
+	wg.Wait()
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("SpendChallenge = %v, want context.DeadlineExceeded", err)
+	}
+	if err := s.SpendChallenge(t.Context(), "ch-other", time.Now().Add(time.Hour)); err != nil {
+		t.Fatal(err) // the committer has run the batch with the skipped work
+	}
+	if spentChallenge(t, s, "ch-late") {
+		t.Error("the work of a caller that gave up before its turn was committed")
 	}
 }
