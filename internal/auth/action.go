@@ -83,10 +83,7 @@ func (s *Service) ActionInit(ctx context.Context, p *Principal, req *ActionReque
 		Challenge: newSecret(), Method: req.HTTPMethod, Path: path, Query: query, PayloadHash: ph,
 		ExpiresAt: now.Add(s.cfg.ChallengeTTL), CreatedAt: now,
 	}
-	if err := s.store.CreateChallenge(ctx, ch); err != nil {
-		return nil, internalErr(err)
-	}
-	return s.signChallenge(ch, allow), nil
+	return s.signChallenge(ch, allow)
 }
 
 // ActionComplete verifies the signature over an action challenge and
@@ -104,7 +101,7 @@ func (s *Service) ActionComplete(ctx context.Context, p *Principal, challengeID 
 	}
 	tok, id, err = s.actionComplete(ctx, p, ch, a)
 	if err != nil {
-		s.burn(ctx, ch.ID)
+		s.burn(ctx, ch)
 		return "", "", err
 	}
 	return tok, id, nil
@@ -135,8 +132,8 @@ func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challeng
 	}
 	// audit.go: spends the challenge and writes the action with its pending
 	// audit entry, in one commit.
-	if err := s.createAction(ctx, act, p, c, a, ch); errors.Is(err, ErrNotFound) {
-		return "", "", wrap(Invalid, msgChallengeBad, err) // a concurrent answer spent it, or it expired
+	if err := s.createAction(ctx, act, p, c, a, ch); errors.Is(err, ErrUsed) {
+		return "", "", wrap(Invalid, msgChallengeBad, err) // spent before: a concurrent or replayed answer
 	} else if err != nil {
 		return "", "", internalErr(err)
 	}

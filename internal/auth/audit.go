@@ -74,10 +74,10 @@ type detachedSigner interface {
 
 // createAction spends the challenge ch and stores the action of its
 // verified assertion and, unless the audit log is off, its pending entry,
-// in one transaction. ErrNotFound when the challenge is no longer there.
+// in one transaction. ErrUsed when the challenge was spent before.
 func (s *Service) createAction(ctx context.Context, act *Action, p *Principal, c *Credential, a *Assertion, ch *Challenge) error {
 	if s.cfg.DisableAudit {
-		return s.store.CreateActionForChallenge(ctx, ch.ID, s.now(), act, nil)
+		return s.store.CreateActionForChallenge(ctx, ch.ID, ch.ExpiresAt, act, nil)
 	}
 	ca := a.CredentialAssertion
 	e := &audit.Entry{
@@ -89,7 +89,7 @@ func (s *Service) createAction(ctx context.Context, act *Action, p *Principal, c
 		ClientData: ca.ClientData, AuthenticatorData: ca.AuthenticatorData, Signature: ca.Signature,
 		UserHandle: ca.UserHandle, Algorithm: ca.Algorithm,
 	}
-	return s.store.CreateActionForChallenge(ctx, ch.ID, s.now(), act, e)
+	return s.store.CreateActionForChallenge(ctx, ch.ID, ch.ExpiresAt, act, e)
 }
 
 // useAction spends the token with this hash and, unless the audit log is

@@ -66,6 +66,12 @@ type Config struct {
 	// credential-code step takes (10ms by default), so that its time does
 	// not tell which rule refused it (refusal.go).
 	RefusalFloor time.Duration
+	// ChallengeKey (ChallengeKeySize bytes) seals challenges (seal.go).
+	// Every replica sharing a database must have the same key: servers
+	// derive it from the master key. Nil: a random key of this Service
+	// alone, so a challenge issued by one Service cannot be answered on
+	// another (tests).
+	ChallengeKey []byte
 
 	// DisableAudit turns the audit log off (audit.go). Only benchmarks set
 	// it, to measure what recording costs; servers always record.
@@ -84,6 +90,7 @@ type Service struct {
 	cfg    Config
 	ops    map[string]bool         // every operation a permission may name
 	fido2  *credential.Fido2Policy // nil: passkeys not configured
+	sealer *challengeSealer
 
 	verified *verifiedTokens
 	opsCache *operationsCache
@@ -138,9 +145,14 @@ func New(cfg Config) (*Service, error) {
 		}
 		ops[op] = true
 	}
+	sealer, err := newChallengeSealer(cfg.ChallengeKey)
+	if err != nil {
+		return nil, err
+	}
+	cfg.ChallengeKey = nil // kept in sealer only
 	svc := &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops,
 		verified: newVerifiedTokens(cfg.TokenCacheSize), opsCache: newOperationsCache(OperationsCacheSize, ops),
-		sendSlots: make(chan struct{}, maxPendingSends)}
+		sendSlots: make(chan struct{}, maxPendingSends), sealer: sealer}
 	if cfg.RPID != "" {
 		p := &credential.Fido2Policy{RPID: cfg.RPID, Origins: cfg.Origins}
 		if err := p.Validate(); err != nil {

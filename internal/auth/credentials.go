@@ -54,20 +54,21 @@ func (s *Service) creatableKind(kind CredentialKind) error {
 	return nil
 }
 
-// credentialChallenge stores ch (owner and purpose set by the caller) with
+// credentialChallenge seals ch (owner and purpose set by the caller) with
 // a fresh challenge for a new credential of kind, and returns it as the
-// client sees it.
+// client sees it. Nothing is stored.
 func (s *Service) credentialChallenge(ctx context.Context, ch *Challenge, username string, kind CredentialKind) (*CredentialChallenge, error) {
 	now := s.clock()
 	ch.ID, ch.Challenge, ch.CredentialKind = newID("ch"), newSecret(), kind
 	ch.ExpiresAt, ch.CreatedAt = now.Add(s.cfg.ChallengeTTL), now
-	if err := s.store.CreateChallenge(ctx, ch); err != nil {
+	sealed, err := s.sealer.seal(ch)
+	if err != nil {
 		return nil, internalErr(err)
 	}
 	out := &CredentialChallenge{
 		Kind:                kind,
 		User:                ChallengeUser{ID: ch.UserID, Name: username, DisplayName: username},
-		ChallengeIdentifier: ch.ID,
+		ChallengeIdentifier: sealed,
 		Challenge:           ch.Challenge,
 		RP:                  s.rp(),
 		Attestation:         "direct",

@@ -181,14 +181,16 @@ func (s *Service) RecoveryInit(ctx context.Context, req *RecoveryInitRequest) (_
 		ID: newID("ch"), OrgID: u.OrgID, UserID: u.ID, Purpose: PurposeRecovery, Challenge: newSecret(),
 		ExpiresAt: now.Add(s.cfg.TempTTL), CreatedAt: now,
 	}
-	temp, err := s.tokens.Mint(token.Claims{
-		ID: ch.ID, OrgID: u.OrgID, UserID: u.ID, Username: u.Username, Kind: token.KindTemp,
-		IssuedAt: now, ExpiresAt: ch.ExpiresAt,
-	})
+	// The temporary token's jti is the sealed challenge: nothing is stored.
+	sealed, err := s.sealer.seal(ch)
 	if err != nil {
 		return nil, internalErr(err)
 	}
-	if err := s.store.CreateChallenge(ctx, ch); err != nil {
+	temp, err := s.tokens.Mint(token.Claims{
+		ID: sealed, OrgID: u.OrgID, UserID: u.ID, Username: u.Username, Kind: token.KindTemp,
+		IssuedAt: now, ExpiresAt: ch.ExpiresAt,
+	})
+	if err != nil {
 		return nil, internalErr(err)
 	}
 	s.log.InfoContext(ctx, "recovery started", "org", u.OrgID, "user", u.ID, "credential", rk.UUID)

@@ -95,14 +95,16 @@ func (s *Service) RegistrationInit(ctx context.Context, orgID, username, code st
 		ExpiresAt: now.Add(s.cfg.TempTTL),
 		CreatedAt: now,
 	}
-	temp, err := s.tokens.Mint(token.Claims{
-		ID: ch.ID, OrgID: orgID, UserID: u.ID, Username: u.Username, Kind: token.KindTemp,
-		IssuedAt: now, ExpiresAt: ch.ExpiresAt,
-	})
+	// The temporary token's jti is the sealed challenge: nothing is stored.
+	sealed, err := s.sealer.seal(ch)
 	if err != nil {
 		return nil, internalErr(err)
 	}
-	if err := s.store.CreateChallenge(ctx, ch); err != nil {
+	temp, err := s.tokens.Mint(token.Claims{
+		ID: sealed, OrgID: orgID, UserID: u.ID, Username: u.Username, Kind: token.KindTemp,
+		IssuedAt: now, ExpiresAt: ch.ExpiresAt,
+	})
+	if err != nil {
 		return nil, internalErr(err)
 	}
 	return &RegistrationChallenge{

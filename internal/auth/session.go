@@ -132,33 +132,37 @@ func (s *Service) LoginInit(ctx context.Context, orgID, username string) (*SignC
 		ExpiresAt: now.Add(s.cfg.ChallengeTTL),
 		CreatedAt: now,
 	}
-	if err := s.store.CreateChallenge(ctx, ch); err != nil {
-		return nil, internalErr(err)
-	}
-	return s.signChallenge(ch, allow), nil
+	return s.signChallenge(ch, allow)
 }
 
-func (s *Service) signChallenge(ch *Challenge, allow AllowCredentials) *SignChallenge {
+// signChallenge seals ch (nothing is stored) and returns it as the client
+// sees it.
+func (s *Service) signChallenge(ch *Challenge, allow AllowCredentials) (*SignChallenge, error) {
+	id, err := s.sealer.seal(ch)
+	if err != nil {
+		return nil, internalErr(err)
+	}
 	return &SignChallenge{
 		Challenge:                 ch.Challenge,
-		ChallengeIdentifier:       ch.ID,
+		ChallengeIdentifier:       id,
 		SupportedCredentialKinds:  signKinds,
 		UserVerification:          "required",
 		Attestation:               "none",
 		AllowCredentials:          allow,
 		ExternalAuthenticationURL: "",
 		RP:                        s.rp(),
-	}
+	}, nil
 }
 
 // consume takes the challenge identified by id for purpose, single use: it is
-// gone after this call whatever the outcome (spec 12.4).
+// spent by this call whatever the outcome (spec 12.4).
 func (s *Service) consume(ctx context.Context, id string, purpose Purpose) (*Challenge, error) {
-	if id == "" || len(id) > 200 {
-		return nil, Errorf(Invalid, msgChallengeBad)
+	ch, err := s.unseal(id)
+	if err != nil {
+		return nil, err
 	}
-	ch, err := s.store.ConsumeChallenge(ctx, id, s.now())
-	if errors.Is(err, ErrNotFound) {
+	err = s.store.SpendChallenge(ctx, ch.ID, ch.ExpiresAt)
+	if errors.Is(err, ErrUsed) {
 		return nil, wrap(Invalid, msgChallengeBad, err)
 	}
 	if err != nil {
@@ -170,38 +174,59 @@ func (s *Service) consume(ctx context.Context, id string, purpose Purpose) (*Cha
 	return ch, nil
 }
 
-// peek reads the challenge identified by id for purpose without consuming
+// unseal opens the challenge identifier id and refuses it when it expired.
+// Reading it spends nothing: the caller does (consume, peek).
+func (s *Service) unseal(id string) (*Challenge, error) {
+	if id == "" {
+		return nil, Errorf(Invalid, msgChallengeBad)
+	}
+	ch, err := s.sealer.open(id)
+	if err != nil {
+		return nil, wrap(Invalid, msgChallengeBad, err)
+	}
+	if !s.now().Before(ch.ExpiresAt) {
+		return nil, wrap(Invalid, msgChallengeBad, errors.New("challenge expired"))
+	}
+	return ch, nil
+}
+
+// peek opens the challenge identified by id for purpose without spending
 // it. The caller must spend it: on any refusal with burn, on success in the
 // store write that the answer results in (one commit for both, spec 12.4).
-// A challenge of another purpose is burnt here.
+// A challenge of another purpose is burnt here. A challenge spent before is
+// refused here when the spending is already committed (a replay), without
+// checking its answer (so a replayed passkey assertion is not mistaken for
+// a cloned authenticator); a concurrent answer is refused by the spending
+// write.
 func (s *Service) peek(ctx context.Context, id string, purpose Purpose) (*Challenge, error) {
-	if id == "" || len(id) > 200 {
-		return nil, Errorf(Invalid, msgChallengeBad)
+	ch, err := s.unseal(id)
+	if err != nil {
+		return nil, err
 	}
-	ch, err := s.store.Challenge(ctx, id, s.now())
-	if errors.Is(err, ErrNotFound) {
-		return nil, wrap(Invalid, msgChallengeBad, err)
-	}
+	spent, err := s.store.ChallengeSpent(ctx, ch.ID)
 	if err != nil {
 		return nil, internalErr(err)
 	}
+	if spent {
+		return nil, wrap(Invalid, msgChallengeBad, ErrUsed)
+	}
 	if ch.Purpose != purpose {
-		s.burn(ctx, id)
+		s.burn(ctx, ch)
 		return nil, wrap(Invalid, msgChallengeBad, fmt.Errorf("challenge for %s used for %s", ch.Purpose, purpose))
 	}
 	return ch, nil
 }
 
-// burn consumes a challenge that was answered and refused, so that it
-// cannot be answered again (spec 12.4). It is done even when the caller has
-// gone away; a challenge already gone (a concurrent answer took it) is
-// fine.
-func (s *Service) burn(ctx context.Context, id string) {
+// burn spends a challenge that was answered and refused, so that it cannot
+// be answered again (spec 12.4). It is done even when the caller has gone
+// away, within its own short bound; a challenge already spent (a
+// concurrent answer took it) is fine.
+func (s *Service) burn(ctx context.Context, ch *Challenge) {
 	after, cancel := afterwards(ctx)
 	defer cancel()
-	_, err := s.store.ConsumeChallenge(after, id, s.now())
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		s.log.ErrorContext(ctx, "consuming a refused challenge failed", "challenge", id, "err", err)
+	err := s.store.SpendChallenge(after, ch.ID, ch.ExpiresAt)
+	if err != nil && !errors.Is(err, ErrUsed) {
+		s.log.ErrorContext(ctx, "spending a refused challenge failed", "challenge", ch.ID, "err", err)
 	}
 }
 
@@ -216,7 +241,7 @@ func (s *Service) Login(ctx context.Context, challengeID string, a *Assertion) (
 	}
 	tok, err := s.login(ctx, ch, a)
 	if err != nil {
-		s.burn(ctx, ch.ID)
+		s.burn(ctx, ch)
 		return "", err
 	}
 	return tok, nil
@@ -242,7 +267,7 @@ func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion) (strin
 		s.log.InfoContext(ctx, "login failed", "org", u.OrgID, "user", u.ID, "credential", c.UUID, "err", e.Err)
 		return "", e
 	}
-	tok, err := s.issue(ctx, u, token.KindLogin, c.UUID, s.cfg.LoginTTL, ch.ID)
+	tok, err := s.issue(ctx, u, token.KindLogin, c.UUID, s.cfg.LoginTTL, ch)
 	if err != nil {
 		return "", err
 	}
@@ -250,11 +275,10 @@ func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion) (strin
 	return tok, nil
 }
 
-// issue records and mints a token of kind for u. With a challengeID, the
-// record is written in one commit with the spending of that challenge, and
-// a challenge no longer there (a concurrent answer spent it, or it expired)
-// is refused as not valid.
-func (s *Service) issue(ctx context.Context, u *User, kind token.Kind, credUUID string, ttl time.Duration, challengeID string) (string, error) {
+// issue records and mints a token of kind for u. With a challenge ch, the
+// record is written in one commit with the spending of ch, and a challenge
+// spent before (a concurrent or replayed answer) is refused as not valid.
+func (s *Service) issue(ctx context.Context, u *User, kind token.Kind, credUUID string, ttl time.Duration, ch *Challenge) (string, error) {
 	now := s.clock()
 	rec := &AccessToken{
 		ID:             newID("to"),
@@ -267,9 +291,9 @@ func (s *Service) issue(ctx context.Context, u *User, kind token.Kind, credUUID 
 		CreatedAt:      now,
 	}
 	var err error
-	if challengeID != "" {
-		err = s.store.CreateAccessTokenForChallenge(ctx, challengeID, s.now(), rec)
-		if errors.Is(err, ErrNotFound) {
+	if ch != nil {
+		err = s.store.CreateAccessTokenForChallenge(ctx, ch.ID, ch.ExpiresAt, rec)
+		if errors.Is(err, ErrUsed) {
 			return "", wrap(Invalid, msgChallengeBad, err)
 		}
 	} else {

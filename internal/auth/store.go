@@ -118,10 +118,12 @@ const (
 	PurposeCredential   Purpose = "credential"
 )
 
-// Challenge is a single-use random value a client must sign. It is consumed
-// the first time it is answered, right or wrong (spec 12.4).
+// Challenge is a single-use random value a client must sign. It is spent
+// the first time it is answered, right or wrong (spec 12.4). It is not
+// stored: the client holds it sealed (seal.go), and the store keeps only
+// the ids of spent challenges (ChallengeStore).
 type Challenge struct {
-	ID             string // the challengeIdentifier (or the temp token's jti)
+	ID             string // the key of its spent record (not the challengeIdentifier, which is the seal)
 	OrgID          string
 	UserID         string
 	TokenID        string // the principal that asked (action, credential)
@@ -287,12 +289,12 @@ type CredentialStore interface {
 // TokenStore persists the records of issued bearer tokens.
 type TokenStore interface {
 	CreateAccessToken(ctx context.Context, t *AccessToken) error
-	// CreateAccessTokenForChallenge atomically deletes the challenge
-	// challengeID, unexpired at now, and inserts t: one commit. ErrNotFound,
-	// and nothing inserted, when there is no such challenge (absent,
-	// expired, or spent by a concurrent answer: of any number of concurrent
-	// calls with one challenge at most one inserts).
-	CreateAccessTokenForChallenge(ctx context.Context, challengeID string, now time.Time, t *AccessToken) error
+	// CreateAccessTokenForChallenge atomically records the challenge
+	// challengeID (valid until expiresAt) as spent and inserts t: one
+	// commit. ErrUsed, and nothing inserted, when the challenge was spent
+	// before (of any number of concurrent calls with one challenge at most
+	// one inserts).
+	CreateAccessTokenForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *AccessToken) error
 	// Principal reads the token, its user and the state of its credential in
 	// one call. ErrNotFound when the token or user does not exist in orgID.
 	Principal(ctx context.Context, orgID, tokenID string) (*PrincipalState, error)
@@ -302,31 +304,31 @@ type TokenStore interface {
 	RevokeSessions(ctx context.Context, orgID, userID string) error
 }
 
-// ChallengeStore persists challenges.
+// ChallengeStore records which challenges were answered. Challenges are
+// sealed, not stored (seal.go); what makes each one single use (spec 12.4)
+// is the record of its spending, keyed by its id, which the store keeps at
+// least until SpentChallengeGrace after expiresAt. The ...ForChallenge
+// writes record it in the same commit as what an accepted answer creates.
 type ChallengeStore interface {
-	CreateChallenge(ctx context.Context, c *Challenge) error
-	// ConsumeChallenge atomically deletes and returns the challenge; it
-	// returns ErrNotFound when there is none or it expired before now, so
-	// two concurrent answers cannot both get it.
-	ConsumeChallenge(ctx context.Context, id string, now time.Time) (*Challenge, error)
-	// Challenge returns the challenge without consuming it. ErrNotFound
-	// when there is none or it expired before now. A caller that reads a
-	// challenge this way must then spend it: with ConsumeChallenge when
-	// the answer is refused, or with one of the ...ForChallenge writes
-	// when it is accepted (spec 12.4).
-	Challenge(ctx context.Context, id string, now time.Time) (*Challenge, error)
+	// SpendChallenge records the challenge id, valid until expiresAt, as
+	// spent. ErrUsed when it was spent before: of any number of concurrent
+	// calls (or ...ForChallenge writes) with one id exactly one succeeds.
+	SpendChallenge(ctx context.Context, id string, expiresAt time.Time) error
+	// ChallengeSpent reports whether the challenge id is recorded as spent.
+	// A read, for refusing a replayed answer before checking it; only the
+	// spending writes decide single use.
+	ChallengeSpent(ctx context.Context, id string) (bool, error)
 }
 
 // ActionStore persists user-action tokens.
 type ActionStore interface {
 	CreateAction(ctx context.Context, a *Action) error
-	// CreateActionForChallenge atomically deletes the challenge
-	// challengeID, unexpired at now, and inserts a and, unless pending is
-	// nil, its pending audit entry: one commit.
-	// ErrNotFound, and nothing inserted, when there is no such challenge
-	// (absent, expired, or spent by a concurrent answer: of any number of
-	// concurrent calls with one challenge at most one inserts).
-	CreateActionForChallenge(ctx context.Context, challengeID string, now time.Time, a *Action, pending *audit.Entry) error
+	// CreateActionForChallenge atomically records the challenge
+	// challengeID (valid until expiresAt) as spent and inserts a and,
+	// unless pending is nil, its pending audit entry: one commit. ErrUsed,
+	// and nothing inserted, when the challenge was spent before (of any
+	// number of concurrent calls with one challenge at most one inserts).
+	CreateActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *Action, pending *audit.Entry) error
 	// UseAction atomically marks the unexpired, unused action with this
 	// token hash used at now and returns it. It returns ErrUsed when the
 	// action exists but was used before, ErrNotFound when there is no
@@ -390,8 +392,9 @@ type IdentityStore interface {
 
 // Sweeper removes expired single-use records.
 type Sweeper interface {
-	// Sweep deletes challenges and actions that expired before now and
-	// returns how many rows it removed.
+	// Sweep deletes the actions that expired at or before now and the
+	// spent-challenge records whose challenge expired at or before now
+	// minus SpentChallengeGrace, and returns how many rows it removed.
 	Sweep(ctx context.Context, now time.Time) (int64, error)
 }
 

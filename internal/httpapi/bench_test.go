@@ -149,3 +149,49 @@ func BenchmarkSQLiteSynchronous(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkGroupCommit compares signed round trips and logins with 1 and 16
+// concurrent clients on SQLite FULL with group commit on (the default) and
+// off, to show what folding concurrent commits into one fsync buys
+// (docs/performance.md).
+func BenchmarkGroupCommit(b *testing.B) {
+	for _, on := range []bool{true, false} {
+		for _, clients := range []int{1, 16} {
+			st, err := sqlite.Open(context.Background(), b.TempDir()+"/signet.db", sqlite.GroupCommit(on))
+			if err != nil {
+				b.Fatal(err)
+			}
+			b.Cleanup(func() { st.Close() })
+			e := newEnv(b, st)
+			u := e.newUser()
+			users := make([]*user, 0, clients)
+			for range clients {
+				cp := *u
+				cp.token = e.login(u, u.signer)
+				users = append(users, &cp)
+			}
+			body := `{"credentialUuid":"` + u.credUUID + `"}`
+			run := func(b *testing.B, f func(u *user)) {
+				var next atomic.Int64
+				b.SetParallelism(max(1, clients/runtime.GOMAXPROCS(0)))
+				b.ResetTimer()
+				b.RunParallel(func(pb *testing.PB) {
+					u := users[int(next.Add(1)-1)%len(users)]
+					for pb.Next() {
+						f(u)
+					}
+				})
+			}
+			b.Run(fmt.Sprintf("group=%v/signed/clients=%d", on, clients), func(b *testing.B) {
+				run(b, func(u *user) {
+					if r := e.signed(u, "PUT", "/auth/credentials/activate", body); r.status != 200 {
+						b.Errorf("signed: %d %s", r.status, r.raw)
+					}
+				})
+			})
+			b.Run(fmt.Sprintf("group=%v/login/clients=%d", on, clients), func(b *testing.B) {
+				run(b, func(u *user) { e.login(u, u.signer) })
+			})
+		}
+	}
+}

@@ -87,9 +87,9 @@ func (s *store) CreateAccessToken(ctx context.Context, t *auth.AccessToken) erro
 	return err
 }
 
-func (s *store) CreateAccessTokenForChallenge(ctx context.Context, challengeID string, now time.Time, t *auth.AccessToken) error {
+func (s *store) CreateAccessTokenForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *auth.AccessToken) error {
 	start := time.Now()
-	err := s.Store.CreateAccessTokenForChallenge(ctx, challengeID, now, t)
+	err := s.Store.CreateAccessTokenForChallenge(ctx, challengeID, expiresAt, t)
 	s.observe("CreateAccessTokenForChallenge", start, err)
 	return err
 }
@@ -101,24 +101,17 @@ func (s *store) Principal(ctx context.Context, orgID, tokenID string) (*auth.Pri
 	return v, err
 }
 
-func (s *store) CreateChallenge(ctx context.Context, c *auth.Challenge) error {
+func (s *store) SpendChallenge(ctx context.Context, id string, expiresAt time.Time) error {
 	start := time.Now()
-	err := s.Store.CreateChallenge(ctx, c)
-	s.observe("CreateChallenge", start, err)
+	err := s.Store.SpendChallenge(ctx, id, expiresAt)
+	s.observe("SpendChallenge", start, err)
 	return err
 }
 
-func (s *store) ConsumeChallenge(ctx context.Context, id string, now time.Time) (*auth.Challenge, error) {
+func (s *store) ChallengeSpent(ctx context.Context, id string) (bool, error) {
 	start := time.Now()
-	v, err := s.Store.ConsumeChallenge(ctx, id, now)
-	s.observe("ConsumeChallenge", start, err)
-	return v, err
-}
-
-func (s *store) Challenge(ctx context.Context, id string, now time.Time) (*auth.Challenge, error) {
-	start := time.Now()
-	v, err := s.Store.Challenge(ctx, id, now)
-	s.observe("Challenge", start, err)
+	v, err := s.Store.ChallengeSpent(ctx, id)
+	s.observe("ChallengeSpent", start, err)
 	return v, err
 }
 
@@ -129,9 +122,9 @@ func (s *store) CreateAction(ctx context.Context, a *auth.Action) error {
 	return err
 }
 
-func (s *store) CreateActionForChallenge(ctx context.Context, challengeID string, now time.Time, a *auth.Action, pending *audit.Entry) error {
+func (s *store) CreateActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *auth.Action, pending *audit.Entry) error {
 	start := time.Now()
-	err := s.Store.CreateActionForChallenge(ctx, challengeID, now, a, pending)
+	err := s.Store.CreateActionForChallenge(ctx, challengeID, expiresAt, a, pending)
 	s.observe("CreateActionForChallenge", start, err)
 	return err
 }

@@ -11,77 +11,56 @@ import (
 	"github.com/signet-auth/signet/internal/auth"
 )
 
-// CreateChallenge stores c until it is consumed or swept. An empty UserID
-// (a login challenge) is stored as NULL, so the user key does not apply.
-// ErrNotFound when the org, or a named user of it, does not exist.
-func (s *Store) CreateChallenge(ctx context.Context, c *auth.Challenge) error {
-	_, err := s.pool.Exec(ctx, `INSERT INTO challenges
-		(id, org_id, user_id, token_id, purpose, challenge, method, path, query, payload_hash,
-		 credential_kind, expires_at, created_at)
-		VALUES ($1, $2, NULLIF($3, ''), $4, $5, $6, $7, $8, $9, $10, $11, $12, $13)`,
-		c.ID, c.OrgID, c.UserID, c.TokenID, string(c.Purpose), c.Challenge, c.Method, c.Path,
-		c.Query, c.PayloadHash, string(c.CredentialKind), c.ExpiresAt, c.CreatedAt)
-	return dbErr("create challenge", err)
+// Challenges are sealed, not stored (internal/auth/seal.go): the store only
+// records which were spent, in spent_challenges.
+
+// spendChallengeSQL records $1 (expiring at $2) as spent, or does nothing
+// when it was spent before: the primary key decides, and a concurrent
+// insert of the same key waits for the first to commit and then does
+// nothing, so exactly one caller inserts.
+const spendChallengeSQL = `INSERT INTO spent_challenges (id, expires_at) VALUES ($1, $2)
+		ON CONFLICT (id) DO NOTHING`
+
+// used is the error for a challenge spent before.
+func used(op string) error {
+	return fmt.Errorf("postgres: %s: %w", op, auth.ErrUsed)
 }
 
-// ConsumeChallenge deletes the challenge and returns it in one statement, so
-// of two concurrent answers exactly one gets it. An expired challenge is
-// deleted too but reported as ErrNotFound: it is valid while now is before
-// its expiry.
-func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) (*auth.Challenge, error) {
-	var c auth.Challenge
-	var purpose, kind string
-	err := s.pool.QueryRow(ctx, `DELETE FROM challenges WHERE id = $1 RETURNING
-		id, org_id, coalesce(user_id, ''), token_id, purpose, challenge, method, path, query,
-		payload_hash, credential_kind, expires_at, created_at`, id).Scan(
-		&c.ID, &c.OrgID, &c.UserID, &c.TokenID, &purpose, &c.Challenge, &c.Method, &c.Path,
-		&c.Query, &c.PayloadHash, &kind, &c.ExpiresAt, &c.CreatedAt)
+// ChallengeSpent reports whether the challenge id is recorded as spent.
+func (s *Store) ChallengeSpent(ctx context.Context, id string) (bool, error) {
+	var spent bool
+	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM spent_challenges WHERE id = $1)`, id).Scan(&spent)
+	return spent, dbErr("challenge spent", err)
+}
+
+// SpendChallenge records the challenge id, valid until expiresAt, as spent.
+// ErrUsed when it was spent before.
+func (s *Store) SpendChallenge(ctx context.Context, id string, expiresAt time.Time) error {
+	tag, err := s.pool.Exec(ctx, spendChallengeSQL, id, expiresAt)
 	if err != nil {
-		return nil, dbErr("consume challenge", err)
+		return dbErr("spend challenge", err)
 	}
-	if !c.ExpiresAt.After(now) {
-		return nil, notFound("consume challenge")
+	if tag.RowsAffected() != 1 {
+		return used("spend challenge")
 	}
-	c.Purpose, c.CredentialKind = auth.Purpose(purpose), auth.CredentialKind(kind)
-	c.ExpiresAt, c.CreatedAt = utc(c.ExpiresAt), utc(c.CreatedAt)
-	return &c, nil
+	return nil
 }
 
-// Challenge returns the challenge without consuming it. ErrNotFound when
-// there is none or it expired at or before now.
-func (s *Store) Challenge(ctx context.Context, id string, now time.Time) (*auth.Challenge, error) {
-	var c auth.Challenge
-	var purpose, kind string
-	err := s.pool.QueryRow(ctx, `SELECT
-		id, org_id, coalesce(user_id, ''), token_id, purpose, challenge, method, path, query,
-		payload_hash, credential_kind, expires_at, created_at
-		FROM challenges WHERE id = $1 AND expires_at > $2`, id, now).Scan(
-		&c.ID, &c.OrgID, &c.UserID, &c.TokenID, &purpose, &c.Challenge, &c.Method, &c.Path,
-		&c.Query, &c.PayloadHash, &kind, &c.ExpiresAt, &c.CreatedAt)
-	if err != nil {
-		return nil, dbErr("challenge", err)
-	}
-	c.Purpose, c.CredentialKind = auth.Purpose(purpose), auth.CredentialKind(kind)
-	c.ExpiresAt, c.CreatedAt = utc(c.ExpiresAt), utc(c.CreatedAt)
-	return &c, nil
-}
-
-// CreateActionForChallenge deletes the unexpired challenge challengeID and
+// CreateActionForChallenge records the challenge challengeID as spent and
 // inserts a and, unless pending is nil, its pending audit entry, in one
-// statement: the inserts select from the DELETE's RETURNING, so when it
-// matched no row (absent, expired, or a concurrent answer deleted it first:
-// the row lock makes the second DELETE re-check and match nothing) nothing
-// is inserted and ErrNotFound is returned.
-func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string, now time.Time, a *auth.Action, pending *audit.Entry) error {
-	const spendAndInsert = `WITH gone AS (DELETE FROM challenges WHERE id = $14 AND expires_at > $15 RETURNING id),
+// statement: the inserts select from the spent record's INSERT ... ON
+// CONFLICT DO NOTHING RETURNING, so when the challenge was spent before
+// (or by a concurrent answer) nothing is inserted and ErrUsed is returned.
+func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *auth.Action, pending *audit.Entry) error {
+	const spendAndInsert = `WITH spent AS (` + spendChallengeSQL + ` RETURNING id),
 		created AS (INSERT INTO actions
 			(id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query,
 			 payload_hash, expires_at, created_at, used_at)
-			SELECT $1::text, $2::bytea, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text,
-				$9::text, $10::bytea, $11::timestamptz, $12::timestamptz, $13::timestamptz FROM gone
+			SELECT $3::text, $4::bytea, $5::text, $6::text, $7::text, $8::text, $9::text, $10::text,
+				$11::text, $12::bytea, $13::timestamptz, $14::timestamptz, $15::timestamptz FROM spent
 			RETURNING id)`
-	args := []any{a.ID, a.TokenHash, a.OrgID, a.UserID, a.TokenID, a.CredentialUUID, a.Method, a.Path,
-		a.Query, a.PayloadHash, a.ExpiresAt, a.CreatedAt, a.UsedAt, challengeID, now}
+	args := []any{challengeID, expiresAt, a.ID, a.TokenHash, a.OrgID, a.UserID, a.TokenID, a.CredentialUUID, a.Method, a.Path,
+		a.Query, a.PayloadHash, a.ExpiresAt, a.CreatedAt, a.UsedAt}
 	q := spendAndInsert + ` SELECT count(*) FROM created`
 	if pending != nil {
 		blob, err := json.Marshal(pending)
@@ -98,7 +77,7 @@ func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string
 		return dbErr("create action for challenge", err)
 	}
 	if n != 1 {
-		return notFound("create action for challenge")
+		return used("create action for challenge")
 	}
 	return nil
 }
@@ -149,14 +128,15 @@ func (s *Store) UseAction(ctx context.Context, tokenHash []byte, now time.Time) 
 	return nil, notFound("use action")
 }
 
-// Sweep deletes the challenges and actions that expired at or before now
-// (the instant from which ConsumeChallenge and UseAction refuse them).
+// Sweep deletes the actions that expired at or before now (the instant
+// from which UseAction refuses them) and the spent-challenge records whose
+// challenge expired at or before now minus auth.SpentChallengeGrace.
 func (s *Store) Sweep(ctx context.Context, now time.Time) (int64, error) {
 	var n int64
 	err := s.pool.QueryRow(ctx, `WITH
-		c AS (DELETE FROM challenges WHERE expires_at <= $1 RETURNING 1),
+		c AS (DELETE FROM spent_challenges WHERE expires_at <= $2 RETURNING 1),
 		a AS (DELETE FROM actions WHERE expires_at <= $1 RETURNING 1)
-		SELECT (SELECT count(*) FROM c) + (SELECT count(*) FROM a)`, now).Scan(&n)
+		SELECT (SELECT count(*) FROM c) + (SELECT count(*) FROM a)`, now, now.Add(-auth.SpentChallengeGrace)).Scan(&n)
 	if err != nil {
 		return 0, dbErr("sweep", err)
 	}

@@ -176,38 +176,30 @@ func TestUseAction(t *testing.T) {
 	}
 }
 
-func TestConsumeChallengeConcurrent(t *testing.T) {
-	s := openTest(t)
+// TestSpendChallengeConcurrentReplicas: two stores (two pools, as two
+// replicas) spend one challenge concurrently; exactly one wins.
+func TestSpendChallengeConcurrentReplicas(t *testing.T) {
+	url := pgtest.URL(t)
 	ctx := t.Context()
-	newFixture(t, s, "a")
-	c := &auth.Challenge{ID: "ch-1", OrgID: "or-a", Purpose: auth.PurposeLogin, Challenge: "abc", ExpiresAt: t0.Add(time.Minute), CreatedAt: t0}
-	if err := s.CreateChallenge(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	errs := race(50, func() error {
-		got, err := s.ConsumeChallenge(ctx, c.ID, t0)
-		if err == nil && !cmp.Equal(got, c) {
-			return fmt.Errorf("got %+v", got)
+	var stores [2]*Store
+	for i := range stores {
+		st, err := Open(ctx, url)
+		if err != nil {
+			t.Fatal(err)
 		}
-		return err
+		t.Cleanup(func() { st.Close() })
+		stores[i] = st
+	}
+	i := 0
+	var mu sync.Mutex
+	errs := race(50, func() error {
+		mu.Lock()
+		st := stores[i%2]
+		i++
+		mu.Unlock()
+		return st.SpendChallenge(ctx, "ch-1", t0.Add(time.Minute))
 	})
-	oneWinner(t, errs, auth.ErrNotFound)
-}
-
-func TestConsumeChallengeExpired(t *testing.T) {
-	s := openTest(t)
-	ctx := t.Context()
-	newFixture(t, s, "a")
-	c := &auth.Challenge{ID: "ch-1", OrgID: "or-a", Purpose: auth.PurposeLogin, ExpiresAt: t0, CreatedAt: t0}
-	if err := s.CreateChallenge(ctx, c); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.ConsumeChallenge(ctx, c.ID, t0); !errors.Is(err, auth.ErrNotFound) {
-		t.Fatalf("expired: %v, want ErrNotFound", err)
-	}
-	if n, err := s.Sweep(ctx, t0.Add(time.Hour)); err != nil || n != 0 {
-		t.Errorf("Sweep after expired consume = %d, %v; want the row already gone", n, err)
-	}
+	oneWinner(t, errs, auth.ErrUsed)
 }
 
 func TestUpdateSignCountConcurrent(t *testing.T) {

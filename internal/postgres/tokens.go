@@ -20,28 +20,30 @@ func (s *Store) CreateAccessToken(ctx context.Context, t *auth.AccessToken) erro
 	return dbErr("create access token", insertAccessToken(ctx, s.pool, t))
 }
 
-// CreateAccessTokenForChallenge deletes the unexpired challenge
-// challengeID and inserts t in one statement: the insert selects from the
-// DELETE's RETURNING, so when it matched no row (absent, expired, or a
-// concurrent answer deleted it first) nothing is inserted and ErrNotFound
-// is returned.
-func (s *Store) CreateAccessTokenForChallenge(ctx context.Context, challengeID string, now time.Time, t *auth.AccessToken) error {
+// CreateAccessTokenForChallenge records the challenge challengeID as spent
+// and inserts t in one statement: the insert selects from the spent
+// record's INSERT ... ON CONFLICT DO NOTHING RETURNING, so when the
+// challenge was spent before (or a concurrent answer is spending it: the
+// second insert of one key waits for the first to commit, then does
+// nothing) nothing is inserted and ErrUsed is returned.
+func (s *Store) CreateAccessTokenForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *auth.AccessToken) error {
 	var n int64
-	err := s.pool.QueryRow(ctx, `WITH gone AS (DELETE FROM challenges WHERE id = $13 AND expires_at > $14 RETURNING id),
+	err := s.pool.QueryRow(ctx, `WITH spent AS (`+spendChallengeSQL+` RETURNING id),
 		created AS (INSERT INTO access_tokens
 			(id, org_id, user_id, kind, name, credential_uuid, permission_id, external_id, is_active,
 			 is_archived, expires_at, created_at)
-			SELECT $1::text, $2::text, $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::boolean,
-				$10::boolean, $11::timestamptz, $12::timestamptz FROM gone
+			SELECT $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, $10::text, $11::boolean,
+				$12::boolean, $13::timestamptz, $14::timestamptz FROM spent
 			RETURNING 1)
 		SELECT count(*) FROM created`,
+		challengeID, expiresAt,
 		t.ID, t.OrgID, t.UserID, string(t.Kind), t.Name, t.CredentialUUID, t.PermissionID,
-		t.ExternalID, t.IsActive, t.IsArchived, t.ExpiresAt, t.CreatedAt, challengeID, now).Scan(&n)
+		t.ExternalID, t.IsActive, t.IsArchived, t.ExpiresAt, t.CreatedAt).Scan(&n)
 	if err != nil {
 		return dbErr("create access token for challenge", err)
 	}
 	if n != 1 {
-		return notFound("create access token for challenge")
+		return used("create access token for challenge")
 	}
 	return nil
 }

@@ -8,6 +8,8 @@ package server
 import (
 	"context"
 	"crypto/tls"
+	"crypto/hkdf"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -151,8 +153,15 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		}
 		delivery = m
 	}
+	// Challenges are sealed under a key of their own, derived from the
+	// master key: every replica with the same key file opens the others'.
+	challengeKey, err := hkdf.Key(sha256.New, master, nil, "signet challenge seal v1", auth.ChallengeKeySize)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("challenge key: %w", err)
+	}
 	svc, err := auth.New(auth.Config{
-		Store: st, Tokens: iss, Logger: log, Delivery: delivery,
+		Store: st, Tokens: iss, Logger: log, Delivery: delivery, ChallengeKey: challengeKey,
 		ChallengeTTL: cfg.ChallengeTTL, ActionTTL: cfg.ActionTTL, LoginTTL: cfg.LoginTTL,
 		CodeTTL: cfg.CodeTTL, RecoveryCodeTTL: cfg.RecoveryCodeTTL,
 		RPID: cfg.RPID, Origins: cfg.Origins, ExtraOperations: routes.Operations(), Caches: caches,

@@ -36,7 +36,7 @@ var errNoMatch = errors.New("no unused, unexpired action")
 func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target string, now time.Time) (*auth.Action, *audit.Entry, error) {
 	var a auth.Action
 	var e audit.Entry
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var expires, created int64
 		var used sql.NullInt64
 		rows, err := tx.StmtContext(ctx, s.stmts.useAction).QueryContext(ctx, millis(now), tokenHash)
@@ -105,8 +105,10 @@ func (s *Store) appendEntry(ctx context.Context, tx *sql.Tx, e *audit.Entry) err
 
 // RecordOutcome inserts o.
 func (s *Store) RecordOutcome(ctx context.Context, o *audit.Outcome) error {
-	_, err := s.stmts.recordOutcome.ExecContext(ctx, o.EntryID, o.Status, millis(o.Time))
-	return wrap("record outcome", err)
+	return wrap("record outcome", s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.StmtContext(ctx, s.stmts.recordOutcome).ExecContext(ctx, o.EntryID, o.Status, millis(o.Time))
+		return err
+	}))
 }
 
 // AuditSummaries lists entries of q.OrgID in q's time range, by seq.

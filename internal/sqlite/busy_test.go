@@ -93,8 +93,8 @@ func signedRoundTrip(t testing.TB, s *Store, n auth.NewOrg, c, r int) error {
 func signedRoundTripCtx(ctx context.Context, s *Store, n auth.NewOrg, c, r int) error {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	orgID, userID := n.Org.ID, n.User.ID
-	// action init: authenticate, list the signing credentials, store a
-	// challenge.
+	// action init: authenticate, list the signing credentials (the
+	// challenge is sealed: nothing stored).
 	if _, err := s.Principal(ctx, orgID, "to-1"); err != nil {
 		return err
 	}
@@ -102,18 +102,10 @@ func signedRoundTripCtx(ctx context.Context, s *Store, n auth.NewOrg, c, r int) 
 		return err
 	}
 	id := fmt.Sprintf("%d-%d", c, r)
-	ch := &auth.Challenge{ID: "ch-" + id, OrgID: orgID, UserID: userID, TokenID: "to-1", Purpose: auth.PurposeAction,
-		Challenge: "c" + id, Method: "PUT", Path: "/x", PayloadHash: make([]byte, 32),
-		ExpiresAt: now.Add(time.Minute), CreatedAt: now}
-	if err := s.CreateChallenge(ctx, ch); err != nil {
-		return err
-	}
-	// action complete: authenticate, read the challenge, then spend it in
-	// the commit that stores the audited action.
+	ch := &auth.Challenge{ID: "ch-" + id, Challenge: "c" + id, ExpiresAt: now.Add(time.Minute)}
+	// action complete: authenticate, then spend the challenge in the commit
+	// that stores the audited action.
 	if _, err := s.Principal(ctx, orgID, "to-1"); err != nil {
-		return err
-	}
-	if _, err := s.Challenge(ctx, ch.ID, now); err != nil {
 		return err
 	}
 	if _, err := s.Credentials(ctx, orgID, userID); err != nil {
@@ -125,7 +117,7 @@ func signedRoundTripCtx(ctx context.Context, s *Store, n auth.NewOrg, c, r int) 
 		ExpiresAt: now.Add(time.Minute), CreatedAt: now}
 	e := &audit.Entry{ID: a.ID, OrgID: orgID, UserID: userID, TokenID: "to-1", CredentialUUID: "cr-1",
 		Method: "PUT", Path: "/x", PayloadHash: a.PayloadHash, ActionTokenHash: a.TokenHash, Challenge: ch.Challenge}
-	if err := s.CreateActionForChallenge(ctx, ch.ID, now, a, e); err != nil {
+	if err := s.CreateActionForChallenge(ctx, ch.ID, ch.ExpiresAt, a, e); err != nil {
 		return err
 	}
 	// the signed request: authenticate, spend the token (and append), check

@@ -110,8 +110,10 @@ func (s *Store) SetCredentialActive(ctx context.Context, orgID, userID, uuid str
 const updateSignCountSQL = `UPDATE credentials SET sign_count = ? WHERE uuid = ? AND sign_count = ?`
 
 func (s *Store) UpdateSignCount(ctx context.Context, uuid string, old, new uint32) error {
-	res, err := s.stmts.updateSignCount.ExecContext(ctx, int64(new), uuid, int64(old))
-	err = oneRow(res, err)
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		res, err := tx.StmtContext(ctx, s.stmts.updateSignCount).ExecContext(ctx, int64(new), uuid, int64(old))
+		return oneRow(res, err)
+	})
 	if err == nil || !errors.Is(err, sql.ErrNoRows) {
 		return wrap("update sign count", err)
 	}

@@ -11,80 +11,23 @@ import (
 	"github.com/signet-auth/signet/internal/auth"
 )
 
-// A challenge or an action is expired when its expiry is not after now
-// (expires_at <= now): ConsumeChallenge and UseAction refuse it from that
-// instant, and Sweep removes it.
+// An action is expired when its expiry is not after now (expires_at <=
+// now): UseAction refuses it from that instant, and Sweep removes it.
+// Challenges are sealed, not stored (internal/auth/seal.go): the store
+// only records which were spent.
 
-// createChallengeSQL is prepared once in Open.
-const createChallengeSQL = `INSERT INTO challenges
-		(id, org_id, user_id, token_id, purpose, challenge, method, path, query, payload_hash, credential_kind,
-		 expires_at, created_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+// spendChallengeSQL is prepared once in Open. ON CONFLICT DO NOTHING: a
+// challenge spent before is told by the rows affected, not by an error, so
+// that a duplicate of anything else in the same transaction stays
+// ErrDuplicate.
+const spendChallengeSQL = `INSERT INTO spent_challenges (id, expires_at) VALUES (?, ?)
+		ON CONFLICT (id) DO NOTHING`
 
-// CreateChallenge inserts c. ErrDuplicate when its id is taken.
-func (s *Store) CreateChallenge(ctx context.Context, c *auth.Challenge) error {
-	_, err := s.stmts.createChallenge.ExecContext(ctx,
-		c.ID, c.OrgID, c.UserID, c.TokenID, string(c.Purpose), c.Challenge, c.Method, c.Path, c.Query,
-		c.PayloadHash, string(c.CredentialKind), millis(c.ExpiresAt), millis(c.CreatedAt))
-	return wrap("create challenge", err)
-}
-
-// consumeChallengeSQL is prepared once in Open.
-const consumeChallengeSQL = `DELETE FROM challenges WHERE id = ? RETURNING
-		id, org_id, user_id, token_id, purpose, challenge, method, path, query, payload_hash, credential_kind,
-		expires_at, created_at`
-
-// ConsumeChallenge deletes the challenge and returns it, in one DELETE …
-// RETURNING: of any number of concurrent calls exactly one gets the row. An
-// expired challenge is deleted all the same (it is of no more use) and
-// reported as ErrNotFound.
-func (s *Store) ConsumeChallenge(ctx context.Context, id string, now time.Time) (*auth.Challenge, error) {
-	var c auth.Challenge
-	var expires, created int64
-	rows, err := s.stmts.consumeChallenge.QueryContext(ctx, id)
-	err = one(rows, err, func(sc scanner) error {
-		return sc.Scan(&c.ID, &c.OrgID, &c.UserID, &c.TokenID, &c.Purpose, &c.Challenge, &c.Method, &c.Path,
-			&c.Query, &c.PayloadHash, &c.CredentialKind, &expires, &created)
-	})
-	if err != nil {
-		return nil, wrap("consume challenge", err)
-	}
-	if expires <= millis(now) {
-		return nil, wrap("consume challenge", auth.ErrNotFound)
-	}
-	c.ExpiresAt, c.CreatedAt = fromMillis(expires), fromMillis(created)
-	return &c, nil
-}
-
-// challengeSQL is prepared once in Open (read pool).
-const challengeSQL = `SELECT
-		id, org_id, user_id, token_id, purpose, challenge, method, path, query, payload_hash, credential_kind,
-		expires_at, created_at
-		FROM challenges WHERE id = ? AND expires_at > ?`
-
-// Challenge returns the challenge without consuming it. ErrNotFound when
-// there is none or it expired at or before now.
-func (s *Store) Challenge(ctx context.Context, id string, now time.Time) (*auth.Challenge, error) {
-	var c auth.Challenge
-	var expires, created int64
-	err := s.stmts.challenge.QueryRowContext(ctx, id, millis(now)).Scan(
-		&c.ID, &c.OrgID, &c.UserID, &c.TokenID, &c.Purpose, &c.Challenge, &c.Method, &c.Path,
-		&c.Query, &c.PayloadHash, &c.CredentialKind, &expires, &created)
-	if err != nil {
-		return nil, wrap("challenge", err)
-	}
-	c.ExpiresAt, c.CreatedAt = fromMillis(expires), fromMillis(created)
-	return &c, nil
-}
-
-// spendChallengeSQL is prepared once in Open.
-const spendChallengeSQL = `DELETE FROM challenges WHERE id = ? AND expires_at > ?`
-
-// spendChallenge deletes the unexpired challenge id in tx: ErrNotFound when
-// no row matched (absent, expired, or another answer spent it first; the
-// single writer serialises the transactions, so exactly one finds it).
-func (s *Store) spendChallenge(ctx context.Context, tx *sql.Tx, id string, now time.Time) error {
-	res, err := tx.StmtContext(ctx, s.stmts.spendChallenge).ExecContext(ctx, id, millis(now))
+// spendChallenge records the challenge id as spent, in tx unless it is nil:
+// ErrUsed when it was spent before (the single writer serialises the
+// transactions, so of concurrent calls exactly one inserts).
+func (s *Store) spendChallenge(ctx context.Context, tx *sql.Tx, id string, expiresAt time.Time) error {
+	res, err := in(ctx, tx, s.stmts.spendChallenge).ExecContext(ctx, id, millis(expiresAt))
 	if err != nil {
 		return err
 	}
@@ -93,16 +36,34 @@ func (s *Store) spendChallenge(ctx context.Context, tx *sql.Tx, id string, now t
 		return err
 	}
 	if n != 1 {
-		return auth.ErrNotFound
+		return auth.ErrUsed
 	}
 	return nil
 }
 
-// CreateActionForChallenge deletes the unexpired challenge challengeID and
+// challengeSpentSQL is prepared once in Open (read pool).
+const challengeSpentSQL = `SELECT EXISTS (SELECT 1 FROM spent_challenges WHERE id = ?)`
+
+// ChallengeSpent reports whether the challenge id is recorded as spent.
+func (s *Store) ChallengeSpent(ctx context.Context, id string) (bool, error) {
+	var spent bool
+	err := s.stmts.challengeSpent.QueryRowContext(ctx, id).Scan(&spent)
+	return spent, wrap("challenge spent", err)
+}
+
+// SpendChallenge records the challenge id, valid until expiresAt, as spent.
+// ErrUsed when it was spent before.
+func (s *Store) SpendChallenge(ctx context.Context, id string, expiresAt time.Time) error {
+	return wrap("spend challenge", s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		return s.spendChallenge(ctx, tx, id, expiresAt)
+	}))
+}
+
+// CreateActionForChallenge records the challenge challengeID as spent and
 // inserts a and, unless pending is nil, its pending audit entry, in one
-// write transaction. ErrNotFound, and nothing inserted, when the challenge
-// is not there.
-func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string, now time.Time, a *auth.Action, pending *audit.Entry) error {
+// write transaction. ErrUsed, and nothing inserted, when the challenge was
+// spent before.
+func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *auth.Action, pending *audit.Entry) error {
 	var blob []byte
 	if pending != nil {
 		var err error
@@ -110,8 +71,8 @@ func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string
 			return wrap("create action for challenge", err)
 		}
 	}
-	return wrap("create action for challenge", s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.spendChallenge(ctx, tx, challengeID, now); err != nil {
+	return wrap("create action for challenge", s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.spendChallenge(ctx, tx, challengeID, expiresAt); err != nil {
 			return err
 		}
 		if err := s.insertAction(ctx, tx, a); err != nil {
@@ -125,12 +86,12 @@ func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string
 	}))
 }
 
-// CreateAccessTokenForChallenge deletes the unexpired challenge
-// challengeID and inserts t, in one write transaction. ErrNotFound, and
-// nothing inserted, when the challenge is not there.
-func (s *Store) CreateAccessTokenForChallenge(ctx context.Context, challengeID string, now time.Time, t *auth.AccessToken) error {
-	return wrap("create access token for challenge", s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.spendChallenge(ctx, tx, challengeID, now); err != nil {
+// CreateAccessTokenForChallenge records the challenge challengeID as spent
+// and inserts t, in one write transaction. ErrUsed, and nothing inserted,
+// when the challenge was spent before.
+func (s *Store) CreateAccessTokenForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *auth.AccessToken) error {
+	return wrap("create access token for challenge", s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.spendChallenge(ctx, tx, challengeID, expiresAt); err != nil {
 			return err
 		}
 		return s.insertAccessToken(ctx, tx, t)
@@ -171,10 +132,12 @@ func (s *Store) UseAction(ctx context.Context, tokenHash []byte, now time.Time) 
 	var a auth.Action
 	var expires, created int64
 	var used sql.NullInt64
-	rows, err := s.stmts.useAction.QueryContext(ctx, millis(now), tokenHash)
-	err = one(rows, err, func(sc scanner) error {
-		return sc.Scan(&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
-			&a.Path, &a.Query, &a.PayloadHash, &expires, &created, &used)
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		rows, err := tx.StmtContext(ctx, s.stmts.useAction).QueryContext(ctx, millis(now), tokenHash)
+		return one(rows, err, func(sc scanner) error {
+			return sc.Scan(&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
+				&a.Path, &a.Query, &a.PayloadHash, &expires, &created, &used)
+		})
 	})
 	if errors.Is(err, sql.ErrNoRows) {
 		var n int
@@ -194,16 +157,21 @@ func (s *Store) UseAction(ctx context.Context, tokenHash []byte, now time.Time) 
 	return &a, nil
 }
 
-// Sweep deletes the challenges and actions (used or not) that expired at or
-// before now, in one transaction, and returns how many it deleted.
+// Sweep deletes the actions (used or not) that expired at or before now and
+// the spent-challenge records whose challenge expired at or before now minus
+// auth.SpentChallengeGrace, in one transaction, and returns how many it
+// deleted.
 func (s *Store) Sweep(ctx context.Context, now time.Time) (int64, error) {
 	var total int64
 	err := s.tx(ctx, func(tx *sql.Tx) error {
-		for _, q := range []string{
-			`DELETE FROM challenges WHERE expires_at <= ?`,
-			`DELETE FROM actions WHERE expires_at <= ?`,
+		for _, q := range []struct {
+			sql    string
+			before time.Time
+		}{
+			{`DELETE FROM spent_challenges WHERE expires_at <= ?`, now.Add(-auth.SpentChallengeGrace)},
+			{`DELETE FROM actions WHERE expires_at <= ?`, now},
 		} {
-			res, err := tx.ExecContext(ctx, q, millis(now))
+			res, err := tx.ExecContext(ctx, q.sql, millis(q.before))
 			if err != nil {
 				return err
 			}

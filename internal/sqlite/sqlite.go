@@ -12,14 +12,16 @@
 // pool of several query-only connections. Writers therefore queue inside
 // database/sql (honouring each caller's ctx) instead of racing for the
 // file's write lock and failing with SQLITE_BUSY; readers never wait for
-// writers because the journal is a WAL. Every write transaction begins
+// writers because the journal is a WAL. The writes of the request paths go
+// through a group committer (group.go) that folds the ones queued while a
+// commit is in progress into one transaction and one fsync. Every write transaction begins
 // IMMEDIATE (it takes the write lock at BEGIN), so a transaction that reads
 // and then writes can never deadlock on a lock upgrade, even against another
 // process that opened the same file; busy_timeout makes such a process wait
 // instead of fail.
 //
 // Durability: synchronous=FULL by default, so a committed single-use mark
-// (a consumed challenge, a used action token, a sign count) survives a power
+// (a spent challenge, a used action token, a sign count) survives a power
 // loss; with NORMAL a WAL commit can be lost on power loss (not on a crash of
 // the process), and a replay window opens. The Synchronous option trades
 // that for write throughput.
@@ -52,6 +54,7 @@ type Store struct {
 	write *sql.DB // exactly one connection: every write goes through it
 	read  *sql.DB // query_only connections for reads
 	stmts stmts
+	gc    *committer // nil: group commit off (group.go)
 }
 
 var (
@@ -83,6 +86,7 @@ type options struct {
 	sync        SyncMode
 	busyTimeout time.Duration
 	readConns   int
+	noGroup     bool
 }
 
 // Synchronous sets PRAGMA synchronous (default SyncFull). It is an option of
@@ -93,6 +97,10 @@ func Synchronous(m SyncMode) Option { return func(o *options) { o.sync = m } }
 // process before it fails with SQLITE_BUSY (default 5s). Within one Store,
 // writers queue for the single write connection and never meet a lock.
 func BusyTimeout(d time.Duration) Option { return func(o *options) { o.busyTimeout = d } }
+
+// GroupCommit turns group commit (group.go) on or off; it is on by
+// default. Off, every write transaction commits, and fsyncs, on its own.
+func GroupCommit(on bool) Option { return func(o *options) { o.noGroup = !on } }
 
 // migrations holds the schema, applied in the order of the number that
 // starts each file name.
@@ -179,6 +187,9 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, err
 	}
+	if !o.noGroup {
+		s.gc = newCommitter(write)
+	}
 	return s, nil
 }
 
@@ -196,12 +207,10 @@ type stmts struct {
 	tokenCredentials *sql.Stmt
 	user             *sql.Stmt
 	userByUsername   *sql.Stmt
-	challenge        *sql.Stmt
+	challengeSpent   *sql.Stmt
 	// write pool
 	useAction         *sql.Stmt
-	consumeChallenge  *sql.Stmt
 	spendChallenge    *sql.Stmt
-	createChallenge   *sql.Stmt
 	insertAction      *sql.Stmt
 	insertEvidence    *sql.Stmt
 	pendingEntry      *sql.Stmt
@@ -229,11 +238,9 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.tokenCredentials, s.read, tokenCredentialsSQL},
 		{&s.stmts.user, s.read, userSQL},
 		{&s.stmts.userByUsername, s.read, userByUsernameSQL},
-		{&s.stmts.challenge, s.read, challengeSQL},
+		{&s.stmts.challengeSpent, s.read, challengeSpentSQL},
 		{&s.stmts.useAction, s.write, useActionSQL},
-		{&s.stmts.consumeChallenge, s.write, consumeChallengeSQL},
 		{&s.stmts.spendChallenge, s.write, spendChallengeSQL},
-		{&s.stmts.createChallenge, s.write, createChallengeSQL},
 		{&s.stmts.insertAction, s.write, insertActionSQL},
 		{&s.stmts.insertEvidence, s.write, insertEvidenceSQL},
 		{&s.stmts.pendingEntry, s.write, pendingEntrySQL},
@@ -287,6 +294,9 @@ func (s *Store) Ping(ctx context.Context) error {
 // Close closes both pools. Calls after the first return nil.
 func (s *Store) Close() error {
 	var errs []error
+	if s.gc != nil {
+		s.gc.close() // every queued write answered before the connection goes
+	}
 	for _, st := range s.stmts.all {
 		errs = append(errs, st.Close())
 	}
@@ -399,6 +409,18 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 		return err
 	}
 	return tx.Commit()
+}
+
+// group runs fn in a write transaction like tx, folded with other callers'
+// into one commit when group commit is on (group.go). fn gets a context with
+// ctx's values that is not cancelled with it, and must use it and tx only.
+// Its error is returned, with nothing of it committed; nil means committed
+// (fsynced under FULL).
+func (s *Store) group(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if s.gc == nil {
+		return s.tx(ctx, func(tx *sql.Tx) error { return fn(ctx, tx) })
+	}
+	return s.gc.do(ctx, fn)
 }
 
 // dbError translates a driver error into the store sentinels, by SQLite's

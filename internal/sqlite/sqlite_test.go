@@ -240,16 +240,13 @@ func TestTwoStoresOneFile(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			errs[i] = stores[i%2].CreateChallenge(ctx, &auth.Challenge{
-				ID: fmt.Sprintf("ch-%d", i), OrgID: n.Org.ID, Purpose: auth.PurposeLogin,
-				ExpiresAt: now.Add(time.Minute), CreatedAt: now,
-			})
+			errs[i] = stores[i%2].SpendChallenge(ctx, fmt.Sprintf("ch-%d", i), now.Add(time.Minute))
 		}()
 	}
 	wg.Wait()
 	for i, err := range errs {
 		if err != nil {
-			t.Errorf("CreateChallenge %d: %v", i, err)
+			t.Errorf("SpendChallenge %d: %v", i, err)
 		}
 	}
 

@@ -35,9 +35,7 @@ func testReadiness(t *testing.T, s auth.Store) {
 		{"ProbeWrite", func() error { return s.ProbeWrite(ctx, "r1", at(0)) }},
 		{"Principal", func() error { _, err := s.Principal(ctx, n.User.OrgID, "to-none"); return err }},
 		{"UseAction", func() error { _, err := s.UseAction(ctx, a.TokenHash, at(0)); return err }},
-		{"CreateChallenge", func() error {
-			return s.CreateChallenge(ctx, newChallenge(n.User.OrgID, n.User.ID, "ch-1", at(time.Hour)))
-		}},
+		{"SpendChallenge", func() error { return s.SpendChallenge(ctx, "ch-1", at(time.Hour)) }},
 	} {
 		err := c.call()
 		if !errors.Is(err, context.DeadlineExceeded) || !auth.IsUnavailable(err) {

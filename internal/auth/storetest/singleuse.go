@@ -8,105 +8,6 @@ import (
 	"github.com/signet-auth/signet/internal/token"
 )
 
-func testConsumeChallenge(t *testing.T, s auth.Store) {
-	ctx := t.Context()
-	n := mustOrg(t, s, "a")
-	u := n.User
-
-	action := newChallenge(u.OrgID, u.ID, "ch-action", at(time.Minute))
-	// A login challenge may be issued before the user is known (every login
-	// init looks the same, spec 12.10): no user, no token, no binding.
-	login := &auth.Challenge{
-		ID:        "ch-login",
-		OrgID:     u.OrgID,
-		Purpose:   auth.PurposeLogin,
-		Challenge: "challenge-login",
-		ExpiresAt: at(time.Minute),
-		CreatedAt: at(0),
-	}
-	for _, c := range []*auth.Challenge{action, login} {
-		check(t, "CreateChallenge "+c.ID, s.CreateChallenge(ctx, c), nil)
-	}
-	for _, want := range []*auth.Challenge{action, login} {
-		got, err := s.ConsumeChallenge(ctx, want.ID, at(time.Second))
-		check(t, "ConsumeChallenge "+want.ID, err, nil)
-		diff(t, "ConsumeChallenge "+want.ID, got, want)
-		inUTC(t, "Challenge.ExpiresAt", got.ExpiresAt)
-		_, err = s.ConsumeChallenge(ctx, want.ID, at(time.Second))
-		check(t, "ConsumeChallenge again "+want.ID, err, auth.ErrNotFound)
-	}
-}
-
-func testConsumeChallengeErrors(t *testing.T, s auth.Store) {
-	ctx := t.Context()
-	n := mustOrg(t, s, "a")
-	u := n.User
-	now := at(time.Hour)
-	keep := newChallenge(u.OrgID, u.ID, "ch-keep", now.Add(time.Minute))
-	check(t, "CreateChallenge", s.CreateChallenge(ctx, keep), nil)
-
-	tests := []struct {
-		name string
-		exp  time.Time // zero: not created
-	}{
-		{"unknown", time.Time{}},
-		{"expired", now.Add(-time.Millisecond)},
-		{"expired long ago", now.Add(-24 * time.Hour)},
-		{"expires now", now},
-	}
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			id := "ch-" + string(rune('a'+i))
-			if !tt.exp.IsZero() {
-				check(t, "CreateChallenge", s.CreateChallenge(ctx, newChallenge(u.OrgID, u.ID, id, tt.exp)), nil)
-			}
-			_, err := s.ConsumeChallenge(ctx, id, now)
-			check(t, "ConsumeChallenge", err, auth.ErrNotFound)
-			// An expired challenge is gone, not merely refused.
-			_, err = s.ConsumeChallenge(ctx, id, tt.exp.Add(-time.Hour))
-			check(t, "ConsumeChallenge at an earlier time", err, auth.ErrNotFound)
-		})
-	}
-	got, err := s.ConsumeChallenge(ctx, keep.ID, now)
-	check(t, "ConsumeChallenge(keep)", err, nil)
-	diff(t, "ConsumeChallenge(keep)", got, keep)
-}
-
-func testCreateChallengeErrors(t *testing.T, s auth.Store) {
-	ctx := t.Context()
-	n := mustOrg(t, s, "a")
-	u := n.User
-	c := newChallenge(u.OrgID, u.ID, "ch-1", at(time.Minute))
-	check(t, "CreateChallenge", s.CreateChallenge(ctx, c), nil)
-
-	dup := newChallenge(u.OrgID, u.ID, c.ID, at(time.Hour))
-	dup.Challenge = "another"
-	check(t, "CreateChallenge(duplicate id)", s.CreateChallenge(ctx, dup), auth.ErrDuplicate)
-	check(t, "CreateChallenge(unknown org)",
-		s.CreateChallenge(ctx, newChallenge("or-missing", "", "ch-2", at(time.Minute))), auth.ErrNotFound)
-
-	got, err := s.ConsumeChallenge(ctx, c.ID, at(0))
-	check(t, "ConsumeChallenge", err, nil)
-	diff(t, "challenge after a duplicate", got, c)
-	_, err = s.ConsumeChallenge(ctx, "ch-2", at(0))
-	check(t, "ConsumeChallenge(ch-2)", err, auth.ErrNotFound)
-}
-
-func testConsumeChallengeConcurrent(t *testing.T, s auth.Store) {
-	ctx := t.Context()
-	n := mustOrg(t, s, "a")
-	c := newChallenge(n.Org.ID, n.User.ID, "ch-1", at(time.Minute))
-	check(t, "CreateChallenge", s.CreateChallenge(ctx, c), nil)
-	errs := concurrently(50, func(int) error {
-		got, err := s.ConsumeChallenge(ctx, c.ID, at(0))
-		if err == nil && got.Challenge != c.Challenge {
-			t.Errorf("ConsumeChallenge returned challenge %q, want %q", got.Challenge, c.Challenge)
-		}
-		return err
-	})
-	tally(t, errs, auth.ErrNotFound)
-}
-
 func testUseAction(t *testing.T, s auth.Store) {
 	ctx := t.Context()
 	n := mustOrg(t, s, "a")
@@ -236,7 +137,8 @@ func testUseActionConcurrent(t *testing.T, s auth.Store) {
 	tally(t, errs, auth.ErrUsed)
 }
 
-// testSweep: Sweep removes expired challenges and actions, used or not, and
+// testSweep: Sweep removes expired actions, used or not, the records of
+// challenges spent and expired for longer than SpentChallengeGrace, and
 // nothing else.
 func testSweep(t *testing.T, s auth.Store) {
 	ctx := t.Context()
@@ -249,16 +151,19 @@ func testSweep(t *testing.T, s auth.Store) {
 	check(t, "CreateAccessToken(expired)", s.CreateAccessToken(ctx, expired), nil)
 	now := at(time.Hour)
 
+	// A spent challenge's record is kept until SpentChallengeGrace after
+	// its expiry.
+	grace := auth.SpentChallengeGrace
 	challenges := []struct {
 		id      string
 		exp     time.Time
 		expired bool
 	}{
 		{"ch-old", now.Add(-24 * time.Hour), true},
-		{"ch-just", now.Add(-time.Millisecond), true},
-		{"ch-now", now, true},
-		{"ch-live", now.Add(time.Millisecond), false},
-		{"ch-later", now.Add(time.Hour), false},
+		{"ch-grace-over", now.Add(-grace), true},
+		{"ch-in-grace", now.Add(-grace + time.Millisecond), false},
+		{"ch-just", now.Add(-time.Millisecond), false},
+		{"ch-live", now.Add(time.Hour), false},
 	}
 	actions := []struct {
 		id      string
@@ -274,7 +179,7 @@ func testSweep(t *testing.T, s auth.Store) {
 	}
 	var want int64
 	for _, ch := range challenges {
-		check(t, "CreateChallenge "+ch.id, s.CreateChallenge(ctx, newChallenge(u.OrgID, u.ID, ch.id, ch.exp)), nil)
+		check(t, "SpendChallenge "+ch.id, s.SpendChallenge(ctx, ch.id, ch.exp), nil)
 		if ch.expired {
 			want++
 		}
@@ -306,11 +211,11 @@ func testSweep(t *testing.T, s auth.Store) {
 	// kept is intact.
 	early := at(-48 * time.Hour)
 	for _, ch := range challenges {
-		_, err := s.ConsumeChallenge(ctx, ch.id, early)
+		err := s.SpendChallenge(ctx, ch.id, ch.exp)
 		if ch.expired {
-			check(t, "ConsumeChallenge(swept "+ch.id+")", err, auth.ErrNotFound)
+			check(t, "SpendChallenge(swept "+ch.id+")", err, nil)
 		} else {
-			check(t, "ConsumeChallenge(kept "+ch.id+")", err, nil)
+			check(t, "SpendChallenge(kept "+ch.id+")", err, auth.ErrUsed)
 		}
 	}
 	for _, ac := range actions {

@@ -7,7 +7,8 @@
 // interface's doc comments, so that both backends agree:
 //
 //   - a record is expired when its ExpiresAt is not after now (ExpiresAt <=
-//     now): ConsumeChallenge and UseAction refuse it and Sweep removes it;
+//     now): UseAction refuses it and Sweep removes it (a spent challenge's
+//     record, SpentChallengeGrace later);
 //   - a write that names a missing org or user (a foreign key) fails with
 //     auth.ErrNotFound; a unique or primary key violation with
 //     auth.ErrDuplicate;
@@ -109,11 +110,9 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"RevokeAccessTokenErrors", testRevokeAccessTokenErrors},
 		{"RevokeSessions", testRevokeSessions},
 
-		{"ConsumeChallenge", testConsumeChallenge},
-		{"ConsumeChallengeErrors", testConsumeChallengeErrors},
-		{"CreateChallengeErrors", testCreateChallengeErrors},
-		{"ConsumeChallengeConcurrent", testConsumeChallengeConcurrent},
-		{"ChallengeRead", testChallengeRead}, // forchallenge.go
+		{"SpendChallenge", testSpendChallenge}, // forchallenge.go
+		{"SpendChallengeConcurrent", testSpendChallengeConcurrent},
+		{"AnswersConcurrent", testAnswersConcurrent},
 		{"CreateActionForChallenge", testCreateActionForChallenge},
 		{"CreateActionForChallengeConcurrent", testCreateActionForChallengeConcurrent},
 		{"CreateAccessTokenForChallenge", testCreateAccessTokenForChallenge},
@@ -395,25 +394,6 @@ func tokenState(t *testing.T, s auth.Store, orgID, id string) auth.AccessToken {
 	return p.Token
 }
 
-// newChallenge returns an action challenge of the user expiring at exp.
-func newChallenge(orgID, userID, id string, exp time.Time) *auth.Challenge {
-	return &auth.Challenge{
-		ID:             id,
-		OrgID:          orgID,
-		UserID:         userID,
-		TokenID:        "to-" + id,
-		Purpose:        auth.PurposeAction,
-		Challenge:      "challenge-" + id,
-		Method:         "POST",
-		Path:           "/wallets",
-		Query:          "a=1&b=2",
-		PayloadHash:    []byte{0x01, 0x02, 0x03},
-		CredentialKind: auth.KindFido2,
-		ExpiresAt:      exp,
-		CreatedAt:      at(0),
-	}
-}
-
 // newAction returns an unused action of the user expiring at exp.
 func newAction(orgID, userID, id string, exp time.Time) *auth.Action {
 	return &auth.Action{
@@ -449,7 +429,6 @@ func testCanceledContext(t *testing.T, s auth.Store) {
 	u := n.User
 	c := mustCred(t, s, u.OrgID, u.ID, "", "cr-1")
 	mustToken(t, s, u.OrgID, u.ID, "to-1", token.KindLogin, c.UUID)
-	check(t, "CreateChallenge", s.CreateChallenge(t.Context(), newChallenge(u.OrgID, u.ID, "ch-1", at(time.Hour))), nil)
 	a := newAction(u.OrgID, u.ID, "uj-1", at(time.Hour))
 	check(t, "CreateAction", s.CreateAction(t.Context(), a), nil)
 	ids := identities(t, s)
@@ -484,10 +463,15 @@ func testCanceledContext(t *testing.T, s auth.Store) {
 		{"Principal", func() error { _, err := s.Principal(ctx, u.OrgID, "to-1"); return err }},
 		{"RevokeAccessToken", func() error { return s.RevokeAccessToken(ctx, u.OrgID, u.ID, "to-1") }},
 		{"RevokeSessions", func() error { return s.RevokeSessions(ctx, u.OrgID, u.ID) }},
-		{"CreateChallenge", func() error {
-			return s.CreateChallenge(ctx, newChallenge(u.OrgID, u.ID, "ch-2", at(time.Hour)))
+		{"SpendChallenge", func() error { return s.SpendChallenge(ctx, "ch-1", at(time.Hour)) }},
+		{"ChallengeSpent", func() error { _, err := s.ChallengeSpent(ctx, "ch-1"); return err }},
+		{"CreateActionForChallenge", func() error {
+			a := newAction(u.OrgID, u.ID, "uj-3", at(time.Hour))
+			return s.CreateActionForChallenge(ctx, "ch-2", at(time.Hour), a, pending(a))
 		}},
-		{"ConsumeChallenge", func() error { _, err := s.ConsumeChallenge(ctx, "ch-1", at(0)); return err }},
+		{"CreateAccessTokenForChallenge", func() error {
+			return s.CreateAccessTokenForChallenge(ctx, "ch-3", at(time.Hour), newToken(u.OrgID, u.ID, "to-3", token.KindLogin, ""))
+		}},
 		{"CreateAction", func() error { return s.CreateAction(ctx, newAction(u.OrgID, u.ID, "uj-2", at(time.Hour))) }},
 		{"UseAction", func() error { _, err := s.UseAction(ctx, a.TokenHash, at(0)); return err }},
 		{"Operations", func() error { _, err := s.Operations(ctx, u.OrgID, u.ID); return err }},
@@ -529,8 +513,10 @@ func testCanceledContext(t *testing.T, s auth.Store) {
 	}
 
 	// Nothing the canceled calls tried was done.
-	if _, err := s.ConsumeChallenge(t.Context(), "ch-1", at(0)); err != nil {
-		t.Errorf("challenge consumed by a canceled call: %v", err)
+	for _, id := range []string{"ch-1", "ch-2", "ch-3"} {
+		if err := s.SpendChallenge(t.Context(), id, at(time.Hour)); err != nil {
+			t.Errorf("challenge %s spent by a canceled call: %v", id, err)
+		}
 	}
 	if _, err := s.UseAction(t.Context(), a.TokenHash, at(0)); err != nil {
 		t.Errorf("action used by a canceled call: %v", err)

@@ -1,0 +1,192 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Group commit (issue 13). With synchronous=FULL every commit is an fsync
+// of the WAL, and the one write connection makes commits take turns: under
+// concurrent load the fsyncs, not the statements, are what a signed request
+// waits for. The committer folds the write transactions that are waiting
+// when it is free into one SQLite transaction and one fsync:
+//
+//   - each caller's work runs inside a SAVEPOINT of its own; an error rolls
+//     back to it, so it neither commits nor fails the others' work;
+//   - every caller is answered only after the COMMIT has returned (the
+//     fsync done): an acknowledged write is durable as before;
+//   - if the shared transaction itself fails (the COMMIT, or SQLite rolled
+//     it back after an I/O error), every caller of the batch gets the error
+//     and none of its work is committed;
+//   - callers' work runs one after the other on the one connection, exactly
+//     as before, so single use and the audit chain are decided as before;
+//     a later caller of a batch sees an earlier one's writes (they commit
+//     or fail together).
+//
+// No timer: a batch is whatever queued while the previous one committed,
+// so a lone caller pays no wait and a busy server shares its fsyncs.
+//
+// Work is run with its caller's context values but not its cancellation:
+// SQLite rolls a whole transaction back when a statement of it is
+// interrupted, which would take the other callers' work with it. A caller
+// whose context is done before its turn is skipped; one whose context ends
+// while it waits gets ctx.Err() at once (deadlines are kept).
+
+// maxBatch bounds one batch (and the time its first caller waits for the
+// rest to run).
+const maxBatch = 64
+
+var errClosed = errors.New("sqlite: store closed")
+
+type groupReq struct {
+	ctx  context.Context
+	fn   func(ctx context.Context, tx *sql.Tx) error
+	done chan error
+}
+
+type committer struct {
+	db   *sql.DB
+	reqs chan *groupReq
+
+	mu     sync.RWMutex // held for reading while sending, for writing to close
+	closed bool
+	quit   chan struct{}
+	exited chan struct{}
+
+	commits atomic.Int64 // transactions committed, for tests
+}
+
+func newCommitter(db *sql.DB) *committer {
+	c := &committer{db: db, reqs: make(chan *groupReq, maxBatch), quit: make(chan struct{}), exited: make(chan struct{})}
+	go c.loop()
+	return c
+}
+
+// do runs fn in the next batch and returns its error, or the batch's.
+func (c *committer) do(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	r := &groupReq{ctx: ctx, fn: fn, done: make(chan error, 1)}
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		return errClosed
+	}
+	c.reqs <- r
+	c.mu.RUnlock()
+	select {
+	case err := <-r.done:
+		return err
+	case <-ctx.Done():
+		// Not acknowledged. A work whose turn has not come is skipped; one
+		// already running may still commit, as a commit racing a
+		// cancellation may without group commit.
+		return ctx.Err()
+	}
+}
+
+// close stops the committer once every queued work has been answered.
+func (c *committer) close() {
+	c.mu.Lock()
+	if c.closed {
+		c.mu.Unlock()
+		<-c.exited
+		return
+	}
+	c.closed = true
+	c.mu.Unlock()
+	close(c.quit) // no send can start now; the ones done are in reqs
+	<-c.exited
+}
+
+func (c *committer) loop() {
+	defer close(c.exited)
+	batch := make([]*groupReq, 0, maxBatch)
+	for {
+		batch = batch[:0]
+		select {
+		case r := <-c.reqs:
+			batch = append(batch, r)
+		case <-c.quit:
+			for {
+				select {
+				case r := <-c.reqs:
+					c.run([]*groupReq{r})
+				default:
+					return
+				}
+			}
+		}
+	fill:
+		for len(batch) < maxBatch {
+			select {
+			case r := <-c.reqs:
+				batch = append(batch, r)
+			default:
+				break fill
+			}
+		}
+		c.run(batch)
+	}
+}
+
+// run commits batch as one transaction and answers every caller.
+func (c *committer) run(batch []*groupReq) {
+	errs := make([]error, len(batch))
+	fail := func(err error) {
+		for _, r := range batch {
+			r.done <- err
+		}
+	}
+	ctx := context.Background()
+	tx, err := c.db.BeginTx(ctx, nil)
+	if err != nil {
+		fail(err)
+		return
+	}
+	live := 0
+	for i, r := range batch {
+		if err := r.ctx.Err(); err != nil {
+			errs[i] = err
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, "SAVEPOINT work"); err != nil {
+			tx.Rollback()
+			fail(err)
+			return
+		}
+		errs[i] = r.fn(context.WithoutCancel(r.ctx), tx)
+		if errs[i] != nil {
+			_, err = tx.ExecContext(ctx, "ROLLBACK TO work")
+		}
+		if err == nil {
+			_, err = tx.ExecContext(ctx, "RELEASE work")
+		}
+		if err != nil {
+			// SQLite dropped the whole transaction (an I/O error, a
+			// full disk): nothing of the batch is committed.
+			tx.Rollback()
+			fail(fmt.Errorf("sqlite: group commit: %w (work: %v)", err, errs[i]))
+			return
+		}
+		if errs[i] == nil {
+			live++
+		}
+	}
+	if live == 0 {
+		err = tx.Rollback()
+	} else if err = tx.Commit(); err == nil {
+		c.commits.Add(1)
+	}
+	for i, r := range batch {
+		if errs[i] == nil && err != nil {
+			errs[i] = err
+		}
+		r.done <- errs[i]
+	}
+}
