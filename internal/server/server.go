@@ -7,9 +7,9 @@ package server
 
 import (
 	"context"
-	"crypto/tls"
 	"crypto/hkdf"
 	"crypto/sha256"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
