@@ -47,6 +47,11 @@ type Config struct {
 	LogLevel  string // debug, info, warn, error
 	LogFormat string // text or json
 
+	// DebugListen, when set, is a second address on which Go's
+	// net/http/pprof is served (never on Listen). Off by default: profiles
+	// reveal memory contents and cost CPU, so bind it to loopback.
+	DebugListen string
+
 	// SMTP delivery of registration codes; off when SMTPAddr is empty.
 	SMTPAddr     string
 	SMTPFrom     string
@@ -133,6 +138,7 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.SMTPPassword, "smtp-password", "SMTP_PASSWORD", "SMTP password (prefer SIGNET_SMTP_PASSWORD_FILE)"},
 		{&c.Upstream, "upstream", "UPSTREAM", "URL of an API to guard: requests outside signet's own paths are forwarded to it (needs --routes)"},
 		{&c.Routes, "routes", "ROUTES", "route file (JSON) mapping upstream method + path to operations (with --upstream)"},
+		{&c.DebugListen, "debug-listen", "DEBUG_LISTEN", "address of a separate listener serving Go's pprof at /debug/pprof/ (off when empty; keep it on loopback)"},
 	}
 	for _, s := range strs {
 		if v, ok, err := env.value(s.env); err != nil {
@@ -226,6 +232,13 @@ func (c *Config) Validate() error {
 	}
 	if err := ValidateDatabase(c.Database); err != nil {
 		errs = append(errs, err)
+	}
+	if c.DebugListen != "" {
+		if _, _, err := net.SplitHostPort(c.DebugListen); err != nil {
+			bad("--debug-listen %q: %v", c.DebugListen, err)
+		} else if c.DebugListen == c.Listen {
+			bad("--debug-listen must differ from --listen: pprof is never served on the API's listener")
+		}
 	}
 	if c.SQLiteSync != "full" && c.SQLiteSync != "normal" {
 		bad("--sqlite-synchronous %q must be full or normal", c.SQLiteSync)

@@ -53,6 +53,9 @@ func TestSources(t *testing.T) {
 		{"repeatable origin", nil, []string{"--rp-id", "example.com", "--origin", "https://a.example.com", "--origin", "https://example.com"}, func(c *Config) bool { return len(c.Origins) == 2 }},
 		{"origins from env", map[string]string{"SIGNET_RP_ID": "example.com", "SIGNET_ORIGIN": "https://a.example.com,https://example.com"}, nil, func(c *Config) bool { return len(c.Origins) == 2 }},
 		{"duration", map[string]string{"SIGNET_ACTION_TTL": "90s"}, nil, func(c *Config) bool { return c.ActionTTL == 90*time.Second }},
+		{"debug listener off by default", nil, nil, func(c *Config) bool { return c.DebugListen == "" }},
+		{"debug listener from env", map[string]string{"SIGNET_DEBUG_LISTEN": "127.0.0.1:6060"}, nil, func(c *Config) bool { return c.DebugListen == "127.0.0.1:6060" }},
+		{"debug listener flag", nil, []string{"--debug-listen", "127.0.0.1:6061"}, func(c *Config) bool { return c.DebugListen == "127.0.0.1:6061" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -71,6 +74,8 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{"listen", []string{"--listen", "nope"}, "--listen"},
+		{"debug listen", []string{"--debug-listen", "nope"}, "--debug-listen"},
+		{"debug listen on the API's address", []string{"--listen", "127.0.0.1:9000", "--debug-listen", "127.0.0.1:9000"}, "must differ"},
 		{"database", []string{"--database", "mysql://x"}, "--database"},
 		{"empty sqlite path", []string{"--database", "sqlite:"}, "needs a path"},
 		{"origin without rp-id", []string{"--origin", "https://a.example.com"}, "--origin needs --rp-id"},

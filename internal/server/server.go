@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"strings"
 	"time"
@@ -67,6 +68,8 @@ type Parts struct {
 	// writeTimeout bounds writing one response; a gateway waits longer for
 	// its upstream.
 	writeTimeout time.Duration
+	// debugListen is --debug-listen: where Serve also serves pprof ("" = off).
+	debugListen string
 }
 
 // Close releases the store.
@@ -122,6 +125,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		return nil, err
 	}
 	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api), writeTimeout: 30 * time.Second}
+	parts.debugListen = cfg.DebugListen
 	if routes != nil {
 		upstream, _ := url.Parse(cfg.Upstream) // checked by Validate
 		gw, err := gateway.New(gateway.Config{
@@ -139,8 +143,16 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 }
 
 // Serve runs the API on ln until ctx ends, then shuts down gracefully. It
-// also sweeps expired challenges and user actions every minute.
+// also sweeps expired challenges and user actions every minute, and with
+// --debug-listen serves pprof on that second address until ctx ends.
 func Serve(ctx context.Context, ln net.Listener, p *Parts, log *slog.Logger) error {
+	if p.debugListen != "" {
+		stop, err := serveDebug(p.debugListen, log)
+		if err != nil {
+			return fmt.Errorf("--debug-listen: %w", err)
+		}
+		defer stop()
+	}
 	srv := &http.Server{
 		Handler:           p.Handler,
 		ReadHeaderTimeout: 10 * time.Second,
@@ -167,6 +179,40 @@ func Serve(ctx context.Context, ln net.Listener, p *Parts, log *slog.Logger) err
 		return err
 	}
 	return nil
+}
+
+// DebugHandler serves Go's runtime profiles (net/http/pprof) under
+// /debug/pprof/. It is mounted only on the --debug-listen listener, never
+// on the API's: profiles expose memory contents (heap) and cost CPU. The
+// package's init also registers on http.DefaultServeMux, which signet
+// never serves.
+func DebugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index) // index and named profiles (heap, goroutine, ...)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// serveDebug listens on addr and serves DebugHandler until stop is called.
+func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{
+		Handler:           DebugHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		// No WriteTimeout: a CPU profile or trace streams for ?seconds=N.
+		IdleTimeout: 120 * time.Second,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Warn("debug listener serving pprof", "addr", ln.Addr().String())
+	go srv.Serve(ln)
+	return func() { srv.Close() }, nil
 }
 
 // maintain runs the periodic chores of a replica: sweeping expired
