@@ -129,19 +129,23 @@ func runSoak(ctx context.Context, o soakOptions, out, progress io.Writer) error 
 	start := time.Now()
 	tick := time.NewTicker(o.every)
 	var sampleErr error
-	for lctx.Err() == nil {
+	for done := false; !done; {
 		select {
-		case <-lctx.Done():
+		case <-lctx.Done(): // the last sample, at the end of the load
+			done = true
 		case <-tick.C:
-			p, err := sampleAt(time.Since(start).Round(time.Second))
-			if err != nil {
-				sampleErr = err
-				stop()
-				break
-			}
-			curve = append(curve, p)
-			printPoint(progress, p)
 		}
+		if ctx.Err() != nil {
+			break
+		}
+		p, err := sampleAt(time.Since(start).Round(time.Second))
+		if err != nil {
+			sampleErr = err
+			stop()
+			break
+		}
+		curve = append(curve, p)
+		printPoint(progress, p)
 	}
 	tick.Stop()
 	wg.Wait()
