@@ -169,6 +169,24 @@ func TestServeArgsRateLimit(t *testing.T) {
 	}
 }
 
+func TestListsFlag(t *testing.T) {
+	tests := []struct {
+		usage string
+		want  bool
+	}{
+		{"  -rate-limit string\n    \tlimits (env SIGNET_RATE_LIMIT)\n", true},
+		{"  -listen string\n  -rate-limit\n    \ta bool\n", true},
+		{"  -rate-limit-burst int\n    \tburst\n", false},
+		{"  -listen string\n    \tsee -rate-limit off in the docs\n", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := listsFlag(tt.usage, "rate-limit"); got != tt.want {
+			t.Errorf("listsFlag(%q) = %v, want %v", tt.usage, got, tt.want)
+		}
+	}
+}
+
 func TestFlagErrors(t *testing.T) {
 	tests := [][]string{
 		{"-c", "0"}, {"-c", "1,x"}, {"-rounds", "0"}, {"extra"},

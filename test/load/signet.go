@@ -13,6 +13,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"sync"
 	"syscall"
@@ -78,7 +79,13 @@ func hasRateLimitFlag(ctx context.Context, bin string) bool {
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Env = childEnv()
 	_ = cmd.Run() // -h exits 0 or 2 depending on the flag package; the text is what counts
-	return strings.Contains(out.String(), "-"+rateLimitFlag+" ")
+	return listsFlag(out.String(), rateLimitFlag)
+}
+
+// listsFlag reports whether a flag package usage text defines name
+// ("  -name" or "  -name type" at the start of a line; not "-name-suffix").
+func listsFlag(usage, name string) bool {
+	return regexp.MustCompile(`(?m)^\s*--?` + regexp.QuoteMeta(name) + `(\s|=|$)`).MatchString(usage)
 }
 
 // rateLimitNote says, for the output, how the run treated rate limits.
