@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"regexp"
 	"slices"
 	"strings"
@@ -195,6 +196,36 @@ func TestFlagErrors(t *testing.T) {
 	for _, args := range tests {
 		if err := runMain(t.Context(), args, io.Discard, io.Discard); err == nil {
 			t.Errorf("%q: no error", args)
+		}
+	}
+}
+
+// TestWrites counts a few operations of each flow on SQLite. Whatever the
+// write path becomes, a signed POST spends its user action durably, so on
+// SQLite FULL it makes at least one fsync: a count of zero means the
+// counting is broken.
+func TestWrites(t *testing.T) {
+	if _, err := exec.LookPath("strace"); err != nil {
+		t.Skip("no strace")
+	}
+	o := writesOptions{common: common{signetBin: signetBin, logLevel: "warn"}, n: 5}
+	var out, progress bytes.Buffer
+	if err := runWrites(t.Context(), o, &out, &progress); err != nil {
+		if strings.Contains(err.Error(), "ptrace") || strings.Contains(err.Error(), "Operation not permitted") {
+			t.Skipf("strace may not attach here: %v", err)
+		}
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	m := regexp.MustCompile(`(?m)^\| signed POST via gateway \(init \+ sign \+ complete \+ POST\) \| ([0-9.]+) \| ([0-9.]+) \|`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no signed POST row:\n%s", out.String())
+	}
+	if m[1] == "0.00" || m[2] == "0.00" {
+		t.Errorf("signed POST on SQLite FULL: %s syncs, %s pages written per operation; want both above 0:\n%s", m[1], m[2], out.String())
+	}
+	for _, f := range flows {
+		if !strings.Contains(out.String(), "| "+f.name+" |") {
+			t.Errorf("no row for %q", f.name)
 		}
 	}
 }

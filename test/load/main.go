@@ -5,6 +5,7 @@
 //	go run ./test/load                          # the matrix: -d 2s -c 1,16,64 -rounds 5
 //	go run ./test/load -postgres 'postgres://postgres@127.0.0.1:5432/load?sslmode=disable'
 //	go run ./test/load soak -duration 10m       # memory and goroutines under mixed load
+//	go run ./test/load writes                   # durable writes per flow, counted
 //
 // The matrix: an authenticated GET through signet's gateway, a Key login
 // (init + sign + login) and a full signed POST through the gateway (action
@@ -13,6 +14,10 @@
 // next to the plain proxy and the bare upstream measured in the same
 // round; rounds are interleaved and each cell reports its median round.
 // It prints Markdown tables of ratios, rates and p50/p99.
+//
+// Writes: each flow n times, one client, counting what the server wrote
+// (SQLite: its fsync/fdatasync/pwrite64 calls, by strace; PostgreSQL: rows
+// written and transactions, from the server's statistics).
 //
 // Soak: one signet under a mixed closed-loop load (GET, login, signed
 // POST) for -duration, sampling the server process's RSS and goroutine
@@ -66,6 +71,13 @@ func runMain(ctx context.Context, args []string, out, progress io.Writer) error 
 		}
 		return runSoak(ctx, o, out, progress)
 	}
+	if len(args) > 0 && args[0] == "writes" {
+		o, err := writesFlags(args[1:], progress)
+		if err != nil {
+			return err
+		}
+		return runWrites(ctx, o, out, progress)
+	}
 	o, err := matrixFlags(args, progress)
 	if err != nil {
 		return err
@@ -94,7 +106,7 @@ func matrixFlags(args []string, w io.Writer) (matrixOptions, error) {
 		return o, err
 	}
 	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q (the modes are: none for the matrix, soak)", fs.Arg(0))
+		return o, fmt.Errorf("unexpected argument %q (the modes are: none for the matrix, soak, writes)", fs.Arg(0))
 	}
 	var err error
 	if o.levels, err = parseLevels(levels); err != nil {

@@ -138,7 +138,11 @@ func runSoak(ctx context.Context, o soakOptions, out, progress io.Writer) error 
 		if ctx.Err() != nil {
 			break
 		}
-		p, err := sampleAt(time.Since(start).Round(time.Second))
+		at := time.Since(start).Round(time.Second)
+		if done && at-curve[len(curve)-1].at < o.every/2 {
+			break // a tick has just sampled the end
+		}
+		p, err := sampleAt(at)
 		if err != nil {
 			sampleErr = err
 			stop()
