@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -21,6 +22,7 @@ type soakOptions struct {
 	clients         int
 	sqliteSync      string
 	flat            float64 // largest spread of the last half still called flat
+	heapProfile     string  // where to save the server's heap profile at the end ("" = nowhere)
 }
 
 func soakFlags(args []string, w io.Writer) (soakOptions, error) {
@@ -33,6 +35,7 @@ func soakFlags(args []string, w io.Writer) (soakOptions, error) {
 	fs.IntVar(&o.clients, "c", 16, "clients, each on its own keep-alive connection, in a closed loop")
 	fs.StringVar(&o.sqliteSync, "sqlite-synchronous", "full", "SQLite synchronous setting, full or normal (without -postgres)")
 	fs.Float64Var(&o.flat, "flat", 0.10, "the last half is flat when (max-min)/min of its RSS samples is at most this")
+	fs.StringVar(&o.heapProfile, "heapprofile", "", "save the server's heap profile (from its pprof listener) to this file when the load ends; read it with go tool pprof")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
@@ -161,12 +164,43 @@ func runSoak(ctx context.Context, o soakOptions, out, progress io.Writer) error 
 	}
 	// The load's tail, after the last tick: counted in the totals only.
 	tailOps := take()
+	if o.heapProfile != "" {
+		if err := saveHeap(ctx, probe, s.debug, o.heapProfile); err != nil {
+			return fmt.Errorf("heap profile: %w", err)
+		}
+		fmt.Fprintf(progress, "server heap profile: %s\n", o.heapProfile)
+	}
 
 	printSoak(out, o, e, st, curve, tailOps)
 	if n := sumErrors(curve) + tailOps.errors; n > 0 {
 		return fmt.Errorf("%d operations failed; the first: %v", n, firstErr.Load())
 	}
 	return nil
+}
+
+// saveHeap writes the server's heap profile to file.
+func saveHeap(ctx context.Context, c *http.Client, debugAddr, file string) error {
+	req, err := http.NewRequestWithContext(ctx, "GET", "http://"+debugAddr+"/debug/pprof/heap", nil)
+	if err != nil {
+		return err
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /debug/pprof/heap: %s", res.Status)
+	}
+	f, err := os.Create(file)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(f, res.Body); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
 }
 
 // goroutines reads the goroutine count from the server's pprof listener.
