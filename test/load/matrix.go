@@ -2,12 +2,16 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"runtime"
 	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
 )
 
 // matrixOptions are the flags of the matrix run.
@@ -112,6 +116,7 @@ type env struct {
 	signets []*signet
 	rateOff bool
 	dir     string
+	drops   []func() // PostgreSQL schemas to drop
 }
 
 func (e *env) close() {
@@ -121,6 +126,44 @@ func (e *env) close() {
 	if e.targets != nil {
 		e.targets.stop()
 	}
+	for _, d := range e.drops {
+		d()
+	}
+}
+
+// pgSchema creates a schema of its own for this run in the database dsn
+// names and returns dsn confined to it (search_path), so that every run
+// starts empty (signing keys sealed by a master key of an earlier run
+// would not open) and leaves nothing behind: close drops it.
+func (e *env) pgSchema(ctx context.Context, dsn string) (string, error) {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return "", errors.New("malformed PostgreSQL URL")
+	}
+	q := u.Query()
+	if q.Has("search_path") {
+		return "", errors.New("the PostgreSQL URL must not set search_path: each run makes a schema of its own")
+	}
+	schema := "signet_load_" + randomID()
+	conn, err := pgx.Connect(ctx, dsn)
+	if err != nil {
+		return "", err
+	}
+	defer conn.Close(ctx)
+	if _, err := conn.Exec(ctx, "CREATE SCHEMA "+schema); err != nil {
+		return "", err
+	}
+	e.drops = append(e.drops, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		if c, err := pgx.Connect(ctx, dsn); err == nil {
+			c.Exec(ctx, "DROP SCHEMA "+schema+" CASCADE")
+			c.Close(ctx)
+		}
+	})
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String(), nil
 }
 
 // setup builds signet (unless given), starts the targets process and one
@@ -152,6 +195,11 @@ func setup(ctx context.Context, o common, ss []store, progress io.Writer) (_ *en
 	setupClient := newClients(1)[0]
 	defer setupClient.CloseIdleConnections()
 	for i, st := range ss {
+		if st.dsn != "" {
+			if st.dsn, err = e.pgSchema(ctx, st.dsn); err != nil {
+				return nil, fmt.Errorf("%s: %w", st.name, err)
+			}
+		}
 		s, err := startSignet(ctx, bin, fmt.Sprintf("%s/signet-%d", dir, i), st, e.targets.upstream, o.logLevel, e.rateOff, setupClient)
 		if err != nil {
 			return nil, err

@@ -123,7 +123,7 @@ func runWrites(ctx context.Context, o writesOptions, out, progress io.Writer) er
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), o.n, rateLimitNote(e.rateOff))
 	fmt.Fprintln(out, "SQLite: the signet process's syscalls, counted by `strace -f -c` attached for the flow alone (fsync + fdatasync = durable syncs; pwrite64 = pages written to the WAL or database).")
 	if o.postgres != "" {
-		fmt.Fprintln(out, "PostgreSQL: signet's database's pg_stat_user_tables (rows inserted + updated + deleted) and pg_stat_database.xact_commit (every transaction, reads included), read 11 s after the flow so the server has flushed them.")
+		fmt.Fprintln(out, "PostgreSQL: pg_stat_user_tables of signet's schema (rows inserted + updated + deleted) and pg_stat_database.xact_commit (every transaction, reads included), read 11 s after the flow so the server has flushed them.")
 	}
 	fmt.Fprint(out, "\n| flow |")
 	for _, s := range e.signets {
@@ -217,7 +217,7 @@ func pgCount(ctx context.Context, dsn string, fn func() error) (counts, error) {
 		// at most every 10 s (PostgreSQL 15+).
 		time.Sleep(11 * time.Second)
 		err = conn.QueryRow(ctx, `SELECT
-			(SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables)::float8,
+			(SELECT coalesce(sum(n_tup_ins + n_tup_upd + n_tup_del), 0) FROM pg_stat_user_tables WHERE schemaname = current_schema())::float8,
 			(SELECT xact_commit FROM pg_stat_database WHERE datname = current_database())::float8`).Scan(&rows, &xacts)
 		return rows, xacts, err
 	}
