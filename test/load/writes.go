@@ -167,7 +167,7 @@ func repeat(ctx context.Context, o op, c *http.Client, n int) error {
 func straceCount(ctx context.Context, dir string, pid int, fn func() error) (counts, error) {
 	f := filepath.Join(dir, "strace.out")
 	var errb bytes.Buffer
-	cmd := exec.CommandContext(ctx, "strace", "-f", "-c", "-e", "trace=fsync,fdatasync,pwrite64", "-o", f, "-p", strconv.Itoa(pid))
+	cmd := exec.CommandContext(ctx, "strace", "-f", "-qq", "-c", "-e", "trace=fsync,fdatasync,pwrite64", "-o", f, "-p", strconv.Itoa(pid))
 	cmd.Stderr = &errb
 	if err := cmd.Start(); err != nil {
 		return counts{}, err
@@ -175,7 +175,7 @@ func straceCount(ctx context.Context, dir string, pid int, fn func() error) (cou
 	time.Sleep(time.Second) // attaching to each thread takes a moment
 	ferr := fn()
 	_ = cmd.Process.Signal(syscall.SIGINT) // detach and write the summary
-	if err := cmd.Wait(); err != nil && ferr == nil {
+	if err := cmd.Wait(); err != nil && ferr == nil && !interrupted(cmd) {
 		ferr = fmt.Errorf("strace: %w\n%s", err, errb.Bytes())
 	}
 	if ferr != nil {
@@ -203,6 +203,13 @@ func straceCount(ctx context.Context, dir string, pid int, fn func() error) (cou
 		}
 	}
 	return k, nil
+}
+
+// interrupted reports whether cmd ended by the SIGINT that detaches
+// strace (it re-raises it after writing its summary).
+func interrupted(cmd *exec.Cmd) bool {
+	ws, ok := cmd.ProcessState.Sys().(syscall.WaitStatus)
+	return ok && ws.Signaled() && ws.Signal() == syscall.SIGINT
 }
 
 // pgCount reads signet's database's statistics before and after fn.
