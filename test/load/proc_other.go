@@ -2,8 +2,13 @@
 
 package main
 
-import "syscall"
+import (
+	"errors"
+	"syscall"
+)
 
 func childAttr() *syscall.SysProcAttr { return nil }
 
-func rss(pid int) (int64, error) { return 0, errNotLinux }
+func rss(pid int) (int64, error) {
+	return 0, errors.New("reading a process's RSS needs Linux (/proc)")
+}

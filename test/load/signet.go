@@ -6,7 +6,6 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -320,5 +319,3 @@ func (t *tail) String() string {
 	defer t.mu.Unlock()
 	return string(t.b)
 }
-
-var errNotLinux = errors.New("reading a process's RSS needs Linux (/proc)")
