@@ -90,7 +90,7 @@ func TestSoak(t *testing.T) {
 	if err := runSoak(t.Context(), o, &out, &progress); err != nil {
 		t.Fatalf("%v\n%s", err, progress.String())
 	}
-	rows := regexp.MustCompile(`(?m)^\| (\d+s) \| ([0-9.]+) \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|`).FindAllStringSubmatch(out.String(), -1)
+	rows := regexp.MustCompile(`(?m)^\| (\d+s) \| ([0-9.]+) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|`).FindAllStringSubmatch(out.String(), -1)
 	if len(rows) < 3 {
 		t.Fatalf("want at least 3 samples (t=0 and one per second), got %d:\n%s", len(rows), out.String())
 	}
@@ -119,7 +119,7 @@ func TestFlatness(t *testing.T) {
 	pts := func(rss ...int64) []point {
 		var ps []point
 		for i, r := range rss {
-			ps = append(ps, point{at: time.Duration(i) * 10 * time.Second, rss: r})
+			ps = append(ps, point{at: time.Duration(i) * 10 * time.Second, memory: memory{rss: r}})
 		}
 		return ps
 	}

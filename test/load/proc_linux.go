@@ -15,28 +15,36 @@ func childAttr() *syscall.SysProcAttr {
 	return &syscall.SysProcAttr{Pdeathsig: syscall.SIGTERM}
 }
 
-// rss returns a process's resident set size in bytes (VmRSS in
-// /proc/PID/status), as the kernel counts it.
-func rss(pid int) (int64, error) {
+// rss returns a process's resident set size (VmRSS in /proc/PID/status,
+// as the kernel counts it) and its parts: anonymous memory (the Go heap,
+// SQLite's page cache), file-backed pages and shared memory (SQLite's
+// memory-mapped WAL index), all in bytes.
+func rss(pid int) (memory, error) {
 	f, err := os.Open(fmt.Sprintf("/proc/%d/status", pid))
 	if err != nil {
-		return 0, err
+		return memory{}, err
 	}
 	defer f.Close()
+	var m memory
+	fields := map[string]*int64{"VmRSS:": &m.rss, "RssAnon:": &m.anon, "RssFile:": &m.file, "RssShmem:": &m.shmem}
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
-		v, ok := strings.CutPrefix(sc.Text(), "VmRSS:")
-		if !ok {
+		name, v, ok := strings.Cut(sc.Text(), "\t")
+		p := fields[name]
+		if !ok || p == nil {
 			continue
 		}
 		kb, err := strconv.ParseInt(strings.TrimSuffix(strings.TrimSpace(v), " kB"), 10, 64)
 		if err != nil {
-			return 0, fmt.Errorf("VmRSS %q: %w", v, err)
+			return memory{}, fmt.Errorf("%s %q: %w", name, v, err)
 		}
-		return kb << 10, nil
+		*p = kb << 10
 	}
 	if err := sc.Err(); err != nil {
-		return 0, err
+		return memory{}, err
 	}
-	return 0, fmt.Errorf("/proc/%d/status has no VmRSS", pid)
+	if m.rss == 0 {
+		return memory{}, fmt.Errorf("/proc/%d/status has no VmRSS", pid)
+	}
+	return m, nil
 }

@@ -9,6 +9,6 @@ import (
 
 func childAttr() *syscall.SysProcAttr { return nil }
 
-func rss(pid int) (int64, error) {
-	return 0, errors.New("reading a process's RSS needs Linux (/proc)")
+func rss(pid int) (memory, error) {
+	return memory{}, errors.New("reading a process's RSS needs Linux (/proc)")
 }

@@ -52,10 +52,14 @@ func soakFlags(args []string, w io.Writer) (soakOptions, error) {
 	return o, nil
 }
 
+// memory is a process's resident memory, in bytes: rss in total, and its
+// anonymous, file-backed and shared parts.
+type memory struct{ rss, anon, file, shmem int64 }
+
 // point is one sample of the curve.
 type point struct {
-	at         time.Duration // since the load started
-	rss        int64         // bytes
+	at time.Duration // since the load started
+	memory
 	goroutines int
 	ops        [3]int64 // GET, login, signed POST completed since the previous point
 	errors     int64    // since the previous point
@@ -96,7 +100,7 @@ func runSoak(ctx context.Context, o soakOptions, out, progress io.Writer) error 
 		p := take()
 		p.at = at
 		var err error
-		if p.rss, err = rss(s.pid()); err != nil {
+		if p.memory, err = rss(s.pid()); err != nil {
 			return p, err
 		}
 		p.goroutines, err = goroutines(ctx, probe, s.debug)
@@ -224,8 +228,8 @@ func goroutines(ctx context.Context, c *http.Client, debugAddr string) (int, err
 }
 
 func printPoint(w io.Writer, p point) {
-	fmt.Fprintf(w, "  t=%-6v RSS %6.1f MiB  goroutines %4d  ops %d GET / %d login / %d signed POST  errors %d\n",
-		p.at, mib(p.rss), p.goroutines, p.ops[0], p.ops[1], p.ops[2], p.errors)
+	fmt.Fprintf(w, "  t=%-6v RSS %6.1f MiB (anon %.1f, file %.1f, shmem %.1f)  goroutines %4d  ops %d GET / %d login / %d signed POST  errors %d\n",
+		p.at, mib(p.rss), mib(p.anon), mib(p.file), mib(p.shmem), p.goroutines, p.ops[0], p.ops[1], p.ops[2], p.errors)
 }
 
 func mib(b int64) float64 { return float64(b) / (1 << 20) }
@@ -264,9 +268,9 @@ func flatness(curve []point, half time.Duration, v func(point) float64) (spread,
 func printSoak(out io.Writer, o soakOptions, e *env, st store, curve []point, tailOps point) {
 	fmt.Fprintf(out, "%s; soak of %v, %d clients in a closed loop (each on its own keep-alive connection) cycling %s; one `signet serve` child process on %s, gateway mode, log level %s; %s\n",
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), o.duration, o.clients, strings.Join(soakKinds[:], ", "), st.name, o.logLevel, rateLimitNote(e.rateOff))
-	fmt.Fprintf(out, "RSS is VmRSS of the server process (/proc/PID/status); goroutines from its --debug-listen pprof; sampled every %v\n\n", o.every)
-	fmt.Fprintln(out, "| t | RSS (MiB) | goroutines | GET | logins | signed POSTs | op/s | errors |")
-	fmt.Fprintln(out, "|---:|---:|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintf(out, "RSS is VmRSS of the server process (/proc/PID/status), with its parts RssAnon, RssFile, RssShmem; goroutines from its --debug-listen pprof; sampled every %v; operations counted over the interval before each sample\n\n", o.every)
+	fmt.Fprintln(out, "| t | RSS (MiB) | anon | file | shmem | goroutines | GET | logins | signed POSTs | op/s | errors |")
+	fmt.Fprintln(out, "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	var total [3]int64
 	for i, p := range curve {
 		rate := ""
@@ -279,7 +283,7 @@ func printSoak(out io.Writer, o soakOptions, e *env, st store, curve []point, ta
 		for k := range total {
 			total[k] += p.ops[k]
 		}
-		fmt.Fprintf(out, "| %v | %.1f | %d | %d | %d | %d | %s | %d |\n", p.at, mib(p.rss), p.goroutines, p.ops[0], p.ops[1], p.ops[2], rate, p.errors)
+		fmt.Fprintf(out, "| %v | %.1f | %.1f | %.1f | %.1f | %d | %d | %d | %d | %s | %d |\n", p.at, mib(p.rss), mib(p.anon), mib(p.file), mib(p.shmem), p.goroutines, p.ops[0], p.ops[1], p.ops[2], rate, p.errors)
 	}
 	for k := range total {
 		total[k] += tailOps.ops[k]
