@@ -65,8 +65,9 @@ type point struct {
 	errors     int64    // since the previous point
 }
 
-// The mix, in the order each client cycles through it.
-var soakKinds = [3]string{"GET", "login", "signed POST"}
+// The mix, in the order each client cycles through it. The GET uses the
+// token of the client's latest login.
+var soakKinds = [3]string{"GET (with the token of the client's latest login)", "Key login", "signed POST"}
 
 // runSoak keeps one signet under a mixed closed-loop load and samples its
 // process's RSS (/proc/PID/status) and goroutine count (its pprof
@@ -119,10 +120,27 @@ func runSoak(ctx context.Context, o soakOptions, out, progress io.Writer) error 
 	defer stop()
 	clients := newClients(o.clients)
 	defer closeClients(clients)
-	mix := [3]op{get(s.base, s.user.token), login(s), signedPost(s)}
 	var wg sync.WaitGroup
 	for i, c := range clients {
 		wg.Go(func() {
+			// Each client calls with the token of its latest login, as an
+			// application would: every cycle brings a token the server
+			// has not seen, so its token cache meets a stream of new
+			// entries, not one token served from memory.
+			tok := s.user.token
+			mix := [3]op{
+				func(ctx context.Context, c *http.Client) (time.Duration, error) {
+					return do(ctx, c, "GET", s.base+"/orders/42", tok, "", "")
+				},
+				func(ctx context.Context, c *http.Client) (time.Duration, error) {
+					t, err := s.user.login(ctx, c)
+					if err == nil {
+						tok = t
+					}
+					return 0, err
+				},
+				signedPost(s),
+			}
 			for k := i % 3; lctx.Err() == nil; k = (k + 1) % 3 {
 				if _, err := mix[k](context.WithoutCancel(lctx), c); err != nil {
 					errs.Add(1)
