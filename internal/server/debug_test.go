@@ -97,6 +97,17 @@ func TestDebugListenerOffByDefault(t *testing.T) {
 func TestDebugListenerServesPprofOnlyThere(t *testing.T) {
 	dbg := freeAddr(t)
 	_, base := startServer(t, dbg)
+	// Serve opens the debug listener as it starts, in its goroutine.
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		c, err := net.Dial("tcp", dbg)
+		if err == nil {
+			c.Close()
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("debug listener %s never came up: %v", dbg, err)
+		}
+	}
 	tests := []struct {
 		path string
 		want string // in the body
