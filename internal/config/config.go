@@ -57,6 +57,10 @@ type Config struct {
 	RequestTimeout time.Duration
 	// TokenCacheSize is the most verified bearer tokens remembered (LRU).
 	TokenCacheSize int
+	// DebugListen, when set, is a second address on which Go's
+	// net/http/pprof is served (never on Listen). Off by default: profiles
+	// reveal memory contents and cost CPU, so bind it to loopback.
+	DebugListen string
 
 	// SMTP delivery of registration codes; off when SMTPAddr is empty.
 	SMTPAddr     string
@@ -193,6 +197,7 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.RateLimitIdentity, "rate-limit-identity", "RATE_LIMIT_IDENTITY", "requests per authenticated identity (user, PAT, service account)"},
 		{&c.RateLimitGlobal, "rate-limit-global", "RATE_LIMIT_GLOBAL", "requests costing a durable write before any credential is proven, whole server (or cluster with Redis)"},
 		{&c.RateLimitRedis, "rate-limit-redis", "RATE_LIMIT_REDIS", "redis://host:port to share rate limits between replicas (local limits when empty or unreachable)"},
+		{&c.DebugListen, "debug-listen", "DEBUG_LISTEN", "address of a separate listener serving Go's pprof at /debug/pprof/ (off when empty; keep it on loopback)"},
 	}
 	for _, s := range strs {
 		if v, ok, err := env.value(s.env); err != nil {
@@ -318,6 +323,13 @@ func (c *Config) Validate() error {
 	}
 	if err := ValidateDatabase(c.Database); err != nil {
 		errs = append(errs, err)
+	}
+	if c.DebugListen != "" {
+		if _, _, err := net.SplitHostPort(c.DebugListen); err != nil {
+			bad("--debug-listen %q: %v", c.DebugListen, err)
+		} else if c.DebugListen == c.Listen {
+			bad("--debug-listen must differ from --listen: pprof is never served on the API's listener")
+		}
 	}
 	if c.SQLiteSync != "full" && c.SQLiteSync != "normal" {
 		bad("--sqlite-synchronous %q must be full or normal", c.SQLiteSync)

@@ -57,6 +57,9 @@ func TestSources(t *testing.T) {
 		{"tls from env", map[string]string{"SIGNET_TLS_CERT": "c.pem", "SIGNET_TLS_KEY": "k.pem"}, nil, func(c *Config) bool { return c.TLSCert == "c.pem" && c.TLSKey == "k.pem" }},
 		{"request timeout", map[string]string{"SIGNET_REQUEST_TIMEOUT": "2s"}, nil, func(c *Config) bool { return c.RequestTimeout == 2*time.Second }},
 		{"token cache size", map[string]string{"SIGNET_TOKEN_CACHE_SIZE": "500"}, []string{"--token-cache-size", "700"}, func(c *Config) bool { return c.TokenCacheSize == 700 }},
+		{"debug listener off by default", nil, nil, func(c *Config) bool { return c.DebugListen == "" }},
+		{"debug listener from env", map[string]string{"SIGNET_DEBUG_LISTEN": "127.0.0.1:6060"}, nil, func(c *Config) bool { return c.DebugListen == "127.0.0.1:6060" }},
+		{"debug listener flag", nil, []string{"--debug-listen", "127.0.0.1:6061"}, func(c *Config) bool { return c.DebugListen == "127.0.0.1:6061" }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -75,6 +78,8 @@ func TestValidate(t *testing.T) {
 		want string
 	}{
 		{"listen", []string{"--listen", "nope"}, "--listen"},
+		{"debug listen", []string{"--debug-listen", "nope"}, "--debug-listen"},
+		{"debug listen on the API's address", []string{"--listen", "127.0.0.1:9000", "--debug-listen", "127.0.0.1:9000"}, "must differ"},
 		{"database", []string{"--database", "mysql://x"}, "--database"},
 		{"empty sqlite path", []string{"--database", "sqlite:"}, "needs a path"},
 		{"origin without rp-id", []string{"--origin", "https://a.example.com"}, "--origin needs --rp-id"},

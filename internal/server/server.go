@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"strings"
@@ -92,6 +93,8 @@ type Parts struct {
 	database string
 	// limiterClose closes a shared rate limiter's connections, if any.
 	limiterClose func() error
+	// debugListen is --debug-listen: where Serve also serves pprof ("" = off).
+	debugListen string
 }
 
 // Close releases the store (and the rate limiter's Redis connections).
@@ -183,7 +186,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		return nil, err
 	}
 	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api, web.Passkeys{RPID: cfg.RPID, Origins: cfg.Origins}), TLS: tlsConfig, writeTimeout: config.MaxRequestTimeout,
-		Metrics: m, metricsAddr: cfg.MetricsListen, database: cfg.Database, limiterClose: limiterClose}
+		Metrics: m, metricsAddr: cfg.MetricsListen, database: cfg.Database, limiterClose: limiterClose, debugListen: cfg.DebugListen}
 	if routes != nil {
 		upstream, _ := url.Parse(cfg.Upstream) // checked by Validate
 		gw, err := gateway.New(gateway.Config{
@@ -263,7 +266,8 @@ func rateLimits(cfg *config.Config, log *slog.Logger) (httpapi.RateLimits, func(
 }
 
 // Serve runs the API on ln until ctx ends, then shuts down gracefully. It
-// also sweeps expired challenges and user actions every minute.
+// also sweeps expired challenges and user actions every minute, and with
+// --debug-listen serves pprof on that second address until ctx ends.
 //
 // On SQLite it first takes the file's serve lock (sqlite.LockForServe): a
 // second server on the same file refuses to start.
@@ -274,6 +278,13 @@ func Serve(ctx context.Context, ln net.Listener, p *Parts, log *slog.Logger) err
 			return err
 		}
 		defer lock.Release()
+	}
+	if p.debugListen != "" {
+		stop, err := serveDebug(p.debugListen, log)
+		if err != nil {
+			return fmt.Errorf("--debug-listen: %w", err)
+		}
+		defer stop()
 	}
 	srv := &http.Server{
 		Handler:           p.Handler,
@@ -354,6 +365,40 @@ func serveMetrics(p *Parts, log *slog.Logger) (func(), error) {
 		ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	go srv.Serve(ln)
 	log.Info("serving metrics", "addr", ln.Addr().String(), "path", "/metrics")
+	return func() { srv.Close() }, nil
+}
+
+// DebugHandler serves Go's runtime profiles (net/http/pprof) under
+// /debug/pprof/. It is mounted only on the --debug-listen listener, never
+// on the API's: profiles expose memory contents (heap) and cost CPU. The
+// package's init also registers on http.DefaultServeMux, which signet
+// never serves.
+func DebugHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index) // index and named profiles (heap, goroutine, ...)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("POST /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
+	return mux
+}
+
+// serveDebug listens on addr and serves DebugHandler until stop is called.
+func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	srv := &http.Server{
+		Handler:           DebugHandler(),
+		ReadHeaderTimeout: 10 * time.Second,
+		// No WriteTimeout: a CPU profile or trace streams for ?seconds=N.
+		IdleTimeout: 120 * time.Second,
+		ErrorLog:    slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	log.Warn("debug listener serving pprof", "addr", ln.Addr().String())
+	go srv.Serve(ln)
 	return func() { srv.Close() }, nil
 }
 

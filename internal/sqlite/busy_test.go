@@ -24,7 +24,7 @@ import (
 // audited action, spending it with its append, the outcome, and the
 // operations check), and fails if any call meets a lock: the busy timeout
 // is 0, so waiting for a lock held by another connection would surface as
-// SQLITE_BUSY at once instead of as a 5 s stall. gwbench saw a 64-client
+// SQLITE_BUSY at once instead of as a 5 s stall. gwbench (now test/load) saw a 64-client
 // p99 equal to the busy timeout before the fix of the read pool (see
 // Open).
 func TestConcurrentSignedRoundTrips(t *testing.T) {

@@ -17,79 +17,96 @@ import (
 	"io"
 	"net/http"
 	"strings"
-
-	"github.com/signet-auth/signet/internal/auth"
 )
 
 // session is a registered user with a login token and the P-256 Key
-// credential it signs user actions with, as @dfns/sdk-keysigner does.
+// credential it signs with, as @dfns/sdk-keysigner does. Its methods take
+// the HTTP client to use, so that every load client keeps its own
+// connection.
 type session struct {
-	client        *http.Client
-	base          string
-	orgID, userID string
-	credID        string
-	priv          *ecdsa.PrivateKey
-	token         string
+	base                    string // signet's base URL
+	orgID, userID, username string
+	credID                  string
+	priv                    *ecdsa.PrivateKey
+	token                   string
 }
 
-// newSession bootstraps an org, registers its first user with a fresh key
-// and logs in, over HTTP through the gateway.
-func newSession(ctx context.Context, c *http.Client, base string, svc *auth.Service) (*session, error) {
-	b, err := svc.Bootstrap(ctx, "gwbench", "bench@example.com")
-	if err != nil {
-		return nil, err
-	}
+// bootstrapped is what `signet bootstrap` prints.
+type bootstrapped struct {
+	OrgID            string `json:"orgId"`
+	UserID           string `json:"userId"`
+	Username         string `json:"username"`
+	RegistrationCode string `json:"registrationCode"`
+}
+
+// register registers the bootstrapped user with a fresh P-256 key and logs
+// in, over HTTP, as an SDK would.
+func register(ctx context.Context, c *http.Client, base string, b bootstrapped) (*session, error) {
 	k, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
 	}
-	s := &session{client: c, base: base, orgID: b.Org.ID, userID: b.User.ID, credID: "gwbench-key", priv: k}
+	s := &session{base: base, orgID: b.OrgID, userID: b.UserID, username: b.Username, credID: "load-key", priv: k}
 	var ch struct {
-		Challenge           string `json:"challenge"`
-		ChallengeIdentifier string `json:"challengeIdentifier"`
-		Temp                string `json:"temporaryAuthenticationToken"`
-		Token               string `json:"token"`
+		Challenge string `json:"challenge"`
+		Temp      string `json:"temporaryAuthenticationToken"`
 	}
-	if err := s.call(ctx, "POST", "/auth/registration/init", "", map[string]string{"orgId": s.orgID, "username": b.User.Username, "registrationCode": b.Code}, &ch); err != nil {
+	if err := s.call(ctx, c, "POST", "/auth/registration/init", "", map[string]string{"orgId": s.orgID, "username": b.Username, "registrationCode": b.RegistrationCode}, &ch); err != nil {
 		return nil, err
 	}
 	att, err := s.attest(ch.Challenge)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.call(ctx, "POST", "/auth/registration", ch.Temp, map[string]any{"firstFactorCredential": att}, nil); err != nil {
+	if err := s.call(ctx, c, "POST", "/auth/registration", ch.Temp, map[string]any{"firstFactorCredential": att}, nil); err != nil {
 		return nil, err
 	}
-	if err := s.call(ctx, "POST", "/auth/login/init", "", map[string]string{"orgId": s.orgID, "username": b.User.Username}, &ch); err != nil {
+	if s.token, err = s.login(ctx, c); err != nil {
 		return nil, err
 	}
-	if err := s.call(ctx, "POST", "/auth/login", "", map[string]any{"challengeIdentifier": ch.ChallengeIdentifier, "firstFactor": s.assert(ch.Challenge)}, &ch); err != nil {
-		return nil, err
-	}
-	s.token = ch.Token
 	return s, nil
+}
+
+// login is a Key login (spec 3.3): login init, sign the challenge, login.
+// It returns the login token.
+func (s *session) login(ctx context.Context, c *http.Client) (string, error) {
+	var ch struct {
+		Challenge           string `json:"challenge"`
+		ChallengeIdentifier string `json:"challengeIdentifier"`
+		Token               string `json:"token"`
+	}
+	if err := s.call(ctx, c, "POST", "/auth/login/init", "", map[string]string{"orgId": s.orgID, "username": s.username}, &ch); err != nil {
+		return "", err
+	}
+	if err := s.call(ctx, c, "POST", "/auth/login", "", map[string]any{"challengeIdentifier": ch.ChallengeIdentifier, "firstFactor": s.assert(ch.Challenge)}, &ch); err != nil {
+		return "", err
+	}
+	if ch.Token == "" {
+		return "", fmt.Errorf("POST /auth/login: no token in the answer")
+	}
+	return ch.Token, nil
 }
 
 // userAction gets a user-action token for one request (spec 4.1): action
 // init, sign the challenge, action.
-func (s *session) userAction(ctx context.Context, method, path, payload string) (string, error) {
+func (s *session) userAction(ctx context.Context, c *http.Client, method, path, payload string) (string, error) {
 	var ch struct {
 		Challenge           string `json:"challenge"`
 		ChallengeIdentifier string `json:"challengeIdentifier"`
 		UserAction          string `json:"userAction"`
 	}
-	if err := s.call(ctx, "POST", "/auth/action/init", s.token, map[string]string{
+	if err := s.call(ctx, c, "POST", "/auth/action/init", s.token, map[string]string{
 		"userActionPayload": payload, "userActionHttpMethod": method, "userActionHttpPath": path, "userActionServerKind": "Api",
 	}, &ch); err != nil {
 		return "", err
 	}
-	if err := s.call(ctx, "POST", "/auth/action", s.token, map[string]any{"challengeIdentifier": ch.ChallengeIdentifier, "firstFactor": s.assert(ch.Challenge)}, &ch); err != nil {
+	if err := s.call(ctx, c, "POST", "/auth/action", s.token, map[string]any{"challengeIdentifier": ch.ChallengeIdentifier, "firstFactor": s.assert(ch.Challenge)}, &ch); err != nil {
 		return "", err
 	}
 	return ch.UserAction, nil
 }
 
-func (s *session) call(ctx context.Context, method, path, tok string, in, out any) error {
+func (s *session) call(ctx context.Context, c *http.Client, method, path, tok string, in, out any) error {
 	b, err := json.Marshal(in)
 	if err != nil {
 		return err
@@ -102,7 +119,7 @@ func (s *session) call(ctx context.Context, method, path, tok string, in, out an
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
 	}
-	res, err := s.client.Do(req)
+	res, err := c.Do(req)
 	if err != nil {
 		return err
 	}
@@ -112,7 +129,7 @@ func (s *session) call(ctx context.Context, method, path, tok string, in, out an
 		return err
 	}
 	if res.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s %s: %d %s", method, path, res.StatusCode, raw)
+		return fmt.Errorf("%s %s: %d %.200s", method, path, res.StatusCode, raw)
 	}
 	if out == nil {
 		return nil

@@ -1,0 +1,231 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"regexp"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// signetBin is cmd/signet, built once for every test.
+var signetBin string
+
+func TestMain(m *testing.M) {
+	if roleTargets() { // this test binary re-executed as the targets process
+		if err := runTargets(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			os.Exit(1)
+		}
+		os.Exit(0)
+	}
+	dir, err := os.MkdirTemp("", "signet-load-test-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	if signetBin, err = buildSignet(context.Background(), dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// TestMatrix runs the whole matrix very briefly (a few hundred
+// operations), so the command keeps working as signet changes; on
+// PostgreSQL too when SIGNET_TEST_POSTGRES is set.
+func TestMatrix(t *testing.T) {
+	o := matrixOptions{
+		common:   common{signetBin: signetBin, postgres: os.Getenv("SIGNET_TEST_POSTGRES"), logLevel: "warn"},
+		duration: 150 * time.Millisecond, warmup: 30 * time.Millisecond, levels: []int{1, 2}, rounds: 2,
+	}
+	var out, progress bytes.Buffer
+	if err := runMatrix(t.Context(), o, &out, &progress); err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	want := []string{
+		"| GET plain ReverseProxy |  | 1 |", "| POST upstream direct |  | 2 |",
+		"| ↳ of which the signed POST alone | SQLite NORMAL | 2 |",
+		"rate limits: ",
+	}
+	for _, st := range stores(o.postgres) {
+		for _, sc := range []string{"authenticated GET via gateway", "Key login (init + sign + login)", "signed POST via gateway (init + sign + complete + POST)"} {
+			want = append(want, "| "+sc+" | "+st.name+" | 1 |", "| "+sc+" | "+st.name+" | 2 |")
+		}
+	}
+	for _, w := range want {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("output lacks %q", w)
+		}
+	}
+	// Every summary cell has a ratio above zero: each signet cell was
+	// measured and related to its baseline of the same round.
+	for _, m := range regexp.MustCompile(`\*\*([0-9.]+)\*\*`).FindAllStringSubmatch(out.String(), -1) {
+		if m[1] == "0.00" {
+			t.Errorf("a ratio of zero in the summary:\n%s", out.String())
+			break
+		}
+	}
+	if t.Failed() {
+		t.Logf("output:\n%s\nprogress:\n%s", out.String(), progress.String())
+	}
+}
+
+// TestSoak runs the soak for a few seconds: a curve with a sample per
+// interval, each with the server's RSS and goroutines, and a verdict.
+func TestSoak(t *testing.T) {
+	o := soakOptions{
+		common:   common{signetBin: signetBin, logLevel: "warn"},
+		duration: 3 * time.Second, every: time.Second, clients: 3, sqliteSync: "normal", flat: 0.10,
+	}
+	var out, progress bytes.Buffer
+	if err := runSoak(t.Context(), o, &out, &progress); err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	rows := regexp.MustCompile(`(?m)^\| (\d+s) \| ([0-9.]+) \| [0-9.]+ \| [0-9.]+ \| [0-9.]+ \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|`).FindAllStringSubmatch(out.String(), -1)
+	if len(rows) < 3 {
+		t.Fatalf("want at least 3 samples (t=0 and one per second), got %d:\n%s", len(rows), out.String())
+	}
+	var ops int
+	for _, r := range rows {
+		if r[2] == "0.0" || r[3] == "0" {
+			t.Errorf("sample without RSS or goroutines: %q", r[0])
+		}
+		for _, n := range r[4:7] {
+			var x int
+			fmt.Sscan(n, &x)
+			ops += x
+		}
+	}
+	if ops == 0 {
+		t.Errorf("no operations counted:\n%s", out.String())
+	}
+	for _, w := range []string{"RSS over the last half", "goroutines over the last half", "rate limits: "} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("output lacks %q:\n%s", w, out.String())
+		}
+	}
+}
+
+func TestFlatness(t *testing.T) {
+	pts := func(rss ...int64) []point {
+		var ps []point
+		for i, r := range rss {
+			ps = append(ps, point{at: time.Duration(i) * 10 * time.Second, memory: memory{rss: r}})
+		}
+		return ps
+	}
+	tests := []struct {
+		name   string
+		curve  []point
+		half   time.Duration
+		spread float64
+		n      int
+	}{
+		{"growth only in the first half", pts(10, 50, 100, 100, 105, 102), 25 * time.Second, 0.05, 3},
+		{"still rising", pts(10, 20, 30, 40, 50, 60), 25 * time.Second, 0.5, 3},
+		{"sample at exactly half counts", pts(100, 100, 110), 10 * time.Second, 0.10, 2},
+		{"no second half", pts(100), 10 * time.Second, 0, 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spread, _, _, n := flatness(tt.curve, tt.half, func(p point) float64 { return float64(p.rss) })
+			if n != tt.n || fmt.Sprintf("%.3f", spread) != fmt.Sprintf("%.3f", tt.spread) {
+				t.Errorf("flatness = %.3f over %d samples, want %.3f over %d", spread, n, tt.spread, tt.n)
+			}
+		})
+	}
+}
+
+func TestServeArgsRateLimit(t *testing.T) {
+	st := store{name: "SQLite FULL", sync: "full"}
+	tests := []struct {
+		off  bool
+		want bool // --rate-limit off on the command line
+		note string
+	}{
+		{true, true, "rate limits: off"},
+		{false, false, "rate limits: none"},
+	}
+	for _, tt := range tests {
+		args := serveArgs(st, "/tmp/x", "127.0.0.1:1", "127.0.0.1:2", "http://127.0.0.1:3", "warn", tt.off)
+		i := slices.Index(args, "--rate-limit")
+		if got := i >= 0 && i+1 < len(args) && args[i+1] == "off"; got != tt.want {
+			t.Errorf("off=%v: args %q", tt.off, args)
+		}
+		if !strings.HasPrefix(rateLimitNote(tt.off), tt.note) {
+			t.Errorf("off=%v: note %q", tt.off, rateLimitNote(tt.off))
+		}
+		if slices.Index(args, "--debug-listen") < 0 || slices.Index(args, "--sqlite-synchronous") < 0 {
+			t.Errorf("args %q lack the debug listener or the synchronous setting", args)
+		}
+	}
+}
+
+func TestListsFlag(t *testing.T) {
+	tests := []struct {
+		usage string
+		want  bool
+	}{
+		{"  -rate-limit string\n    \tlimits (env SIGNET_RATE_LIMIT)\n", true},
+		{"  -listen string\n  -rate-limit\n    \ta bool\n", true},
+		{"  -rate-limit-burst int\n    \tburst\n", false},
+		{"  -listen string\n    \tsee -rate-limit off in the docs\n", false},
+		{"", false},
+	}
+	for _, tt := range tests {
+		if got := listsFlag(tt.usage, "rate-limit"); got != tt.want {
+			t.Errorf("listsFlag(%q) = %v, want %v", tt.usage, got, tt.want)
+		}
+	}
+}
+
+func TestFlagErrors(t *testing.T) {
+	tests := [][]string{
+		{"-c", "0"}, {"-c", "1,x"}, {"-rounds", "0"}, {"extra"},
+		{"soak", "-every", "0s"}, {"soak", "-duration", "1s", "-every", "2s"}, {"soak", "-sqlite-synchronous", "off"},
+	}
+	for _, args := range tests {
+		if err := runMain(t.Context(), args, io.Discard, io.Discard); err == nil {
+			t.Errorf("%q: no error", args)
+		}
+	}
+}
+
+// TestWrites counts a few operations of each flow on SQLite. Whatever the
+// write path becomes, a signed POST spends its user action durably, so on
+// SQLite FULL it makes at least one fsync: a count of zero means the
+// counting is broken.
+func TestWrites(t *testing.T) {
+	if _, err := exec.LookPath("strace"); err != nil {
+		t.Skip("no strace")
+	}
+	o := writesOptions{common: common{signetBin: signetBin, logLevel: "warn"}, n: 5}
+	var out, progress bytes.Buffer
+	if err := runWrites(t.Context(), o, &out, &progress); err != nil {
+		if strings.Contains(err.Error(), "ptrace") || strings.Contains(err.Error(), "Operation not permitted") {
+			t.Skipf("strace may not attach here: %v", err)
+		}
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	m := regexp.MustCompile(`(?m)^\| signed POST via gateway \(init \+ sign \+ complete \+ POST\) \| ([0-9.]+) \| ([0-9.]+) \|`).FindStringSubmatch(out.String())
+	if m == nil {
+		t.Fatalf("no signed POST row:\n%s", out.String())
+	}
+	if m[1] == "0.00" || m[2] == "0.00" {
+		t.Errorf("signed POST on SQLite FULL: %s syncs, %s pages written per operation; want both above 0:\n%s", m[1], m[2], out.String())
+	}
+	for _, f := range flows {
+		if !strings.Contains(out.String(), "| "+f.name+" |") {
+			t.Errorf("no row for %q", f.name)
+		}
+	}
+}
