@@ -116,13 +116,34 @@
 // route table and the upstream must never read one request as two
 // different paths.
 //
-// Under "default": "authenticated", a path that no route matches but that
-// would match a route's pattern with letter case ignored or a trailing
-// slash added or removed (/ADMIN/x, /orders/1/ beside /admin/x and
-// /orders/{id}) is refused (403 once authenticated), never forwarded
-// without that route's operation: Express and many other frameworks route
-// such spellings to the same handler. A declared path with a method no
-// route has is not a look-alike and goes by the default.
+// A path that matches a declared route's pattern only once letter case is
+// ignored or a trailing slash is added or removed (/ADMIN/x, /orders/1/
+// beside /admin/x and /orders/{id}) is refused (403), never forwarded,
+// when that look-alike route asks more than the route the path actually
+// matched: authentication (the matched route is public), a user action
+// (the matched route is unsigned), or an operation other than the matched
+// route's. Under "default": "authenticated" every look-alike of a path
+// no route matches is refused. Express and many other frameworks route
+// such spellings to the same handler. The check is made on a public route
+// before anything else, elsewhere once the caller is authenticated
+// (anonymous callers of a guarded path get 401 and learn nothing about the
+// route table). Not look-alikes: a declared case variant (a route for
+// /Reports/{n} beside /reports/{id}) and a declared path with a method no
+// route has, which go by their own route or the default. The look-alike
+// forms are computed when the route file is loaded; a lower-case path
+// without a trailing slash costs no extra lookup unless a route path has
+// upper-case letters or ends with a slash.
+//
+// # Rate limits
+//
+// Requests bound for the upstream are rate limited before the upstream is
+// contacted, with the limiter and budgets of signet's own routes
+// (Config.Limits, httpapi.RateLimits, docs/abuse.md): per identity once
+// the caller is authenticated (one budget with signet's own routes), per
+// client address on public routes (a budget apart from logins) and when a
+// credential is missing or fails (the budget of failed credentials on
+// signet's own routes). A refusal is a 429 JSON error with Retry-After.
+// --rate-limit off turns them off.
 //
 // # Bodies compared exactly
 //

@@ -47,6 +47,35 @@ type Config struct {
 	// Observer, if set, is told of every request bound for the upstream
 	// (metrics); signet's own paths are observed by the API.
 	Observer Observer
+	// Limits, if set, rate limits requests bound for the upstream before
+	// it is contacted: httpapi.RateLimits, the limiter and budgets of
+	// signet's own routes (docs/abuse.md). Nil means no limits.
+	Limits Limits
+}
+
+// Limits rate limits the requests bound for the upstream. Each method
+// returns nil to let the request go on, or a refusal (auth.RateLimited,
+// with Retry-After set on w). httpapi.RateLimits implements it.
+type Limits interface {
+	// LimitPublic charges the client address of a request on a public
+	// route.
+	LimitPublic(w http.ResponseWriter, r *http.Request) error
+	// LimitFailedAuth charges the client address of a request whose
+	// credential is missing or failed; it returns the refusal, or authErr.
+	LimitFailedAuth(w http.ResponseWriter, r *http.Request, authErr error) error
+	// LimitIdentity charges an authenticated caller.
+	LimitIdentity(ctx context.Context, w http.ResponseWriter, p *auth.Principal) error
+}
+
+// noLimits is the Limits of a gateway configured without any.
+type noLimits struct{}
+
+func (noLimits) LimitPublic(http.ResponseWriter, *http.Request) error { return nil }
+func (noLimits) LimitFailedAuth(_ http.ResponseWriter, _ *http.Request, err error) error {
+	return err
+}
+func (noLimits) LimitIdentity(context.Context, http.ResponseWriter, *auth.Principal) error {
+	return nil
 }
 
 // Observer is told of every request the gateway answers: route is
@@ -71,6 +100,7 @@ type Gateway struct {
 	maxStream int64
 	proxy     *httputil.ReverseProxy
 	observer  Observer // nil: none
+	limits    Limits   // noLimits{}: none
 }
 
 // New validates cfg and returns a Gateway.
@@ -111,6 +141,10 @@ func New(cfg Config) (*Gateway, error) {
 		timeout: cfg.Timeout, maxBody: cfg.MaxBody, maxStream: cfg.MaxStreamBody,
 	}
 	g.checks = cfg.CheckTimeout
+	g.limits = cfg.Limits
+	if g.limits == nil {
+		g.limits = noLimits{}
+	}
 	target := *cfg.Upstream
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        func(pr *httputil.ProxyRequest) { g.rewrite(pr, &target) },

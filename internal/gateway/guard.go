@@ -96,12 +96,20 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 		return auth.Errorf(auth.TooLarge, "request body exceeds %d bytes", limit)
 	}
 	if rt != nil && rt.Public {
+		// A public route asks nothing: a spelling of a guarded path must
+		// not get through under it.
+		if la := g.routes.lookalike(r, rt); la != nil {
+			return lookalikeError(r, la)
+		}
+		if err := g.limits.LimitPublic(w, r); err != nil {
+			return err
+		}
 		return g.forward(w, r, x)
 	}
 
 	tok, ok := bearerToken(r)
 	if !ok {
-		return auth.Errorf(auth.Unauthenticated, "Not Authorized.")
+		return g.limits.LimitFailedAuth(w, r, auth.Errorf(auth.Unauthenticated, "Not Authorized."))
 	}
 	// signet's checks are bounded (a stalled database makes a 503); the
 	// forward below is not: it has the upstream's own timeout.
@@ -109,20 +117,23 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 	defer cancel()
 	p, err := g.svc.Authenticate(ctx, tok)
 	if err != nil {
-		return err
+		return g.limits.LimitFailedAuth(w, r, err)
 	}
 	x.p = p
+	// One budget per identity, shared with signet's own routes.
+	if err := g.limits.LimitIdentity(ctx, w, p); err != nil {
+		return err
+	}
 	// An authenticated caller may learn that a path is not open; an
 	// anonymous one learns nothing about the route table.
 	if rt == nil && g.routes.fallback == Deny {
 		return auth.Errorf(auth.Forbidden, "%s %s is not authorized to call %s %s through the gateway", p.UserKind, p.UserID, r.Method, r.URL.Path)
 	}
-	// "default": "authenticated" forwards without an operation; a spelling
-	// of a declared route's path must not get through that way.
-	if rt == nil {
-		if la := g.routes.lookalike(r); la != nil {
-			return auth.Errorf(auth.Forbidden, "%s differs from the route %s only by letter case or a trailing slash; use the route's exact path", r.URL.Path, la.Path)
-		}
+	// "default": "authenticated" forwards without an operation, and a
+	// route may ask less than another: a spelling of a declared route's
+	// path must not get through that way.
+	if la := g.routes.lookalike(r, rt); la != nil {
+		return lookalikeError(r, la)
 	}
 	if g.signed(r, rt) {
 		body, err := g.readBody(r)
@@ -148,6 +159,11 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 		}
 	}
 	return g.forward(w, r, x)
+}
+
+// lookalikeError refuses r, a look-alike of la.
+func lookalikeError(r *http.Request, la *Route) error {
+	return auth.Errorf(auth.Forbidden, "%s differs from the route %s only by letter case or a trailing slash; use the route's exact path", r.URL.Path, la.Path)
 }
 
 // signed reports whether r must carry a user action: every request but GET

@@ -62,10 +62,30 @@ type Routes struct {
 	routes     []*Route
 	fallback   Fallback
 	mux        *http.ServeMux
-	// paths matches the routes' paths with any method, and folded the same
-	// in lower case, to tell look-alikes (see lookalike).
+	// paths matches the routes' paths with any method (a pathEntry), and
+	// folded their look-alike forms (a *lookEntry), to tell look-alikes
+	// (see lookalike); built once, when the file is loaded.
 	paths, folded *http.ServeMux
+	// upper is whether some route path has a letter that folds, slash
+	// whether some route path ends with a slash: when neither holds, a
+	// lower-case request path without a trailing slash has no look-alike
+	// and lookalike returns at once (the common case on the hot path).
+	upper, slash bool
 }
+
+// pathEntry is how a route's path sits in Routes.paths: key is its folded
+// form, the key of its lookEntry.
+type pathEntry struct{ key string }
+
+func (pathEntry) ServeHTTP(http.ResponseWriter, *http.Request) {}
+
+// lookEntry holds every route whose path folds to key (see foldPattern).
+type lookEntry struct {
+	key    string
+	routes []*Route
+}
+
+func (*lookEntry) ServeHTTP(http.ResponseWriter, *http.Request) {}
 
 // routeFile is the JSON document operators write.
 type routeFile struct {
@@ -135,6 +155,7 @@ func ParseRoutes(b []byte) (*Routes, error) {
 	}
 
 	seen := map[string]int{}
+	looks := map[string]*lookEntry{}
 	for i, rt := range f.Routes {
 		if rt == nil {
 			return nil, fmt.Errorf("routes[%d] is null", i)
@@ -157,13 +178,51 @@ func ParseRoutes(b []byte) (*Routes, error) {
 			return nil, fmt.Errorf("%s: %w", at, err)
 		}
 		rs.routes = append(rs.routes, rt)
-		// Routes of one path with several methods, or two paths that fold
-		// to one (/a and /A): the first registered already answers for
-		// all, so a conflict is ignored.
-		_ = registerPattern(rs.paths, rt.Path, rt)
-		_ = registerPattern(rs.folded, strings.ToLower(rt.Path), rt)
+		rs.addLookalike(rt, looks)
 	}
 	return rs, nil
+}
+
+// addLookalike records rt's path for lookalike. Routes of one path with
+// several methods, and paths that fold to one (/a and /A, /a/{x} and
+// /A/{y}), share one lookEntry.
+func (rs *Routes) addLookalike(rt *Route, looks map[string]*lookEntry) {
+	key := foldPattern(rt.Path)
+	rs.upper = rs.upper || strings.ToLower(rt.Path) != rt.Path
+	rs.slash = rs.slash || strings.HasSuffix(rt.Path, "/") || strings.HasSuffix(rt.Path, "/{$}")
+	// Two paths that differ only by wildcard names conflict in paths; the
+	// first answers, with the same key.
+	_ = registerHandler(rs.paths, rt.Path, pathEntry{key})
+	if le, ok := looks[key]; ok {
+		le.routes = append(le.routes, rt)
+		return
+	}
+	le := &lookEntry{key: key, routes: []*Route{rt}}
+	looks[key] = le
+	// A folded pattern that still conflicts with another (ServeMux finds
+	// some pairs ambiguous) is left out; it cannot hide a route from its
+	// own exact spelling, which paths and mux match.
+	_ = registerHandler(rs.folded, key, le)
+}
+
+// foldPattern is the form of a route path that look-alikes match: letters
+// in lower case and wildcards renamed by position ({w0}, {w1...}), so that
+// /A/{id} and /a/{x} fold to one key.
+func foldPattern(p string) string {
+	segs := strings.Split(strings.ToLower(p), "/")
+	n := 0
+	for i, s := range segs {
+		if len(s) < 2 || s[0] != '{' || s[len(s)-1] != '}' || s == "{$}" {
+			continue
+		}
+		name := fmt.Sprintf("w%d", n)
+		n++
+		if strings.HasSuffix(s, "...}") {
+			name += "..."
+		}
+		segs[i] = "{" + name + "}"
+	}
+	return strings.Join(segs, "/")
 }
 
 // checkRoute validates one route on its own.
@@ -218,13 +277,17 @@ func register(mux *http.ServeMux, rt *Route) error {
 	return registerPattern(mux, rt.String(), rt)
 }
 
-func registerPattern(mux *http.ServeMux, pattern string, rt *Route) (err error) {
+func registerPattern(mux *http.ServeMux, pattern string, rt *Route) error {
+	return registerHandler(mux, pattern, entry{rt})
+}
+
+func registerHandler(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("invalid pattern: %v", r)
 		}
 	}()
-	mux.Handle(pattern, entry{rt})
+	mux.Handle(pattern, h)
 	return nil
 }
 
@@ -292,37 +355,82 @@ func (rs *Routes) Routes() []Route {
 // Fallback returns what happens to requests no route matches.
 func (rs *Routes) Fallback() Fallback { return rs.fallback }
 
-// lookalike returns a route whose pattern r's path matches once letter case
-// is ignored or a trailing slash is added or removed, or nil. Many upstream
-// frameworks (Express, Spring before 6, ...) route /ADMIN/x and /orders/1/
-// as /admin/x and /orders/{id}; the gateway must not forward them under
-// the weaker "default": "authenticated" without the route's operation.
+// lookalike returns a declared route that r's path matches only once
+// letter case is ignored or a trailing slash is added or removed, and that
+// asks more of r than rt, the route r actually matched (nil: the default),
+// or nil when there is none. Many upstream frameworks (Express, Spring
+// before 6, ...) route /ADMIN/x and /orders/1/ as /admin/x and
+// /orders/{id}; the gateway must not forward them under a weaker route
+// (a public catch-all, another operation) or the default.
 //
-// A path that some route matches exactly, with another method, is not a
-// look-alike: it is the same path.
-func (rs *Routes) lookalike(r *http.Request) *Route {
-	if h, _ := rs.paths.Handler(&http.Request{Method: r.Method, Host: r.Host, URL: &url.URL{Path: r.URL.Path}}); isEntry(h) {
+// Under the default every look-alike is refused. A path whose own exact
+// match (with any method) folds to the same pattern is not a look-alike:
+// a declared case variant (/Docs beside /docs), or the same path with a
+// method no route has, goes by its own route or the default.
+func (rs *Routes) lookalike(r *http.Request, rt *Route) *Route {
+	p := r.URL.Path
+	lower := strings.ToLower(p)
+	trailing := strings.HasSuffix(p, "/")
+	if !rs.upper && !rs.slash && !trailing && lower == p {
 		return nil
 	}
-	p := strings.ToLower(r.URL.Path)
-	candidates := []string{p}
-	if t := strings.TrimSuffix(p, "/"); t != p && t != "" {
-		candidates = append(candidates, t)
-	} else if t == p {
-		candidates = append(candidates, p+"/")
+	exact := ""
+	if h, _ := rs.paths.Handler(probe(r, p)); h != nil {
+		if pe, ok := h.(pathEntry); ok {
+			exact = pe.key
+		}
 	}
-	for _, c := range candidates {
-		h, _ := rs.folded.Handler(&http.Request{Method: r.Method, Host: r.Host, URL: &url.URL{Path: c}})
-		if e, ok := h.(entry); ok {
-			return e.Route
+	toggled := lower + "/"
+	if trailing {
+		toggled = strings.TrimSuffix(lower, "/")
+	}
+	for _, c := range [2]string{lower, toggled} {
+		if c == "" {
+			continue
+		}
+		h, _ := rs.folded.Handler(probe(r, c))
+		le, ok := h.(*lookEntry)
+		if !ok || le.key == exact {
+			continue
+		}
+		for _, la := range le.forMethod(r.Method) {
+			if rt == nil || asksMore(la, rt, r.Method) {
+				return la
+			}
 		}
 	}
 	return nil
 }
 
-func isEntry(h http.Handler) bool {
-	_, ok := h.(entry)
-	return ok
+// probe is a request for path alone, to ask a ServeMux about.
+func probe(r *http.Request, path string) *http.Request {
+	return &http.Request{Method: r.Method, Host: r.Host, URL: &url.URL{Path: path}}
+}
+
+// forMethod returns the routes of le that serve method, or all of them
+// when none does: a look-alike of a path declared for other methods only
+// is still a spelling of a guarded path.
+func (le *lookEntry) forMethod(method string) []*Route {
+	var out []*Route
+	for _, rt := range le.routes {
+		if rt.Method == method || (rt.Method == http.MethodGet && method == http.MethodHead) {
+			out = append(out, rt)
+		}
+	}
+	if out == nil {
+		return le.routes
+	}
+	return out
+}
+
+// asksMore reports whether la demands of a request of method something
+// that rt does not: authentication, a user action, or an operation other
+// than rt's.
+func asksMore(la, rt *Route, method string) bool {
+	safe := method == http.MethodGet || method == http.MethodHead
+	signed := func(x *Route) bool { return !safe && !x.Public && !x.Unsigned }
+	return (!la.Public && rt.Public) || (signed(la) && !signed(rt)) ||
+		(la.Operation != "" && la.Operation != rt.Operation)
 }
 
 // match returns the route r matches, or nil. The path must already be

@@ -113,11 +113,16 @@ func (s *Server) limitIdentity(ctx context.Context, w http.ResponseWriter, p *au
 	if s.limits.Limiter == nil {
 		return nil
 	}
-	id := "user:" + p.OrgID + ":" + p.UserID
+	return s.limits.LimitIdentity(ctx, w, p)
+}
+
+// identityKey names p's per-identity budget: a user's sessions together, or
+// one PAT or service account token.
+func identityKey(p *auth.Principal) string {
 	if p.Kind != "" && !p.IsUserSession() {
-		id = "token:" + p.OrgID + ":" + p.TokenID // a PAT or a service account's token
+		return "token:" + p.OrgID + ":" + p.TokenID // a PAT or a service account's token
 	}
-	return s.allow(ctx, w, "id:"+id, s.limits.Identity, "identity")
+	return "user:" + p.OrgID + ":" + p.UserID
 }
 
 // limitFailedAuth charges a bearer request whose token failed to the
@@ -127,15 +132,16 @@ func (s *Server) limitFailedAuth(r *http.Request, w http.ResponseWriter, authErr
 	if s.limits.Limiter == nil {
 		return authErr
 	}
-	if err := s.allow(r.Context(), w, "addr:"+s.clientAddr(r), s.limits.Address, "address"); err != nil {
-		return err
-	}
-	return authErr
+	return s.limits.LimitFailedAuth(w, r, authErr)
 }
 
 // allow asks the limiter and turns a refusal into a 429 with Retry-After.
 func (s *Server) allow(ctx context.Context, w http.ResponseWriter, key string, l ratelimit.Limit, class string) error {
-	d := s.limits.Limiter.Allow(ctx, key, l)
+	return s.limits.allow(ctx, w, key, l, class)
+}
+
+func (rl RateLimits) allow(ctx context.Context, w http.ResponseWriter, key string, l ratelimit.Limit, class string) error {
+	d := rl.Limiter.Allow(ctx, key, l)
 	if d.Allowed {
 		return nil
 	}
@@ -145,8 +151,10 @@ func (s *Server) allow(ctx context.Context, w http.ResponseWriter, key string, l
 		Err: errors.New("rate limit " + class + " " + l.String() + " exceeded")}
 }
 
-func (s *Server) clientAddr(r *http.Request) string {
-	return ratelimit.ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), s.limits.TrustedProxies)
+func (s *Server) clientAddr(r *http.Request) string { return s.limits.clientAddr(r) }
+
+func (rl RateLimits) clientAddr(r *http.Request) string {
+	return ratelimit.ClientAddr(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), rl.TrustedProxies)
 }
 
 // target names what an unauthenticated request is about, hashed so that

@@ -193,6 +193,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 			Service: svc, API: api, Status: httpapi.Status, Upstream: upstream, Routes: routes, Logger: log,
 			Timeout: cfg.UpstreamTimeout, MaxBody: cfg.MaxBody, MaxStreamBody: cfg.UpstreamMaxStream,
 			Observer: observer, CheckTimeout: cfg.RequestTimeout,
+			Limits: limits, // the API's limiter and budgets (docs/abuse.md)
 		})
 		if err != nil {
 			parts.Close()
