@@ -154,9 +154,17 @@ func (s *Service) SetCredentialActive(ctx context.Context, p *Principal, uuid st
 			return err
 		}
 	}
-	err := s.store.SetCredentialActive(ctx, p.OrgID, p.UserID, uuid, active)
+	var err error
+	if active {
+		err = s.store.SetCredentialActive(ctx, p.OrgID, p.UserID, uuid, true)
+	} else {
+		err = s.store.DeactivateCredentialKeepingAdmin(ctx, p.OrgID, p.UserID, uuid)
+	}
 	if errors.Is(err, ErrNotFound) {
 		return Errorf(NotFound, "credential not found")
+	}
+	if errors.Is(err, ErrLastAdmin) {
+		return lastAdminConflict("deactivate the last active credential of")
 	}
 	if err != nil {
 		return internalErr(err)

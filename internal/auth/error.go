@@ -143,4 +143,8 @@ var (
 	// ErrLimit: the owner already holds as many records of this kind as
 	// it may.
 	ErrLimit = errors.New("limit reached")
+	// ErrLastAdmin: the write would leave the org with no active holder of
+	// ManagedFullAdminAccess, or its last one with no active credential
+	// (AdminGuardStore). Nothing was written.
+	ErrLastAdmin = errors.New("last active full admin")
 )

@@ -22,7 +22,9 @@ import (
 //     caller to hold every operation that identity holds (confirmCovers);
 //   - nobody removes the org's last way in: its last active holder of
 //     ManagedFullAdminAccess is neither deactivated nor archived, nor is
-//     that holder's last active credential deactivated (confirmNotLastAdmin).
+//     that holder's last active credential deactivated (confirmNotLastAdmin
+//     answers early; the store's guarded write, AdminGuardStore, decides
+//     atomically, so concurrent requests cannot together remove it).
 //
 // It is the same idea as Kubernetes RBAC's escalation prevention (a role or
 // binding may only carry rules the requester already holds), applied to
@@ -260,7 +262,18 @@ func (s *Service) confirmNotLastAdmin(ctx context.Context, u *User, what string)
 		return err
 	}
 	if !other {
-		return Errorf(Conflict, "cannot %s the org's last active holder of %s", what, FullAdminPermission)
+		return lastAdminConflict(what)
 	}
 	return nil
 }
+
+// lastAdminConflict is the 409 for taking the org's last active full admin
+// out of action, whether the domain's read saw it first or the store's
+// guarded write (AdminGuardStore) refused it.
+func lastAdminConflict(what string) error {
+	return Errorf(Conflict, "cannot %s the org's last active holder of %s", what, FullAdminPermission)
+}
+
+// verbOf turns a past participle of the log messages ("archived",
+// "deactivated", "updated") into the verb of the 409 message.
+func verbOf(what string) string { return strings.TrimSuffix(what, "d") }

@@ -281,9 +281,12 @@ func (s *Service) DeleteAssignment(ctx context.Context, p *Principal, permission
 			}
 		}
 	}
-	err = s.store.DeleteAssignment(ctx, p.OrgID, permissionID, assignmentID)
+	err = s.store.DeleteAssignmentKeepingAdmin(ctx, p.OrgID, permissionID, assignmentID)
 	if errors.Is(err, ErrNotFound) {
 		return Errorf(NotFound, "assignment not found")
+	}
+	if errors.Is(err, ErrLastAdmin) {
+		return lastAdminConflict("revoke " + FullAdminPermission + " from")
 	}
 	if err != nil {
 		return internalErr(err)

@@ -137,7 +137,10 @@ func (s *Service) changeServiceAccount(ctx context.Context, p *Principal, id, wh
 	if err := fu(u); err != nil {
 		return nil, err
 	}
-	err = s.store.UpdateUser(ctx, u)
+	err = s.store.UpdateUserKeepingAdmin(ctx, u)
+	if errors.Is(err, ErrLastAdmin) {
+		return nil, lastAdminConflict(verbOf(what))
+	}
 	if errors.Is(err, ErrDuplicate) {
 		return nil, Errorf(Conflict, "name already taken")
 	}

@@ -390,6 +390,31 @@ type IdentityStore interface {
 	DeleteAssignment(ctx context.Context, orgID, permissionID, id string) error
 }
 
+// AdminGuardStore holds the writes that can take away an org's last way in
+// (docs/authorization.md, rule 3). Each decides in the same transaction as
+// it writes, serialised per org with every other guarded write (SQLite: the
+// one writer; PostgreSQL: a lock on the org's row), so that no two
+// concurrent calls can together leave the org without an admin. An active
+// full admin is a user or service account that is active, registered, not
+// archived, and assigned the org's immutable, unarchived
+// ManagedFullAdminAccess.
+type AdminGuardStore interface {
+	// UpdateUserKeepingAdmin is UpdateUser, except that it returns
+	// ErrLastAdmin, writing nothing, when the org has an active full admin
+	// before the write and none after it.
+	UpdateUserKeepingAdmin(ctx context.Context, u *User) error
+	// DeleteAssignmentKeepingAdmin is DeleteAssignment, except that it
+	// returns ErrLastAdmin, deleting nothing, when the org has an active
+	// full admin before the delete and none after it.
+	DeleteAssignmentKeepingAdmin(ctx context.Context, orgID, permissionID, id string) error
+	// DeactivateCredentialKeepingAdmin is SetCredentialActive(false),
+	// except that it returns ErrLastAdmin, writing nothing, when the
+	// credential is an active one that signs in (not a RecoveryKey) and,
+	// after the write, its user is the org's only active full admin and
+	// has no active credential that signs in.
+	DeactivateCredentialKeepingAdmin(ctx context.Context, orgID, userID, uuid string) error
+}
+
 // Sweeper removes expired single-use records.
 type Sweeper interface {
 	// Sweep deletes the actions that expired at or before now and the
@@ -419,6 +444,7 @@ type Store interface {
 	ActionStore
 	PermissionStore
 	IdentityStore
+	AdminGuardStore
 	AuditStore // audit.go
 	RecoveryStore
 	CredentialCodeStore

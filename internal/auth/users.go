@@ -283,9 +283,12 @@ func (s *Service) person(ctx context.Context, p *Principal, id string) (*User, e
 }
 
 func (s *Service) saveUser(ctx context.Context, p *Principal, u *User, what string) (*UserView, error) {
-	err := s.store.UpdateUser(ctx, u)
+	err := s.store.UpdateUserKeepingAdmin(ctx, u)
 	if errors.Is(err, ErrNotFound) {
 		return nil, Errorf(NotFound, "user not found")
+	}
+	if errors.Is(err, ErrLastAdmin) {
+		return nil, lastAdminConflict(verbOf(what))
 	}
 	if errors.Is(err, ErrDuplicate) {
 		return nil, Errorf(Conflict, "name already taken")

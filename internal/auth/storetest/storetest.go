@@ -142,6 +142,10 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"UpdatePermission", testUpdatePermission},
 		{"ListAssignments", testListAssignments},
 		{"DeleteAssignment", testDeleteAssignment},
+		{"AdminGuardUser", testAdminGuardUser},             // adminguard.go
+		{"AdminGuardAssignment", testAdminGuardAssignment}, // adminguard.go
+		{"AdminGuardCredential", testAdminGuardCredential}, // adminguard.go
+		{"AdminGuardConcurrent", testAdminGuardConcurrent}, // adminguard.go
 
 		{"RecoveryCode", testRecoveryCode},
 		{"RecoverUser", testRecoverUser},
