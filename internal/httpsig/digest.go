@@ -5,7 +5,6 @@ import (
 	"crypto/sha512"
 	"crypto/subtle"
 	"encoding/base64"
-	"net/http"
 	"strings"
 
 	"github.com/dunglas/httpsfv"
@@ -17,13 +16,14 @@ func ContentDigest(body []byte) string {
 	return "sha-256=:" + base64.StdEncoding.EncodeToString(d[:]) + ":"
 }
 
-// CheckContentDigest verifies the Content-Digest field of h against body
+// CheckContentDigest verifies the Content-Digest field (its lines, as
+// received) against body
 // (RFC 9530 section 2): it must be a Dictionary of byte sequences; every
 // member of an algorithm signet knows (sha-256, sha-512) must match, and at
 // least one must be present. Members of other algorithms are refused: a
 // digest nobody checked would be covered by the signature all the same.
-func CheckContentDigest(h http.Header, body []byte) error {
-	d, err := dictionary(h, "Content-Digest")
+func CheckContentDigest(lines []string, body []byte) error {
+	d, err := dictionaryLines("Content-Digest", lines)
 	if err != nil {
 		return err
 	}

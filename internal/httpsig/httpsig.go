@@ -167,7 +167,10 @@ func Parse(h http.Header) (*Signature, error) {
 
 // dictionary parses the field name of h as one canonical Dictionary.
 func dictionary(h http.Header, name string) (*httpsfv.Dictionary, error) {
-	lines := h.Values(name)
+	return dictionaryLines(name, h.Values(name))
+}
+
+func dictionaryLines(name string, lines []string) (*httpsfv.Dictionary, error) {
 	if len(lines) == 0 {
 		return nil, errorf("%s is missing", name)
 	}
@@ -286,3 +289,16 @@ func TargetURI(u *url.URL) string {
 
 // errNoSignature is returned by Verify for a signature that does not verify.
 var errNoSignature = errors.New("signature does not verify")
+
+// Request is the Message of a request as a server received it: the target
+// URI is rebuilt from the connection (https when it came over TLS), the
+// Host field and the request target as received (RFC 9421 section 2.2.2,
+// RFC 9110 section 7.1).
+func Request(r *http.Request) *Message {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	u := &url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery, ForceQuery: r.URL.ForceQuery}
+	return &Message{Method: r.Method, URL: u, Header: r.Header}
+}
