@@ -197,6 +197,7 @@ func (s *Server) register() {
 // action, operation, handler.
 func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) (err error) {
 	c := &call{}
+	w.Header().Set("Accept-Signature", acceptSignature) // docs/httpsig.md: discovery
 	body, err := s.readBody(w, r)
 	if err != nil {
 		return err
@@ -434,6 +435,11 @@ func (s *Server) observe(route string, h func(w http.ResponseWriter, r *http.Req
 		}
 	})
 }
+
+// acceptSignature advertises RFC 9421 signed requests (RFC 9421 section
+// 5.1): the components and parameters signet requires; content-digest when
+// there is a body.
+const acceptSignature = `sig1=("@method" "@target-uri" "authorization" "content-digest");created;nonce;keyid;alg`
 
 // spendSignature verifies the RFC 9421 signature of r (internal/httpsig)
 // and spends it as the request's user action (auth.SpendSignature).
