@@ -216,7 +216,9 @@ func TestHTTPSigRefused(t *testing.T) {
 					e.resign(s, u.signer, "("+all+`);created=`+itoa(now())+`;nonce="`+rand.Text()+`";keyid="`+u.signer.credID+`"`)
 				}, 400},
 				{"missing authorization", func(s *sigReq) { e.resign(s, u.signer, input(`"@method" "@target-uri" "content-digest"`, now(), "")) }, 400},
-				{"missing @method", func(s *sigReq) { e.resign(s, u.signer, input(`"@target-uri" "authorization" "content-digest"`, now(), "")) }, 400},
+				{"missing @method", func(s *sigReq) {
+					e.resign(s, u.signer, input(`"@target-uri" "authorization" "content-digest"`, now(), ""))
+				}, 400},
 				{"missing content-digest", func(s *sigReq) { e.resign(s, u.signer, input(`"@method" "@target-uri" "authorization"`, now(), "")) }, 400},
 				{"@path only", func(s *sigReq) { e.resign(s, u.signer, input(`"@path"`, now(), "")) }, 400},
 				{"@path instead of @target-uri", func(s *sigReq) {
