@@ -21,6 +21,7 @@ import (
 
 	"github.com/signet-auth/signet/client"
 	"github.com/signet-auth/signet/internal/audit"
+	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/httpsig"
 )
 
@@ -326,3 +327,20 @@ func TestHTTPSigReplay(t *testing.T) {
 }
 
 func itoa(n int64) string { return big.NewInt(n).String() }
+
+// TestHTTPSigWindow: Config.SignatureWindow bounds how old created may be.
+func TestHTTPSigWindow(t *testing.T) {
+	st := stores(t)["sqlite"](t)
+	e := newEnv(t, st, func(c *auth.Config) { c.SignatureWindow = 10 * time.Second })
+	u := e.newUser()
+	old := e.httpsigRequest(u.token, u.signer, "POST", "/permissions", permissionBody())
+	fresh := e.httpsigRequest(u.token, u.signer, "POST", "/permissions", permissionBody())
+	e.clock.Advance(11 * time.Second)
+	if r := e.send(old); r.status != 400 {
+		t.Fatalf("11 s old with a 10 s window: %d %s", r.status, r.raw)
+	}
+	e.clock.Advance(-5 * time.Second)
+	if r := e.send(fresh); r.status != 200 {
+		t.Fatalf("6 s old with a 10 s window: %d %s", r.status, r.raw)
+	}
+}
