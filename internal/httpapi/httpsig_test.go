@@ -8,12 +8,17 @@ import (
 	"crypto/ed25519"
 	"crypto/rand"
 	"crypto/sha256"
+	"crypto/x509"
 	"encoding/asn1"
 	"encoding/base64"
 	"encoding/json"
+	"encoding/pem"
 	"io"
 	"math/big"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"testing"
@@ -342,5 +347,64 @@ func TestHTTPSigWindow(t *testing.T) {
 	e.clock.Advance(-5 * time.Second)
 	if r := e.send(fresh); r.status != 200 {
 		t.Fatalf("6 s old with a 10 s window: %d %s", r.status, r.raw)
+	}
+}
+
+// TestHTTPSigIndependentSigner: requests signed by another implementation
+// of RFC 9421 (npm http-message-signatures, examples/httpsig-node) verify,
+// for P-256 and Ed25519 keys. Skipped unless node and the example's
+// node_modules are there (npm ci in examples/httpsig-node).
+func TestHTTPSigIndependentSigner(t *testing.T) {
+	dir, _ := filepath.Abs("../../examples/httpsig-node")
+	if _, err := os.Stat(filepath.Join(dir, "node_modules", "http-message-signatures")); err != nil {
+		t.Skip("npm ci in examples/httpsig-node to run this test")
+	}
+	node, err := exec.LookPath("node")
+	if err != nil {
+		t.Skip("node is not installed")
+	}
+	e := newEnv(t, stores(t)["sqlite"](t))
+	u := e.newUser()
+	ed := newKeySigner(t, "EdDSA")
+	e.addKey(u, ed)
+	for _, tc := range []struct {
+		k   *keySigner
+		alg string
+	}{{u.signer, "ecdsa-p256-sha256"}, {ed, "ed25519"}} {
+		t.Run(tc.alg, func(t *testing.T) {
+			der, err := x509.MarshalPKCS8PrivateKey(tc.k.priv)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body := permissionBody()
+			in, _ := json.Marshal(map[string]any{
+				"method": "POST", "url": e.url + "/permissions", "authorization": "Bearer " + u.token, "body": body,
+				"keyid": tc.k.credID, "alg": tc.alg, "created": e.clock.Now().Unix(),
+				"privateKeyPem": string(pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: der})),
+			})
+			cmd := exec.Command(node, filepath.Join(dir, "sign.mjs"))
+			cmd.Stdin = bytes.NewReader(in)
+			out, err := cmd.Output()
+			if err != nil {
+				t.Fatalf("sign.mjs: %v", err)
+			}
+			var hdr map[string]string
+			if err := json.Unmarshal(out, &hdr); err != nil {
+				t.Fatalf("sign.mjs output %q: %v", out, err)
+			}
+			h := http.Header{}
+			h.Set("Authorization", "Bearer "+u.token)
+			h.Set("Content-Type", "application/json")
+			for k, v := range hdr {
+				h.Set(k, v)
+			}
+			s := &sigReq{method: "POST", path: "/permissions", body: []byte(body), hdr: h}
+			if r := e.send(s); r.status != 200 {
+				t.Fatalf("signed by http-message-signatures: %d %s\n%v", r.status, r.raw, hdr)
+			}
+			if r := e.send(s); r.status != 401 {
+				t.Fatalf("replay: %d %s", r.status, r.raw)
+			}
+		})
 	}
 }
