@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -30,6 +31,34 @@ type Client struct {
 	hc        *http.Client
 	userAgent string
 	insecure  bool
+	// advertised is set once a response of the server carried
+	// Accept-Signature (RFC 9421 section 5.1); shared by With's copies.
+	advertised *atomic.Bool
+	httpsig    httpsigMode
+}
+
+// httpsigMode says when a Key signer signs requests with RFC 9421.
+type httpsigMode int
+
+const (
+	httpsigAuto   httpsigMode = iota // when the server advertises it
+	httpsigAlways                    // always
+	httpsigNever                     // never: the Dfns user-action flow only
+)
+
+// WithHTTPSignatures chooses how non-GET calls are signed when the Signer
+// is a *KeySigner: on (true), every call is signed with RFC 9421 HTTP
+// Message Signatures in one round trip (docs/httpsig.md); off (false), the
+// Dfns user-action flow only. Without this option the client uses RFC 9421
+// once a response of the server has advertised it (Accept-Signature), and
+// the Dfns flow until then.
+func WithHTTPSignatures(on bool) Option {
+	return func(c *Client) {
+		c.httpsig = httpsigNever
+		if on {
+			c.httpsig = httpsigAlways
+		}
+	}
 }
 
 // Option configures a Client.
@@ -80,9 +109,10 @@ func New(baseURL string, opts ...Option) (*Client, error) {
 	}
 	u.Path, u.RawPath = "", ""
 	c := &Client{
-		base:      u,
-		hc:        &http.Client{Timeout: 30 * time.Second},
-		userAgent: "signet-go/" + Version,
+		base:       u,
+		hc:         &http.Client{Timeout: 30 * time.Second},
+		userAgent:  "signet-go/" + Version,
+		advertised: new(atomic.Bool),
 	}
 	for _, o := range opts {
 		o(c)
@@ -209,6 +239,7 @@ func (c *Client) do(ctx context.Context, r *request) error {
 	}
 
 	var userAction string
+	var signRequest *KeySigner
 	if r.method != http.MethodGet && r.method != http.MethodHead && !r.unsigned {
 		if tok == "" {
 			return ErrNoToken
@@ -219,8 +250,9 @@ func (c *Client) do(ctx context.Context, r *request) error {
 		if full.RawQuery != "" {
 			signedPath += "?" + full.RawQuery
 		}
-		userAction, err = c.SignAction(ctx, r.method, signedPath, string(body))
-		if err != nil {
+		if ks, ok := c.signer.(*KeySigner); ok && c.useHTTPSig() {
+			signRequest = ks
+		} else if userAction, err = c.SignAction(ctx, r.method, signedPath, string(body)); err != nil {
 			return err
 		}
 	}
@@ -246,11 +278,19 @@ func (c *Client) do(ctx context.Context, r *request) error {
 	if userAction != "" {
 		req.Header.Set("X-DFNS-USERACTION", userAction)
 	}
+	if signRequest != nil {
+		if err := signRequest.SignRequest(req, body, time.Now()); err != nil {
+			return err
+		}
+	}
 	res, err := c.hc.Do(req)
 	if err != nil {
 		return fmt.Errorf("client: %s %s: %w", r.method, r.path, err)
 	}
 	defer res.Body.Close()
+	if res.Header.Get(AcceptSignature) != "" && c.advertised != nil {
+		c.advertised.Store(true)
+	}
 	raw, err := io.ReadAll(io.LimitReader(res.Body, maxResponse+1))
 	if err != nil {
 		return fmt.Errorf("client: %s %s: reading response: %w", r.method, r.path, err)
@@ -338,4 +378,15 @@ func pathf(format string, segs ...string) string {
 		args[i] = url.PathEscape(s)
 	}
 	return fmt.Sprintf(format, args...)
+}
+
+// useHTTPSig reports whether a Key signer signs this call with RFC 9421.
+func (c *Client) useHTTPSig() bool {
+	switch c.httpsig {
+	case httpsigAlways:
+		return true
+	case httpsigNever:
+		return false
+	}
+	return c.advertised != nil && c.advertised.Load()
 }

@@ -229,7 +229,7 @@ func (r *recorder) take() []recorded {
 func TestUserActionSigningFlow(t *testing.T) {
 	ctx := context.Background()
 	rec := &recorder{}
-	s := newSession(t, client.ES256, client.WithHTTPClient(&http.Client{Transport: rec}), client.WithUserAgent("test-agent"))
+	s := newSession(t, client.ES256, client.WithHTTPClient(&http.Client{Transport: rec}), client.WithUserAgent("test-agent"), client.WithHTTPSignatures(false))
 	rec.take()
 
 	if _, err := s.c.DeactivateCredential(ctx, "cr-aaaaa-bbbbb-cccccccccccccccc"); err == nil {
@@ -474,4 +474,29 @@ func TestRegisterTwice(t *testing.T) {
 
 func b64decode(s string) ([]byte, error) {
 	return base64.RawURLEncoding.DecodeString(s)
+}
+
+// With a server that advertises Accept-Signature, a Key signer's non-GET
+// call is one request signed with RFC 9421 (docs/httpsig.md), for every
+// Key algorithm; the server accepts it.
+func TestHTTPSignatureFlow(t *testing.T) {
+	ctx := context.Background()
+	for _, alg := range []client.Algorithm{client.ES256, client.ES384, client.EdDSA, client.RS256, client.ES256K} {
+		t.Run(string(alg), func(t *testing.T) {
+			rec := &recorder{}
+			s := newSession(t, alg, client.WithHTTPClient(&http.Client{Transport: rec}))
+			rec.take()
+			if _, err := s.c.CreatePermission(ctx, client.CreatePermissionRequest{Name: "p-" + string(alg), Operations: []string{"Auth:Users:Read"}}); err != nil {
+				t.Fatalf("signed call: %v", err)
+			}
+			reqs := rec.take()
+			if len(reqs) != 1 {
+				t.Fatalf("got %d requests, want 1", len(reqs))
+			}
+			h := reqs[0].header
+			if h.Get("Signature-Input") == "" || h.Get("Signature") == "" || h.Get("Content-Digest") == "" || h.Get("X-DFNS-USERACTION") != "" {
+				t.Fatalf("headers %v", h)
+			}
+		})
+	}
 }

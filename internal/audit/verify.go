@@ -5,9 +5,12 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/signet-auth/signet/internal/credential"
+	"github.com/signet-auth/signet/internal/httpsig"
 	"github.com/signet-auth/signet/internal/token"
 )
 
@@ -167,6 +170,9 @@ func VerifyAssertion(e *Entry) error {
 	switch e.CredentialKind {
 	case "Key":
 		pub, err := credential.ParsePublicKeyPEM(e.PublicKey)
+		if err == nil && strings.HasPrefix(e.Algorithm, HTTPSigPrefix) {
+			return verifyHTTPSig(e, pub, cd, sig)
+		}
 		if err != nil {
 			return fmt.Errorf("public key: %w", err)
 		}
@@ -195,4 +201,37 @@ func VerifyAssertion(e *Entry) error {
 		return err
 	}
 	return errors.New("credential kind " + e.CredentialKind + " cannot sign actions")
+}
+
+// HTTPSigPrefix starts the Algorithm of an entry recorded for an RFC 9421
+// signed request (docs/httpsig.md): ClientData is then the signature base,
+// Signature the signature, and Algorithm the prefix and the RFC 9421
+// algorithm.
+const HTTPSigPrefix = "rfc9421:"
+
+// verifyHTTPSig checks an RFC 9421 entry: the signature over the base it
+// stores, and that the base's @method and @target-uri are the entry's
+// method and target.
+func verifyHTTPSig(e *Entry, pub *credential.PublicKey, base, sig []byte) error {
+	if err := httpsig.Verify(strings.TrimPrefix(e.Algorithm, HTTPSigPrefix), pub.Key, base, sig); err != nil {
+		return err
+	}
+	lines := strings.Split(string(base), "\n")
+	if !slices.Contains(lines, `"@method": `+e.Method) {
+		return errors.New("the signature base does not cover the entry's method")
+	}
+	target := e.Path
+	if e.Query != "" {
+		target += "?" + e.Query
+	}
+	for _, l := range lines {
+		if u, ok := strings.CutPrefix(l, `"@target-uri": `); ok {
+			if i := strings.Index(u, "://"); i >= 0 {
+				if j := strings.IndexByte(u[i+3:], '/'); j >= 0 && u[i+3+j:] == target {
+					return nil
+				}
+			}
+		}
+	}
+	return errors.New("the signature base does not cover the entry's target")
 }

@@ -42,6 +42,9 @@ type Config struct {
 	// RecoveryCodeTTL is the life of a recovery code: shorter than a
 	// registration code's, since one opens an existing account.
 	RecoveryCodeTTL time.Duration // 15 min
+	// SignatureWindow is how old an RFC 9421 signature's created may be,
+	// and how far its expires may lie after it (httpsig.go).
+	SignatureWindow time.Duration // 60 s
 
 	// Delivery sends registration codes to users; nil: codes reach users
 	// only through the operator (signet users invite).
@@ -128,6 +131,7 @@ func New(cfg Config) (*Service, error) {
 	def(&cfg.TempTTL, 15*time.Minute)
 	def(&cfg.CodeTTL, 4*time.Hour)
 	def(&cfg.RecoveryCodeTTL, 15*time.Minute)
+	def(&cfg.SignatureWindow, DefaultSignatureWindow)
 	if cfg.TokenCacheSize <= 0 {
 		cfg.TokenCacheSize = DefaultTokenCacheSize
 	}

@@ -38,6 +38,9 @@ type Config struct {
 	LoginTTL        time.Duration
 	CodeTTL         time.Duration // registration codes (spec 12.12: 4 h)
 	RecoveryCodeTTL time.Duration // recovery codes: shorter, they open an existing account
+	// SignatureWindow is how old an RFC 9421 signed request's created may
+	// be (docs/httpsig.md).
+	SignatureWindow time.Duration
 
 	// Gateway mode (internal/gateway): with Upstream set, signet forwards
 	// every request outside its own paths to it, guarded by Routes.
@@ -112,6 +115,7 @@ func Default() Config {
 		LoginTTL:        6 * time.Hour,
 		CodeTTL:         4 * time.Hour,
 		RecoveryCodeTTL: 15 * time.Minute,
+		SignatureWindow: 60 * time.Second,
 		LogLevel:        "info",
 		LogFormat:       "text",
 
@@ -217,6 +221,7 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.LoginTTL, "login-ttl", "LOGIN_TTL", "lifetime of a login token"},
 		{&c.CodeTTL, "code-ttl", "CODE_TTL", "lifetime of a registration code"},
 		{&c.RecoveryCodeTTL, "recovery-code-ttl", "RECOVERY_CODE_TTL", "lifetime of a recovery code"},
+		{&c.SignatureWindow, "signature-window", "SIGNATURE_WINDOW", "how old an RFC 9421 signed request may be (created), 1s to 10m"},
 		{&c.UpstreamTimeout, "upstream-timeout", "UPSTREAM_TIMEOUT", "how long to wait for the upstream's response headers before answering 504"},
 		{&c.RequestTimeout, "request-timeout", "REQUEST_TIMEOUT", "deadline of one request's work on the database; past it the caller gets 503 with Retry-After"},
 	}
@@ -389,6 +394,9 @@ func (c *Config) Validate() error {
 		if d < time.Second {
 			bad("%s must be at least 1s", name)
 		}
+	}
+	if c.SignatureWindow < time.Second || c.SignatureWindow > 10*time.Minute {
+		bad("--signature-window must be between 1s and 10m")
 	}
 	switch {
 	case c.Upstream == "" && c.Routes != "":

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/httpsig"
 )
 
 // observe runs guard for one request bound for the upstream: it gives the
@@ -144,7 +145,11 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 		if rt != nil {
 			sp.UnsignedQuery = rt.UnsignedQuery
 		}
-		x.action, err = g.svc.SpendAction(ctx, p, r.Header.Get("X-DFNS-USERACTION"), sp)
+		if httpsig.Present(r.Header) { // RFC 9421 in place of X-DFNS-USERACTION (docs/httpsig.md)
+			x.action, err = g.spendSignature(ctx, r, p, body)
+		} else {
+			x.action, err = g.svc.SpendAction(ctx, p, r.Header.Get("X-DFNS-USERACTION"), sp)
+		}
 		if err != nil {
 			return err
 		}
@@ -362,4 +367,16 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 	enc := json.NewEncoder(w)
 	enc.SetEscapeHTML(false)
 	_ = enc.Encode(body)
+}
+
+// spendSignature verifies the RFC 9421 signature of r and spends it as the
+// request's user action, like signet's own routes (internal/httpapi).
+func (g *Gateway) spendSignature(ctx context.Context, r *http.Request, p *auth.Principal, body []byte) (*auth.Action, error) {
+	sig, base, err := auth.ParseSignature(httpsig.Request(r))
+	if err != nil {
+		return nil, err
+	}
+	return g.svc.SpendSignature(ctx, p, &auth.SignedRequest{
+		Sig: sig, Base: base, Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery,
+		ContentDigest: r.Header.Values("Content-Digest"), Body: body})
 }

@@ -206,6 +206,8 @@ type user struct {
 	client *client.Client
 	// last is what the server answered client's last request.
 	last *lastResponse
+	// signer is the user's Key credential.
+	signer *client.KeySigner
 }
 
 func (e *env) newUser() *user {
@@ -232,7 +234,7 @@ func (e *env) newUser() *user {
 	if err != nil {
 		e.t.Fatal(err)
 	}
-	u := &user{orgID: b.Org.ID, userID: b.User.ID, username: b.User.Username, last: last}
+	u := &user{orgID: b.Org.ID, userID: b.User.ID, username: b.User.Username, last: last, signer: signer}
 	if _, err := c.Register(ctx, client.RegistrationInitRequest{OrgID: u.orgID, Username: u.username, RegistrationCode: b.Code}, signer); err != nil {
 		e.t.Fatalf("register: %v", err)
 	}

@@ -66,7 +66,8 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest, target *url.URL) {
 func untrusted(name string) bool {
 	return hasPrefixFold(name, "x-signet-") || hasPrefixFold(name, "x-forwarded-") ||
 		equalFold(name, "forwarded") || equalFold(name, "authorization") ||
-		equalFold(name, "x-dfns-useraction")
+		equalFold(name, "x-dfns-useraction") ||
+		equalFold(name, "signature") || equalFold(name, "signature-input") // RFC 9421: signet's, like the user action
 }
 
 func hasPrefixFold(s, prefix string) bool {

@@ -6,8 +6,9 @@ import (
 )
 
 // corsHeaders are the request headers browser clients of the official SDK
-// send (spec 1.2), plus the legacy Dfns ones older SDKs add.
-const corsHeaders = "Authorization, Content-Type, X-DFNS-USERACTION, X-DFNS-SDK-VERSION, X-DFNS-APPID, X-DFNS-NONCE, X-DFNS-APPSECRET, X-Request-Id"
+// send (spec 1.2), plus the legacy Dfns ones older SDKs add, and those of
+// RFC 9421 signed requests (docs/httpsig.md).
+const corsHeaders = "Authorization, Content-Type, X-DFNS-USERACTION, X-DFNS-SDK-VERSION, X-DFNS-APPID, X-DFNS-NONCE, X-DFNS-APPSECRET, X-Request-Id, Signature, Signature-Input, Content-Digest"
 
 // cors lets web apps on the configured origins call signet from a browser
 // (issue 4.5). Tokens travel in the Authorization header, never in
@@ -36,7 +37,7 @@ func (s *Server) cors(next http.Handler) http.Handler {
 		}
 		h := w.Header()
 		h.Set("Access-Control-Allow-Origin", origin)
-		h.Set("Access-Control-Expose-Headers", "X-Request-Id")
+		h.Set("Access-Control-Expose-Headers", "X-Request-Id, Accept-Signature")
 		if preflight {
 			h.Add("Vary", "Access-Control-Request-Method")
 			h.Add("Vary", "Access-Control-Request-Headers")

@@ -20,6 +20,7 @@ import (
 
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/health"
+	"github.com/signet-auth/signet/internal/httpsig"
 	"github.com/signet-auth/signet/internal/strictjson"
 )
 
@@ -196,6 +197,7 @@ func (s *Server) register() {
 // action, operation, handler.
 func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) (err error) {
 	c := &call{}
+	w.Header().Set("Accept-Signature", acceptSignature) // docs/httpsig.md: discovery
 	body, err := s.readBody(w, r)
 	if err != nil {
 		return err
@@ -219,8 +221,12 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) (err er
 			return err
 		}
 		if rt.signed() {
-			c.action, err = s.svc.SpendAction(r.Context(), c.p, r.Header.Get("X-DFNS-USERACTION"), &auth.Spend{
-				Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, UnsignedQuery: rt.unsignedQuery, Body: body})
+			if httpsig.Present(r.Header) { // RFC 9421 in place of X-DFNS-USERACTION (docs/httpsig.md)
+				c.action, err = spendSignature(s.svc, r, c.p, body)
+			} else {
+				c.action, err = s.svc.SpendAction(r.Context(), c.p, r.Header.Get("X-DFNS-USERACTION"), &auth.Spend{
+					Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery, UnsignedQuery: rt.unsignedQuery, Body: body})
+			}
 			if c.action != nil { // audit: the spent action's entry gets the request's outcome
 				setSpent(r)
 				defer func() { s.svc.RecordOutcome(r.Context(), c.action, outcomeStatus(w, err)) }()
@@ -428,4 +434,21 @@ func (s *Server) observe(route string, h func(w http.ResponseWriter, r *http.Req
 			s.observer.ObserveRequest(route, r.Method, rec.status, string(code), li.spent, dur)
 		}
 	})
+}
+
+// acceptSignature advertises RFC 9421 signed requests (RFC 9421 section
+// 5.1): the components and parameters signet requires; content-digest when
+// there is a body.
+const acceptSignature = `sig1=("@method" "@target-uri" "authorization" "content-digest");created;nonce;keyid;alg`
+
+// spendSignature verifies the RFC 9421 signature of r (internal/httpsig)
+// and spends it as the request's user action (auth.SpendSignature).
+func spendSignature(svc *auth.Service, r *http.Request, p *auth.Principal, body []byte) (*auth.Action, error) {
+	sig, base, err := auth.ParseSignature(httpsig.Request(r))
+	if err != nil {
+		return nil, err
+	}
+	return svc.SpendSignature(r.Context(), p, &auth.SignedRequest{
+		Sig: sig, Base: base, Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery,
+		ContentDigest: r.Header.Values("Content-Digest"), Body: body})
 }

@@ -102,7 +102,7 @@ func (s *Server) openAPI(extra []DocRoute) ([]byte, error) {
 			Version: "1",
 			Description: "Dfns-compatible API authentication. Generated from signet's route table: " +
 				"x-signet-operation is the permission a route needs, x-signet-signed says it needs a user action " +
-				"(X-DFNS-USERACTION, from POST /auth/action/init and POST /auth/action).",
+				"(X-DFNS-USERACTION, from POST /auth/action/init and POST /auth/action, or an RFC 9421 signature: docs/httpsig.md).",
 		},
 		Paths: openapi3.NewPaths(),
 		Components: &openapi3.Components{
@@ -147,8 +147,16 @@ func (s *Server) openAPI(extra []DocRoute) ([]byte, error) {
 			}
 		}
 		if signed {
-			o.AddParameter(openapi3.NewHeaderParameter("X-DFNS-USERACTION").WithRequired(true).
-				WithSchema(openapi3.NewStringSchema()).WithDescription("user action token bound to this method, path and body"))
+			// One of the two is required (docs/httpsig.md); OpenAPI cannot
+			// say "one of these headers", so neither is marked required.
+			o.AddParameter(openapi3.NewHeaderParameter("X-DFNS-USERACTION").
+				WithSchema(openapi3.NewStringSchema()).WithDescription("user action token bound to this method, path and body; or sign the request with RFC 9421 (Signature-Input, Signature)"))
+			o.AddParameter(openapi3.NewHeaderParameter("Signature-Input").
+				WithSchema(openapi3.NewStringSchema()).WithDescription("RFC 9421 signature parameters, in place of X-DFNS-USERACTION (docs/httpsig.md)"))
+			o.AddParameter(openapi3.NewHeaderParameter("Signature").
+				WithSchema(openapi3.NewStringSchema()).WithDescription("RFC 9421 signature, in place of X-DFNS-USERACTION"))
+			o.AddParameter(openapi3.NewHeaderParameter("Content-Digest").
+				WithSchema(openapi3.NewStringSchema()).WithDescription("RFC 9530 digest of the body, covered by an RFC 9421 signature"))
 			if o.Extensions == nil {
 				o.Extensions = map[string]any{}
 			}

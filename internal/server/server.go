@@ -166,7 +166,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 	svc, err := auth.New(auth.Config{
 		Store: st, Tokens: iss, Logger: log, Delivery: delivery, ChallengeKey: challengeKey,
 		ChallengeTTL: cfg.ChallengeTTL, ActionTTL: cfg.ActionTTL, LoginTTL: cfg.LoginTTL,
-		CodeTTL: cfg.CodeTTL, RecoveryCodeTTL: cfg.RecoveryCodeTTL,
+		CodeTTL: cfg.CodeTTL, RecoveryCodeTTL: cfg.RecoveryCodeTTL, SignatureWindow: cfg.SignatureWindow,
 		RPID: cfg.RPID, Origins: cfg.Origins, ExtraOperations: routes.Operations(), Caches: caches,
 		TokenCacheSize: cfg.TokenCacheSize,
 	})

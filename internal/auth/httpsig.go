@@ -1,0 +1,207 @@
+package auth
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/base64"
+	"errors"
+	"slices"
+	"time"
+
+	"github.com/signet-auth/signet/internal/audit"
+	"github.com/signet-auth/signet/internal/credential"
+	"github.com/signet-auth/signet/internal/httpsig"
+)
+
+// RFC 9421 HTTP Message Signatures in place of X-DFNS-USERACTION (issue 17,
+// docs/httpsig.md): the caller signs the request itself with one of its Key
+// credentials, in one round trip, with the guarantees of a user action:
+// bound to the identity (keyid, and the bearer token through the covered
+// authorization field), to the method, the whole target and the body
+// (content-digest), single use (nonce), and audited.
+
+// DefaultSignatureWindow is the default Config.SignatureWindow.
+const DefaultSignatureWindow = 60 * time.Second
+
+// signatureSkew is how far in the future a created may lie: clocks differ.
+const signatureSkew = 5 * time.Second
+
+// AuditAlgPrefix marks an audit entry whose ClientData is an RFC 9421
+// signature base, not a Dfns clientData: Algorithm is the prefix followed
+// by the RFC 9421 algorithm name.
+const AuditAlgPrefix = audit.HTTPSigPrefix
+
+// SignedRequest is a request that carries an RFC 9421 signature, as
+// received.
+type SignedRequest struct {
+	Sig *httpsig.Signature
+	// Base is the signature base of Sig over the request (httpsig.Base).
+	Base []byte
+	// Method, Path and Query are as received (r.URL.EscapedPath(),
+	// r.URL.RawQuery).
+	Method, Path, Query string
+	// ContentDigest holds the lines of the Content-Digest field.
+	ContentDigest []string
+	Body          []byte
+}
+
+// signatureAlg is the RFC 9421 algorithm a Key credential signs with.
+var signatureAlg = map[string]string{
+	string(credential.ES256):  httpsig.ECDSAP256SHA256,
+	string(credential.ES384):  httpsig.ECDSAP384SHA384,
+	string(credential.EdDSA):  httpsig.Ed25519,
+	string(credential.RS256):  httpsig.RSAV15SHA256,
+	string(credential.ES256K): httpsig.ECDSASecp256k1SHA256,
+}
+
+// requiredComponents must be covered by every signature; content-digest
+// too when the request has a body.
+var requiredComponents = []string{"@method", "@target-uri", "authorization"}
+
+// SpendSignature accepts an RFC 9421 signed request in place of a user
+// action, and returns the action recorded for it (whose audit entry holds
+// the signature base), like SpendAction. The rules, each refused with no
+// write:
+//   - covered: @method, @target-uri (the whole target), authorization, and
+//     content-digest when there is a body, the digest matching the body
+//     (RFC 9530);
+//   - created given, at most Config.SignatureWindow old and not in the
+//     future; expires, if given, after now and within the window of
+//     created; a nonce of 16 to 256 characters;
+//   - keyid names an active Key credential the caller may sign with (its
+//     own org and identity: signingCredentials), alg is that credential's
+//     algorithm, and the signature verifies.
+//
+// Then the nonce is spent in the same commit that writes the action and
+// its pending audit entry (a replay, on any replica, finds it spent until
+// the window has closed), and the entry is appended to the chain.
+func (s *Service) SpendSignature(ctx context.Context, p *Principal, r *SignedRequest) (*Action, error) {
+	sig := r.Sig
+	for _, c := range requiredComponents {
+		if !slices.Contains(sig.Components, c) {
+			return nil, Errorf(Invalid, "the signature must cover %s", c)
+		}
+	}
+	if len(r.Body) > 0 || len(r.ContentDigest) > 0 {
+		if !slices.Contains(sig.Components, "content-digest") {
+			return nil, Errorf(Invalid, "the signature must cover content-digest when there is a body")
+		}
+		if err := httpsig.CheckContentDigest(r.ContentDigest, r.Body); err != nil {
+			return nil, wrap(Invalid, httpsigMsg(err), err)
+		}
+	}
+	now := s.clock()
+	window := s.cfg.SignatureWindow
+	switch {
+	case !sig.HasCreated:
+		return nil, Errorf(Invalid, "the signature must have a created parameter")
+	case time.Unix(sig.Created, 0).After(now.Add(signatureSkew)):
+		return nil, Errorf(Invalid, "the signature's created is in the future")
+	case time.Unix(sig.Created, 0).Before(now.Add(-window)):
+		return nil, Errorf(Invalid, "the signature has expired (created more than %s ago)", window)
+	case sig.HasExpires && !time.Unix(sig.Expires, 0).After(now):
+		return nil, Errorf(Invalid, "the signature has expired")
+	case sig.HasExpires && time.Unix(sig.Expires, 0).After(time.Unix(sig.Created, 0).Add(window)):
+		return nil, Errorf(Invalid, "the signature's expires is more than %s after created", window)
+	case len(sig.Nonce) < 16 || len(sig.Nonce) > 256:
+		return nil, Errorf(Invalid, "the signature must have a nonce of 16 to 256 characters")
+	case sig.KeyID == "" || len(sig.KeyID) > 1024:
+		return nil, Errorf(Invalid, "the signature must have a keyid")
+	case sig.Alg == "":
+		return nil, Errorf(Invalid, "the signature must have an alg parameter")
+	}
+	creds, err := s.signingCredentials(ctx, p)
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	var c *Credential
+	for _, x := range creds {
+		if x.CredID == sig.KeyID {
+			c = x
+		}
+	}
+	if c == nil || !c.IsActive || c.Kind != KindKey {
+		return nil, errUnauthenticated(errors.New("keyid is not an active Key credential of the caller"))
+	}
+	if want := signatureAlg[c.Algorithm]; want == "" || sig.Alg != want {
+		return nil, errUnauthenticated(errors.New("alg does not match the credential"))
+	}
+	pub, err := credential.ParsePublicKeyPEM(c.PublicKey)
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	if err := httpsig.Verify(sig.Alg, pub.Key, r.Base, sig.Value); err != nil {
+		s.log.InfoContext(ctx, "http message signature rejected", "org", p.OrgID, "user", p.UserID, "token", p.TokenID, "credential", c.UUID, "err", err)
+		return nil, errUnauthenticated(err)
+	}
+	ph, err := payloadHash(r.Body)
+	if err != nil {
+		return nil, wrap(Invalid, "request body must be a JSON document: "+err.Error(), err)
+	}
+	tok := newSecret() // never handed out: the action is spent right away
+	act := &Action{
+		ID: newID("uj"), TokenHash: hash(tok), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID,
+		CredentialUUID: c.UUID, Method: r.Method, Path: r.Path, Query: r.Query, PayloadHash: ph,
+		ExpiresAt: now.Add(s.cfg.ActionTTL), CreatedAt: now,
+	}
+	var e *audit.Entry
+	if !s.cfg.DisableAudit {
+		e = &audit.Entry{
+			ID: act.ID, OrgID: act.OrgID,
+			UserID: p.UserID, Username: p.Username, TokenID: p.TokenID, TokenKind: string(p.Kind),
+			CredentialUUID: c.UUID, CredID: c.CredID, CredentialKind: string(c.Kind), PublicKey: c.PublicKey,
+			Method: act.Method, Path: act.Path, Query: act.Query, PayloadHash: act.PayloadHash,
+			ActionTokenHash: act.TokenHash, Challenge: sig.Nonce,
+			ClientData: base64.RawURLEncoding.EncodeToString(r.Base),
+			Signature:  base64.RawURLEncoding.EncodeToString(sig.Value),
+			Algorithm:  AuditAlgPrefix + sig.Alg,
+		}
+	}
+	// The nonce's record outlives every moment its signature could be
+	// accepted: created + window (+ skew), then the store's grace.
+	nonceExp := time.Unix(sig.Created, 0).Add(window + signatureSkew)
+	switch err := s.store.CreateActionForChallenge(ctx, nonceID(p.OrgID, c.UUID, sig.Nonce), nonceExp, act, e); {
+	case errors.Is(err, ErrUsed):
+		return nil, errUnauthenticated(errors.New("nonce used before"))
+	case err != nil:
+		return nil, internalErr(err)
+	}
+	a, err := s.useAction(ctx, act.TokenHash, (&Spend{Path: r.Path, Query: r.Query}).Target())
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	return a, nil
+}
+
+// nonceID is the spent-challenge record of a signature's nonce: its own
+// namespace ("hs-", never a sealed challenge's id), per org and credential.
+func nonceID(orgID, credUUID, nonce string) string {
+	h := sha256.Sum256([]byte(orgID + "\x00" + credUUID + "\x00" + nonce))
+	return "hs-" + base64.RawURLEncoding.EncodeToString(h[:])
+}
+
+// httpsigMsg is the client-safe message of an httpsig error.
+func httpsigMsg(err error) string {
+	var he *httpsig.Error
+	if errors.As(err, &he) {
+		return he.Msg
+	}
+	return "invalid HTTP message signature"
+}
+
+// ParseSignature parses the signature of a request for SpendSignature,
+// mapping a malformed one to an Invalid error.
+func ParseSignature(m *httpsig.Message) (*httpsig.Signature, []byte, error) {
+	if len(m.Header.Values("X-DFNS-USERACTION")) > 0 {
+		return nil, nil, Errorf(Invalid, "send either X-DFNS-USERACTION or an HTTP message signature, not both")
+	}
+	sig, err := httpsig.Parse(m.Header)
+	if err != nil {
+		return nil, nil, wrap(Invalid, httpsigMsg(err), err)
+	}
+	base, err := httpsig.Base(m, sig)
+	if err != nil {
+		return nil, nil, wrap(Invalid, httpsigMsg(err), err)
+	}
+	return sig, base, nil
+}

@@ -1,0 +1,304 @@
+// Package httpsig verifies RFC 9421 HTTP Message Signatures: it parses the
+// Signature-Input and Signature fields (RFC 8941/9651 structured fields,
+// with github.com/dunglas/httpsfv), builds the signature base of RFC 9421
+// section 2.5, verifies a signature with a public key under one of the
+// algorithms of RFC 9421 section 3.3, and checks an RFC 9530
+// Content-Digest against a body. It decides nothing about who may sign
+// what: that is internal/auth's rule (docs/httpsig.md).
+package httpsig
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/dunglas/httpsfv"
+)
+
+// MaxFieldLen bounds Signature-Input and Signature (each, all lines
+// together): a signature of signet's algorithms with its parameters fits in
+// far less.
+const MaxFieldLen = 8192
+
+// maxComponents bounds the covered components of one signature.
+const maxComponents = 32
+
+// Error is a signature that cannot be parsed or does not verify. Msg is
+// safe to show to the client.
+type Error struct {
+	Msg string
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Err != nil {
+		return "httpsig: " + e.Msg + ": " + e.Err.Error()
+	}
+	return "httpsig: " + e.Msg
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+func errorf(format string, args ...any) *Error { return &Error{Msg: fmt.Sprintf(format, args...)} }
+
+// Signature is one signature of a message: its label, covered components
+// and parameters (RFC 9421 section 2.3), and its value.
+type Signature struct {
+	Label string
+	// Components are the covered component identifiers, in order, as
+	// names: "@method", "content-digest". Component parameters (;sf,
+	// ;key, ;bs, ;req, ;name) are not accepted.
+	Components []string
+	// Created and Expires are UNIX seconds; HasCreated and HasExpires
+	// tell whether they were given.
+	Created, Expires       int64
+	HasCreated, HasExpires bool
+	Nonce, KeyID, Alg, Tag string
+	// Params is the serialized signature parameters, the value of the
+	// @signature-params line of the signature base (section 2.3).
+	Params string
+	// Value is the signature.
+	Value []byte
+}
+
+// Present reports whether h carries any RFC 9421 signature field.
+func Present(h http.Header) bool {
+	return len(h.Values("Signature-Input")) > 0 || len(h.Values("Signature")) > 0
+}
+
+// Parse reads the one signature h carries. It is strict where RFC 9421
+// leaves a verifier free to be, so that what was verified is what any other
+// reader of the same fields would see:
+//   - each field must be a Dictionary in its canonical serialization
+//     (RFC 8941 section 4.1): a repeated label or parameter, which a
+//     parser silently folds into the last one, cannot be canonical;
+//   - exactly one signature, the same label in both fields;
+//   - the covered components are strings without parameters, none
+//     repeated (section 2.5 step 1.1), the known parameters of the right
+//     type and none other.
+func Parse(h http.Header) (*Signature, error) {
+	in, err := dictionary(h, "Signature-Input")
+	if err != nil {
+		return nil, err
+	}
+	sg, err := dictionary(h, "Signature")
+	if err != nil {
+		return nil, err
+	}
+	if len(in.Names()) != 1 || len(sg.Names()) != 1 {
+		return nil, errorf("exactly one signature is accepted: Signature-Input and Signature must each hold one label")
+	}
+	label := in.Names()[0]
+	if sg.Names()[0] != label {
+		return nil, errorf("Signature-Input and Signature must name the same label")
+	}
+	m, _ := in.Get(label)
+	il, ok := m.(httpsfv.InnerList)
+	if !ok {
+		return nil, errorf("Signature-Input %s must be an inner list of components", label)
+	}
+	v, _ := sg.Get(label)
+	it, ok := v.(httpsfv.Item)
+	if !ok {
+		return nil, errorf("Signature %s must be a byte sequence", label)
+	}
+	val, ok := it.Value.([]byte)
+	if !ok || len(it.Params.Names()) != 0 {
+		return nil, errorf("Signature %s must be a byte sequence", label)
+	}
+	s := &Signature{Label: label, Value: val}
+	if len(il.Items) > maxComponents {
+		return nil, errorf("at most %d covered components", maxComponents)
+	}
+	for _, c := range il.Items {
+		name, ok := c.Value.(string)
+		if !ok || name == "" {
+			return nil, errorf("covered components must be strings")
+		}
+		if len(c.Params.Names()) != 0 {
+			return nil, errorf("component parameters are not supported (%q)", name)
+		}
+		if name != strings.ToLower(name) {
+			return nil, errorf("component names must be lower case (%q)", name)
+		}
+		if slices.Contains(s.Components, name) {
+			return nil, errorf("component %q is covered twice", name)
+		}
+		s.Components = append(s.Components, name)
+	}
+	for _, k := range il.Params.Names() {
+		p, _ := il.Params.Get(k)
+		var ok bool
+		switch k {
+		case "created":
+			s.Created, ok = p.(int64)
+			s.HasCreated = true
+		case "expires":
+			s.Expires, ok = p.(int64)
+			s.HasExpires = true
+		case "nonce":
+			s.Nonce, ok = p.(string)
+		case "keyid":
+			s.KeyID, ok = p.(string)
+		case "alg":
+			s.Alg, ok = p.(string)
+		case "tag":
+			s.Tag, ok = p.(string)
+		default:
+			return nil, errorf("unknown signature parameter %q", k)
+		}
+		if !ok {
+			return nil, errorf("signature parameter %q has the wrong type", k)
+		}
+	}
+	d := httpsfv.NewDictionary()
+	d.Add(label, il)
+	ser, err := httpsfv.Marshal(d)
+	if err != nil {
+		return nil, &Error{Msg: "Signature-Input cannot be serialized", Err: err}
+	}
+	s.Params = strings.TrimPrefix(ser, label+"=")
+	return s, nil
+}
+
+// dictionary parses the field name of h as one canonical Dictionary.
+func dictionary(h http.Header, name string) (*httpsfv.Dictionary, error) {
+	return dictionaryLines(name, h.Values(name))
+}
+
+func dictionaryLines(name string, lines []string) (*httpsfv.Dictionary, error) {
+	if len(lines) == 0 {
+		return nil, errorf("%s is missing", name)
+	}
+	joined := strings.Join(lines, ", ")
+	if len(joined) > MaxFieldLen {
+		return nil, errorf("%s is longer than %d bytes", name, MaxFieldLen)
+	}
+	d, err := httpsfv.UnmarshalDictionary([]string{joined})
+	if err != nil {
+		return nil, &Error{Msg: name + " is not a structured-field dictionary", Err: err}
+	}
+	canon, err := httpsfv.Marshal(d)
+	if err != nil || canon != joined {
+		return nil, errorf("%s must be in canonical structured-field form, each label and parameter once", name)
+	}
+	return d, nil
+}
+
+// Message is what a signature base is built from: a request (Method and
+// URL, absolute) or a response (Status), and its header fields.
+type Message struct {
+	Method string
+	// URL is the absolute target URI (section 2.2.2): scheme, authority,
+	// path and query as received.
+	URL    *url.URL
+	Status int // responses only
+	Header http.Header
+}
+
+// Base builds the signature base of s over m (RFC 9421 section 2.5).
+// Derived components: @method, @target-uri, @authority, @scheme,
+// @request-target, @path, @query (requests); @status (responses). Header
+// fields: every line of the field, trimmed, joined with ", " (section
+// 2.1). A component the message lacks is an error (section 2.5 step 2.4).
+func Base(m *Message, s *Signature) ([]byte, error) {
+	var b strings.Builder
+	for _, c := range s.Components {
+		v, err := component(m, c)
+		if err != nil {
+			return nil, err
+		}
+		if strings.ContainsAny(v, "\r\n") {
+			return nil, errorf("component %q holds a line break", c)
+		}
+		b.WriteString(strconv.Quote(c)) // lower-case token characters: the sf-string form
+		b.WriteString(": ")
+		b.WriteString(v)
+		b.WriteByte('\n')
+	}
+	b.WriteString(`"@signature-params": `)
+	b.WriteString(s.Params)
+	return []byte(b.String()), nil
+}
+
+func component(m *Message, name string) (string, error) {
+	if !strings.HasPrefix(name, "@") {
+		lines := m.Header.Values(name)
+		if len(lines) == 0 {
+			return "", errorf("covered header field %q is missing", name)
+		}
+		vs := make([]string, len(lines))
+		for i, l := range lines {
+			vs[i] = strings.Trim(l, " \t")
+		}
+		return strings.Join(vs, ", "), nil
+	}
+	if name == "@status" {
+		if m.Status == 0 {
+			return "", errorf("@status applies to responses only")
+		}
+		return strconv.Itoa(m.Status), nil
+	}
+	if m.URL == nil || m.Method == "" {
+		return "", errorf("%s applies to requests only", name)
+	}
+	u := m.URL
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	switch name {
+	case "@method":
+		return m.Method, nil
+	case "@target-uri":
+		return TargetURI(u), nil
+	case "@authority":
+		return strings.ToLower(u.Host), nil
+	case "@scheme":
+		return strings.ToLower(u.Scheme), nil
+	case "@request-target":
+		if u.RawQuery != "" || u.ForceQuery {
+			return path + "?" + u.RawQuery, nil
+		}
+		return path, nil
+	case "@path":
+		return path, nil
+	case "@query":
+		return "?" + u.RawQuery, nil
+	}
+	return "", errorf("derived component %q is not supported", name)
+}
+
+// TargetURI is the @target-uri of u: scheme://authority/path?query, with
+// the path and query as received.
+func TargetURI(u *url.URL) string {
+	path := u.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	t := strings.ToLower(u.Scheme) + "://" + strings.ToLower(u.Host) + path
+	if u.RawQuery != "" || u.ForceQuery {
+		t += "?" + u.RawQuery
+	}
+	return t
+}
+
+// errNoSignature is returned by Verify for a signature that does not verify.
+var errNoSignature = errors.New("signature does not verify")
+
+// Request is the Message of a request as a server received it: the target
+// URI is rebuilt from the connection (https when it came over TLS), the
+// Host field and the request target as received (RFC 9421 section 2.2.2,
+// RFC 9110 section 7.1).
+func Request(r *http.Request) *Message {
+	scheme := "http"
+	if r.TLS != nil {
+		scheme = "https"
+	}
+	u := &url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery, ForceQuery: r.URL.ForceQuery}
+	return &Message{Method: r.Method, URL: u, Header: r.Header}
+}
