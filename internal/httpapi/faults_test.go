@@ -59,10 +59,10 @@ func TestSQLiteCannotWrite(t *testing.T) {
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	e.url = srv.URL
+	// A write that needs no signature: logging out revokes the session in
+	// the store. (Action init writes nothing since challenges are sealed.)
 	initAction := func() resp {
-		return e.do("POST", "/auth/action/init", u.token, map[string]any{
-			"userActionPayload": "{}", "userActionHttpMethod": "POST", "userActionHttpPath": "/auth/users",
-		})
+		return e.do("PUT", "/auth/logout", u.token, map[string]any{})
 	}
 
 	if st, _, r := getFault(t, srv.URL+"/readyz"); st != http.StatusOK || r.str("status") != "ready" {
@@ -140,7 +140,9 @@ func TestUnavailableAnswer(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer conn.ExecContext(context.Background(), "ROLLBACK")
-	req, _ := http.NewRequest("POST", e.url+"/auth/action/init", stringsReader(`{"userActionPayload":"{}","userActionHttpMethod":"POST","userActionHttpPath":"/auth/users"}`))
+	// Logging out writes (it revokes the session); action init no longer
+	// does, since challenges are sealed.
+	req, _ := http.NewRequest("PUT", e.url+"/auth/logout", stringsReader(`{}`))
 	req.Header.Set("Authorization", "Bearer "+u.token)
 	req.Header.Set("Content-Type", "application/json")
 	res, err := http.DefaultClient.Do(req)
