@@ -47,6 +47,11 @@ func (s *Server) routes() []route {
 
 		{method: "PUT", pattern: "/auth/registration/code", access: public, limit: limitSend, h: s.resendRegistrationCode},
 
+		// Applications (deprecated upstream): signet keeps none, so the list
+		// is empty and every id is 404 (auth.Application, docs/surface.md).
+		{method: "GET", pattern: "/auth/apps", access: bearer, op: "Auth:Apps:Read", h: s.listApplications},
+		{method: "GET", pattern: "/auth/apps/{appId}", access: bearer, op: "Auth:Apps:Read", h: s.getApplication},
+
 		{method: "GET", pattern: "/auth/users", access: bearer, op: "Auth:Users:Read", h: s.listUsers},
 		{method: "POST", pattern: "/auth/users", access: bearer, op: "Auth:Users:Create", h: s.createUser},
 		{method: "GET", pattern: "/auth/users/{userId}", access: bearer, op: "Auth:Users:Read", h: s.getUser},

@@ -36,3 +36,32 @@ func TestCredentialChallengeTemporaryToken(t *testing.T) {
 		}
 	})
 }
+
+// TestApplications: the deprecated application routes answer in the SDK's
+// shapes, honestly (signet keeps no application records), behind
+// Auth:Apps:Read.
+func TestApplications(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		admin := e.newUser()
+		r := e.do("GET", "/auth/apps", admin.token, nil)
+		if items, ok := r.body["items"].([]any); r.status != 200 || !ok || len(items) != 0 {
+			t.Fatalf("list apps: %d %s", r.status, r.raw)
+		}
+		if r := e.do("GET", "/auth/apps/ap-1", admin.token, nil); r.status != 404 {
+			t.Fatalf("get app: %d %s", r.status, r.raw)
+		}
+		if r := e.do("GET", "/auth/apps", "", nil); r.status != 401 {
+			t.Fatalf("list apps without a token: %d %s", r.status, r.raw)
+		}
+		bob := e.invite(admin, "bob@example.com")
+		for _, p := range []string{"/auth/apps", "/auth/apps/ap-1"} {
+			if r := e.do("GET", p, bob.token, nil); r.status != 403 {
+				t.Fatalf("%s without Auth:Apps:Read: %d %s", p, r.status, r.raw)
+			}
+		}
+		e.grant(admin, bob.userID, "Auth:Apps:Read")
+		if r := e.do("GET", "/auth/apps", bob.token, nil); r.status != 200 {
+			t.Fatalf("list apps with Auth:Apps:Read: %d %s", r.status, r.raw)
+		}
+	})
+}
