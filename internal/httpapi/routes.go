@@ -31,6 +31,13 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/auth/login/init", access: public, limit: limitPrework, h: s.loginInit},
 		{method: "POST", pattern: "/auth/login", access: public, limit: limitOpen, h: s.login},
 		{method: "PUT", pattern: "/auth/logout", access: bearer, op: noOperation, unsigned: true, h: s.logout},
+		// Delegated flows: service accounts only (checked by the domain),
+		// user-action signed, each behind its operation (docs/surface.md).
+		{method: "POST", pattern: "/auth/login/delegated", access: bearer, op: "Auth:Login:Delegated", h: s.delegatedLogin},
+		{method: "POST", pattern: "/auth/registration/delegated", access: bearer, op: "Auth:Register:Delegated", h: s.delegatedRegistration},
+		// Bearer = the temporary token of a delegated registration, checked
+		// by the handler.
+		{method: "POST", pattern: "/auth/registration/enduser", access: public, limit: limitOpen, h: s.registerEndUser},
 
 		{method: "POST", pattern: "/auth/action/init", access: bearer, op: noOperation, unsigned: true, h: s.actionInit},
 		{method: "POST", pattern: "/auth/action", access: bearer, op: noOperation, unsigned: true, h: s.actionComplete},

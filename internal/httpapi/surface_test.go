@@ -65,3 +65,93 @@ func TestApplications(t *testing.T) {
 		}
 	})
 }
+
+// delegatedRegInit starts a delegated registration of username by the
+// service account sa.
+func (e *env) delegatedRegInit(sa longLived, username string) resp {
+	e.t.Helper()
+	return e.signedAs(sa.token, sa.signer, "POST", "/auth/registration/delegated", map[string]string{"email": username, "kind": "EndUser", "externalId": "ext-" + username})
+}
+
+// endUser registers an EndUser through delegated registration by sa,
+// completed at /auth/registration/enduser with a fresh key.
+func (e *env) endUser(sa longLived, orgID, username string) *user {
+	e.t.Helper()
+	r := e.delegatedRegInit(sa, username)
+	if r.status != 200 {
+		e.t.Fatalf("delegated registration: %d %s", r.status, r.raw)
+	}
+	u := &user{orgID: orgID, userID: r.str("user", "id"), username: username, signer: newKeySigner(e.t, "ES256")}
+	r = e.do("POST", "/auth/registration/enduser", r.str("temporaryAuthenticationToken"), map[string]any{"firstFactorCredential": u.signer.attest(r.str("challenge")), "wallets": []any{}})
+	if r.status != 200 || r.str("authentication", "token") == "" || r.str("user", "id") != u.userID {
+		e.t.Fatalf("registration/enduser: %d %s", r.status, r.raw)
+	}
+	if w, ok := r.body["wallets"].([]any); !ok || len(w) != 0 {
+		e.t.Fatalf("registration/enduser wallets: %s", r.raw)
+	}
+	u.credUUID, u.token = r.str("credential", "uuid"), r.str("authentication", "token")
+	return u
+}
+
+// TestDelegatedLogin: a service account holding Auth:Login:Delegated gets a
+// working login token for an end user of its org, user-action signed; every
+// other caller, a missing operation, an employee, another org's end user, an
+// end user above the account's authority and an unsigned call are refused.
+func TestDelegatedLogin(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		admin := e.newUser()
+		employee := e.member(admin)
+		perm := e.createPermission(admin, "delegate", "Auth:Login:Delegated", "Auth:Register:Delegated")
+		bot := e.createServiceAccount(admin, "bot", perm)
+		alice := e.endUser(bot, admin.orgID, "alice@example.com")
+		body := map[string]string{"username": alice.username}
+
+		r := e.signedAs(bot.token, bot.signer, "POST", "/auth/login/delegated", body)
+		tok := r.str("token")
+		if r.status != 200 || tok == "" {
+			t.Fatalf("delegated login: %d %s", r.status, r.raw)
+		}
+		if r := e.do("GET", "/auth/credentials", tok, nil); r.status != 200 {
+			t.Fatalf("delegated login token: %d %s", r.status, r.raw)
+		}
+
+		// Unsigned.
+		if r := e.do("POST", "/auth/login/delegated", bot.token, body); r.status != 401 && r.status != 403 {
+			t.Fatalf("unsigned delegated login: %d %s", r.status, r.raw)
+		}
+		// A user (even the full admin) and a PAT are refused.
+		if r := e.signed(admin, "POST", "/auth/login/delegated", mustJSON(body)); r.status != 403 {
+			t.Fatalf("user delegated login: %d %s", r.status, r.raw)
+		}
+		pat := e.createPAT(admin, "pat", "")
+		if r := e.signedAs(pat.token, pat.signer, "POST", "/auth/login/delegated", body); r.status != 403 {
+			t.Fatalf("PAT delegated login: %d %s", r.status, r.raw)
+		}
+		// A service account without the operation.
+		idle := e.createServiceAccount(admin, "idle", e.createPermission(admin, "other", "Auth:Users:Read"))
+		if r := e.signedAs(idle.token, idle.signer, "POST", "/auth/login/delegated", body); r.status != 403 {
+			t.Fatalf("delegated login without the operation: %d %s", r.status, r.raw)
+		}
+		// Not an end user.
+		if r := e.signedAs(bot.token, bot.signer, "POST", "/auth/login/delegated", map[string]string{"username": employee.username}); r.status != 403 {
+			t.Fatalf("delegated login of an employee: %d %s", r.status, r.raw)
+		}
+		// Another org's end user (the same name exists there).
+		other := e.newUser()
+		otherBot := e.createServiceAccount(other, "bot", e.createPermission(other, "delegate", "Auth:Register:Delegated"))
+		e.endUser(otherBot, other.orgID, "carol@example.com")
+		if r := e.signedAs(bot.token, bot.signer, "POST", "/auth/login/delegated", map[string]string{"username": "carol@example.com"}); r.status != 404 {
+			t.Fatalf("delegated login of another org's end user: %d %s", r.status, r.raw)
+		}
+		// An end user holding what the account does not hold (escalation).
+		dave := e.endUser(bot, admin.orgID, "dave@example.com")
+		e.grant(admin, dave.userID, "Orgs:Read")
+		if r := e.signedAs(bot.token, bot.signer, "POST", "/auth/login/delegated", map[string]string{"username": dave.username}); !refused(r, "Orgs:Read") {
+			t.Fatalf("delegated login above the account's authority: %d %s", r.status, r.raw)
+		}
+		// Bad input.
+		if r := e.signedAs(bot.token, bot.signer, "POST", "/auth/login/delegated", map[string]string{"username": ""}); r.status != 400 {
+			t.Fatalf("empty username: %d %s", r.status, r.raw)
+		}
+	})
+}
