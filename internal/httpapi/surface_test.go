@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"strings"
 	"testing"
 )
 
@@ -152,6 +153,79 @@ func TestDelegatedLogin(t *testing.T) {
 		// Bad input.
 		if r := e.signedAs(bot.token, bot.signer, "POST", "/auth/login/delegated", map[string]string{"username": ""}); r.status != 400 {
 			t.Fatalf("empty username: %d %s", r.status, r.raw)
+		}
+	})
+}
+
+// TestDelegatedRegistration: only a service account holding
+// Auth:Register:Delegated creates an end user; the end user completes at
+// /auth/registration/enduser or /auth/registration, once; wallets are
+// refused; the temporary token of an employee's registration does not
+// register at /auth/registration/enduser.
+func TestDelegatedRegistration(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		admin := e.newUser()
+		bot := e.createServiceAccount(admin, "bot", e.createPermission(admin, "reg", "Auth:Register:Delegated"))
+		body := map[string]string{"email": "eve@example.com", "kind": "EndUser"}
+
+		// A user, a PAT, a service account without the operation, unsigned.
+		if r := e.signed(admin, "POST", "/auth/registration/delegated", mustJSON(body)); r.status != 403 {
+			t.Fatalf("user: %d %s", r.status, r.raw)
+		}
+		pat := e.createPAT(admin, "pat", "")
+		if r := e.signedAs(pat.token, pat.signer, "POST", "/auth/registration/delegated", body); r.status != 403 {
+			t.Fatalf("PAT: %d %s", r.status, r.raw)
+		}
+		idle := e.createServiceAccount(admin, "idle", e.createPermission(admin, "other", "Auth:Users:Read"))
+		if r := e.signedAs(idle.token, idle.signer, "POST", "/auth/registration/delegated", body); r.status != 403 {
+			t.Fatalf("missing operation: %d %s", r.status, r.raw)
+		}
+		if r := e.do("POST", "/auth/registration/delegated", bot.token, body); r.status != 401 && r.status != 403 {
+			t.Fatalf("unsigned: %d %s", r.status, r.raw)
+		}
+		// Bad input changes nothing.
+		for _, b := range []map[string]string{{"email": "x@example.com", "kind": "CustomerEmployee"}, {"email": "", "kind": "EndUser"}} {
+			if r := e.signedAs(bot.token, bot.signer, "POST", "/auth/registration/delegated", b); r.status != 400 {
+				t.Fatalf("bad body %v: %d %s", b, r.status, r.raw)
+			}
+		}
+
+		r := e.delegatedRegInit(bot, "eve@example.com")
+		temp, challenge := r.str("temporaryAuthenticationToken"), r.str("challenge")
+		if r.status != 200 || temp == "" || challenge == "" {
+			t.Fatalf("delegated registration: %d %s", r.status, r.raw)
+		}
+		if r := e.delegatedRegInit(bot, "eve@example.com"); r.status != 409 {
+			t.Fatalf("duplicate: %d %s", r.status, r.raw)
+		}
+		k := newKeySigner(t, "ES256")
+		// Wallets are refused before anything is spent.
+		if r := e.do("POST", "/auth/registration/enduser", temp, map[string]any{"firstFactorCredential": k.attest(challenge), "wallets": []any{map[string]string{"network": "Ethereum"}}}); r.status != 400 || !strings.Contains(r.errMsg(), "wallets") {
+			t.Fatalf("wallets: %d %s", r.status, r.raw)
+		}
+		// Completed at /auth/registration, which the SDK also allows.
+		if r := e.do("POST", "/auth/registration", temp, map[string]any{"firstFactorCredential": k.attest(challenge)}); r.status != 200 {
+			t.Fatalf("registration: %d %s", r.status, r.raw)
+		}
+		// Replayed.
+		if r := e.do("POST", "/auth/registration/enduser", temp, map[string]any{"firstFactorCredential": k.attest(challenge), "wallets": []any{}}); r.status < 400 {
+			t.Fatalf("replayed: %d %s", r.status, r.raw)
+		}
+		// An employee's registration token does not register here.
+		name := "emp@example.com"
+		if r := e.signed(admin, "POST", "/auth/users", mustJSON(map[string]string{"email": name, "kind": "CustomerEmployee"})); r.status != 200 {
+			t.Fatalf("create user: %d %s", r.status, r.raw)
+		}
+		r = e.do("POST", "/auth/registration/init", "", map[string]string{"orgId": admin.orgID, "username": name, "registrationCode": e.mailedCode(name)})
+		if r.status != 200 {
+			t.Fatalf("registration/init: %d %s", r.status, r.raw)
+		}
+		if r := e.do("POST", "/auth/registration/enduser", r.str("temporaryAuthenticationToken"), map[string]any{"firstFactorCredential": k.attest(r.str("challenge")), "wallets": []any{}}); r.status != 403 {
+			t.Fatalf("employee at enduser: %d %s", r.status, r.raw)
+		}
+		// No token at all.
+		if r := e.do("POST", "/auth/registration/enduser", "", map[string]any{"firstFactorCredential": k.attest(challenge), "wallets": []any{}}); r.status != 401 {
+			t.Fatalf("no token: %d %s", r.status, r.raw)
 		}
 	})
 }
