@@ -32,20 +32,8 @@ func (s *Service) DelegatedLogin(ctx context.Context, p *Principal, username str
 	if err := validID("username", username); err != nil {
 		return "", err
 	}
-	u, err := s.store.UserByUsername(ctx, p.OrgID, username)
-	if errors.Is(err, ErrNotFound) {
-		return "", Errorf(NotFound, "user not found")
-	}
+	u, err := s.delegatedTarget(ctx, p, username, "log in as this user")
 	if err != nil {
-		return "", internalErr(err)
-	}
-	if u.Kind != EndUser {
-		return "", Errorf(Forbidden, "delegated login is only for end users")
-	}
-	if !u.IsActive || u.IsArchived || !u.IsRegistered {
-		return "", Errorf(Invalid, "user cannot log in")
-	}
-	if err := s.confirmCovers(ctx, p, u.ID, "log in as this user"); err != nil {
 		return "", err
 	}
 	creds, err := s.store.Credentials(ctx, u.OrgID, u.ID)
@@ -143,4 +131,56 @@ func (s *Service) RegisterEndUser(ctx context.Context, tempToken string, req *Re
 		return nil, err
 	}
 	return &RegisteredEndUser{Registered: res, Token: tok}, nil
+}
+
+// DelegatedRecoveryRequest is the body of POST /auth/recover/user/delegated.
+type DelegatedRecoveryRequest struct {
+	Username     string `json:"username"`
+	CredentialID string `json:"credentialId"`
+}
+
+// DelegatedRecovery returns the recovery challenge of an end user of the
+// calling service account's org without an emailed code (spec 5.3; the
+// route requires Auth:Recover:Delegated and a user-action signature). The
+// recovery itself still needs the user's RecoveryKey signature at
+// /auth/recover/user. Since it replaces the user's credentials, the caller
+// must hold every operation the user holds (confirmCovers), as for login.
+func (s *Service) DelegatedRecovery(ctx context.Context, p *Principal, req *DelegatedRecoveryRequest) (*RecoveryChallenge, error) {
+	if err := requireServiceAccount(p); err != nil {
+		return nil, err
+	}
+	for _, f := range []struct{ name, v string }{{"username", req.Username}, {"credentialId", req.CredentialID}} {
+		if err := validID(f.name, f.v); err != nil {
+			return nil, err
+		}
+	}
+	u, err := s.delegatedTarget(ctx, p, req.Username, "recover this user")
+	if err != nil {
+		return nil, err
+	}
+	return s.recoveryChallenge(ctx, u, req.CredentialID)
+}
+
+// delegatedTarget loads the end user username of p's org that a delegated
+// flow acts on: 404 when the org has no such user, 403 when it is not an
+// EndUser or holds more than p (the escalation rule), 400 when it cannot
+// log in.
+func (s *Service) delegatedTarget(ctx context.Context, p *Principal, username, what string) (*User, error) {
+	u, err := s.store.UserByUsername(ctx, p.OrgID, username)
+	if errors.Is(err, ErrNotFound) {
+		return nil, Errorf(NotFound, "user not found")
+	}
+	if err != nil {
+		return nil, internalErr(err)
+	}
+	if u.Kind != EndUser {
+		return nil, Errorf(Forbidden, "delegated flows are only for end users")
+	}
+	if !u.IsActive || u.IsArchived || !u.IsRegistered {
+		return nil, Errorf(Invalid, "user is not active")
+	}
+	if err := s.confirmCovers(ctx, p, u.ID, what); err != nil {
+		return nil, err
+	}
+	return u, nil
 }

@@ -35,6 +35,7 @@ func (s *Server) routes() []route {
 		// user-action signed, each behind its operation (docs/surface.md).
 		{method: "POST", pattern: "/auth/login/delegated", access: bearer, op: "Auth:Login:Delegated", h: s.delegatedLogin},
 		{method: "POST", pattern: "/auth/registration/delegated", access: bearer, op: "Auth:Register:Delegated", h: s.delegatedRegistration},
+		{method: "POST", pattern: "/auth/recover/user/delegated", access: bearer, op: "Auth:Recover:Delegated", h: s.delegatedRecovery},
 		// Bearer = the temporary token of a delegated registration, checked
 		// by the handler.
 		{method: "POST", pattern: "/auth/registration/enduser", access: public, limit: limitOpen, h: s.registerEndUser},
