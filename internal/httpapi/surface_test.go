@@ -1,6 +1,7 @@
 package httpapi_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 )
@@ -226,6 +227,83 @@ func TestDelegatedRegistration(t *testing.T) {
 		// No token at all.
 		if r := e.do("POST", "/auth/registration/enduser", "", map[string]any{"firstFactorCredential": k.attest(challenge), "wallets": []any{}}); r.status != 401 {
 			t.Fatalf("no token: %d %s", r.status, r.raw)
+		}
+	})
+}
+
+// TestDelegatedRecovery: a service account holding Auth:Recover:Delegated
+// gets an end user's recovery challenge without a code, and the recovery
+// completes only with the user's RecoveryKey, once; users, PATs, a missing
+// operation, a non-recovery credential, another org's user and a user above
+// the account's authority are refused.
+func TestDelegatedRecovery(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		admin := e.newUser()
+		bot := e.createServiceAccount(admin, "bot", e.createPermission(admin, "rec", "Auth:Register:Delegated", "Auth:Recover:Delegated"))
+		// An end user registered with a Key and a RecoveryKey.
+		r := e.delegatedRegInit(bot, "frank@example.com")
+		if r.status != 200 {
+			t.Fatalf("delegated registration: %d %s", r.status, r.raw)
+		}
+		k, rk := newKeySigner(t, "ES256"), newKeySigner(t, "ES256")
+		ch := r.str("challenge")
+		if r := e.do("POST", "/auth/registration/enduser", r.str("temporaryAuthenticationToken"), map[string]any{
+			"firstFactorCredential": k.attest(ch), "recoveryCredential": rk.recoveryAttest(ch), "wallets": []any{},
+		}); r.status != 200 {
+			t.Fatalf("registration/enduser: %d %s", r.status, r.raw)
+		}
+		body := map[string]string{"username": "frank@example.com", "credentialId": rk.credID}
+
+		if r := e.signed(admin, "POST", "/auth/recover/user/delegated", mustJSON(body)); r.status != 403 {
+			t.Fatalf("user: %d %s", r.status, r.raw)
+		}
+		pat := e.createPAT(admin, "pat", "")
+		if r := e.signedAs(pat.token, pat.signer, "POST", "/auth/recover/user/delegated", body); r.status != 403 {
+			t.Fatalf("PAT: %d %s", r.status, r.raw)
+		}
+		idle := e.createServiceAccount(admin, "idle", e.createPermission(admin, "other", "Auth:Login:Delegated"))
+		if r := e.signedAs(idle.token, idle.signer, "POST", "/auth/recover/user/delegated", body); r.status != 403 {
+			t.Fatalf("missing operation: %d %s", r.status, r.raw)
+		}
+		if r := e.signedAs(bot.token, bot.signer, "POST", "/auth/recover/user/delegated", map[string]string{"username": "frank@example.com", "credentialId": k.credID}); r.status != 401 {
+			t.Fatalf("not a recovery key: %d %s", r.status, r.raw)
+		}
+		other := e.newUser()
+		if r := e.signedAs(bot.token, bot.signer, "POST", "/auth/recover/user/delegated", map[string]string{"username": other.username, "credentialId": rk.credID}); r.status != 404 && r.status != 403 {
+			t.Fatalf("another org's user: %d %s", r.status, r.raw)
+		}
+		if r := e.signedAs(bot.token, bot.signer, "POST", "/auth/recover/user/delegated", map[string]string{"username": admin.username, "credentialId": rk.credID}); r.status != 403 {
+			t.Fatalf("an employee: %d %s", r.status, r.raw)
+		}
+
+		r = e.signedAs(bot.token, bot.signer, "POST", "/auth/recover/user/delegated", body)
+		temp, ch := r.str("temporaryAuthenticationToken"), r.str("challenge")
+		if r.status != 200 || temp == "" || !strings.Contains(string(r.raw), rk.credID) {
+			t.Fatalf("delegated recovery: %d %s", r.status, r.raw)
+		}
+		newKey := newKeySigner(t, "ES256")
+		newCreds := map[string]any{"firstFactorCredential": newKey.attest(ch)}
+		signedText := []byte(mustJSON(newCreds))
+		// Signed by a key that is not the recovery key: refused.
+		if r := e.do("POST", "/auth/recover/user", temp, map[string]any{"recovery": newKeySigner(t, "ES256").recoveryAssert(signedText), "newCredentials": newCreds}); r.status != 401 {
+			t.Fatalf("recovery without the recovery key: %d %s", r.status, r.raw)
+		}
+		r = e.signedAs(bot.token, bot.signer, "POST", "/auth/recover/user/delegated", body)
+		temp, ch = r.str("temporaryAuthenticationToken"), r.str("challenge")
+		newCreds = map[string]any{"firstFactorCredential": newKey.attest(ch)}
+		signedText = []byte(mustJSON(newCreds))
+		rec := map[string]any{"recovery": rk.recoveryAssert(signedText), "newCredentials": newCreds}
+		if r := e.do("POST", "/auth/recover/user", temp, rec); r.status != 200 {
+			t.Fatalf("recover: %d %s", r.status, r.raw)
+		}
+		if r := e.do("POST", "/auth/recover/user", temp, rec); r.status != 401 {
+			t.Fatalf("replayed: %d %s", r.status, r.raw)
+		}
+		// Above the account's authority.
+		frank, _ := e.store.UserByUsername(context.Background(), admin.orgID, "frank@example.com")
+		e.grant(admin, frank.ID, "Orgs:Read")
+		if r := e.signedAs(bot.token, bot.signer, "POST", "/auth/recover/user/delegated", body); !refused(r, "Orgs:Read") {
+			t.Fatalf("above the account's authority: %d %s", r.status, r.raw)
 		}
 	})
 }
