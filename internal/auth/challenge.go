@@ -96,6 +96,9 @@ type CredentialChallenge struct {
 	Attestation            string                  `json:"attestation"`
 	PubKeyCredParams       []PubKeyCredParam       `json:"pubKeyCredParams"`
 	ExcludeCredentials     []AllowCredential       `json:"excludeCredentials"`
+	// TemporaryAuthenticationToken is deprecated upstream but required by
+	// the SDK's types; it authorises nothing (see credentialChallenge).
+	TemporaryAuthenticationToken string `json:"temporaryAuthenticationToken"`
 }
 
 // Assertion is a signed answer to a login or action challenge (spec 7).

@@ -3,6 +3,8 @@ package auth
 import (
 	"context"
 	"errors"
+
+	"github.com/signet-auth/signet/internal/token"
 )
 
 // Credentials lists the credentials of the caller's user (spec 5.4).
@@ -65,15 +67,29 @@ func (s *Service) credentialChallenge(ctx context.Context, ch *Challenge, userna
 	if err != nil {
 		return nil, internalErr(err)
 	}
+	// temporaryAuthenticationToken is required by the SDK's types and
+	// deprecated upstream. Its jti is this sealed challenge, so it carries no
+	// authority of its own: a temporary token is never a bearer
+	// (Authenticate refuses its kind), and /auth/registration and
+	// /auth/recover/user refuse it because the challenge's purpose is not
+	// theirs (consume checks it).
+	temp, err := s.tokens.Mint(token.Claims{
+		ID: sealed, OrgID: ch.OrgID, UserID: ch.UserID, Username: username, Kind: token.KindTemp,
+		IssuedAt: now, ExpiresAt: ch.ExpiresAt,
+	})
+	if err != nil {
+		return nil, internalErr(err)
+	}
 	out := &CredentialChallenge{
-		Kind:                kind,
-		User:                ChallengeUser{ID: ch.UserID, Name: username, DisplayName: username},
-		ChallengeIdentifier: sealed,
-		Challenge:           ch.Challenge,
-		RP:                  s.rp(),
-		Attestation:         "direct",
-		PubKeyCredParams:    pubKeyCredParams,
-		ExcludeCredentials:  []AllowCredential{},
+		Kind:                         kind,
+		TemporaryAuthenticationToken: temp,
+		User:                         ChallengeUser{ID: ch.UserID, Name: username, DisplayName: username},
+		ChallengeIdentifier:          sealed,
+		Challenge:                    ch.Challenge,
+		RP:                           s.rp(),
+		Attestation:                  "direct",
+		PubKeyCredParams:             pubKeyCredParams,
+		ExcludeCredentials:           []AllowCredential{},
 	}
 	if kind == KindFido2 {
 		// The user's passkeys, so an authenticator does not register twice.

@@ -165,15 +165,21 @@ func (s *Service) RecoveryInit(ctx context.Context, req *RecoveryInitRequest) (_
 	if err != nil {
 		return nil, internalErr(err)
 	}
-	now := s.clock()
-	if !now.Before(rc.ExpiresAt) {
+	if !s.clock().Before(rc.ExpiresAt) {
 		return nil, errUnauthenticated(errors.New("recovery code expired"))
 	}
+	return s.recoveryChallenge(ctx, u, req.CredentialID)
+}
+
+// recoveryChallenge checks that credentialID names an active RecoveryKey of
+// u and returns the recovery challenge with its temporary token.
+func (s *Service) recoveryChallenge(ctx context.Context, u *User, credentialID string) (*RecoveryChallenge, error) {
+	now := s.clock()
 	creds, err := s.store.Credentials(ctx, u.OrgID, u.ID)
 	if err != nil {
 		return nil, internalErr(err)
 	}
-	rk := recoveryCredential(creds, req.CredentialID)
+	rk := recoveryCredential(creds, credentialID)
 	if rk == nil {
 		return nil, Errorf(Unauthenticated, msgNotRecovery)
 	}

@@ -82,10 +82,16 @@ func (s *Service) RegistrationInit(ctx context.Context, orgID, username, code st
 	if err != nil {
 		return nil, internalErr(err)
 	}
-	now := s.clock()
-	if !now.Before(rc.ExpiresAt) {
+	if !s.clock().Before(rc.ExpiresAt) {
 		return nil, Errorf(Invalid, "Registration code expired")
 	}
+	return s.registrationChallenge(orgID, u)
+}
+
+// registrationChallenge seals a registration challenge for u and returns it
+// with the temporary token that authorises /auth/registration once.
+func (s *Service) registrationChallenge(orgID string, u *User) (*RegistrationChallenge, error) {
+	now := s.clock()
 	ch := &Challenge{
 		ID:        newID("ch"),
 		OrgID:     orgID,
@@ -173,6 +179,11 @@ func (s *Service) spendTempChallenge(ctx context.Context, c *token.Claims, purpo
 // Register completes a registration with the temporary token of
 // RegistrationInit: every credential given must sign that one challenge.
 func (s *Service) Register(ctx context.Context, tempToken string, req *RegisterRequest) (*Registered, error) {
+	return s.register(ctx, tempToken, req, "")
+}
+
+// register is Register; with kind set, only a user of that kind registers.
+func (s *Service) register(ctx context.Context, tempToken string, req *RegisterRequest, kind UserKind) (*Registered, error) {
 	c, err := s.tokens.Verify(tempToken)
 	if err != nil || c.Kind != token.KindTemp {
 		return nil, errUnauthenticated(fmt.Errorf("temporary token: %v", err))
@@ -183,6 +194,9 @@ func (s *Service) Register(ctx context.Context, tempToken string, req *RegisterR
 	ch, u, err := s.spendTempChallenge(ctx, c, PurposeRegistration)
 	if err != nil {
 		return nil, err
+	}
+	if kind != "" && u.Kind != kind {
+		return nil, Errorf(Forbidden, "only a user of kind %s registers here", kind)
 	}
 	creds, e := s.credentialSet(u, req, ch.Challenge)
 	if e != nil {

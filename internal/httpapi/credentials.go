@@ -92,3 +92,24 @@ func (s *Server) activateCredential(w http.ResponseWriter, r *http.Request, c *c
 func (s *Server) deactivateCredential(w http.ResponseWriter, r *http.Request, c *call) error {
 	return s.setCredentialActive(w, r, c, false)
 }
+
+// listApplications answers GET /auth/apps (deprecated upstream) with the
+// org's applications: signet keeps none (auth.Application).
+func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c *call) error {
+	apps, err := s.svc.Applications(r.Context(), c.p)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": apps})
+	return nil
+}
+
+// getApplication answers GET /auth/apps/{appId}: 404 for every id.
+func (s *Server) getApplication(w http.ResponseWriter, r *http.Request, c *call) error {
+	app, err := s.svc.ApplicationByID(r.Context(), c.p, r.PathValue("appId"))
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, app)
+	return nil
+}

@@ -13,6 +13,10 @@ import (
 // escalation rule refuses: the test fails for a route in neither.
 var movesNoAuthority = map[string]string{
 	"PUT /auth/logout":                              "ends the caller's own session",
+	"POST /auth/registration/delegated":             "a new EndUser starts with no permissions",
+	"POST /auth/registration/enduser":               "completes a registration; the user holds no permissions",
+	"POST /auth/recover/user/delegated":             "service accounts only, so this walk's user callers cannot reach the rule; confirmCovers is tried in TestDelegatedRecovery",
+	"POST /auth/login/delegated":                    "service accounts only, so this walk's user callers cannot reach the rule; confirmCovers is tried in TestDelegatedLogin",
 	"POST /auth/action/init":                        "starts signing a user action; grants nothing",
 	"POST /auth/action":                             "completes a user action; grants nothing",
 	"POST /auth/action/verify":                      "spends a user action; grants nothing",

@@ -81,3 +81,10 @@ func (s *Server) credentialCodeVerify(w http.ResponseWriter, r *http.Request, c 
 		return credentialOut(cr), nil
 	})
 }
+
+// delegatedRecovery answers POST /auth/recover/user/delegated.
+func (s *Server) delegatedRecovery(w http.ResponseWriter, r *http.Request, c *call) error {
+	return answer(w, c, func(req *auth.DelegatedRecoveryRequest) (*auth.RecoveryChallenge, error) {
+		return s.svc.DelegatedRecovery(r.Context(), c.p, req)
+	})
+}

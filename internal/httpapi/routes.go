@@ -31,6 +31,14 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/auth/login/init", access: public, limit: limitPrework, h: s.loginInit},
 		{method: "POST", pattern: "/auth/login", access: public, limit: limitOpen, h: s.login},
 		{method: "PUT", pattern: "/auth/logout", access: bearer, op: noOperation, unsigned: true, h: s.logout},
+		// Delegated flows: service accounts only (checked by the domain),
+		// user-action signed, each behind its operation (docs/surface.md).
+		{method: "POST", pattern: "/auth/login/delegated", access: bearer, op: "Auth:Login:Delegated", h: s.delegatedLogin},
+		{method: "POST", pattern: "/auth/registration/delegated", access: bearer, op: "Auth:Register:Delegated", h: s.delegatedRegistration},
+		{method: "POST", pattern: "/auth/recover/user/delegated", access: bearer, op: "Auth:Recover:Delegated", h: s.delegatedRecovery},
+		// Bearer = the temporary token of a delegated registration, checked
+		// by the handler.
+		{method: "POST", pattern: "/auth/registration/enduser", access: public, limit: limitOpen, h: s.registerEndUser},
 
 		{method: "POST", pattern: "/auth/action/init", access: bearer, op: noOperation, unsigned: true, h: s.actionInit},
 		{method: "POST", pattern: "/auth/action", access: bearer, op: noOperation, unsigned: true, h: s.actionComplete},
@@ -46,6 +54,11 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/auth/action/{id}", access: bearer, op: noOperation, h: s.getActionOutcome},
 
 		{method: "PUT", pattern: "/auth/registration/code", access: public, limit: limitSend, h: s.resendRegistrationCode},
+
+		// Applications (deprecated upstream): signet keeps none, so the list
+		// is empty and every id is 404 (auth.Application, docs/surface.md).
+		{method: "GET", pattern: "/auth/apps", access: bearer, op: "Auth:Apps:Read", h: s.listApplications},
+		{method: "GET", pattern: "/auth/apps/{appId}", access: bearer, op: "Auth:Apps:Read", h: s.getApplication},
 
 		{method: "GET", pattern: "/auth/users", access: bearer, op: "Auth:Users:Read", h: s.listUsers},
 		{method: "POST", pattern: "/auth/users", access: bearer, op: "Auth:Users:Create", h: s.createUser},

@@ -19,6 +19,8 @@ var (
 		"POST /auth/recover/user/code": true, "POST /auth/recover/user/init": true, "POST /auth/recover/user": true,
 		"POST /auth/credentials/code/init": true, "POST /auth/credentials/code/verify": true,
 		"GET /openapi.json": true,
+		// Bearer = the temporary token of a delegated registration.
+		"POST /auth/registration/enduser": true,
 	}
 	unsignedRoutes = map[string]bool{
 		"PUT /auth/logout": true, "POST /auth/action/init": true, "POST /auth/action": true, "POST /auth/action/verify": true,

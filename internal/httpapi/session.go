@@ -107,3 +107,52 @@ func (s *Server) actionComplete(w http.ResponseWriter, r *http.Request, c *call)
 		return map[string]string{"userAction": tok, "id": id}, err
 	})
 }
+
+type delegatedLoginRequest struct {
+	Username string `json:"username"`
+}
+
+// delegatedLogin answers POST /auth/login/delegated: a login token for an
+// end user of the calling service account's org.
+func (s *Server) delegatedLogin(w http.ResponseWriter, r *http.Request, c *call) error {
+	return answer(w, c, func(req *delegatedLoginRequest) (map[string]string, error) {
+		tok, err := s.svc.DelegatedLogin(r.Context(), c.p, req.Username)
+		return map[string]string{"token": tok}, err
+	})
+}
+
+// delegatedRegistration answers POST /auth/registration/delegated: a new
+// EndUser of the calling service account's org and its registration
+// challenge.
+func (s *Server) delegatedRegistration(w http.ResponseWriter, r *http.Request, c *call) error {
+	return answer(w, c, func(req *auth.DelegatedRegistrationRequest) (*auth.RegistrationChallenge, error) {
+		return s.svc.DelegatedRegistration(r.Context(), c.p, req)
+	})
+}
+
+// registeredEndUserJSON is the answer of /auth/registration/enduser.
+type registeredEndUserJSON struct {
+	registeredJSON
+	Authentication struct {
+		Token string `json:"token"`
+	} `json:"authentication"`
+	Wallets []any `json:"wallets"`
+}
+
+// registerEndUser answers POST /auth/registration/enduser (Bearer = the
+// temporary token of a delegated registration).
+func (s *Server) registerEndUser(w http.ResponseWriter, r *http.Request, c *call) error {
+	tok, err := tempToken(r)
+	if err != nil {
+		return err
+	}
+	return answer(w, c, func(req *auth.RegisterEndUserRequest) (registeredEndUserJSON, error) {
+		res, err := s.svc.RegisterEndUser(r.Context(), tok, req)
+		if err != nil {
+			return registeredEndUserJSON{}, err
+		}
+		out := registeredEndUserJSON{registeredJSON: registeredOut(res.Registered), Wallets: []any{}}
+		out.Authentication.Token = res.Token
+		return out, nil
+	})
+}

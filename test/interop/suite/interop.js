@@ -30,6 +30,7 @@ const keys = require('./keys');
 const defineIdentitySteps = require('./identities');
 const defineAuditSteps = require('./audit');
 const defineEscalationSteps = require('./escalation');
+const defineSurfaceSteps = require('./surface');
 
 const STEP_TIMEOUT_MS = 30_000;
 
@@ -436,6 +437,16 @@ module.exports = function defineInteropSuite(sdkDir) {
       sdk: { DfnsApiClient, DfnsAuthenticator, AsymmetricKeySigner, BrowserKeySigner },
       expectDfnsError,
       sinceMark,
+      keys,
+    });
+
+    // Issue 14 surface (suite/surface.js).
+    defineSurfaceSteps({
+      step,
+      s,
+      server,
+      sdk: { DfnsApiClient, AsymmetricKeySigner },
+      expectDfnsError,
       keys,
     });
 
