@@ -187,6 +187,9 @@ type Principal struct {
 	// not made by Authenticate, which Authorize then checks in the store.
 	authzVersion int64
 	authzKnown   bool
+	// approval is set on the initiator's Principal while it runs an
+	// approved activity (approval.go): its approval was the policy gate.
+	approval string
 }
 
 // IsUserSession reports whether p is a user's login session (not a PAT or a

@@ -23,6 +23,8 @@ var operations = []string{
 	"Permissions:Archive", "Permissions:Create", "Permissions:Read", "Permissions:Update",
 	"Permissions:Assign", "Permissions:Revoke", "Permissions:Assignments:Read",
 	"Orgs:Read", "Orgs:Update", "Orgs:Settings:Read", "Orgs:Settings:Update",
+	"Policies:Create", "Policies:Read", "Policies:Update", "Policies:Archive",
+	"Policies:Approvals:Read", "Policies:Approvals:Approve",
 	// legacy
 	"Auth:Action:Sign",
 	"Auth:Apps:Read", "Auth:Apps:Create", "Auth:Apps:Update",

@@ -166,6 +166,9 @@ func (s *Service) UpdatePermission(ctx context.Context, p *Principal, id string,
 		}
 		pm.Operations = ops
 	}
+	if err := s.gate(ctx, p, pendingPermission(pm, &PendingOp{Op: opUpdatePermission, PermissionID: pm.ID, Permission: req})); err != nil {
+		return nil, err
+	}
 	return s.savePermission(ctx, p, pm, "updated")
 }
 
@@ -186,6 +189,9 @@ func (s *Service) ArchivePermission(ctx context.Context, p *Principal, id string
 		return nil, err
 	}
 	pm.IsArchived = archived
+	if err := s.gate(ctx, p, pendingPermission(pm, &PendingOp{Op: opArchivePermission, PermissionID: pm.ID, Archived: archived})); err != nil {
+		return nil, err
+	}
 	return s.savePermission(ctx, p, pm, map[bool]string{true: "archived", false: "unarchived"}[archived])
 }
 
@@ -194,6 +200,13 @@ func (s *Service) ArchivePermission(ctx context.Context, p *Principal, id string
 // fixed by permissionId when it is created, so neither a PAT nor its user
 // can widen them afterwards.
 func (s *Service) CreateAssignment(ctx context.Context, p *Principal, permissionID, identityID string) (*Assignment, error) {
+	return s.createAssignment(ctx, p, permissionID, identityID, "")
+}
+
+// createAssignment is CreateAssignment with the assignment's id: id ""
+// makes a new one; an approved activity uses the id its change request
+// showed (approval.go).
+func (s *Service) createAssignment(ctx context.Context, p *Principal, permissionID, identityID, id string) (*Assignment, error) {
 	pm, err := s.activePermission(ctx, p, permissionID)
 	if err != nil {
 		return nil, err
@@ -217,8 +230,14 @@ func (s *Service) CreateAssignment(ctx context.Context, p *Principal, permission
 	if err := s.confirmHolds(ctx, p, "cannot assign this permission", permissionAuthority(pm)); err != nil {
 		return nil, err
 	}
+	if id == "" {
+		id = newID("as")
+	}
 	now := s.clock()
-	a := &Assignment{ID: newID("as"), OrgID: p.OrgID, PermissionID: pm.ID, IdentityID: identityID, CreatedAt: now, UpdatedAt: now}
+	a := &Assignment{ID: id, OrgID: p.OrgID, PermissionID: pm.ID, IdentityID: identityID, CreatedAt: now, UpdatedAt: now}
+	if err := s.gate(ctx, p, pendingAssignment(a, "Create", &PendingOp{Op: opAssign, PermissionID: pm.ID, IdentityID: identityID, AssignmentID: id})); err != nil {
+		return nil, err
+	}
 	err = s.store.CreateAssignment(ctx, a)
 	if errors.Is(err, ErrDuplicate) {
 		return nil, Errorf(Conflict, "the identity already has this permission")
@@ -280,6 +299,9 @@ func (s *Service) DeleteAssignment(ctx context.Context, p *Principal, permission
 				return err
 			}
 		}
+	}
+	if err := s.gate(ctx, p, pendingAssignment(found, "Delete", &PendingOp{Op: opRevoke, PermissionID: permissionID, AssignmentID: assignmentID})); err != nil {
+		return err
 	}
 	err = s.store.DeleteAssignmentKeepingAdmin(ctx, p.OrgID, permissionID, assignmentID)
 	if errors.Is(err, ErrNotFound) {

@@ -157,6 +157,10 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"CreateSigningKeyAtomic", testCreateSigningKeyAtomic},
 
 		{"Sweep", testSweep},
+
+		{"Policies", testPolicies},                                   // policies.go
+		{"Approvals", testApprovals},                                 // policies.go
+		{"ResolveApprovalConcurrent", testResolveApprovalConcurrent}, // policies.go
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
