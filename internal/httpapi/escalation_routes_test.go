@@ -41,6 +41,14 @@ var movesNoAuthority = map[string]string{
 	"POST /auth/recover/user":                       "public: recovery of one's own credentials",
 	"POST /auth/credentials/code/init":              "public: a credential for the code's own user",
 	"POST /auth/credentials/code/verify":            "public: a credential for the code's own user",
+	// Policies (docs/policies.md): they only add conditions to other
+	// routes' writes; creating or changing one needs the operations it
+	// governs (TestPolicyBlockAndSelfGate), and an approved activity runs
+	// as its initiator, through its route's own rules.
+	"POST /v2/policies":                                "adds conditions to other writes; needs the operations it governs",
+	"PUT /v2/policies/{policyId}":                      "changes conditions on other writes; needs the operations it governs",
+	"DELETE /v2/policies/{policyId}":                   "removes conditions on other writes; needs the operations it governs",
+	"POST /v2/policy-approvals/{approvalId}/decisions": "an approved activity runs as its initiator, under its own route's rules",
 }
 
 // TestEscalationRoutes walks the route table: every route that writes is

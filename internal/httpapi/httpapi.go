@@ -241,7 +241,15 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) (err er
 			}
 		}
 	}
-	return rt.h(w, r, c)
+	err = rt.h(w, r, c)
+	// A policy held the request for approval (auth.PendingError): 202
+	// with its change request, which the SDK raises as PolicyPendingError.
+	var pending *auth.PendingError
+	if errors.As(err, &pending) {
+		writeJSON(w, http.StatusAccepted, changeRequestOut(pending.Approval))
+		return nil
+	}
+	return err
 }
 
 // readBody reads the whole body within the size limit. A body must be JSON:

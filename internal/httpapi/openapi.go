@@ -67,6 +67,14 @@ var bodies = map[string]struct{ req, resp any }{
 	"GET /auth/pats/{tokenId}":                                 {nil, tokenJSON{}},
 	"POST /permissions":                                        {auth.PermissionRequest{}, permissionJSON{}},
 	"GET /permissions/{permissionId}":                          {nil, permissionJSON{}},
+	"POST /v2/policies":                                        {auth.PolicyRequest{}, policyJSON{}},
+	"GET /v2/policies":                                         {nil, list[policyJSON]{}},
+	"GET /v2/policies/{policyId}":                              {nil, policyJSON{}},
+	"PUT /v2/policies/{policyId}":                              {auth.PolicyRequest{}, policyJSON{}},
+	"DELETE /v2/policies/{policyId}":                           {nil, policyJSON{}},
+	"GET /v2/policy-approvals":                                 {nil, list[approvalJSON]{}},
+	"GET /v2/policy-approvals/{approvalId}":                    {nil, approvalJSON{}},
+	"POST /v2/policy-approvals/{approvalId}/decisions":         {auth.DecisionRequest{}, approvalJSON{}},
 	"GET /auth/credentials": {nil, struct {
 		Items []credentialJSON `json:"items"`
 	}{}},

@@ -98,6 +98,17 @@ func (s *Server) routes() []route {
 		// @dfns/sdk 0.8.3 and 0.8.21 deleteAssignment: ?force=…, likewise.
 		{method: "DELETE", pattern: "/permissions/{permissionId}/assignments/{assignmentId}", access: bearer, op: "Permissions:Revoke", unsignedQuery: []string{"force"}, h: s.deleteAssignment},
 
+		// Policies and approvals (docs/policies.md). A request a policy
+		// holds answers 202 with its change request (serve).
+		{method: "POST", pattern: "/v2/policies", access: bearer, op: "Policies:Create", h: s.createPolicy},
+		{method: "GET", pattern: "/v2/policies", access: bearer, op: "Policies:Read", h: s.listPolicies},
+		{method: "GET", pattern: "/v2/policies/{policyId}", access: bearer, op: "Policies:Read", h: s.getPolicy},
+		{method: "PUT", pattern: "/v2/policies/{policyId}", access: bearer, op: "Policies:Update", h: s.updatePolicy},
+		{method: "DELETE", pattern: "/v2/policies/{policyId}", access: bearer, op: "Policies:Archive", h: s.archivePolicy},
+		{method: "GET", pattern: "/v2/policy-approvals", access: bearer, op: "Policies:Approvals:Read", h: s.listApprovals},
+		{method: "GET", pattern: "/v2/policy-approvals/{approvalId}", access: bearer, op: "Policies:Approvals:Read", h: s.getApproval},
+		{method: "POST", pattern: "/v2/policy-approvals/{approvalId}/decisions", access: bearer, op: "Policies:Approvals:Approve", h: s.createDecision},
+
 		{method: "GET", pattern: "/auth/credentials", access: bearer, op: noOperation, h: s.listCredentials},
 		{method: "POST", pattern: "/auth/credentials/init", access: bearer, op: noOperation, unsigned: true, h: s.credentialInit},
 		{method: "POST", pattern: "/auth/credentials", access: bearer, op: noOperation, h: s.createCredential},
