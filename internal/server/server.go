@@ -404,7 +404,7 @@ func serveDebug(addr string, log *slog.Logger) (stop func(), err error) {
 }
 
 // maintain runs the periodic chores of a replica: sweeping expired
-// single-use records and reloading signing keys, so a key rotated by
+// single-use records, expiring timed-out approvals and reloading signing keys, so a key rotated by
 // another process becomes the one this replica signs with within a minute.
 func maintain(ctx context.Context, p *Parts, log *slog.Logger) {
 	t := time.NewTicker(time.Minute)
@@ -432,6 +432,12 @@ func chores(ctx context.Context, p *Parts, log *slog.Logger) {
 	}
 	if _, err := p.Service.Checkpoint(ctx, ""); err != nil {
 		log.Error("audit checkpoint failed", "err", err)
+	}
+	// Approvals whose autoRejectTimeout passed (docs/policies.md).
+	if n, err := p.Service.ExpireApprovals(ctx); err != nil {
+		log.Error("expiring approvals failed", "err", err)
+	} else if n > 0 {
+		log.Info("expired approvals", "count", n)
 	}
 	if n, err := p.Store.Sweep(ctx, time.Now()); err != nil {
 		log.Error("sweep failed", "err", err)

@@ -16,6 +16,8 @@
 //   → audit log: listAuditLogs CSV / getAuditLog of every signed call above, signatures re-verified
 //     with node:crypto, userId filter, 403 without Auth:Logs:Read (./audit.js)
 //   → escalation prevention: the three ways in of issue 9 and no lockout from below (./escalation.js)
+//   → policies: a 2-of-3 policy on Permissions:Assign → PolicyPendingError, two approvals, the
+//     assignment exists once; a denial aborts (./policies.js)
 //   → logout → the old token gets 401; JWKS verifies tokens.
 
 const path = require('node:path');
@@ -31,6 +33,7 @@ const defineIdentitySteps = require('./identities');
 const defineAuditSteps = require('./audit');
 const defineEscalationSteps = require('./escalation');
 const defineSurfaceSteps = require('./surface');
+const definePolicySteps = require('./policies');
 
 const STEP_TIMEOUT_MS = 30_000;
 
@@ -446,6 +449,16 @@ module.exports = function defineInteropSuite(sdkDir) {
       s,
       server,
       sdk: { DfnsApiClient, AsymmetricKeySigner },
+      expectDfnsError,
+      keys,
+    });
+
+    // Policies and approvals (suite/policies.js).
+    definePolicySteps({
+      step,
+      s,
+      server,
+      sdk: { DfnsApiClient, DfnsAuthenticator, AsymmetricKeySigner, BrowserKeySigner, PolicyPendingError: sdk.PolicyPendingError },
       expectDfnsError,
       keys,
     });
