@@ -37,7 +37,7 @@ func (m *Main) cli(ctx context.Context, cmd string, args []string) error {
 		return m.cliWhoami(ctx, args)
 	case "call":
 		return m.cliCall(ctx, args)
-	case "credential", "pat", "service-account", "permission", "user":
+	case "credential", "pat", "service-account", "permission", "user", "policy", "approval":
 		sub, rest, err := m.group(cmd, args)
 		if err != nil {
 			return err
@@ -391,6 +391,10 @@ func (o *cliOpts) explain(err error) error {
 		return errors.New("not logged in: run signet login --org ORG --username NAME --key FILE, or pass --token")
 	case errors.Is(err, client.ErrNoSigner):
 		return errors.New("this change must be signed by one of your credentials: pass --key FILE (its private key), or log in with signet login --key FILE")
+	}
+	if cr, ok := client.Pending(err); ok {
+		return fmt.Errorf("held for approval %s (change request %s, %s %s): approvers decide with signet approval approve|deny %s",
+			cr.ApprovalID, cr.ID, cr.Kind, cr.OperationKind, cr.ApprovalID)
 	}
 	var ce *client.Error
 	if !errors.As(err, &ce) {

@@ -17,6 +17,8 @@ var cliSubcommands = map[string][]string{
 	"service-account": {"create", "list", "get", "update", "activate", "deactivate", "delete"},
 	"permission":      {"create", "list", "get", "update", "archive", "assign", "revoke", "assignments"},
 	"user":            {"create", "list", "get", "update", "activate", "deactivate", "delete"},
+	"policy":          {"create", "list", "get", "update", "archive"}, // cli_policies.go
+	"approval":        {"list", "get", "approve", "deny"},             // cli_policies.go
 }
 
 // cliResource runs "signet <cmd> <sub> ...".
@@ -33,6 +35,10 @@ func (m *Main) cliResource(ctx context.Context, cmd, sub string, args []string) 
 		return o.permission(ctx, sub, args)
 	case "user":
 		return o.user(ctx, sub, args)
+	case "policy":
+		return o.policy(ctx, sub, args)
+	case "approval":
+		return o.approval(ctx, sub, args)
 	}
 	return fmt.Errorf("unknown command %q", cmd)
 }

@@ -73,6 +73,19 @@ var summaries = map[string]string{
 	"permission revoke":      "Remove an assignment.",
 	"permission assignments": "List a permission's assignments.",
 
+	"policy":         "Policies: block changes to authority, or hold them until approvers agree (docs/policies.md).",
+	"policy create":  "Create a policy from a JSON file (--file).",
+	"policy list":    "List the org's policies.",
+	"policy get":     "Show one policy.",
+	"policy update":  "Replace a policy from a JSON file (--file); a Policies:Modify policy may hold it.",
+	"policy archive": "Archive a policy; a Policies:Modify policy may hold it.",
+
+	"approval":         "Approvals: changes a policy holds until its approvers decide.",
+	"approval list":    "List the org's approvals.",
+	"approval get":     "Show one approval and its decisions.",
+	"approval approve": "Approve (the decision that completes every quorum runs the change).",
+	"approval deny":    "Deny (the change never runs).",
+
 	"user":            "Users of the org: through the API, and (invite) on the server.",
 	"user create":     "Create a user through the API; then the user needs a registration code (see the output).",
 	"user list":       "List the org's users.",
@@ -94,6 +107,8 @@ var groups = map[string][]string{
 	"service-account": cliSubcommands["service-account"],
 	"permission":      cliSubcommands["permission"],
 	"user":            append(append([]string{}, cliSubcommands["user"]...), "invite"),
+	"policy":          cliSubcommands["policy"],
+	"approval":        cliSubcommands["approval"],
 }
 
 // isHelp reports whether arg asks for help.

@@ -45,6 +45,8 @@ SIGNET_CLIENT_KEY; JSON output when stdout is not a terminal or with --json, SIG
   pat              create | list | get | update | activate | deactivate | delete (personal access tokens)
   service-account  create | list | get | update | activate | deactivate | delete
   permission       create | list | get | update | archive | assign | revoke | assignments
+  policy           create | list | get | update | archive (docs/policies.md)
+  approval         list | get | approve | deny
   user             create | list | get | update | activate | deactivate | delete | invite
   call             call METHOD PATH [--data JSON|@FILE]: any endpoint, user-action signed when needed
 
@@ -105,7 +107,7 @@ func (m *Main) dispatch(ctx context.Context, cmd string, args []string) error {
 			return m.userInvite(ctx, args[1:])
 		}
 		return m.cli(ctx, cmd, args)
-	case "keygen", "register", "login", "logout", "whoami", "credential", "pat", "service-account", "permission", "call":
+	case "keygen", "register", "login", "logout", "whoami", "credential", "pat", "service-account", "permission", "policy", "approval", "call":
 		return m.cli(ctx, cmd, args)
 	}
 	return errUnknownCommand
