@@ -2,7 +2,8 @@
 // (a) signet's own web page, end to end in headless Chromium with a virtual passkey
 // authenticator: sign up with a registration code and a passkey, log out, log in, add a Key
 // credential and deactivate it, add a second passkey, create / list / revoke a personal access
-// token, create / list / deactivate a service account. Every change is user-action signed by
+// token, create / list / deactivate a service account, approve a change a policy holds
+// (docs/policies.md). Every change is user-action signed by
 // the page with a passkey; tokens and keys the page shows once are checked against the API.
 
 const fs = require('node:fs');
@@ -19,6 +20,7 @@ let page;
 let rec;
 let auth;
 
+const SESSION_KEY = 'signet.session'; // internal/web/static/assets/app.js
 const { step, failures } = h.stepper({ it, state: s, page: () => page, log: () => rec, name: 'page' });
 
 // outcome waits until the page's status line matches re, or its error line shows something.
@@ -287,6 +289,40 @@ describe('signet web page in headless Chromium (virtual passkey authenticator)',
     const r = await api('GET', '/auth/credentials', s.saToken);
     assert.equal(r.status, 401, `deactivated service account: ${r.text}`);
     await page.screenshot({ path: path.join(h.OUT_DIR, 'page-after-changes.png'), fullPage: true });
+  });
+
+  step('lists a change a policy holds and approves it with a passkey prompt; the change then runs', ['loggedIn'], async () => {
+    // Set-up through the page's own signing module (every call passkey-signed): a user, a
+    // permission, a 1-approval policy the initiator may approve, and an assignment it holds.
+    const held = await page.evaluate(async (key) => {
+      const dfns = await import('/assets/dfns.js');
+      const { token } = JSON.parse(sessionStorage.getItem(key));
+      const u = await dfns.signed(token, 'POST', '/auth/users', { email: 'held@example.com', kind: 'CustomerEmployee' });
+      const pm = await dfns.signed(token, 'POST', '/permissions', { name: 'held readers', operations: ['Orgs:Read'] });
+      await dfns.signed(token, 'POST', '/v2/policies', {
+        name: 'one approval',
+        activityKind: 'Permissions:Assign',
+        rule: { kind: 'AlwaysTrigger' },
+        action: { kind: 'RequestApproval', approvalGroups: [{ quorum: 1, approvers: {}, initiatorCanApprove: true }] },
+        filters: { permissionId: { in: [pm.id] } },
+      });
+      const cr = await dfns.signed(token, 'POST', `/permissions/${pm.id}/assignments`, { identityId: u.userId });
+      return { token, cr, pm: pm.id, userId: u.userId };
+    }, SESSION_KEY);
+    assert.equal(held.cr.status, 'Pending', JSON.stringify(held.cr));
+    let r = await api('GET', `/permissions/${held.pm}/assignments`, held.token);
+    assert.equal(r.body.items.length, 0, 'the held assignment exists before approval');
+
+    await region('Approvals').getByRole('button', { name: 'Refresh approvals' }).click();
+    await outcome(/Approvals loaded/);
+    await row('approvals-table', held.cr.approvalId).waitFor();
+    assert.match(await row('approvals-table', held.cr.approvalId).textContent(), /Permissions:Assign: Assignment Create/);
+    await page.getByRole('button', { name: `Approve ${held.cr.approvalId}` }).click();
+    await outcome(/Approved/);
+    assert.equal(await row('approvals-table', held.cr.approvalId).count(), 0, 'the approved row is gone from the pending list');
+    r = await api('GET', `/permissions/${held.pm}/assignments`, held.token);
+    assert.deepEqual(r.body.items.map((a) => a.identityId), [held.userId]);
+    assert.equal(r.body.items[0].id, held.cr.entityId);
   });
 
   step('every change the page made was user-action signed', ['loggedIn'], async () => {

@@ -299,8 +299,44 @@ async function refreshServiceAccounts() {
   fillTable('sas-table', rows, 'No service accounts.');
 }
 
+// refreshApprovals lists the org's pending approvals (docs/policies.md); the server decides
+// who may approve or deny each, so every row offers both.
+async function refreshApprovals() {
+  let items;
+  try {
+    ({ items } = await dfns.call('GET', '/v2/policy-approvals?status=Pending', { token: session.token }));
+  } catch (err) {
+    if (err instanceof dfns.ApiError && err.status === 403) {
+      $('approvals-denied').hidden = false;
+      $('approvals-body').hidden = true;
+      return;
+    }
+    throw err;
+  }
+  $('approvals-denied').hidden = true;
+  $('approvals-body').hidden = false;
+  const rows = items.map((a) => {
+    const cr = a.activity?.changeRequest || {};
+    return el(
+      'tr',
+      { 'data-id': a.id },
+      el('td', { text: `${a.activity?.kind}: ${cr.kind} ${cr.operationKind} ${cr.entityId}` }),
+      el('td', {}, el('code', { text: a.id })),
+      el('td', {}, el('code', { text: a.initiatorId })),
+      el('td', { text: String(a.decisions?.length || 0) }),
+      el(
+        'td',
+        { class: 'actions' },
+        button('Approve', `Approve ${a.id}`, () => decide(a, 'Approved')),
+        button('Deny', `Deny ${a.id}`, () => decide(a, 'Denied'), 'small danger'),
+      ),
+    );
+  });
+  fillTable('approvals-table', rows, 'No pending approvals.');
+}
+
 async function refreshAll() {
-  await Promise.all([refreshCredentials(), refreshPats(), refreshServiceAccounts()]);
+  await Promise.all([refreshCredentials(), refreshPats(), refreshServiceAccounts(), refreshApprovals()]);
 }
 
 // ---- actions ----
@@ -334,11 +370,27 @@ function saAction(id, name, method, verb) {
   });
 }
 
+function decide(a, value) {
+  const verb = value === 'Approved' ? 'approve' : 'deny';
+  run(`Signing: ${verb} ${a.id}`, async () => {
+    const r = await dfns.signed(session.token, 'POST', `/v2/policy-approvals/${encodeURIComponent(a.id)}/decisions`, { value });
+    await refreshApprovals();
+    return `Approval ${a.id}: ${r.status === 'Pending' ? 'decision recorded, still pending' : r.status}.`;
+  });
+}
+
 function formValues(form) {
   return Object.fromEntries(new FormData(form).entries());
 }
 
 function wire() {
+  $('approvals-refresh').addEventListener('click', () => {
+    run('Loading approvals', async () => {
+      await refreshApprovals();
+      return 'Approvals loaded.';
+    });
+  });
+
   $('login-form').addEventListener('submit', (e) => {
     e.preventDefault();
     const { orgId, username } = formValues(e.target);
