@@ -55,6 +55,12 @@ type Entry struct {
 	// signed: a query parameter the route accepts unsigned shows here only.
 	// Entries appended before it existed have none (see ComputeHash).
 	Target string `json:"target,omitempty"`
+	// Kind is empty for a signed action. KindApproval marks an entry
+	// signet made itself: the resolution of a policy approval
+	// (docs/policies.md), described by Detail (JSON). It carries no
+	// assertion: the chain and its signed checkpoints vouch for it.
+	Kind   string `json:"kind,omitempty"`
+	Detail string `json:"detail,omitempty"`
 
 	// The assertion exactly as received (base64url strings, spec 7).
 	ClientData        string `json:"clientData"`
@@ -115,6 +121,10 @@ type Checkpoint struct {
 	Signature []byte    `json:"signature"` // Ed25519 over Payload()
 }
 
+// KindApproval is the Kind of the entry recording how a policy approval
+// was resolved (Approved and what running it did, Denied, or Expired).
+const KindApproval = "approval"
+
 // Genesis is the PrevHash of an org's first entry.
 var Genesis = make([]byte, sha256.Size)
 
@@ -125,6 +135,7 @@ var Genesis = make([]byte, sha256.Size)
 const (
 	entryDomain      = "signet-audit-entry-v1\n"
 	entryDomainV2    = "signet-audit-entry-v2\n" // v1 plus Target
+	entryDomainV3    = "signet-audit-entry-v3\n" // v2 plus Kind and Detail
 	checkpointDomain = "signet-audit-checkpoint-v1\n"
 )
 
@@ -159,9 +170,13 @@ func (e *Entry) ComputeHash() []byte {
 		[]byte(e.CredentialUUID), []byte(e.CredID), []byte(e.CredentialKind), []byte(e.PublicKey), []byte(e.RPID),
 		[]byte(e.Method), []byte(e.Path), []byte(e.Query), e.PayloadHash, e.ActionTokenHash, []byte(e.Challenge),
 	}
-	if e.Target == "" {
+	switch {
+	case e.Kind != "":
+		h.Write([]byte(entryDomainV3))
+		fields = append(fields, []byte(e.Target), []byte(e.Kind), []byte(e.Detail))
+	case e.Target == "":
 		h.Write([]byte(entryDomain))
-	} else {
+	default:
 		h.Write([]byte(entryDomainV2))
 		fields = append(fields, []byte(e.Target))
 	}

@@ -7,6 +7,7 @@ import (
 	"slices"
 	"time"
 
+	"github.com/signet-auth/signet/internal/audit"
 	"github.com/signet-auth/signet/internal/token"
 )
 
@@ -367,7 +368,9 @@ func (s *Service) settle(ctx context.Context, orgID, id string) error {
 	s.log.InfoContext(ctx, "approval resolved", "org", orgID, "approval", id, "status", status)
 	if status == ApprovalApproved {
 		s.run(ctx, a)
+		return nil
 	}
+	s.auditResolution(ctx, a, ApprovalDenied, "")
 	return nil
 }
 
@@ -383,6 +386,39 @@ func (s *Service) run(ctx context.Context, a *Approval) {
 	defer cancel()
 	if err := s.store.SetApprovalOutcome(after, a.OrgID, a.ID, outcome, s.clock()); err != nil {
 		s.log.ErrorContext(ctx, "recording an approval's outcome failed", "org", a.OrgID, "approval", a.ID, "err", err)
+	}
+	s.auditResolution(after, a, ApprovalApproved, outcome)
+}
+
+// auditResolution appends how an approval was resolved to its org's audit
+// chain (audit.KindApproval): the initiator's request and every decision
+// are there already as signed actions; this entry is the result. Only the
+// replica that resolved the approval writes it. A failure is logged: the
+// resolution has happened.
+func (s *Service) auditResolution(ctx context.Context, a *Approval, status ApprovalStatus, outcome string) {
+	if s.cfg.DisableAudit {
+		return
+	}
+	type decision struct {
+		UserID string `json:"userId"`
+		Value  string `json:"value"`
+	}
+	detail := struct {
+		ApprovalID      string     `json:"approvalId"`
+		ActivityKind    string     `json:"activityKind"`
+		ChangeRequestID string     `json:"changeRequestId"`
+		EntityID        string     `json:"entityId"`
+		Status          string     `json:"status"`
+		Outcome         string     `json:"outcome,omitempty"`
+		Decisions       []decision `json:"decisions"`
+	}{a.ID, a.Data.ActivityKind, a.Data.Change.ID, a.Data.Change.EntityID, string(status), outcome, []decision{}}
+	for _, d := range a.Decisions {
+		detail.Decisions = append(detail.Decisions, decision{d.UserID, d.Value})
+	}
+	e := &audit.Entry{ID: newID("uj"), OrgID: a.OrgID, UserID: a.InitiatorID, TokenID: a.Data.InitiatorTokenID,
+		Path: "/v2/policy-approvals/" + a.ID, Kind: audit.KindApproval, Detail: string(mustJSON(detail))}
+	if err := s.store.AppendAuditEntry(ctx, e, s.clock()); err != nil {
+		s.log.ErrorContext(ctx, "auditing an approval's resolution failed", "org", a.OrgID, "approval", a.ID, "err", err)
 	}
 }
 
@@ -437,6 +473,7 @@ func (s *Service) expire(ctx context.Context, a *Approval) bool {
 		return false
 	}
 	s.log.InfoContext(ctx, "approval expired", "org", a.OrgID, "approval", a.ID)
+	s.auditResolution(ctx, a, ApprovalExpired, "")
 	return true
 }
 

@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"time"
+
+	"github.com/signet-auth/signet/internal/audit"
 )
 
 // Policy is a rule over one activity kind of an org and what happens when
@@ -190,4 +192,8 @@ type PolicyStore interface {
 	// DueApprovals returns at most limit Pending approvals, of any org,
 	// whose ExpiresAt is at or before now.
 	DueApprovals(ctx context.Context, now time.Time, limit int) ([]*Approval, error)
+	// AppendAuditEntry seals e after its org's chain head at now and
+	// appends it, serialised with every other append of the org (as
+	// UseAuditedAction): the entries signet makes itself (audit.Kind).
+	AppendAuditEntry(ctx context.Context, e *audit.Entry, now time.Time) error
 }

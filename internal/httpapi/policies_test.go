@@ -2,9 +2,12 @@ package httpapi_test
 
 import (
 	"context"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/signet-auth/signet/internal/audit"
 )
 
 // approverOps are what an approver holds in these tests.
@@ -77,6 +80,27 @@ func (e *env) assignmentsOf(orgID, identityID, pm string) int {
 	return n
 }
 
+// approvalEntries exports the org's audit chain, requires that it verifies
+// (as signet audit verify does), and returns the details of its approval
+// entries in chain order.
+func (e *env) approvalEntries(orgID string) []string {
+	e.t.Helper()
+	x, err := e.svc.ExportAudit(context.Background(), orgID)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if rep := audit.Verify(x, nil); !rep.OK() {
+		e.t.Fatalf("audit export does not verify: %+v", rep.Problems)
+	}
+	var out []string
+	for _, en := range x.Entries {
+		if en.Kind == audit.KindApproval {
+			out = append(out, en.Detail)
+		}
+	}
+	return out
+}
+
 // TestPolicyQuorum: a 2-of-3 policy on Permissions:Assign holds an
 // assignment (202) until two approvers approve; it then exists exactly
 // once, with the id its change request showed. Every way to decide
@@ -136,6 +160,12 @@ func TestPolicyQuorum(t *testing.T) {
 		if items, _ := r.body["items"].([]any); r.status != 200 || len(items) != 1 {
 			t.Errorf("list approved: %d %s", r.status, r.raw)
 		}
+		// The chain holds the held request, both decisions (signed
+		// actions) and the resolution, and verifies.
+		if got := e.approvalEntries(admin.orgID); len(got) != 1 || !strings.Contains(got[0], `"status":"Approved","outcome":"Applied"`) ||
+			!strings.Contains(got[0], id) {
+			t.Errorf("approval audit entries: %v", got)
+		}
 	})
 }
 
@@ -193,6 +223,10 @@ func TestPolicyDenyAndTimeout(t *testing.T) {
 		}
 		if n := e.assignmentsOf(admin.orgID, target.userID, pm); n != 0 {
 			t.Fatalf("expired assignment exists")
+		}
+		got := e.approvalEntries(admin.orgID)
+		if len(got) != 2 || !strings.Contains(got[0], `"status":"Denied"`) || !strings.Contains(got[1], `"status":"Expired"`) {
+			t.Errorf("approval audit entries: %v", got)
 		}
 	})
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/signet-auth/signet/internal/audit"
 	"github.com/signet-auth/signet/internal/auth"
 )
 
@@ -248,4 +249,22 @@ func (s *Store) DueApprovals(ctx context.Context, now time.Time, n int) ([]*auth
 	return s.approvals(ctx, "due approvals", `SELECT `+approvalColumns+` FROM approvals
 		WHERE status = ? AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?`,
 		auth.ApprovalPending, millis(now), limit(n))
+}
+
+// AppendAuditEntry seals e after its org's head and appends it in one write
+// transaction (SQLite's single writer serialises appends).
+func (s *Store) AppendAuditEntry(ctx context.Context, e *audit.Entry, now time.Time) error {
+	return wrap("append audit entry", s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		var prev *audit.Head
+		var h audit.Head
+		err := in(ctx, tx, s.stmts.auditHead).QueryRowContext(ctx, e.OrgID).Scan(&h.Seq, &h.Hash)
+		switch {
+		case err == nil:
+			prev = &h
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+		audit.Seal(e, prev, now)
+		return s.appendEntry(ctx, tx, e)
+	}))
 }

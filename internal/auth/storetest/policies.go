@@ -1,9 +1,11 @@
 package storetest
 
 import (
+	"bytes"
 	"testing"
 	"time"
 
+	"github.com/signet-auth/signet/internal/audit"
 	"github.com/signet-auth/signet/internal/auth"
 )
 
@@ -160,4 +162,32 @@ func testResolveApprovalConcurrent(t *testing.T, s auth.Store) {
 		return s.AddDecision(ctx, &auth.Decision{ApprovalID: "ap-s", OrgID: o.Org.ID, UserID: "us-same", Value: auth.DecisionApproved, CreatedAt: at(time.Minute)})
 	})
 	tally(t, errs, auth.ErrDuplicate)
+}
+
+// testAppendAuditEntry: entries signet makes itself join the org's chain
+// after its head, with their kind and detail kept and hashed.
+func testAppendAuditEntry(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	o := mustOrg(t, s, "aud")
+	for i, id := range []string{"uj-a1", "uj-a2"} {
+		e := &audit.Entry{ID: id, OrgID: o.Org.ID, UserID: "us-x", Path: "/v2/policy-approvals/ap-1",
+			Kind: audit.KindApproval, Detail: `{"status":"Denied"}`}
+		check(t, "AppendAuditEntry", s.AppendAuditEntry(ctx, e, at(time.Duration(i)*time.Second)), nil)
+		if e.Seq != int64(i+1) {
+			t.Errorf("entry %s sealed at seq %d", id, e.Seq)
+		}
+	}
+	recs, err := s.AuditRecords(ctx, o.Org.ID, 0, 10)
+	check(t, "AuditRecords", err, nil)
+	if len(recs) != 2 {
+		t.Fatalf("%d records, want 2", len(recs))
+	}
+	prev := audit.Genesis
+	for _, r := range recs {
+		e := r.Entry
+		if e.Kind != audit.KindApproval || e.Detail != `{"status":"Denied"}` || !bytes.Equal(e.PrevHash, prev) || !bytes.Equal(e.ComputeHash(), e.Hash) {
+			t.Errorf("record %+v", e)
+		}
+		prev = e.Hash
+	}
 }

@@ -161,6 +161,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"Policies", testPolicies},                                   // policies.go
 		{"Approvals", testApprovals},                                 // policies.go
 		{"ResolveApprovalConcurrent", testResolveApprovalConcurrent}, // policies.go
+		{"AppendAuditEntry", testAppendAuditEntry},                   // policies.go
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
