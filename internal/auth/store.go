@@ -448,6 +448,7 @@ type Store interface {
 	AuditStore // audit.go
 	RecoveryStore
 	CredentialCodeStore
+	OIDCProviderStore // oidcstore.go
 	Sweeper
 	ReadinessStore
 	token.KeyStore
