@@ -51,6 +51,13 @@ const HelperRedirect = "http://127.0.0.1/oidctest/callback"
 
 // Start starts a provider on addr ("127.0.0.1:0" for any free port).
 func Start(addr string, clients []Client, users []User) (*Provider, error) {
+	return StartWith(addr, clients, users, "")
+}
+
+// StartWith is Start where, when anyPassword is not "", every e-mail not
+// in users is also an account, verified, with that password (the interop
+// suite signs up a new user each run).
+func StartWith(addr string, clients []Client, users []User, anyPassword string) (*Provider, error) {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return nil, err
@@ -60,9 +67,9 @@ func Start(addr string, clients []Client, users []User) (*Provider, error) {
 	for _, c := range clients {
 		cs[c.ID] = storage.WebClient(c.ID, c.Secret, append(append([]string{}, c.RedirectURIs...), HelperRedirect)...)
 	}
-	us := userStore{}
+	us := userStore{users: map[string]*storage.User{}, anyPassword: anyPassword}
 	for i, u := range users {
-		us[u.Email] = &storage.User{ID: fmt.Sprintf("id%d", i+1), Username: u.Email, Password: u.Password,
+		us.users[u.Email] = &storage.User{ID: fmt.Sprintf("id%d", i+1), Username: u.Email, Password: u.Password,
 			Email: u.Email, EmailVerified: u.EmailVerified, FirstName: "Test", LastName: "User",
 			PreferredLanguage: language.English}
 	}
@@ -93,19 +100,38 @@ type userinfoClient struct{ op.Client }
 
 func (userinfoClient) IDTokenUserinfoClaimsAssertion() bool { return true }
 
-// userStore is storage.UserStore over a fixed set of users, by username.
-type userStore map[string]*storage.User
+// userStore is storage.UserStore over a fixed set of users, by username,
+// and with anyPassword every other e-mail too (its id is the e-mail).
+type userStore struct {
+	users       map[string]*storage.User
+	anyPassword string
+}
 
 func (u userStore) GetUserByID(id string) *storage.User {
-	for _, x := range u {
+	for _, x := range u.users {
 		if x.ID == id {
 			return x
 		}
 	}
-	return nil
+	return u.any(id)
 }
-func (u userStore) GetUserByUsername(name string) *storage.User { return u[name] }
-func (u userStore) ExampleClientID() string                     { return "" }
+
+func (u userStore) GetUserByUsername(name string) *storage.User {
+	if x := u.users[name]; x != nil {
+		return x
+	}
+	return u.any(name)
+}
+
+func (u userStore) any(email string) *storage.User {
+	if u.anyPassword == "" || !strings.Contains(email, "@") {
+		return nil
+	}
+	return &storage.User{ID: email, Username: email, Password: u.anyPassword, Email: email, EmailVerified: true,
+		FirstName: "Test", LastName: "User", PreferredLanguage: language.English}
+}
+
+func (u userStore) ExampleClientID() string { return "" }
 
 // Login does what a browser and its user do with an authorization URL:
 // it opens it, fills in the provider's login form with email and
