@@ -316,3 +316,24 @@ func boolInt(b bool) int {
 	}
 	return 0
 }
+
+// TestDelegatedLoginSSORequired: a service account that may log end users
+// in cannot log in one who must use SSO; the same user without the flag
+// can be.
+func TestDelegatedLoginSSORequired(t *testing.T) {
+	e := newEnv(t, stores(t)["sqlite"](t))
+	admin := e.newUser()
+	perm := e.createPermission(admin, "delegate", "Auth:Login:Delegated", "Auth:Register:Delegated")
+	bot := e.createServiceAccount(admin, "bot", perm)
+	alice := e.endUser(bot, admin.orgID, "alice@example.com")
+	body := map[string]string{"username": alice.username}
+	if r := e.signedAs(bot.token, bot.signer, "POST", "/auth/login/delegated", body); r.status != 200 {
+		t.Fatalf("delegated login: %d %s", r.status, r.raw)
+	}
+	if r := e.signed(admin, "PUT", "/auth/users/"+alice.userID, mustJSON(map[string]bool{"isSSORequired": true})); r.status != 200 {
+		t.Fatalf("set isSSORequired: %d %s", r.status, r.raw)
+	}
+	if r := e.signedAs(bot.token, bot.signer, "POST", "/auth/login/delegated", body); r.status != 403 || r.str("token") != "" {
+		t.Errorf("delegated login of an SSO-required user: %d %s, want 403", r.status, r.raw)
+	}
+}
