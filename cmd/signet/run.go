@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/config"
@@ -77,6 +78,13 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
+	case errors.As(err, new(*usageError)):
+		msg := err.Error()
+		if !strings.Contains(msg, " -h") {
+			msg += fmt.Sprintf(" (run: signet %s -h)", cmd)
+		}
+		fmt.Fprintf(m.Stderr, "signet %s: %s\n", cmd, msg)
+		return 2
 	case errors.Is(err, errUnknownCommand):
 		fmt.Fprintf(m.Stderr, "signet: unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -143,7 +151,7 @@ func (m *Main) flags(name string, args []string, scope []string, extra func(fs *
 		return nil, err
 	}
 	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (run: signet %s -h)", fs.Arg(0), name)
+		return nil, usagef("unexpected argument %q (run: signet %s -h)", fs.Arg(0), name)
 	}
 	if err := finish(); err != nil {
 		return nil, err
@@ -200,7 +208,7 @@ func (m *Main) bootstrap(ctx context.Context, args []string) error {
 		return err
 	}
 	if orgName == "" || username == "" {
-		return errors.New("--org-name and --username are required (e.g. signet bootstrap --org-name Acme --username alice@example.com)")
+		return usagef("--org-name and --username are required (e.g. signet bootstrap --org-name Acme --username alice@example.com)")
 	}
 	log := server.NewLogger(cfg, m.Stderr)
 	parts, err := server.Assemble(ctx, cfg, log)
@@ -250,7 +258,7 @@ func (m *Main) userInvite(ctx context.Context, args []string) error {
 		return err
 	}
 	if orgID == "" || username == "" {
-		return errors.New("--org and --username are required (run: signet user invite -h)")
+		return usagef("--org and --username are required (run: signet user invite -h)")
 	}
 	parts, err := server.Assemble(ctx, cfg, server.NewLogger(cfg, m.Stderr))
 	if err != nil {
