@@ -44,9 +44,7 @@ func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, c *call
 }
 
 func (s *Server) credentialInit(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req struct {
-		Kind auth.CredentialKind `json:"kind"`
-	}
+	var req credentialInitRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
@@ -72,9 +70,7 @@ func (s *Server) createCredential(w http.ResponseWriter, r *http.Request, c *cal
 }
 
 func (s *Server) setCredentialActive(w http.ResponseWriter, r *http.Request, c *call, active bool) error {
-	var req struct {
-		CredentialUUID string `json:"credentialUuid"`
-	}
+	var req credentialUUIDRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
