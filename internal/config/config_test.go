@@ -56,6 +56,7 @@ func TestSources(t *testing.T) {
 		{"token alg from env", map[string]string{"SIGNET_TOKEN_ALG": "ES256"}, nil, func(c *Config) bool { return c.TokenAlg == "ES256" }},
 		{"tls from env", map[string]string{"SIGNET_TLS_CERT": "c.pem", "SIGNET_TLS_KEY": "k.pem"}, nil, func(c *Config) bool { return c.TLSCert == "c.pem" && c.TLSKey == "k.pem" }},
 		{"request timeout", map[string]string{"SIGNET_REQUEST_TIMEOUT": "2s"}, nil, func(c *Config) bool { return c.RequestTimeout == 2*time.Second }},
+		{"idle timeout", map[string]string{"SIGNET_IDLE_TIMEOUT": "30s"}, nil, func(c *Config) bool { return c.IdleTimeout == 30*time.Second }},
 		{"token cache size", map[string]string{"SIGNET_TOKEN_CACHE_SIZE": "500"}, []string{"--token-cache-size", "700"}, func(c *Config) bool { return c.TokenCacheSize == 700 }},
 		{"debug listener off by default", nil, nil, func(c *Config) bool { return c.DebugListen == "" }},
 		{"debug listener from env", map[string]string{"SIGNET_DEBUG_LISTEN": "127.0.0.1:6060"}, nil, func(c *Config) bool { return c.DebugListen == "127.0.0.1:6060" }},
@@ -101,6 +102,8 @@ func TestValidate(t *testing.T) {
 		{"token alg none", []string{"--token-alg", "none"}, "--token-alg"},
 		{"request timeout past the write timeout", []string{"--request-timeout", "30s"}, "--request-timeout"},
 		{"request timeout too short", []string{"--request-timeout", "100ms"}, "--request-timeout"},
+		{"idle timeout too short", []string{"--idle-timeout", "10ms"}, "--idle-timeout"},
+		{"idle timeout too long", []string{"--idle-timeout", "2h"}, "--idle-timeout"},
 		{"token cache size", []string{"--token-cache-size", "0"}, "--token-cache-size"},
 	}
 	for _, tt := range tests {
