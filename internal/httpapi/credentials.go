@@ -39,7 +39,7 @@ func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, c *call
 	for _, cr := range cs {
 		items = append(items, credentialOut(cr))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	writeJSON(w, http.StatusOK, list[credentialJSON]{Items: items})
 	return nil
 }
 
@@ -77,7 +77,7 @@ func (s *Server) setCredentialActive(w http.ResponseWriter, r *http.Request, c *
 	if err := s.svc.SetCredentialActive(r.Context(), c.p, req.CredentialUUID, active); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"message": "success"})
+	writeJSON(w, http.StatusOK, message{Message: "success"})
 	return nil
 }
 
@@ -96,7 +96,7 @@ func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c *cal
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": apps})
+	writeJSON(w, http.StatusOK, list[auth.Application]{Items: apps})
 	return nil
 }
 

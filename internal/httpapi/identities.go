@@ -91,7 +91,7 @@ func (s *Server) resendRegistrationCode(w http.ResponseWriter, r *http.Request, 
 	if err := s.svc.ResendRegistrationCode(r.Context(), req.OrgID, req.Username); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"message": "success"})
+	writeJSON(w, http.StatusOK, message{Message: "success"})
 	return nil
 }
 

@@ -91,3 +91,20 @@ func TestNewRefuses(t *testing.T) {
 		}
 	}
 }
+
+// Enough bounds the validation: past it, exchanges of the same operation
+// and status pass unchecked; another status is still checked.
+func TestEnough(t *testing.T) {
+	b, _ := New([]byte(doc))
+	b.Enough = 2
+	json := http.Header{"Content-Type": {"application/json"}}
+	bad := Exchange{Method: "GET", Path: "/things/1", Status: 200, ResHeader: json, ResBody: []byte(`{}`)}
+	for i, want := range []bool{true, true, false} {
+		if _, err := b.Check(bad); (err != nil) != want {
+			t.Errorf("exchange %d: error %v, want one: %v", i, err, want)
+		}
+	}
+	if _, err := b.Check(Exchange{Method: "GET", Path: "/things/1", Status: 418, ResHeader: json, ResBody: []byte(`{}`)}); err == nil {
+		t.Error("another status passed unchecked")
+	}
+}
