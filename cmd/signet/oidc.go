@@ -49,7 +49,7 @@ func (m *Main) oidcAdd(ctx context.Context, args []string) error {
 		return asUsage(err)
 	}
 	if orgID == "" || issuer == "" || clientID == "" {
-		return usageErr{errors.New("--org, --issuer and --client-id are required (run: signet oidc add -h)")}
+		return usagef("--org, --issuer and --client-id are required (run: signet oidc add -h)")
 	}
 	secret, err := m.secret(secretFile, "SIGNET_OIDC_CLIENT_SECRET")
 	if err != nil {
@@ -78,7 +78,7 @@ func (m *Main) oidcList(ctx context.Context, args []string) error {
 		return asUsage(err)
 	}
 	if orgID == "" {
-		return usageErr{errors.New("--org is required (run: signet oidc list -h)")}
+		return usagef("--org is required (run: signet oidc list -h)")
 	}
 	parts, err := m.oidcService(ctx, cfg)
 	if err != nil {
@@ -101,7 +101,7 @@ func (m *Main) oidcRemove(ctx context.Context, args []string) error {
 		return asUsage(err)
 	}
 	if orgID == "" {
-		return usageErr{errors.New("--org is required (run: signet oidc remove -h)")}
+		return usagef("--org is required (run: signet oidc remove -h)")
 	}
 	parts, err := m.oidcService(ctx, cfg)
 	if err != nil {
@@ -114,19 +114,13 @@ func (m *Main) oidcRemove(ctx context.Context, args []string) error {
 	return json.NewEncoder(m.Stdout).Encode(map[string]string{"message": "success"})
 }
 
-// usageErr is a usage error whose message says what to fix: Run prints it
-// and exits 2.
-type usageErr struct{ error }
-
-func (e usageErr) Unwrap() error { return e.error }
-
 // asUsage marks an error of parsing a subcommand's arguments as a usage
-// error; shown help stays what it is.
+// error (Run exits 2); shown help and errors already marked stay what they are.
 func asUsage(err error) error {
-	if err == nil || errors.Is(err, errHelpShown) {
+	if err == nil || errors.Is(err, errHelpShown) || errors.As(err, new(*usageError)) {
 		return err
 	}
-	return usageErr{err}
+	return &usageError{err.Error()}
 }
 
 // secret reads a secret from file, or else from the environment variable

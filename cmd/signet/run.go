@@ -79,11 +79,15 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
+	case errors.As(err, new(*usageError)):
+		msg := err.Error()
+		if !strings.Contains(msg, " -h") {
+			msg += fmt.Sprintf(" (run: signet %s -h)", cmd)
+		}
+		fmt.Fprintf(m.Stderr, "signet %s: %s\n", cmd, msg)
+		return 2
 	case errors.Is(err, errUnknownCommand):
 		fmt.Fprintf(m.Stderr, "signet: unknown command %q\n\n%s", cmd, usage)
-		return 2
-	case errors.As(err, new(usageErr)):
-		fmt.Fprintf(m.Stderr, "signet %s: %v\n", cmd, err)
 		return 2
 	case err != nil:
 		fmt.Fprintf(m.Stderr, "signet %s: %v\n", cmd, err)
@@ -165,10 +169,10 @@ func (m *Main) flagsArgs(name string, args []string, scope []string, extra func(
 		rest = fs.Args()[1:]
 	}
 	if len(pos) > len(positional) {
-		return nil, nil, fmt.Errorf("unexpected argument %q (run: signet %s -h)", pos[len(positional)], name)
+		return nil, nil, usagef("unexpected argument %q (run: signet %s -h)", pos[len(positional)], name)
 	}
 	if len(pos) < len(positional) {
-		return nil, nil, fmt.Errorf("want %d argument(s): %s (run: signet %s -h)", len(positional), strings.Join(positional, " "), name)
+		return nil, nil, usagef("want %d argument(s): %s (run: signet %s -h)", len(positional), strings.Join(positional, " "), name)
 	}
 	if err := finish(); err != nil {
 		return nil, nil, err
@@ -225,7 +229,7 @@ func (m *Main) bootstrap(ctx context.Context, args []string) error {
 		return err
 	}
 	if orgName == "" || username == "" {
-		return errors.New("--org-name and --username are required (e.g. signet bootstrap --org-name Acme --username alice@example.com)")
+		return usagef("--org-name and --username are required (e.g. signet bootstrap --org-name Acme --username alice@example.com)")
 	}
 	log := server.NewLogger(cfg, m.Stderr)
 	parts, err := server.Assemble(ctx, cfg, log)
@@ -275,7 +279,7 @@ func (m *Main) userInvite(ctx context.Context, args []string) error {
 		return err
 	}
 	if orgID == "" || username == "" {
-		return errors.New("--org and --username are required (run: signet user invite -h)")
+		return usagef("--org and --username are required (run: signet user invite -h)")
 	}
 	parts, err := server.Assemble(ctx, cfg, server.NewLogger(cfg, m.Stderr))
 	if err != nil {

@@ -10,10 +10,6 @@ import (
 // answers of @dfns/sdk 0.8.21 (SocialLoginBody, SsoLoginInitBody,
 // SsoLoginBody); the domain decides everything.
 
-type tokenAnswer struct {
-	Token string `json:"token"`
-}
-
 // socialLogin answers POST /auth/login/social.
 func (s *Server) socialLogin(w http.ResponseWriter, r *http.Request, c *call) error {
 	return answer(w, c, func(req *auth.SocialRequest) (tokenAnswer, error) {

@@ -45,7 +45,7 @@ async function run(label, fn) {
   clearError();
   say(`${label}…`);
   document.body.setAttribute('aria-busy', 'true');
-  for (const b of document.querySelectorAll('button')) b.disabled = true;
+  setButtons(true);
   try {
     const done = await fn();
     say(done || `${label}: done.`);
@@ -59,7 +59,23 @@ async function run(label, fn) {
   } finally {
     busy = false;
     document.body.removeAttribute('aria-busy');
-    for (const b of document.querySelectorAll('button')) b.disabled = false;
+    setButtons(false);
+  }
+}
+
+// passkeysBlocked is passkeyProblem's answer once checked (null: passkeys can work here).
+let passkeysBlocked = null;
+
+// setButtons disables every button while an operation runs; the passkey buttons
+// (data-passkey) stay disabled whenever passkeys cannot work here, pointing at #setup.
+function setButtons(busyNow) {
+  for (const b of document.querySelectorAll('button')) {
+    const blocked = passkeysBlocked !== null && b.hasAttribute('data-passkey');
+    b.disabled = busyNow || blocked;
+    if (blocked) {
+      b.setAttribute('aria-describedby', 'setup');
+      b.title = passkeysBlocked;
+    }
   }
 }
 
@@ -501,6 +517,8 @@ async function checkPasskeys() {
     if (problem) {
       $('setup').textContent = problem;
       $('setup').hidden = false;
+      passkeysBlocked = problem;
+      setButtons(busy);
     }
   } catch {
     // the API calls will report an unreachable server
