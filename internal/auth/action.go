@@ -72,8 +72,10 @@ func (s *Service) ActionInit(ctx context.Context, p *Principal, req *ActionReque
 	if err != nil {
 		return nil, internalErr(err)
 	}
+	// A user's own PasswordProtectedKeys are listed with their encrypted
+	// keys: the caller is that user's session (spec 4.3).
 	allow := allowList(creds)
-	if len(allow.Key)+len(allow.WebAuthn) == 0 {
+	if allow.empty() {
 		return nil, Errorf(Unauthenticated, "User does not have a credential that can be used for the application.")
 	}
 	path, query := splitPath(req.HTTPPath)

@@ -448,6 +448,7 @@ type Store interface {
 	AuditStore // audit.go
 	RecoveryStore
 	CredentialCodeStore
+	LoginCodeStore // logincode.go
 	Sweeper
 	ReadinessStore
 	token.KeyStore

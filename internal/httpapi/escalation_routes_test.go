@@ -35,6 +35,7 @@ var movesNoAuthority = map[string]string{
 	"POST /auth/registration":                       "public: a user's own first credential",
 	"POST /auth/login/init":                         "public: signing in as oneself",
 	"POST /auth/login":                              "public: signing in as oneself",
+	"POST /auth/login/code":                         "public: a code to sign in as oneself",
 	"PUT /auth/registration/code":                   "public: a new registration code for oneself",
 	"POST /auth/recover/user/code":                  "public: recovery of one's own credentials",
 	"POST /auth/recover/user/init":                  "public: recovery of one's own credentials",

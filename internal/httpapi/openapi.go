@@ -34,6 +34,7 @@ var bodies = map[string]struct{ req, resp any }{
 	"POST /auth/registration/init":                             {registrationInitRequest{}, auth.RegistrationChallenge{}},
 	"POST /auth/registration":                                  {auth.RegisterRequest{}, registeredJSON{}},
 	"POST /auth/login/init":                                    {loginInitRequest{}, auth.SignChallenge{}},
+	"POST /auth/login/code":                                    {sendLoginCodeRequest{}, message{}},
 	"PUT /auth/logout":                                         {logoutRequest{}, message{}},
 	"POST /auth/action/init":                                   {auth.ActionRequest{}, auth.SignChallenge{}},
 	"GET /auth/users":                                          {nil, list[userJSON]{}},

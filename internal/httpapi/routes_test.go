@@ -21,6 +21,8 @@ var (
 		"GET /openapi.json": true,
 		// Bearer = the temporary token of a delegated registration.
 		"POST /auth/registration/enduser": true,
+		// Mails a login code to the user it names (auth/logincode.go).
+		"POST /auth/login/code": true,
 	}
 	unsignedRoutes = map[string]bool{
 		"PUT /auth/logout": true, "POST /auth/action/init": true, "POST /auth/action": true, "POST /auth/action/verify": true,
