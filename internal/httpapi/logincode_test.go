@@ -261,3 +261,30 @@ func TestLoginCodeWithoutDelivery(t *testing.T) {
 		})
 	}
 }
+
+// TestActionAbsentPayload: an action/init without userActionPayload (what
+// @dfns/sdk 0.8.21's delegated client sends for requests without a body)
+// binds the empty payload: it signs a request without a body, and no
+// request with one.
+func TestActionAbsentPayload(t *testing.T) {
+	e := newEnv(t, stores(t)["sqlite"](t))
+	u := e.newUser()
+	sign := func() string {
+		r := e.do("POST", "/auth/action/init", u.token, map[string]string{"userActionHttpMethod": "POST", "userActionHttpPath": "/auth/credentials/code"})
+		if r.status != 200 {
+			t.Fatalf("action/init without userActionPayload: %d %s", r.status, r.raw)
+		}
+		r = e.do("POST", "/auth/action", u.token, map[string]any{"challengeIdentifier": r.str("challengeIdentifier"), "firstFactor": u.signer.assert(r.str("challenge"))})
+		if r.status != 200 {
+			t.Fatalf("action: %d %s", r.status, r.raw)
+		}
+		return r.str("userAction")
+	}
+	later := time.Now().Add(30 * time.Second).UTC().Format(time.RFC3339)
+	if r := e.do("POST", "/auth/credentials/code", u.token, `{"expiration":"`+later+`"}`, "X-DFNS-USERACTION", sign()); r.status != 403 {
+		t.Fatalf("a body under an absent payload: %d %s", r.status, r.raw)
+	}
+	if r := e.do("POST", "/auth/credentials/code", u.token, "", "X-DFNS-USERACTION", sign()); r.status != 200 {
+		t.Fatalf("no body under an absent payload: %d %s", r.status, r.raw)
+	}
+}

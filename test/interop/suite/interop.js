@@ -32,6 +32,7 @@ const defineAuditSteps = require('./audit');
 const defineEscalationSteps = require('./escalation');
 const defineSurfaceSteps = require('./surface');
 const { defineCodeSteps, defineCoverageStep } = require('./codes');
+const defineEverySteps = require('./every');
 const { installCoverage } = require('./coverage');
 const { createMailbox } = require('./mailbox');
 
@@ -462,6 +463,7 @@ module.exports = function defineInteropSuite(sdkDir) {
 
     // Issue 14 login codes and PasswordProtectedKeys (suite/codes.js).
     defineCodeSteps({ step, s, server, sdk: { DfnsApiClient, AsymmetricKeySigner }, expectDfnsError, keys, mailbox });
+    if (coverage.enforced) defineEverySteps({ step, s, server, sdk: { ...sdk, AsymmetricKeySigner }, keys, mailbox });
 
     step('logout, then the old token is refused with 401', ['client'], async (t, mark) => {
       const res = await s.client.auth.logout();
