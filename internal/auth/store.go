@@ -456,6 +456,7 @@ type Store interface {
 	RecoveryStore
 	CredentialCodeStore
 	OIDCProviderStore // oidcstore.go
+	LoginCodeStore    // logincode.go
 	Sweeper
 	ReadinessStore
 	token.KeyStore

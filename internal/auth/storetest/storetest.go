@@ -91,9 +91,12 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"RegisterUser", testRegisterUser},
 		{"RegisterUserErrors", testRegisterUserErrors},
 		{"RegisterUserConcurrent", testRegisterUserConcurrent},
-		{"CodesAdd", testCodesAdd},                       // codes.go
-		{"CodesAttempts", testCodesAttempts},             // codes.go
-		{"CodesSpentBySuccess", testCodesSpentBySuccess}, // codes.go
+		{"CodesAdd", testCodesAdd},                         // codes.go
+		{"CodesAttempts", testCodesAttempts},               // codes.go
+		{"CodesSpentBySuccess", testCodesSpentBySuccess},   // codes.go
+		{"LoginCodes", testLoginCodes},                     // logincodes.go
+		{"LoginCodesAttempts", testLoginCodesAttempts},     // logincodes.go
+		{"PasswordProtectedKey", testPasswordProtectedKey}, // logincodes.go
 
 		{"CreateCredential", testCreateCredential},
 		{"CreateCredentialErrors", testCreateCredentialErrors},
