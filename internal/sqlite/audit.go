@@ -58,18 +58,7 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 		if err := json.Unmarshal([]byte(pending), &e); err != nil {
 			return err
 		}
-		var prev *audit.Head
-		var h audit.Head
-		err = in(ctx, tx, s.stmts.auditHead).QueryRowContext(ctx, a.OrgID).Scan(&h.Seq, &h.Hash)
-		switch {
-		case err == nil:
-			prev = &h
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
-		e.Target = target
-		audit.Seal(&e, prev, now)
-		return s.appendEntry(ctx, tx, &e)
+		return s.sealAndAppend(ctx, tx, &e, target, now)
 	})
 	if errors.Is(err, errNoMatch) {
 		var n int
@@ -86,6 +75,23 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 		return nil, nil, wrap("use audited action", err)
 	}
 	return &a, &e, nil
+}
+
+// sealAndAppend sets e's Target, seals it at now after its org's chain head
+// and appends it, in tx.
+func (s *Store) sealAndAppend(ctx context.Context, tx *sql.Tx, e *audit.Entry, target string, now time.Time) error {
+	var prev *audit.Head
+	var h audit.Head
+	err := in(ctx, tx, s.stmts.auditHead).QueryRowContext(ctx, e.OrgID).Scan(&h.Seq, &h.Hash)
+	switch {
+	case err == nil:
+		prev = &h
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	e.Target = target
+	audit.Seal(e, prev, now)
+	return s.appendEntry(ctx, tx, e)
 }
 
 // appendEntry inserts a sealed entry and moves its org's head to it.

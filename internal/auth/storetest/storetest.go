@@ -117,6 +117,9 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"CreateActionForChallengeConcurrent", testCreateActionForChallengeConcurrent},
 		{"CreateAccessTokenForChallenge", testCreateAccessTokenForChallenge},
 		{"CreateAccessTokenForChallengeConcurrent", testCreateAccessTokenForChallengeConcurrent},
+		{"SpendActionForChallenge", testSpendActionForChallenge}, // spendforchallenge.go
+		{"SpendActionForChallengeConcurrent", testSpendActionForChallengeConcurrent},
+		{"SpendActionForChallengeChain", testSpendActionForChallengeChain},
 
 		{"UseAction", testUseAction},
 		{"UseActionErrors", testUseActionErrors},
