@@ -129,6 +129,14 @@ func (s *store) CreateActionForChallenge(ctx context.Context, challengeID string
 	return err
 }
 
+func (s *store) QueueOutcome(ctx context.Context, o *audit.Outcome, done func(error)) {
+	start := time.Now()
+	s.Store.QueueOutcome(ctx, o, func(err error) {
+		s.observe("QueueOutcome", start, err)
+		done(err)
+	})
+}
+
 func (s *store) SpendActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *auth.Action, entry *audit.Entry, target string, now time.Time) error {
 	start := time.Now()
 	err := s.Store.SpendActionForChallenge(ctx, challengeID, expiresAt, a, entry, target, now)

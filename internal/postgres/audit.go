@@ -108,6 +108,12 @@ func (s *Store) RecordOutcome(ctx context.Context, o *audit.Outcome) error {
 	return dbErr("record outcome", err)
 }
 
+// QueueOutcome is RecordOutcome, answered through done: PostgreSQL commits
+// of many connections do not take turns on one writer.
+func (s *Store) QueueOutcome(ctx context.Context, o *audit.Outcome, done func(error)) {
+	done(s.RecordOutcome(ctx, o))
+}
+
 // AuditSummaries lists entries of q.OrgID in q's time range, by seq.
 func (s *Store) AuditSummaries(ctx context.Context, q auth.AuditQuery) ([]audit.Summary, error) {
 	var from, to *time.Time

@@ -169,3 +169,49 @@ func verifyChain(t *testing.T, s auth.Store, orgID string, want int) {
 		}
 	}
 }
+
+// testQueueOutcome: an outcome queued is seen by the next audit read,
+// recorded once (a second gets ErrDuplicate through done), and one for an
+// unknown entry gets ErrNotFound.
+func testQueueOutcome(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	n := mustOrg(t, s, "a")
+	u := n.User
+	now := at(time.Hour)
+	a := newAction(u.OrgID, u.ID, "uj-1", now.Add(time.Hour))
+	check(t, "SpendActionForChallenge", s.SpendActionForChallenge(ctx, "hs-1", now.Add(time.Minute), a, pending(a), "/x", now), nil)
+	queue := func(o *audit.Outcome) <-chan error {
+		res := make(chan error, 1)
+		s.QueueOutcome(ctx, o, func(err error) { res <- err })
+		return res
+	}
+	first := queue(&audit.Outcome{EntryID: a.ID, Status: 201, Time: now})
+	rec, err := s.AuditRecord(ctx, u.OrgID, a.ID)
+	check(t, "AuditRecord", err, nil)
+	if rec == nil || rec.Outcome == nil || rec.Outcome.Status != 201 {
+		t.Fatalf("AuditRecord right after QueueOutcome = %+v, want the outcome", rec)
+	}
+	sums, err := s.AuditSummaries(ctx, auth.AuditQuery{OrgID: u.OrgID})
+	if check(t, "AuditSummaries", err, nil); len(sums) != 1 || sums[0].Status != 201 {
+		t.Errorf("AuditSummaries = %+v, want one with status 201", sums)
+	}
+	check(t, "QueueOutcome", wait(t, first), nil)
+	check(t, "QueueOutcome(again)", wait(t, queue(&audit.Outcome{EntryID: a.ID, Status: 500, Time: now})), auth.ErrDuplicate)
+	check(t, "QueueOutcome(unknown)", wait(t, queue(&audit.Outcome{EntryID: "uj-nope", Status: 200, Time: now})), auth.ErrNotFound)
+	rec, err = s.AuditRecord(ctx, u.OrgID, a.ID)
+	if check(t, "AuditRecord", err, nil); rec.Outcome.Status != 201 {
+		t.Errorf("outcome after a refused second one = %d, want 201", rec.Outcome.Status)
+	}
+}
+
+// wait returns what c gets, failing t when nothing comes in 10 s.
+func wait(t *testing.T, c <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-c:
+		return err
+	case <-time.After(10 * time.Second):
+		t.Fatal("no result")
+		return nil
+	}
+}

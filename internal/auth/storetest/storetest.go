@@ -120,6 +120,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"SpendActionForChallenge", testSpendActionForChallenge}, // spendforchallenge.go
 		{"SpendActionForChallengeConcurrent", testSpendActionForChallengeConcurrent},
 		{"SpendActionForChallengeChain", testSpendActionForChallengeChain},
+		{"QueueOutcome", testQueueOutcome},
 
 		{"UseAction", testUseAction},
 		{"UseActionErrors", testUseActionErrors},
