@@ -68,11 +68,7 @@ func (s *Store) Principal(ctx context.Context, orgID, tokenID string) (*auth.Pri
 	var p auth.PrincipalState
 	t, u := &p.Token, &p.User
 	var tExpires, tCreated, uCreated int64
-	// Without ctx's cancellation: the driver would watch it from a
-	// goroutine of its own for every query, which costs more than this
-	// primary-key join (issue 13); the read is bounded and ctx's values
-	// are kept.
-	err := s.stmts.principal.QueryRowContext(context.WithoutCancel(ctx), tokenID, orgID).Scan(
+	err := s.stmts.principal.QueryRowContext(ctx, tokenID, orgID).Scan(
 		&t.ID, &t.OrgID, &t.UserID, &t.Kind, &t.Name, &t.CredentialUUID, &t.PermissionID, &t.ExternalID,
 		&t.IsActive, &t.IsArchived, &tExpires, &tCreated,
 		&u.ID, &u.OrgID, &u.Username, &u.Kind, &u.IsActive, &u.IsArchived, &u.IsRegistered,
