@@ -30,6 +30,10 @@ var summaries = map[string]string{
 	"audit export": "Checkpoint an org's audit chain and write all of it, with the public keys needed to " +
 		"check it, to a file.",
 	"audit verify": "Check an audit export offline: every assertion, chain link and checkpoint signature.",
+	"oidc":         "OpenID providers an org trusts for social login and SSO (on the server, like bootstrap).",
+	"oidc add":     "Make an org trust an OpenID provider; the client secret is sealed with the server's key.",
+	"oidc list":    "List an org's OpenID providers (never their secrets).",
+	"oidc remove":  "Make an org stop trusting an OpenID provider.",
 
 	"keygen":   "Create a private key file (PEM, mode 0600) and print its public key and credential id.",
 	"register": "Register the user of a registration code with a key (from signet keygen).",
@@ -89,6 +93,7 @@ var summaries = map[string]string{
 // order help shows them.
 var groups = map[string][]string{
 	"audit":           {"export", "verify"},
+	"oidc":            {"add", "list", "remove"},
 	"credential":      cliSubcommands["credential"],
 	"pat":             cliSubcommands["pat"],
 	"service-account": cliSubcommands["service-account"],

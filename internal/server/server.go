@@ -29,6 +29,7 @@ import (
 	"github.com/signet-auth/signet/internal/httpapi"
 	"github.com/signet-auth/signet/internal/mail"
 	"github.com/signet-auth/signet/internal/metrics"
+	"github.com/signet-auth/signet/internal/oidc"
 	"github.com/signet-auth/signet/internal/postgres"
 	"github.com/signet-auth/signet/internal/ratelimit"
 	"github.com/signet-auth/signet/internal/sqlite"
@@ -177,6 +178,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		PublicURL: publicURL,
 		RPID:      cfg.RPID, Origins: cfg.Origins, ExtraOperations: routes.Operations(), Caches: caches,
 		TokenCacheSize: cfg.TokenCacheSize,
+		OpenID:         oidc.New(nil, nil), // social login and SSO (docs/oidc.md)
 	})
 	if err != nil {
 		st.Close()
