@@ -122,6 +122,10 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"CreateActionForChallengeConcurrent", testCreateActionForChallengeConcurrent},
 		{"CreateAccessTokenForChallenge", testCreateAccessTokenForChallenge},
 		{"CreateAccessTokenForChallengeConcurrent", testCreateAccessTokenForChallengeConcurrent},
+		{"SpendActionForChallenge", testSpendActionForChallenge}, // spendforchallenge.go
+		{"SpendActionForChallengeConcurrent", testSpendActionForChallengeConcurrent},
+		{"SpendActionForChallengeChain", testSpendActionForChallengeChain},
+		{"QueueOutcome", testQueueOutcome},
 
 		{"UseAction", testUseAction},
 		{"UseActionErrors", testUseActionErrors},
