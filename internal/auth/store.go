@@ -116,6 +116,7 @@ const (
 	PurposeRegistration Purpose = "registration"
 	PurposeAction       Purpose = "action"
 	PurposeCredential   Purpose = "credential"
+	PurposeSSO          Purpose = "sso" // the state of an SSO login (oidc.go)
 )
 
 // Challenge is a single-use random value a client must sign. It is spent
@@ -136,6 +137,12 @@ type Challenge struct {
 	CredentialKind CredentialKind // credential challenges
 	ExpiresAt      time.Time
 	CreatedAt      time.Time
+	// SSO state (oidc.go): the provider the login started with, the
+	// redirect URI the authorization code is bound to, and the PKCE
+	// verifier. Challenge holds the ID token's nonce.
+	ProviderID   string
+	RedirectURI  string
+	PKCEVerifier string
 }
 
 // Action is a user-action token: signed by a credential, single use, bound to
@@ -329,6 +336,15 @@ type ActionStore interface {
 	// and nothing inserted, when the challenge was spent before (of any
 	// number of concurrent calls with one challenge at most one inserts).
 	CreateActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *Action, pending *audit.Entry) error
+	// SpendActionForChallenge is CreateActionForChallenge and UseAction (or
+	// UseAuditedAction) in one commit, for an action that is spent as soon
+	// as it is created (an RFC 9421 signed request): it records the
+	// challenge as spent, inserts a used at now and, unless entry is nil,
+	// sets entry's Target to target, seals it at now after its org's chain
+	// head and appends it. ErrUsed, and nothing written, when the
+	// challenge was spent before (of any number of concurrent calls with
+	// one challenge exactly one writes).
+	SpendActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *Action, entry *audit.Entry, target string, now time.Time) error
 	// UseAction atomically marks the unexpired, unused action with this
 	// token hash used at now and returns it. It returns ErrUsed when the
 	// action exists but was used before, ErrNotFound when there is no
@@ -448,7 +464,9 @@ type Store interface {
 	AuditStore // audit.go
 	RecoveryStore
 	CredentialCodeStore
-	PolicyStore // policystore.go
+	PolicyStore       // policystore.go
+	OIDCProviderStore // oidcstore.go
+	LoginCodeStore    // logincode.go
 	Sweeper
 	ReadinessStore
 	token.KeyStore

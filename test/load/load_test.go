@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -44,7 +45,8 @@ func TestMain(m *testing.M) {
 // PostgreSQL too when SIGNET_TEST_POSTGRES is set.
 func TestMatrix(t *testing.T) {
 	o := matrixOptions{
-		common:   common{signetBin: signetBin, postgres: os.Getenv("SIGNET_TEST_POSTGRES"), logLevel: "warn"},
+		// -before with the same binary: the baseline's cells run too.
+		common:   common{signetBin: signetBin, before: signetBin, postgres: os.Getenv("SIGNET_TEST_POSTGRES"), logLevel: "warn"},
 		duration: 150 * time.Millisecond, warmup: 30 * time.Millisecond, levels: []int{1, 2}, rounds: 2,
 	}
 	var out, progress bytes.Buffer
@@ -57,9 +59,16 @@ func TestMatrix(t *testing.T) {
 		"rate limits: ",
 	}
 	for _, st := range stores(o.postgres) {
-		for _, sc := range []string{"authenticated GET via gateway", "Key login (init + sign + login)", "signed POST via gateway (init + sign + complete + POST)"} {
-			want = append(want, "| "+sc+" | "+st.name+" | 1 |", "| "+sc+" | "+st.name+" | 2 |")
+		for _, name := range []string{st.name, st.name + " (before)"} {
+			for _, sc := range []string{"authenticated GET via gateway", "Key login (init + sign + login)",
+				"signed POST via gateway (init + sign + complete + POST)", "RFC 9421 signed POST via gateway (one request)"} {
+				want = append(want, "| "+sc+" | "+name+" | 1 |", "| "+sc+" | "+name+" | 2 |")
+			}
 		}
+	}
+	// The server CPU per operation is measured for signet's cells.
+	if !regexp.MustCompile(`\| [0-9]+ us \| 0 \|`).MatchString(out.String()) {
+		t.Errorf("no server CPU/op figure in the detail table")
 	}
 	for _, w := range want {
 		if !strings.Contains(out.String(), w) {
@@ -109,6 +118,32 @@ func TestSoak(t *testing.T) {
 		t.Errorf("no operations counted:\n%s", out.String())
 	}
 	for _, w := range []string{"RSS over the last half", "goroutines over the last half", "rate limits: "} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("output lacks %q:\n%s", w, out.String())
+		}
+	}
+}
+
+// TestConns opens a few connections briefly: each is counted in the
+// server's goroutines while open, and the report prints the per-connection
+// cost and what was returned.
+func TestConns(t *testing.T) {
+	o := connsOptions{common: common{signetBin: signetBin, logLevel: "warn"}, conns: 20, hold: time.Second, idle: time.Second, every: time.Second}
+	var out, progress bytes.Buffer
+	if err := runConns(t.Context(), o, &out, &progress); err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	rows := regexp.MustCompile(`(?m)^\| ([a-z0-9, ]+) \| \d+s \| ([0-9.]+) \| [0-9.]+ \| [0-9.]+ \| (\d+) \|`).FindAllStringSubmatch(out.String(), -1)
+	if len(rows) < 4 || rows[0][1] != "before" || rows[1][1] != "20 conns open" {
+		t.Fatalf("samples:\n%s", out.String())
+	}
+	var before, open int
+	fmt.Sscan(rows[0][3], &before)
+	fmt.Sscan(rows[1][3], &open)
+	if open < before+20 {
+		t.Errorf("goroutines %d with 20 connections open, %d before: the connections are not open", open, before)
+	}
+	for _, w := range []string{"per connection: ", "returned after 1s idle"} {
 		if !strings.Contains(out.String(), w) {
 			t.Errorf("output lacks %q:\n%s", w, out.String())
 		}
@@ -192,6 +227,7 @@ func TestFlagErrors(t *testing.T) {
 	tests := [][]string{
 		{"-c", "0"}, {"-c", "1,x"}, {"-rounds", "0"}, {"extra"},
 		{"soak", "-every", "0s"}, {"soak", "-duration", "1s", "-every", "2s"}, {"soak", "-sqlite-synchronous", "off"},
+		{"conns", "-n", "0"}, {"conns", "-every", "0s"}, {"conns", "-hold", "-1s"}, {"conns", "extra"},
 	}
 	for _, args := range tests {
 		if err := runMain(t.Context(), args, io.Discard, io.Discard); err == nil {
@@ -227,5 +263,23 @@ func TestWrites(t *testing.T) {
 		if !strings.Contains(out.String(), "| "+f.name+" |") {
 			t.Errorf("no row for %q", f.name)
 		}
+	}
+}
+
+// TestCPUTime: the CPU time of this process grows with work it does, and
+// an unknown process reads as 0.
+func TestCPUTime(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	pid := os.Getpid()
+	t0 := cpuTime(pid)
+	for deadline := time.Now().Add(300 * time.Millisecond); time.Now().Before(deadline); {
+	}
+	if t1 := cpuTime(pid); t1 <= t0 {
+		t.Errorf("cpuTime after 300 ms of spinning: %v, before: %v", t1, t0)
+	}
+	if got := cpuTime(0); got != 0 {
+		t.Errorf("cpuTime(0) = %v", got)
 	}
 }
