@@ -132,6 +132,17 @@ var noContent = map[string]bool{
 	"DELETE /permissions/{permissionId}/assignments/{assignmentId}": true,
 }
 
+// heldByPolicy are the routes a policy may hold for approval: 202 with the
+// change request (docs/policies.md).
+var heldByPolicy = map[string]bool{
+	"POST /permissions/{permissionId}/assignments":                  true,
+	"DELETE /permissions/{permissionId}/assignments/{assignmentId}": true,
+	"PUT /permissions/{permissionId}":                               true,
+	"PUT /permissions/{permissionId}/archive":                       true,
+	"PUT /v2/policies/{policyId}":                                   true,
+	"DELETE /v2/policies/{policyId}":                                true,
+}
+
 // message is the {"message":"success"} answer.
 type message struct {
 	Message string `json:"message"`
@@ -229,6 +240,14 @@ func (s *Server) openAPI(extra []DocRoute) ([]byte, error) {
 			o.AddResponse(http.StatusNoContent, openapi3.NewResponse().WithDescription("success, no body"))
 		} else {
 			o.AddResponse(http.StatusOK, openapi3.NewResponse().WithDescription("success").WithJSONSchemaRef(resp))
+		}
+		if heldByPolicy[method+" "+pattern] {
+			held, err := schemaOf(respGen, changeRequestJSON{})
+			if err != nil {
+				return fmt.Errorf("%s %s held response: %w", method, pattern, err)
+			}
+			o.AddResponse(http.StatusAccepted, openapi3.NewResponse().
+				WithDescription("held by a policy for approval: the change request (PolicyPendingError in the SDK)").WithJSONSchemaRef(held))
 		}
 		errRef := &openapi3.SchemaRef{Ref: "#/components/schemas/Error"}
 		// Every route: public ones refuse too (a registration code with no
