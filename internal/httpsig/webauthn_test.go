@@ -38,7 +38,9 @@ func TestWebAuthnFields(t *testing.T) {
 		{"a list", func(h http.Header) { h.Set(ClientDataField, sf(cd)+", "+sf(cd)) }},
 		{"empty", func(h http.Header) { h.Set(ClientDataField, "::") }},
 		{"unpadded base64", func(h http.Header) { h.Set(AuthenticatorDataField, ":"+base64.RawStdEncoding.EncodeToString(ad)+":") }},
-		{"base64url", func(h http.Header) { h.Set(ClientDataField, ":"+base64.URLEncoding.EncodeToString([]byte{0xfb, 0xff})+":") }},
+		{"base64url", func(h http.Header) {
+			h.Set(ClientDataField, ":"+base64.URLEncoding.EncodeToString([]byte{0xfb, 0xff})+":")
+		}},
 		{"surrounding space", func(h http.Header) { h.Set(ClientDataField, " "+sf(cd)) }},
 		{"too long", func(h http.Header) { h.Set(ClientDataField, sf([]byte(strings.Repeat("x", maxWebAuthnField)))) }},
 	}
