@@ -116,6 +116,7 @@ const (
 	PurposeRegistration Purpose = "registration"
 	PurposeAction       Purpose = "action"
 	PurposeCredential   Purpose = "credential"
+	PurposeSSO          Purpose = "sso" // the state of an SSO login (oidc.go)
 )
 
 // Challenge is a single-use random value a client must sign. It is spent
@@ -136,6 +137,12 @@ type Challenge struct {
 	CredentialKind CredentialKind // credential challenges
 	ExpiresAt      time.Time
 	CreatedAt      time.Time
+	// SSO state (oidc.go): the provider the login started with, the
+	// redirect URI the authorization code is bound to, and the PKCE
+	// verifier. Challenge holds the ID token's nonce.
+	ProviderID   string
+	RedirectURI  string
+	PKCEVerifier string
 }
 
 // Action is a user-action token: signed by a credential, single use, bound to
@@ -448,6 +455,7 @@ type Store interface {
 	AuditStore // audit.go
 	RecoveryStore
 	CredentialCodeStore
+	OIDCProviderStore // oidcstore.go
 	Sweeper
 	ReadinessStore
 	token.KeyStore

@@ -31,6 +31,7 @@ const defineIdentitySteps = require('./identities');
 const defineAuditSteps = require('./audit');
 const defineEscalationSteps = require('./escalation');
 const defineSurfaceSteps = require('./surface');
+const defineOidcSteps = require('./oidc');
 
 const STEP_TIMEOUT_MS = 30_000;
 
@@ -449,6 +450,9 @@ module.exports = function defineInteropSuite(sdkDir) {
       expectDfnsError,
       keys,
     });
+
+    // Issue 14 social login and SSO (suite/oidc.js).
+    defineOidcSteps({ step, s, server, sdk: { DfnsApiClient }, expectDfnsError, keys });
 
     step('logout, then the old token is refused with 401', ['client'], async (t, mark) => {
       const res = await s.client.auth.logout();
