@@ -102,15 +102,27 @@ func validID(field, v string) *Error {
 }
 
 // LoginInit starts a login: it returns a challenge that one of the user's
-// active credentials must sign (spec 5.1).
-func (s *Service) LoginInit(ctx context.Context, orgID, username string) (*SignChallenge, error) {
+// active credentials must sign (spec 5.1). With a loginCode (mailed by
+// SendLoginCode) the answer also lists the user's PasswordProtectedKey
+// credentials with their encrypted private keys, and spends the code; never
+// without one. A wrong, expired or spent code is refused with the same 401
+// as an unknown user, after the same work.
+func (s *Service) LoginInit(ctx context.Context, orgID, username, loginCode string) (_ *SignChallenge, err error) {
 	if err := validID("orgId", orgID); err != nil {
 		return nil, err
 	}
 	if err := validID("username", username); err != nil {
 		return nil, err
 	}
+	if loginCode != "" {
+		defer s.padRefusal(ctx, time.Now(), &err)
+	}
 	u, err := s.activeUser(ctx, orgID, username)
+	if loginCode != "" && ErrorCode(err) == Unauthenticated {
+		if err := s.spendLoginCode(ctx, orgID, nil, loginCode); ErrorCode(err) != Unauthenticated {
+			return nil, err
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -124,8 +136,17 @@ func (s *Service) LoginInit(ctx context.Context, orgID, username string) (*SignC
 		return nil, internalErr(err)
 	}
 	allow := allowList(creds)
-	if len(allow.Key)+len(allow.WebAuthn) == 0 {
+	if allow.empty() {
 		return nil, errUnauthenticated(errors.New("no usable credential"))
+	}
+	if loginCode != "" {
+		if err := s.spendLoginCode(ctx, orgID, u, loginCode); err != nil {
+			return nil, err
+		}
+		s.log.InfoContext(ctx, "login code used: encrypted keys handed out", "org", orgID, "user", u.ID,
+			"credentials", len(allow.PasswordProtectedKey))
+	} else {
+		allow.PasswordProtectedKey = nil // spec 3.1: only with a valid loginCode
 	}
 	now := s.clock()
 	ch := &Challenge{
