@@ -3,6 +3,7 @@ package httpapi_test
 import (
 	"context"
 	"encoding/base64"
+	"encoding/json"
 	"net/url"
 	"strings"
 	"testing"
@@ -335,5 +336,40 @@ func TestDelegatedLoginSSORequired(t *testing.T) {
 	}
 	if r := e.signedAs(bot.token, bot.signer, "POST", "/auth/login/delegated", body); r.status != 403 || r.str("token") != "" {
 		t.Errorf("delegated login of an SSO-required user: %d %s, want 403", r.status, r.raw)
+	}
+}
+
+// The page asks which SSO providers an org has: the org's client ids, none
+// for an org without, and a 400 for a missing or malformed org id.
+func TestSSOProviders(t *testing.T) {
+	o := newOIDCEnv(t)
+	bare := o.newUser()
+	tests := []struct {
+		name   string
+		query  string
+		status int
+		ids    string
+	}{
+		{"org with a provider", "?orgId=" + o.admin.orgID, 200, `["signet"]`},
+		{"org without", "?orgId=" + bare.orgID, 200, `[]`},
+		{"no org", "", 400, ""},
+		{"malformed org", "?orgId=a%00b", 400, ""},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r := o.do("GET", "/auth/login/sso/providers"+tc.query, "", nil)
+			if r.status != tc.status {
+				t.Fatalf("%d %s, want %d", r.status, r.raw, tc.status)
+			}
+			if tc.ids == "" {
+				return
+			}
+			var got struct {
+				ClientIDs json.RawMessage `json:"clientIds"`
+			}
+			if err := json.Unmarshal(r.raw, &got); err != nil || string(got.ClientIDs) != tc.ids {
+				t.Errorf("clientIds %s (%v), want %s", got.ClientIDs, err, tc.ids)
+			}
+		})
 	}
 }
