@@ -102,7 +102,10 @@ func validID(field, v string) *Error {
 }
 
 // LoginInit starts a login: it returns a challenge that one of the user's
-// active credentials must sign (spec 5.1).
+// active credentials must sign (spec 5.1). A user who cannot log in gets a
+// decoy challenge of the same shape that nothing can answer (decoy.go), not
+// Dfns' 401 "User not found": the answer does not tell who has an account.
+// The reason is logged.
 func (s *Service) LoginInit(ctx context.Context, orgID, username string) (*SignChallenge, error) {
 	if err := validID("orgId", orgID); err != nil {
 		return nil, err
@@ -111,6 +114,13 @@ func (s *Service) LoginInit(ctx context.Context, orgID, username string) (*SignC
 		return nil, err
 	}
 	u, err := s.activeUser(ctx, orgID, username)
+	if ErrorCode(err) == Unauthenticated {
+		// The same store call a real user's challenge costs, against no user.
+		if _, err := s.store.Credentials(ctx, orgID, ""); err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, internalErr(err)
+		}
+		return s.decoyLogin(ctx, orgID, username, err)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -120,13 +130,27 @@ func (s *Service) LoginInit(ctx context.Context, orgID, username string) (*SignC
 	}
 	allow := allowList(creds)
 	if len(allow.Key)+len(allow.WebAuthn) == 0 {
-		return nil, errUnauthenticated(errors.New("no usable credential"))
+		return s.decoyLogin(ctx, orgID, username, errors.New("no usable credential"))
 	}
+	return s.loginChallenge(orgID, u.ID, allow)
+}
+
+// decoyLogin logs why username cannot log in and returns its decoy
+// challenge: sealed for a user id of the shape of a real one (so the
+// identifier has the same length) that no user can have, so that Login
+// refuses every answer.
+func (s *Service) decoyLogin(ctx context.Context, orgID, username string, reason error) (*SignChallenge, error) {
+	s.log.InfoContext(ctx, "login init refused, decoy challenge", "org", orgID, "reason", reason)
+	return s.loginChallenge(orgID, newID(decoyUserPrefix), s.decoyAllowList(orgID, username))
+}
+
+// loginChallenge seals a login challenge for userID.
+func (s *Service) loginChallenge(orgID, userID string, allow AllowCredentials) (*SignChallenge, error) {
 	now := s.clock()
 	ch := &Challenge{
 		ID:        newID("ch"),
 		OrgID:     orgID,
-		UserID:    u.ID,
+		UserID:    userID,
 		Purpose:   PurposeLogin,
 		Challenge: newSecret(),
 		ExpiresAt: now.Add(s.cfg.ChallengeTTL),
@@ -248,6 +272,17 @@ func (s *Service) Login(ctx context.Context, challengeID string, a *Assertion) (
 }
 
 func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion) (string, error) {
+	if isDecoyUser(ch.UserID) {
+		// A decoy (decoy.go): nobody can answer it. The answer is checked
+		// as a real one is, against no credential, so that a malformed
+		// answer gets the same 400 and any other the same 401.
+		if _, err := s.store.Credentials(ctx, ch.OrgID, ""); err != nil && !errors.Is(err, ErrNotFound) {
+			return "", internalErr(err)
+		}
+		_, e := pickCredential(nil, a)
+		s.log.InfoContext(ctx, "login failed", "org", ch.OrgID, "reason", "answer to a decoy challenge")
+		return "", e
+	}
 	u, err := s.store.User(ctx, ch.OrgID, ch.UserID)
 	if err != nil {
 		return "", errUnauthenticated(err)
