@@ -134,6 +134,7 @@ type Challenge struct {
 	Query          string
 	PayloadHash    []byte
 	CredentialKind CredentialKind // credential challenges
+	CodeHash       []byte         // credential-code challenges: the code their success spends
 	ExpiresAt      time.Time
 	CreatedAt      time.Time
 }
