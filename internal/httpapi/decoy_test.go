@@ -8,34 +8,6 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// shape is the JSON structure of v with every string, number and bool
-// replaced by its type, and arrays by the shape of their elements: two
-// answers with the same shape have the same fields, types and nesting.
-func shape(v any) any {
-	switch x := v.(type) {
-	case map[string]any:
-		out := map[string]any{}
-		for k, e := range x {
-			out[k] = shape(e)
-		}
-		return out
-	case []any:
-		if len(x) == 0 {
-			return []any{}
-		}
-		return []any{shape(x[0])}
-	case string:
-		return "string"
-	case float64:
-		return "number"
-	case bool:
-		return "bool"
-	case nil:
-		return "null"
-	}
-	return "?"
-}
-
 // allowIDs lists the credential ids of a login challenge.
 func allowIDs(t *testing.T, r resp) []string {
 	t.Helper()
