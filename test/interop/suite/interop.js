@@ -16,6 +16,7 @@
 //   → audit log: listAuditLogs CSV / getAuditLog of every signed call above, signatures re-verified
 //     with node:crypto, userId filter, 403 without Auth:Logs:Read (./audit.js)
 //   → escalation prevention: the three ways in of issue 9 and no lockout from below (./escalation.js)
+//   → abuse: unknown users get a decoy login challenge, a login/init flood gets 429 (./abuse.js)
 //   → logout → the old token gets 401; JWKS verifies tokens.
 
 const path = require('node:path');
@@ -31,6 +32,7 @@ const defineIdentitySteps = require('./identities');
 const defineAuditSteps = require('./audit');
 const defineEscalationSteps = require('./escalation');
 const defineSurfaceSteps = require('./surface');
+const defineAbuseSteps = require('./abuse');
 
 const STEP_TIMEOUT_MS = 30_000;
 
@@ -447,6 +449,17 @@ module.exports = function defineInteropSuite(sdkDir) {
       server,
       sdk: { DfnsApiClient, AsymmetricKeySigner },
       expectDfnsError,
+      keys,
+    });
+
+    // Issue 11: one answer for known and unknown users, 429 under a flood (suite/abuse.js).
+    defineAbuseSteps({
+      step,
+      s,
+      server,
+      sdk: { BaseAuthApi, AsymmetricKeySigner, DfnsAuthenticator },
+      expectDfnsError,
+      sinceMark,
       keys,
     });
 
