@@ -68,6 +68,9 @@ bash test/browser/run.sh 2>&1 | tee "$logs/browser.log"; counts browser "$logs/b
 echo "== README quickstart (official Dfns SDK)"
 bash examples/quickstart/run.sh 2>&1 | tee "$logs/quickstart.log"; counts quickstart "$logs/quickstart.log" "${PIPESTATUS[0]}"
 
+echo "== examples (TypeScript RFC 9421 signer against a real signet)"
+bash examples/run.sh 2>&1 | tee "$logs/examples.log"; counts examples "$logs/examples.log" "${PIPESTATUS[0]}"
+
 echo
 echo "== summary"
 printf '%s\n' "${summary[@]}"

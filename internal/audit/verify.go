@@ -2,6 +2,7 @@ package audit
 
 import (
 	"bytes"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -197,8 +198,24 @@ func VerifyAssertion(e *Entry) error {
 		p := credential.Fido2Policy{RPID: e.RPID, Origins: []string{o.Origin}}
 		cred := *stored
 		cred.SignCount = 0 // counters are checked online only
-		_, _, err = credential.VerifyFido2Assertion(p, &cred, cd, ad, sig, uh, e.UserID, e.Challenge, false)
-		return err
+		challenge := e.Challenge
+		var base []byte
+		if strings.HasPrefix(e.Algorithm, HTTPSigPrefix) {
+			// A passkey's RFC 9421 signature: the challenge recorded is
+			// the signature base, the assertion answers its SHA-256.
+			if base, err = credential.DecodeBase64URL(e.Challenge); err != nil {
+				return fmt.Errorf("signature base is not base64url: %w", err)
+			}
+			h := sha256.Sum256(base)
+			challenge = credential.EncodeBase64URL(h[:])
+		}
+		if _, _, err = credential.VerifyFido2Assertion(p, &cred, cd, ad, sig, uh, e.UserID, challenge, false); err != nil {
+			return err
+		}
+		if base != nil {
+			return coversTarget(e, base)
+		}
+		return nil
 	}
 	return errors.New("credential kind " + e.CredentialKind + " cannot sign actions")
 }
@@ -216,6 +233,12 @@ func verifyHTTPSig(e *Entry, pub *credential.PublicKey, base, sig []byte) error 
 	if err := httpsig.Verify(strings.TrimPrefix(e.Algorithm, HTTPSigPrefix), pub.Key, base, sig); err != nil {
 		return err
 	}
+	return coversTarget(e, base)
+}
+
+// coversTarget checks that a signature base's @method and @target-uri are
+// the entry's method and target.
+func coversTarget(e *Entry, base []byte) error {
 	lines := strings.Split(string(base), "\n")
 	if !slices.Contains(lines, `"@method": `+e.Method) {
 		return errors.New("the signature base does not cover the entry's method")

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strings"
 	"time"
 
@@ -45,6 +46,11 @@ type Config struct {
 	// SignatureWindow is how old an RFC 9421 signature's created may be,
 	// and how far its expires may lie after it (httpsig.go).
 	SignatureWindow time.Duration // 60 s
+	// PublicURL, when set, is the scheme and authority clients reach
+	// signet at (behind a TLS-terminating proxy): an RFC 9421 signature's
+	// @target-uri is rebuilt on it instead of on the connection and Host
+	// field (httpsig.go).
+	PublicURL *url.URL
 
 	// Delivery sends registration codes to users; nil: codes reach users
 	// only through the operator (signet users invite).

@@ -43,6 +43,9 @@ type SignedRequest struct {
 	// ContentDigest holds the lines of the Content-Digest field.
 	ContentDigest []string
 	Body          []byte
+	// AuthenticatorData and ClientDataJSON are the WebAuthn assertion of a
+	// passkey signature (httpsig.WebAuthnFields); nil for a Key's.
+	AuthenticatorData, ClientDataJSON []byte
 }
 
 // signatureAlg is the RFC 9421 algorithm a Key credential signs with.
@@ -52,6 +55,14 @@ var signatureAlg = map[string]string{
 	string(credential.EdDSA):  httpsig.Ed25519,
 	string(credential.RS256):  httpsig.RSAV15SHA256,
 	string(credential.ES256K): httpsig.ECDSASecp256k1SHA256,
+}
+
+// passkeyAlg is the RFC 9421 algorithm name a passkey signs with, by its
+// COSE algorithm (signet's names, docs/httpsig.md "Passkeys").
+var passkeyAlg = map[int64]string{
+	credential.COSEAlgES256: httpsig.WebAuthnES256,
+	credential.COSEAlgEdDSA: httpsig.WebAuthnEd25519,
+	credential.COSEAlgRS256: httpsig.WebAuthnRS256,
 }
 
 // requiredComponents must be covered by every signature; content-digest
@@ -120,19 +131,28 @@ func (s *Service) SpendSignature(ctx context.Context, p *Principal, r *SignedReq
 			c = x
 		}
 	}
-	if c == nil || !c.IsActive || c.Kind != KindKey {
-		return nil, errUnauthenticated(errors.New("keyid is not an active Key credential of the caller"))
+	if c == nil || !c.IsActive || !signable(c.Kind) {
+		return nil, errUnauthenticated(errors.New("keyid is not an active credential the caller signs with"))
 	}
-	if want := signatureAlg[c.Algorithm]; want == "" || sig.Alg != want {
-		return nil, errUnauthenticated(errors.New("alg does not match the credential"))
-	}
-	pub, err := credential.ParsePublicKeyPEM(c.PublicKey)
-	if err != nil {
-		return nil, internalErr(err)
-	}
-	if err := httpsig.Verify(sig.Alg, pub.Key, r.Base, sig.Value); err != nil {
-		s.log.InfoContext(ctx, "http message signature rejected", "org", p.OrgID, "user", p.UserID, "token", p.TokenID, "credential", c.UUID, "err", err)
-		return nil, errUnauthenticated(err)
+	if c.Kind == KindFido2 {
+		if err := s.verifyPasskeySignature(ctx, c, r); err != nil {
+			return nil, err
+		}
+	} else {
+		if r.AuthenticatorData != nil || r.ClientDataJSON != nil {
+			return nil, Errorf(Invalid, "the WebAuthn fields go with a passkey's signature only")
+		}
+		if want := signatureAlg[c.Algorithm]; want == "" || sig.Alg != want {
+			return nil, errUnauthenticated(errors.New("alg does not match the credential"))
+		}
+		pub, err := credential.ParsePublicKeyPEM(c.PublicKey)
+		if err != nil {
+			return nil, internalErr(err)
+		}
+		if err := httpsig.Verify(sig.Alg, pub.Key, r.Base, sig.Value); err != nil {
+			s.log.InfoContext(ctx, "http message signature rejected", "org", p.OrgID, "user", p.UserID, "token", p.TokenID, "credential", c.UUID, "err", err)
+			return nil, errUnauthenticated(err)
+		}
 	}
 	ph, err := payloadHash(r.Body)
 	if err != nil {
@@ -155,6 +175,14 @@ func (s *Service) SpendSignature(ctx context.Context, p *Principal, r *SignedReq
 			ClientData: base64.RawURLEncoding.EncodeToString(r.Base),
 			Signature:  base64.RawURLEncoding.EncodeToString(sig.Value),
 			Algorithm:  AuditAlgPrefix + sig.Alg,
+		}
+		if c.Kind == KindFido2 {
+			// The assertion as for the Dfns flow; the challenge it answers
+			// is the SHA-256 of the base, so the base is the challenge.
+			e.RPID = c.RPID
+			e.Challenge = base64.RawURLEncoding.EncodeToString(r.Base)
+			e.ClientData = base64.RawURLEncoding.EncodeToString(r.ClientDataJSON)
+			e.AuthenticatorData = base64.RawURLEncoding.EncodeToString(r.AuthenticatorData)
 		}
 	}
 	// The nonce's record outlives every moment its signature could be
@@ -189,19 +217,79 @@ func httpsigMsg(err error) string {
 	return "invalid HTTP message signature"
 }
 
-// ParseSignature parses the signature of a request for SpendSignature,
-// mapping a malformed one to an Invalid error.
-func ParseSignature(m *httpsig.Message) (*httpsig.Signature, []byte, error) {
+// ParseSignedRequest parses the RFC 9421 signature of a request for
+// SpendSignature, mapping a malformed one to an Invalid error. m is the
+// request as received (httpsig.Request); with Config.PublicURL set, its
+// @target-uri is rebuilt on that scheme and authority (the request came
+// through a proxy), never from X-Forwarded-* fields.
+func (s *Service) ParseSignedRequest(m *httpsig.Message, body []byte) (*SignedRequest, error) {
 	if len(m.Header.Values("X-DFNS-USERACTION")) > 0 {
-		return nil, nil, Errorf(Invalid, "send either X-DFNS-USERACTION or an HTTP message signature, not both")
+		return nil, Errorf(Invalid, "send either X-DFNS-USERACTION or an HTTP message signature, not both")
 	}
 	sig, err := httpsig.Parse(m.Header)
 	if err != nil {
-		return nil, nil, wrap(Invalid, httpsigMsg(err), err)
+		return nil, wrap(Invalid, httpsigMsg(err), err)
 	}
-	base, err := httpsig.Base(m, sig)
+	r := &SignedRequest{Sig: sig, Method: m.Method, Path: m.URL.EscapedPath(), Query: m.URL.RawQuery,
+		ContentDigest: m.Header.Values("Content-Digest"), Body: body}
+	if httpsig.WebAuthnPresent(m.Header) || passkeyAlgName(sig.Alg) {
+		if r.AuthenticatorData, r.ClientDataJSON, err = httpsig.WebAuthnFields(m.Header); err != nil {
+			return nil, wrap(Invalid, httpsigMsg(err), err)
+		}
+	}
+	if pu := s.cfg.PublicURL; pu != nil {
+		u := *m.URL
+		u.Scheme, u.Host = pu.Scheme, pu.Host
+		m = &httpsig.Message{Method: m.Method, URL: &u, Header: m.Header}
+	}
+	if r.Base, err = httpsig.Base(m, sig); err != nil {
+		return nil, wrap(Invalid, httpsigMsg(err), err)
+	}
+	return r, nil
+}
+
+func passkeyAlgName(alg string) bool {
+	for _, a := range passkeyAlg {
+		if a == alg {
+			return true
+		}
+	}
+	return false
+}
+
+// PasskeyChallenge is the WebAuthn challenge of a passkey's RFC 9421
+// signature, as clientDataJSON carries it: the unpadded base64url of the
+// SHA-256 of the signature base (the authenticator is given those 32
+// bytes). docs/httpsig.md, "Passkeys".
+func PasskeyChallenge(base []byte) string {
+	h := sha256.Sum256(base)
+	return credential.EncodeBase64URL(h[:])
+}
+
+// verifyPasskeySignature checks a passkey's RFC 9421 signature: alg names
+// the passkey's algorithm, and the WebAuthn assertion verifies as in the
+// Dfns flow (verifyPasskey: origin, rpIdHash, UP and UV, backup flags, the
+// sign counter) with the SHA-256 of the signature base as its challenge.
+func (s *Service) verifyPasskeySignature(ctx context.Context, c *Credential, r *SignedRequest) error {
+	stored, err := credential.UnmarshalFido2(c.PublicKey)
 	if err != nil {
-		return nil, nil, wrap(Invalid, httpsigMsg(err), err)
+		return internalErr(err)
 	}
-	return sig, base, nil
+	if want := passkeyAlg[stored.Algorithm]; want == "" || r.Sig.Alg != want {
+		return errUnauthenticated(errors.New("alg does not match the passkey"))
+	}
+	if r.AuthenticatorData == nil || r.ClientDataJSON == nil {
+		return Errorf(Invalid, "a passkey signature needs the %s and %s fields", httpsig.AuthenticatorDataField, httpsig.ClientDataField)
+	}
+	ca := &CredentialAssertion{
+		CredID:            c.CredID,
+		ClientData:        credential.EncodeBase64URL(r.ClientDataJSON),
+		AuthenticatorData: credential.EncodeBase64URL(r.AuthenticatorData),
+		Signature:         credential.EncodeBase64URL(r.Sig.Value),
+	}
+	if err := s.verifyPasskey(ctx, c, ca, PasskeyChallenge(r.Base)); err != nil {
+		s.log.InfoContext(ctx, "http message signature rejected", "org", c.OrgID, "user", c.UserID, "credential", c.UUID, "err", err)
+		return err
+	}
+	return nil
 }

@@ -41,6 +41,10 @@ type Config struct {
 	// SignatureWindow is how old an RFC 9421 signed request's created may
 	// be (docs/httpsig.md).
 	SignatureWindow time.Duration
+	// PublicURL is the scheme and authority clients reach signet at, when
+	// a proxy stands in front of it (https://signet.example.com): an RFC
+	// 9421 signature's @target-uri is rebuilt on it (docs/httpsig.md).
+	PublicURL string
 
 	// Gateway mode (internal/gateway): with Upstream set, signet forwards
 	// every request outside its own paths to it, guarded by Routes.
@@ -180,6 +184,7 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.Database, "database", "DATABASE", "sqlite:PATH (embedded, default) or postgres://... (PostgreSQL)"},
 		{&c.KeyFile, "key-file", "KEY_FILE", "master key file sealing the token signing keys (created 0600 if missing)"},
 		{&c.Issuer, "issuer", "ISSUER", "issuer (iss) of the tokens signet mints"},
+		{&c.PublicURL, "public-url", "PUBLIC_URL", "scheme://host[:port] clients reach signet at behind a proxy; RFC 9421 signatures are checked against it (default: the connection and Host)"},
 		{&c.RPID, "rp-id", "RP_ID", "WebAuthn relying party id (a domain, e.g. example.com)"},
 		{&c.SQLiteSync, "sqlite-synchronous", "SQLITE_SYNCHRONOUS", "full (a commit survives power loss) or normal (survives a crash of signet only; faster)"},
 		{&c.LogLevel, "log-level", "LOG_LEVEL", "debug, info, warn or error"},
@@ -397,6 +402,13 @@ func (c *Config) Validate() error {
 	}
 	if c.SignatureWindow < time.Second || c.SignatureWindow > 10*time.Minute {
 		bad("--signature-window must be between 1s and 10m")
+	}
+	if c.PublicURL != "" {
+		u, err := url.Parse(c.PublicURL)
+		if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || u.User != nil ||
+			(u.Path != "" && u.Path != "/") || u.RawQuery != "" || u.ForceQuery || u.Fragment != "" {
+			bad("--public-url %q must be a scheme and authority such as https://signet.example.com (no path: a proxy must not strip one)", c.PublicURL)
+		}
 	}
 	switch {
 	case c.Upstream == "" && c.Routes != "":

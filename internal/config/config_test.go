@@ -102,6 +102,10 @@ func TestValidate(t *testing.T) {
 		{"request timeout past the write timeout", []string{"--request-timeout", "30s"}, "--request-timeout"},
 		{"request timeout too short", []string{"--request-timeout", "100ms"}, "--request-timeout"},
 		{"token cache size", []string{"--token-cache-size", "0"}, "--token-cache-size"},
+		{"public url without scheme", []string{"--public-url", "signet.example.com"}, "--public-url"},
+		{"public url with a path", []string{"--public-url", "https://example.com/signet"}, "--public-url"},
+		{"public url with a query", []string{"--public-url", "https://example.com/?a=1"}, "--public-url"},
+		{"public url of another scheme", []string{"--public-url", "ftp://example.com"}, "--public-url"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -131,6 +135,15 @@ func TestStoreFlagsAreRegistered(t *testing.T) {
 	for _, name := range StoreFlags() {
 		if fs.Lookup(name) == nil {
 			t.Errorf("StoreFlags names %q, which Register does not define", name)
+		}
+	}
+}
+
+func TestPublicURL(t *testing.T) {
+	for _, v := range []string{"https://signet.example.com", "https://signet.example.com:8443/", "http://localhost:8080"} {
+		c, err := load(t, nil, "--public-url", v)
+		if err != nil || c.PublicURL != v {
+			t.Fatalf("--public-url %s: %v %+v", v, err, c)
 		}
 	}
 }

@@ -372,11 +372,9 @@ func writeError(w http.ResponseWriter, status int, code, msg string) {
 // spendSignature verifies the RFC 9421 signature of r and spends it as the
 // request's user action, like signet's own routes (internal/httpapi).
 func (g *Gateway) spendSignature(ctx context.Context, r *http.Request, p *auth.Principal, body []byte) (*auth.Action, error) {
-	sig, base, err := auth.ParseSignature(httpsig.Request(r))
+	sr, err := g.svc.ParseSignedRequest(httpsig.Request(r), body)
 	if err != nil {
 		return nil, err
 	}
-	return g.svc.SpendSignature(ctx, p, &auth.SignedRequest{
-		Sig: sig, Base: base, Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery,
-		ContentDigest: r.Header.Values("Content-Digest"), Body: body})
+	return g.svc.SpendSignature(ctx, p, sr)
 }

@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signet-auth/signet/internal/gateway"
 )
 
 // sigRequest is a request to the gateway signed with RFC 9421 by u's key
@@ -84,3 +86,42 @@ type nopBody struct{ *bytes.Reader }
 func (nopBody) Close() error { return nil }
 
 func ioNop(s string) nopBody { return nopBody{bytes.NewReader([]byte(s))} }
+
+// TestHTTPSigEveryRoute walks the route file: every route of the gateway
+// that requires a user action forwards a request carrying an RFC 9421
+// signature in its place, and refuses one whose signature does not verify
+// over the request (401, nothing forwarded).
+func TestHTTPSigEveryRoute(t *testing.T) {
+	e := newEnv(t, testRoutes)
+	rs, err := gateway.ParseRoutes([]byte(testRoutes))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := e.newUser()
+	e.grant(u, rs.Operations()...)
+	n := 0
+	for _, rt := range rs.Routes() {
+		if rt.Method == "GET" || rt.Method == "HEAD" || rt.Public || rt.Unsigned {
+			continue
+		}
+		n++
+		path := rt.Path
+		for strings.Contains(path, "{") {
+			i, j := strings.Index(path, "{"), strings.Index(path, "}")
+			path = path[:i] + "zz-1" + path[j+1:]
+		}
+		t.Run(rt.String(), func(t *testing.T) {
+			const body = `{"item":"book"}`
+			before := e.up.count()
+			bad := clone(e.sigRequest(u, rt.Method, path, body), body)
+			bad.Header.Set("Signature", e.sigRequest(u, rt.Method, path, `{"item":"pen"}`).Header.Get("Signature"))
+			e.refused(t, "signature over another body", e.send(bad), before, 401, "unauthenticated")
+			if r := e.send(clone(e.sigRequest(u, rt.Method, path, body), body)); r.status != 200 || e.up.count() != before+1 {
+				t.Fatalf("signed: %d %s, %d forwarded", r.status, r.raw, e.up.count()-before)
+			}
+		})
+	}
+	if n < 2 {
+		t.Fatalf("%d signed routes in the route file", n)
+	}
+}

@@ -67,7 +67,8 @@ func untrusted(name string) bool {
 	return hasPrefixFold(name, "x-signet-") || hasPrefixFold(name, "x-forwarded-") ||
 		equalFold(name, "forwarded") || equalFold(name, "authorization") ||
 		equalFold(name, "x-dfns-useraction") ||
-		equalFold(name, "signature") || equalFold(name, "signature-input") // RFC 9421: signet's, like the user action
+		equalFold(name, "signature") || equalFold(name, "signature-input") || // RFC 9421: signet's, like the user action
+		equalFold(name, "webauthn-authenticator-data") || equalFold(name, "webauthn-client-data")
 }
 
 func hasPrefixFold(s, prefix string) bool {

@@ -8,7 +8,7 @@ import (
 // corsHeaders are the request headers browser clients of the official SDK
 // send (spec 1.2), plus the legacy Dfns ones older SDKs add, and those of
 // RFC 9421 signed requests (docs/httpsig.md).
-const corsHeaders = "Authorization, Content-Type, X-DFNS-USERACTION, X-DFNS-SDK-VERSION, X-DFNS-APPID, X-DFNS-NONCE, X-DFNS-APPSECRET, X-Request-Id, Signature, Signature-Input, Content-Digest"
+const corsHeaders = "Authorization, Content-Type, X-DFNS-USERACTION, X-DFNS-SDK-VERSION, X-DFNS-APPID, X-DFNS-NONCE, X-DFNS-APPSECRET, X-Request-Id, Signature, Signature-Input, Content-Digest, WebAuthn-Authenticator-Data, WebAuthn-Client-Data"
 
 // cors lets web apps on the configured origins call signet from a browser
 // (issue 4.5). Tokens travel in the Authorization header, never in

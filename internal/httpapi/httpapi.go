@@ -444,11 +444,9 @@ const acceptSignature = `sig1=("@method" "@target-uri" "authorization" "content-
 // spendSignature verifies the RFC 9421 signature of r (internal/httpsig)
 // and spends it as the request's user action (auth.SpendSignature).
 func spendSignature(svc *auth.Service, r *http.Request, p *auth.Principal, body []byte) (*auth.Action, error) {
-	sig, base, err := auth.ParseSignature(httpsig.Request(r))
+	sr, err := svc.ParseSignedRequest(httpsig.Request(r), body)
 	if err != nil {
 		return nil, err
 	}
-	return svc.SpendSignature(r.Context(), p, &auth.SignedRequest{
-		Sig: sig, Base: base, Method: r.Method, Path: r.URL.EscapedPath(), Query: r.URL.RawQuery,
-		ContentDigest: r.Header.Values("Content-Digest"), Body: body})
+	return svc.SpendSignature(r.Context(), p, sr)
 }

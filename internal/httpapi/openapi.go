@@ -157,6 +157,10 @@ func (s *Server) openAPI(extra []DocRoute) ([]byte, error) {
 				WithSchema(openapi3.NewStringSchema()).WithDescription("RFC 9421 signature, in place of X-DFNS-USERACTION"))
 			o.AddParameter(openapi3.NewHeaderParameter("Content-Digest").
 				WithSchema(openapi3.NewStringSchema()).WithDescription("RFC 9530 digest of the body, covered by an RFC 9421 signature"))
+			o.AddParameter(openapi3.NewHeaderParameter("WebAuthn-Authenticator-Data").
+				WithSchema(openapi3.NewStringSchema()).WithDescription("a passkey's RFC 9421 signature: the assertion's authenticator data, an RFC 8941 byte sequence (docs/httpsig.md)"))
+			o.AddParameter(openapi3.NewHeaderParameter("WebAuthn-Client-Data").
+				WithSchema(openapi3.NewStringSchema()).WithDescription("a passkey's RFC 9421 signature: the assertion's client data JSON, an RFC 8941 byte sequence"))
 			if o.Extensions == nil {
 				o.Extensions = map[string]any{}
 			}

@@ -163,11 +163,19 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		st.Close()
 		return nil, fmt.Errorf("challenge key: %w", err)
 	}
+	var publicURL *url.URL
+	if cfg.PublicURL != "" {
+		if publicURL, err = url.Parse(cfg.PublicURL); err != nil {
+			st.Close()
+			return nil, fmt.Errorf("public url: %w", err)
+		}
+	}
 	svc, err := auth.New(auth.Config{
 		Store: st, Tokens: iss, Logger: log, Delivery: delivery, ChallengeKey: challengeKey,
 		ChallengeTTL: cfg.ChallengeTTL, ActionTTL: cfg.ActionTTL, LoginTTL: cfg.LoginTTL,
 		CodeTTL: cfg.CodeTTL, RecoveryCodeTTL: cfg.RecoveryCodeTTL, SignatureWindow: cfg.SignatureWindow,
-		RPID: cfg.RPID, Origins: cfg.Origins, ExtraOperations: routes.Operations(), Caches: caches,
+		PublicURL: publicURL,
+		RPID:      cfg.RPID, Origins: cfg.Origins, ExtraOperations: routes.Operations(), Caches: caches,
 		TokenCacheSize: cfg.TokenCacheSize,
 	})
 	if err != nil {

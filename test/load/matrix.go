@@ -105,6 +105,7 @@ func cells(t *targets, ss []*signet) []cell {
 			cell{name: "authenticated GET via gateway", store: s.store.name, op: get(s.base, s.user.token), ratioTo: getPlain, ratioFor: "to plain proxy GET"},
 			cell{name: "Key login (init + sign + login)", store: s.store.name, op: login(s), ratioTo: postPlain, ratioFor: "logins/s to plain proxy POST/s"},
 			cell{name: "signed POST via gateway (init + sign + complete + POST)", store: s.store.name, op: signedPost(s), ratioTo: postPlain, signed: true, ratioFor: "to plain proxy POST"},
+			cell{name: "RFC 9421 signed POST via gateway (one request)", store: s.store.name, op: httpsigPost(s), ratioTo: postPlain, ratioFor: "to plain proxy POST"},
 		)
 	}
 	return cs
