@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -36,7 +35,7 @@ func (m *Main) auditExport(ctx context.Context, args []string) error {
 		return err
 	}
 	if orgID == "" || out == "" {
-		return errors.New("--org and --out are required (run: signet audit export -h)")
+		return usagef("--org and --out are required (run: signet audit export -h)")
 	}
 	parts, err := server.Assemble(ctx, cfg, server.NewLogger(cfg, m.Stderr))
 	if err != nil {
@@ -65,7 +64,7 @@ func (m *Main) auditVerify(args []string) error {
 		return err
 	}
 	if fs.NArg() != 1 {
-		return errors.New("want one argument, the export FILE (run: signet audit verify -h)")
+		return usagef("want one argument, the export FILE (run: signet audit verify -h)")
 	}
 	b, err := os.ReadFile(fs.Arg(0))
 	if err != nil {

@@ -115,9 +115,9 @@ func (o *cliOpts) parse(args []string, positional ...string) ([]string, error) {
 	pos = append(pos, tail...)
 	if len(pos) != len(positional) {
 		if len(positional) == 0 {
-			return nil, fmt.Errorf("unexpected argument %q (run: signet %s -h)", pos[0], o.name)
+			return nil, usagef("unexpected argument %q (run: signet %s -h)", pos[0], o.name)
 		}
-		return nil, fmt.Errorf("want %d argument(s): %s (run: signet %s -h)", len(positional), strings.Join(positional, " "), o.name)
+		return nil, usagef("want %d argument(s): %s (run: signet %s -h)", len(positional), strings.Join(positional, " "), o.name)
 	}
 	return pos, nil
 }

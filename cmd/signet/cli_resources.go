@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"strings"
@@ -38,7 +37,7 @@ func (m *Main) cliResource(ctx context.Context, cmd, sub string, args []string) 
 }
 
 func unknownSub(cmd, sub string) error {
-	return fmt.Errorf("unknown subcommand %q of %s (want %s; run: signet %s -h)", sub, cmd, strings.Join(groups[cmd], ", "), cmd)
+	return usagef("unknown subcommand %q of %s (want %s; run: signet %s -h)", sub, cmd, strings.Join(groups[cmd], ", "), cmd)
 }
 
 // ---- the subcommand table ----
@@ -128,7 +127,7 @@ func (o *cliOpts) credential(ctx context.Context, sub string, args []string) err
 		}),
 		"add": one(nil, func(ctx context.Context, c *client.Client, _ []string) (*client.Credential, error) {
 			if *newKey == "" {
-				return nil, errors.New("--new-key is required")
+				return nil, usagef("--new-key is required (a key file from signet keygen; run: signet credential add -h)")
 			}
 			k, err := o.keySigner(*newKey, *newCredID)
 			if err != nil {
@@ -189,7 +188,7 @@ func (o *cliOpts) tokenFlags(sub string, seconds bool) tokenFlags {
 // publicKeyPEM checks the required flags of create and reads --public-key.
 func (f tokenFlags) publicKeyPEM() (string, error) {
 	if *f.name == "" || *f.publicKey == "" {
-		return "", errors.New("--name and --public-key are required")
+		return "", usagef("--name and --public-key are required (the public key of a key from signet keygen)")
 	}
 	return readPublicKey(*f.publicKey)
 }
@@ -318,7 +317,7 @@ func (o *cliOpts) permission(ctx context.Context, sub string, args []string) err
 	return o.runSub(ctx, "permission", sub, args, map[string]subcmd{
 		"create": one(nil, func(ctx context.Context, c *client.Client, _ []string) (*client.Permission, error) {
 			if *name == "" || *ops == "" {
-				return nil, errors.New("--name and --operations are required")
+				return nil, usagef("--name and --operations are required (run: signet permission create -h)")
 			}
 			return c.CreatePermission(ctx, client.CreatePermissionRequest{Name: *name, Operations: splitOps()})
 		}, printPermission),
@@ -394,7 +393,7 @@ func (o *cliOpts) user(ctx context.Context, sub string, args []string) error {
 	return o.runSub(ctx, "user", sub, args, map[string]subcmd{
 		"create": one(nil, func(ctx context.Context, c *client.Client, _ []string) (*client.User, error) {
 			if *username == "" {
-				return nil, errors.New("--username is required (run: signet user create -h)")
+				return nil, usagef("--username is required (run: signet user create -h)")
 			}
 			u, err := c.CreateUser(ctx, client.CreateUserRequest{Email: *username, Kind: client.UserKind(*kind), ExternalID: *externalID})
 			if err == nil {

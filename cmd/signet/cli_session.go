@@ -69,7 +69,7 @@ func (m *Main) cliRegister(ctx context.Context, args []string) error {
 		return err
 	}
 	if *org == "" || *username == "" || *code == "" || o.key == "" {
-		return errors.New("--org, --username, --code and --key are required (the code comes from signet bootstrap or signet user invite; the key from signet keygen)")
+		return usagef("--org, --username, --code and --key are required (the code comes from signet bootstrap or signet user invite; the key from signet keygen)")
 	}
 	key, err := o.keySigner(o.key, o.credID)
 	if err != nil {
@@ -109,7 +109,7 @@ func (m *Main) cliLogin(ctx context.Context, args []string) error {
 		return err
 	}
 	if *org == "" || *username == "" || o.key == "" {
-		return errors.New("--org, --username and --key are required (the key you registered with signet register)")
+		return usagef("--org, --username and --key are required (the key you registered with signet register)")
 	}
 	key, err := o.keySigner(o.key, o.credID)
 	if err != nil {

@@ -30,6 +30,10 @@ var summaries = map[string]string{
 	"audit export": "Checkpoint an org's audit chain and write all of it, with the public keys needed to " +
 		"check it, to a file.",
 	"audit verify": "Check an audit export offline: every assertion, chain link and checkpoint signature.",
+	"oidc":         "OpenID providers an org trusts for social login and SSO (on the server, like bootstrap).",
+	"oidc add":     "Make an org trust an OpenID provider; the client secret is sealed with the server's key.",
+	"oidc list":    "List an org's OpenID providers (never their secrets).",
+	"oidc remove":  "Make an org stop trusting an OpenID provider.",
 
 	"keygen":   "Create a private key file (PEM, mode 0600) and print its public key and credential id.",
 	"register": "Register the user of a registration code with a key (from signet keygen).",
@@ -89,6 +93,7 @@ var summaries = map[string]string{
 // order help shows them.
 var groups = map[string][]string{
 	"audit":           {"export", "verify"},
+	"oidc":            {"add", "list", "remove"},
 	"credential":      cliSubcommands["credential"],
 	"pat":             cliSubcommands["pat"],
 	"service-account": cliSubcommands["service-account"],
@@ -132,7 +137,7 @@ func (m *Main) flagError(err error, fs *flag.FlagSet, name string, positional ..
 		writeHelp(m.Stdout, fs, name, positional...)
 		return errHelpShown
 	}
-	return fmt.Errorf("%w (run: signet %s -h)", err, name)
+	return usagef("%v (run: signet %s -h)", err, name)
 }
 
 // writeHelp prints the help of command name: usage line, summary, flags.
@@ -201,8 +206,20 @@ func (m *Main) group(name string, args []string) (sub string, rest []string, err
 			return args[0], args[1:], nil
 		}
 	}
-	return "", nil, fmt.Errorf("unknown subcommand %q of %s (want %s; run: signet %s -h)", args[0], name, strings.Join(groups[name], ", "), name)
+	return "", nil, usagef("unknown subcommand %q of %s (want %s; run: signet %s -h)", args[0], name, strings.Join(groups[name], ", "), name)
 }
+
+// usageError is a mistake in how a command was called: a bad or missing
+// flag, a wrong number of arguments, an unknown subcommand. Run prints it
+// with where the help is and exits 2, the convention of flag-parsing
+// programs, so scripts can tell a wrong call (fix the command line) from a
+// failure of the work (exit 1).
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+// usagef returns a usageError with a formatted message.
+func usagef(format string, a ...any) error { return &usageError{fmt.Sprintf(format, a...)} }
 
 // errUsage is returned when a usage text has been printed to stderr: the
 // program exits 2 without printing more.

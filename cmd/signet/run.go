@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"strings"
 
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/config"
@@ -33,6 +34,7 @@ server commands (they open the database themselves: --database, --key-file):
   rotate-key       make a new token signing key current (tokens signed before stay valid)
   user invite      print a fresh registration code for a user who has not registered: --org --username
   audit            export | verify: an org's audit log, checked offline
+  oidc             add | list | remove: an org's OpenID providers for social login and SSO (--org)
 
 client commands (talk to a running signet: --url or SIGNET_URL, --token or SIGNET_TOKEN, --key or
 SIGNET_CLIENT_KEY; JSON output when stdout is not a terminal or with --json, SIGNET_OUTPUT=text|json):
@@ -77,6 +79,13 @@ func (m *Main) Run(ctx context.Context, args []string) int {
 		return 0
 	case errors.Is(err, errUsage):
 		return 2
+	case errors.As(err, new(*usageError)):
+		msg := err.Error()
+		if !strings.Contains(msg, " -h") {
+			msg += fmt.Sprintf(" (run: signet %s -h)", cmd)
+		}
+		fmt.Fprintf(m.Stderr, "signet %s: %s\n", cmd, msg)
+		return 2
 	case errors.Is(err, errUnknownCommand):
 		fmt.Fprintf(m.Stderr, "signet: unknown command %q\n\n%s", cmd, usage)
 		return 2
@@ -99,6 +108,8 @@ func (m *Main) dispatch(ctx context.Context, cmd string, args []string) error {
 		return m.rotateKey(ctx, args)
 	case "audit":
 		return m.audit(ctx, args)
+	case "oidc":
+		return m.oidc(ctx, args)
 	case "user":
 		// invite works on the server's database; the rest go through the API.
 		if len(args) > 0 && args[0] == "invite" {
@@ -117,11 +128,18 @@ func (m *Main) dispatch(ctx context.Context, cmd string, args []string) error {
 // command takes. Names in scope that internal/config does not define are
 // skipped.
 func (m *Main) flags(name string, args []string, scope []string, extra func(fs *flag.FlagSet)) (*config.Config, error) {
+	cfg, _, err := m.flagsArgs(name, args, scope, extra)
+	return cfg, err
+}
+
+// flagsArgs is flags for a subcommand that also takes the positional
+// arguments named in positional, before, between or after its flags.
+func (m *Main) flagsArgs(name string, args []string, scope []string, extra func(fs *flag.FlagSet), positional ...string) (*config.Config, []string, error) {
 	cfg := config.Default()
 	all := flag.NewFlagSet("signet "+name, flag.ContinueOnError)
 	finish, err := cfg.Register(all, m.Env)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	fs := newFlagSet(name)
 	if extra != nil {
@@ -139,16 +157,27 @@ func (m *Main) flags(name string, args []string, scope []string, extra func(fs *
 			add(f)
 		}
 	}
-	if err := m.parseFlags(fs, name, args); err != nil {
-		return nil, err
+	var pos []string
+	for rest := args; ; {
+		if err := m.parseFlags(fs, name, rest, positional...); err != nil {
+			return nil, nil, err
+		}
+		if fs.NArg() == 0 {
+			break
+		}
+		pos = append(pos, fs.Arg(0))
+		rest = fs.Args()[1:]
 	}
-	if fs.NArg() > 0 {
-		return nil, fmt.Errorf("unexpected argument %q (run: signet %s -h)", fs.Arg(0), name)
+	if len(pos) > len(positional) {
+		return nil, nil, usagef("unexpected argument %q (run: signet %s -h)", pos[len(positional)], name)
+	}
+	if len(pos) < len(positional) {
+		return nil, nil, usagef("want %d argument(s): %s (run: signet %s -h)", len(positional), strings.Join(positional, " "), name)
 	}
 	if err := finish(); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return &cfg, nil
+	return &cfg, pos, nil
 }
 
 func (m *Main) serve(ctx context.Context, args []string) error {
@@ -200,7 +229,7 @@ func (m *Main) bootstrap(ctx context.Context, args []string) error {
 		return err
 	}
 	if orgName == "" || username == "" {
-		return errors.New("--org-name and --username are required (e.g. signet bootstrap --org-name Acme --username alice@example.com)")
+		return usagef("--org-name and --username are required (e.g. signet bootstrap --org-name Acme --username alice@example.com)")
 	}
 	log := server.NewLogger(cfg, m.Stderr)
 	parts, err := server.Assemble(ctx, cfg, log)
@@ -250,7 +279,7 @@ func (m *Main) userInvite(ctx context.Context, args []string) error {
 		return err
 	}
 	if orgID == "" || username == "" {
-		return errors.New("--org and --username are required (run: signet user invite -h)")
+		return usagef("--org and --username are required (run: signet user invite -h)")
 	}
 	parts, err := server.Assemble(ctx, cfg, server.NewLogger(cfg, m.Stderr))
 	if err != nil {

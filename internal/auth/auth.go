@@ -86,6 +86,11 @@ type Config struct {
 	// it, to measure what recording costs; servers always record.
 	DisableAudit bool
 
+	// OpenID verifies ID tokens and runs the code flow of the orgs'
+	// OpenID providers (oidc.go; internal/oidc). Nil: social login and
+	// SSO refuse every attempt.
+	OpenID OpenID
+
 	// Caches, if set, is told of every cache lookup (observe.go).
 	Caches CacheObserver
 }

@@ -36,6 +36,11 @@ func (s *Service) DelegatedLogin(ctx context.Context, p *Principal, username str
 	if err != nil {
 		return "", err
 	}
+	if u.IsSSORequired {
+		// An SSO-required user logs in only through the org's OpenID
+		// provider (oidc.go), not even on a service account's word.
+		return "", Errorf(Forbidden, "the user must log in with SSO")
+	}
 	creds, err := s.store.Credentials(ctx, u.OrgID, u.ID)
 	if err != nil {
 		return "", internalErr(err)

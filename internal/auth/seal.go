@@ -67,6 +67,11 @@ type sealedChallenge struct {
 	CodeHash    []byte         `json:"d,omitempty"`
 	ExpiresAt   int64          `json:"e"` // Unix milliseconds
 	CreatedAt   int64          `json:"n"`
+	// SSO state (oidc.go): the provider, the redirect URI the code is
+	// bound to, and the PKCE verifier, which only the seal's key opens.
+	Provider string `json:"pr,omitempty"`
+	Redirect string `json:"r,omitempty"`
+	Verifier string `json:"v,omitempty"`
 }
 
 // challengeSealer seals and opens challenges.
@@ -95,6 +100,7 @@ func (cs *challengeSealer) seal(c *Challenge) (string, error) {
 		ID: c.ID, OrgID: c.OrgID, UserID: c.UserID, TokenID: c.TokenID, Purpose: c.Purpose,
 		Challenge: c.Challenge, Method: c.Method, Path: c.Path, Query: c.Query, PayloadHash: c.PayloadHash,
 		Kind: c.CredentialKind, CodeHash: c.CodeHash, ExpiresAt: c.ExpiresAt.UnixMilli(), CreatedAt: c.CreatedAt.UnixMilli(),
+		Provider: c.ProviderID, Redirect: c.RedirectURI, Verifier: c.PKCEVerifier,
 	})
 	if err != nil {
 		return "", err
@@ -134,5 +140,38 @@ func (cs *challengeSealer) open(id string) (*Challenge, error) {
 		ID: sc.ID, OrgID: sc.OrgID, UserID: sc.UserID, TokenID: sc.TokenID, Purpose: sc.Purpose,
 		Challenge: sc.Challenge, Method: sc.Method, Path: sc.Path, Query: sc.Query, PayloadHash: sc.PayloadHash,
 		CredentialKind: sc.Kind, CodeHash: sc.CodeHash, ExpiresAt: time.UnixMilli(sc.ExpiresAt).UTC(), CreatedAt: time.UnixMilli(sc.CreatedAt).UTC(),
+		ProviderID: sc.Provider, RedirectURI: sc.Redirect, PKCEVerifier: sc.Verifier,
 	}, nil
+}
+
+// secretAD is the additional data of a sealed secret at rest: its purpose
+// and the record it belongs to, so that a sealed value cannot be moved to
+// another record or passed off as a challenge.
+func secretAD(purpose, orgID, id string) []byte {
+	return []byte("signet secret v1\x00" + purpose + "\x00" + orgID + "\x00" + id)
+}
+
+// sealSecret seals a secret kept at rest (an OpenID client secret), bound
+// to ad (secretAD).
+func (cs *challengeSealer) sealSecret(secret string, ad []byte) string {
+	ns := cs.aead.NonceSize()
+	out := make([]byte, 1+ns, 1+ns+len(secret)+cs.aead.Overhead())
+	out[0] = sealVersion
+	rand.Read(out[1:])
+	out = cs.aead.Seal(out, out[1:1+ns], []byte(secret), ad)
+	return base64.RawURLEncoding.EncodeToString(out)
+}
+
+// openSecret opens what sealSecret sealed with the same ad and key.
+func (cs *challengeSealer) openSecret(sealed string, ad []byte) (string, error) {
+	b, err := base64.RawURLEncoding.Strict().DecodeString(sealed)
+	ns := cs.aead.NonceSize()
+	if err != nil || len(b) < 1+ns+cs.aead.Overhead() || b[0] != sealVersion {
+		return "", errBadSeal
+	}
+	pt, err := cs.aead.Open(nil, b[1:1+ns], b[1+ns:], ad)
+	if err != nil {
+		return "", errBadSeal
+	}
+	return string(pt), nil
 }

@@ -124,6 +124,11 @@ func (s *Service) LoginInit(ctx context.Context, orgID, username string) (*SignC
 	if err != nil {
 		return nil, err
 	}
+	if u.IsSSORequired {
+		// Such users log in only through the org's OpenID provider
+		// (oidc.go); the answer is that of any failed login.
+		return nil, errUnauthenticated(errors.New("user must log in with SSO"))
+	}
 	creds, err := s.store.Credentials(ctx, orgID, u.ID)
 	if err != nil {
 		return nil, internalErr(err)
@@ -289,6 +294,10 @@ func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion) (strin
 	}
 	if !u.IsActive || u.IsArchived || !u.IsRegistered {
 		return "", errUnauthenticated(errors.New("user cannot log in"))
+	}
+	if u.IsSSORequired {
+		// Made SSO-required after its login began (oidc.go).
+		return "", errUnauthenticated(errors.New("user must log in with SSO"))
 	}
 	creds, err := s.store.Credentials(ctx, ch.OrgID, u.ID)
 	if err != nil {

@@ -116,6 +116,7 @@ const (
 	PurposeRegistration Purpose = "registration"
 	PurposeAction       Purpose = "action"
 	PurposeCredential   Purpose = "credential"
+	PurposeSSO          Purpose = "sso" // the state of an SSO login (oidc.go)
 )
 
 // Challenge is a single-use random value a client must sign. It is spent
@@ -137,6 +138,12 @@ type Challenge struct {
 	CodeHash       []byte         // credential-code challenges: the code their success spends
 	ExpiresAt      time.Time
 	CreatedAt      time.Time
+	// SSO state (oidc.go): the provider the login started with, the
+	// redirect URI the authorization code is bound to, and the PKCE
+	// verifier. Challenge holds the ID token's nonce.
+	ProviderID   string
+	RedirectURI  string
+	PKCEVerifier string
 }
 
 // Action is a user-action token: signed by a credential, single use, bound to
@@ -449,6 +456,7 @@ type Store interface {
 	AuditStore // audit.go
 	RecoveryStore
 	CredentialCodeStore
+	OIDCProviderStore // oidcstore.go
 	Sweeper
 	ReadinessStore
 	token.KeyStore

@@ -64,6 +64,10 @@ type Config struct {
 	RequestTimeout time.Duration
 	// TokenCacheSize is the most verified bearer tokens remembered (LRU).
 	TokenCacheSize int
+	// IdleTimeout is how long the server keeps an idle keep-alive
+	// connection open (its buffers and goroutine: ~30 KiB each,
+	// docs/production.md "Connections and memory").
+	IdleTimeout time.Duration
 	// DebugListen, when set, is a second address on which Go's
 	// net/http/pprof is served (never on Listen). Off by default: profiles
 	// reveal memory contents and cost CPU, so bind it to loopback.
@@ -128,6 +132,7 @@ func Default() Config {
 
 		RequestTimeout:    5 * time.Second,
 		TokenCacheSize:    10_000,
+		IdleTimeout:       120 * time.Second,
 		RateLimit:         "on",
 		RateLimitAddress:  "300/1m",
 		RateLimitTarget:   "20/1m",
@@ -229,6 +234,7 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.SignatureWindow, "signature-window", "SIGNATURE_WINDOW", "how old an RFC 9421 signed request may be (created), 1s to 10m"},
 		{&c.UpstreamTimeout, "upstream-timeout", "UPSTREAM_TIMEOUT", "how long to wait for the upstream's response headers before answering 504"},
 		{&c.RequestTimeout, "request-timeout", "REQUEST_TIMEOUT", "deadline of one request's work on the database; past it the caller gets 503 with Retry-After"},
+		{&c.IdleTimeout, "idle-timeout", "IDLE_TIMEOUT", "how long an idle keep-alive connection stays open, 1s to 1h (each costs memory while open)"},
 	}
 	for _, d := range durs {
 		if v, ok, err := env.value(d.env); err != nil {
@@ -390,6 +396,9 @@ func (c *Config) Validate() error {
 	}
 	if c.RequestTimeout < time.Second || c.RequestTimeout >= MaxRequestTimeout {
 		bad("--request-timeout must be at least 1s and shorter than %v (the server's write timeout)", MaxRequestTimeout)
+	}
+	if c.IdleTimeout < time.Second || c.IdleTimeout > time.Hour {
+		bad("--idle-timeout must be between 1s and 1h")
 	}
 	if c.TokenCacheSize < 1 || c.TokenCacheSize > 10_000_000 {
 		bad("--token-cache-size must be between 1 and 10000000")

@@ -27,13 +27,7 @@ type actionJSON struct {
 // the same UseAction call (spec 12.1-12.3). The payload is sent in full so
 // the JSON comparison of spec 12.2 applies.
 func (s *Server) verifyAction(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req struct {
-		UserAction string `json:"userAction"`
-		Method     string `json:"method"`
-		Path       string `json:"path"`
-		Query      string `json:"query"`
-		Payload    string `json:"payload"`
-	}
+	var req verifyActionRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
@@ -44,7 +38,7 @@ func (s *Server) verifyAction(w http.ResponseWriter, r *http.Request, c *call) e
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]actionJSON{"action": {
+	writeJSON(w, http.StatusOK, verifyActionAnswer{Action: actionJSON{
 		ID: a.ID, OrgID: a.OrgID, UserID: a.UserID, TokenID: a.TokenID, CredentialUUID: a.CredentialUUID,
 		Method: a.Method, Path: a.Path, Query: a.Query, DateCreated: date(a.CreatedAt),
 	}})

@@ -39,14 +39,12 @@ func (s *Server) listCredentials(w http.ResponseWriter, r *http.Request, c *call
 	for _, cr := range cs {
 		items = append(items, credentialOut(cr))
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	writeJSON(w, http.StatusOK, list[credentialJSON]{Items: items})
 	return nil
 }
 
 func (s *Server) credentialInit(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req struct {
-		Kind auth.CredentialKind `json:"kind"`
-	}
+	var req credentialInitRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
@@ -72,16 +70,14 @@ func (s *Server) createCredential(w http.ResponseWriter, r *http.Request, c *cal
 }
 
 func (s *Server) setCredentialActive(w http.ResponseWriter, r *http.Request, c *call, active bool) error {
-	var req struct {
-		CredentialUUID string `json:"credentialUuid"`
-	}
+	var req credentialUUIDRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
 	if err := s.svc.SetCredentialActive(r.Context(), c.p, req.CredentialUUID, active); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"message": "success"})
+	writeJSON(w, http.StatusOK, message{Message: "success"})
 	return nil
 }
 
@@ -100,7 +96,7 @@ func (s *Server) listApplications(w http.ResponseWriter, r *http.Request, c *cal
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]any{"items": apps})
+	writeJSON(w, http.StatusOK, list[auth.Application]{Items: apps})
 	return nil
 }
 

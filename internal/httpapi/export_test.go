@@ -20,3 +20,7 @@ const NoOperation = noOperation
 
 // Neutralize exposes the CSV cell neutralisation of the audit listing.
 var Neutralize = neutralize
+
+// UndeclaredBodies lists the routes of s with no line in bodies
+// (openapi.go).
+func UndeclaredBodies(s *Server) []string { return undeclaredBodies(s.routes()) }

@@ -108,7 +108,7 @@ func newEnv(t testing.TB, st auth.Store, opts ...func(*auth.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(api)
+	srv := httptest.NewServer(recordExamples(t, api))
 	t.Cleanup(srv.Close)
 	return &env{t: t, api: api, url: srv.URL, svc: svc, store: st, iss: iss, clock: ck, mail: mailSrv}
 }

@@ -52,9 +52,7 @@ func (s *Server) createUser(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) updateUser(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req struct {
-		IsSSORequired *bool `json:"isSSORequired"`
-	}
+	var req updateUserRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
@@ -86,17 +84,14 @@ func (s *Server) archiveUser(w http.ResponseWriter, r *http.Request, c *call) er
 }
 
 func (s *Server) resendRegistrationCode(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req struct {
-		OrgID    string `json:"orgId"`
-		Username string `json:"username"`
-	}
+	var req registrationCodeRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
 	if err := s.svc.ResendRegistrationCode(r.Context(), req.OrgID, req.Username); err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"message": "success"})
+	writeJSON(w, http.StatusOK, message{Message: "success"})
 	return nil
 }
 
@@ -269,9 +264,7 @@ func (s *Server) activateServiceAccount(w http.ResponseWriter, r *http.Request, 
 
 func (s *Server) deactivateServiceAccount(w http.ResponseWriter, r *http.Request, c *call) error {
 	// The body may carry {force}; there are no approval policies to bypass.
-	var req struct {
-		Force bool `json:"force"`
-	}
+	var req forceRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}

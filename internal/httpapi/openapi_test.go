@@ -138,7 +138,7 @@ func TestOpenAPI(t *testing.T) {
 	}
 	defer parts.Close()
 	rc := &recorder{}
-	srv := httptest.NewServer(rc.wrap(parts.Handler))
+	srv := httptest.NewServer(rc.wrap(recordExamples(t, parts.Handler)))
 	defer srv.Close()
 	doc, router := loadDoc(t, srv.URL)
 
@@ -231,7 +231,21 @@ func TestOpenAPI(t *testing.T) {
 	must(ann.DeactivateCredential(ctx, cred.CredentialUUID))
 	must(ann.ActivateCredential(ctx, cred.CredentialUUID))
 	must(ann.ListAuditLogs(ctx, client.AuditLogsRequest{StartTime: time.Now().Add(-time.Hour), EndTime: time.Now().Add(time.Minute)}))
-	for _, p := range []string{"/healthz", "/.well-known/jwks.json", "/openapi.json"} {
+	// A service that receives signed requests spends the action through
+	// POST /auth/action/verify (middleware); the spend is then in the
+	// audit log, read one entry at a time.
+	ua, err := ann.SignAction(ctx, "POST", "/orders", `{"qty":1}`)
+	must(ua, err)
+	vb, _ := json.Marshal(map[string]string{"userAction": ua, "method": "POST", "path": "/orders", "payload": `{"qty":1}`})
+	var verified struct {
+		Action struct {
+			ID string `json:"id"`
+		} `json:"action"`
+	}
+	rawCall(t, "POST", srv.URL+"/auth/action/verify", login.Token, string(vb), &verified)
+	rawCall(t, "GET", srv.URL+"/auth/action/logs/"+verified.Action.ID, login.Token, "", nil)
+	rawCall(t, "GET", srv.URL+"/auth/apps", login.Token, "", nil)
+	for _, p := range []string{"/healthz", "/readyz", "/.well-known/jwks.json", "/openapi.json"} {
 		res, err := http.Get(srv.URL + p)
 		must(nil, err)
 		res.Body.Close()
@@ -242,6 +256,7 @@ func TestOpenAPI(t *testing.T) {
 		{"POST", "/auth/login/init", "", `{"orgId":`},
 		{"POST", "/auth/users", login.Token, `{"email":"x@example.com","kind":"CustomerEmployee"}`},
 		{"GET", "/auth/users/us-nope", login.Token, ""},
+		{"GET", "/auth/apps/ap-nope", login.Token, ""}, // every id: signet keeps no applications
 	} {
 		req, _ := http.NewRequest(r.method, srv.URL+r.path, strings.NewReader(r.body))
 		if r.body != "" {
@@ -283,6 +298,31 @@ func TestOpenAPI(t *testing.T) {
 	}
 }
 
+// rawCall sends one JSON request and fails the test unless it succeeds;
+// out, when not nil, receives the decoded answer.
+func rawCall(t *testing.T, method, url, tok, body string, out any) {
+	t.Helper()
+	req, _ := http.NewRequest(method, url, strings.NewReader(body))
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	req.Header.Set("Authorization", "Bearer "+tok)
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer res.Body.Close()
+	raw, _ := io.ReadAll(res.Body)
+	if res.StatusCode/100 != 2 {
+		t.Fatalf("%s %s: %d %s", method, url, res.StatusCode, raw)
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func countOps(doc *openapi3.T) int {
 	n := 0
 	for _, pi := range doc.Paths.Map() {
@@ -310,6 +350,11 @@ func TestOpenAPIRefusesWrongBodies(t *testing.T) {
 	_, router := loadDoc(t, srv.URL)
 	for _, x := range []exchange{
 		{method: "GET", path: "/healthz", status: 200, resBody: []byte(`{"status":7}`)},
+		// Responses are exact: no field beyond the declared type's, none
+		// of its always-written fields missing.
+		{method: "GET", path: "/healthz", status: 200, resBody: []byte(`{"status":"ok","extra":1}`)},
+		{method: "GET", path: "/healthz", status: 200, resBody: []byte(`{}`)},
+		{method: "POST", path: "/auth/login", status: 200, reqBody: []byte(`{}`), resBody: []byte(`{"token":"t","userId":"us-1"}`)},
 		{method: "GET", path: "/auth/users/us-1", status: 404, resBody: []byte(`{"error":{"status":404,"message":"no"}}`)},
 		{method: "GET", path: "/auth/users/us-1", status: 200, resBody: []byte(`{"userId":1}`)},
 	} {

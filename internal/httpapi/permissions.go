@@ -87,9 +87,7 @@ func (s *Server) updatePermission(w http.ResponseWriter, r *http.Request, c *cal
 }
 
 func (s *Server) archivePermission(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req struct {
-		IsArchived *bool `json:"isArchived"`
-	}
+	var req archivePermissionRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}
@@ -101,9 +99,7 @@ func (s *Server) archivePermission(w http.ResponseWriter, r *http.Request, c *ca
 }
 
 func (s *Server) createAssignment(w http.ResponseWriter, r *http.Request, c *call) error {
-	var req struct {
-		IdentityID string `json:"identityId"`
-	}
+	var req createAssignmentRequest
 	if err := decode(c, &req); err != nil {
 		return err
 	}

@@ -52,12 +52,12 @@ func registeredOut(res *auth.Registered) registeredJSON {
 }
 
 func (s *Server) createCredentialCode(w http.ResponseWriter, r *http.Request, c *call) error {
-	return answer(w, c, func(req *auth.CredentialCodeRequest) (map[string]string, error) {
+	return answer(w, c, func(req *auth.CredentialCodeRequest) (credentialCodeAnswer, error) {
 		code, err := s.svc.CreateCredentialCode(r.Context(), c.p, req)
 		if err != nil {
-			return nil, err
+			return credentialCodeAnswer{}, err
 		}
-		return map[string]string{"code": code.Code, "expiration": date(code.Expiration)}, nil
+		return credentialCodeAnswer{Code: code.Code, Expiration: date(code.Expiration)}, nil
 	})
 }
 

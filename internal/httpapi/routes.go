@@ -39,6 +39,13 @@ func (s *Server) routes() []route {
 		// Bearer = the temporary token of a delegated registration, checked
 		// by the handler.
 		{method: "POST", pattern: "/auth/registration/enduser", access: public, limit: limitOpen, h: s.registerEndUser},
+		// Social login and SSO over OpenID Connect (oidc.go, docs/oidc.md).
+		// Social registration may create a user: prework.
+		{method: "POST", pattern: "/auth/registration/social", access: public, limit: limitPrework, h: s.socialRegistration},
+		{method: "POST", pattern: "/auth/login/social", access: public, limit: limitOpen, h: s.socialLogin},
+		{method: "POST", pattern: "/auth/login/sso/init", access: public, limit: limitOpen, h: s.ssoLoginInit},
+		{method: "POST", pattern: "/auth/login/sso", access: public, limit: limitOpen, h: s.ssoLogin},
+		{method: "GET", pattern: "/auth/login/sso/providers", access: public, limit: limitOpen, h: s.ssoProviders},
 
 		{method: "POST", pattern: "/auth/action/init", access: bearer, op: noOperation, unsigned: true, h: s.actionInit},
 		{method: "POST", pattern: "/auth/action", access: bearer, op: noOperation, unsigned: true, h: s.actionComplete},

@@ -21,6 +21,9 @@ var (
 		"GET /openapi.json": true,
 		// Bearer = the temporary token of a delegated registration.
 		"POST /auth/registration/enduser": true,
+		// Social login and SSO (oidc.go): the provider's word is the credential.
+		"POST /auth/registration/social": true, "POST /auth/login/social": true,
+		"POST /auth/login/sso/init": true, "POST /auth/login/sso": true, "GET /auth/login/sso/providers": true,
 	}
 	unsignedRoutes = map[string]bool{
 		"PUT /auth/logout": true, "POST /auth/action/init": true, "POST /auth/action": true, "POST /auth/action/verify": true,

@@ -77,9 +77,9 @@ func (req *signedRequest) validate() error {
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request, c *call) error {
-	return answer(w, c, func(req *signedRequest) (map[string]string, error) {
+	return answer(w, c, func(req *signedRequest) (tokenAnswer, error) {
 		tok, err := s.svc.Login(r.Context(), req.ChallengeIdentifier, req.FirstFactor)
-		return map[string]string{"token": tok}, err
+		return tokenAnswer{Token: tok}, err
 	})
 }
 
@@ -100,11 +100,9 @@ func (s *Server) actionInit(w http.ResponseWriter, r *http.Request, c *call) err
 }
 
 func (s *Server) actionComplete(w http.ResponseWriter, r *http.Request, c *call) error {
-	return answer(w, c, func(req *signedRequest) (map[string]string, error) {
-		// id (not in Dfns' answer, ignored by its SDKs) names the action
-		// for GET /auth/action/{id}, its outcome (docs/faults.md).
+	return answer(w, c, func(req *signedRequest) (userActionAnswer, error) {
 		tok, id, err := s.svc.ActionComplete(r.Context(), c.p, req.ChallengeIdentifier, req.FirstFactor)
-		return map[string]string{"userAction": tok, "id": id}, err
+		return userActionAnswer{UserAction: tok, ID: id}, err
 	})
 }
 
@@ -115,9 +113,9 @@ type delegatedLoginRequest struct {
 // delegatedLogin answers POST /auth/login/delegated: a login token for an
 // end user of the calling service account's org.
 func (s *Server) delegatedLogin(w http.ResponseWriter, r *http.Request, c *call) error {
-	return answer(w, c, func(req *delegatedLoginRequest) (map[string]string, error) {
+	return answer(w, c, func(req *delegatedLoginRequest) (tokenAnswer, error) {
 		tok, err := s.svc.DelegatedLogin(r.Context(), c.p, req.Username)
-		return map[string]string{"token": tok}, err
+		return tokenAnswer{Token: tok}, err
 	})
 }
 

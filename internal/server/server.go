@@ -29,6 +29,7 @@ import (
 	"github.com/signet-auth/signet/internal/httpapi"
 	"github.com/signet-auth/signet/internal/mail"
 	"github.com/signet-auth/signet/internal/metrics"
+	"github.com/signet-auth/signet/internal/oidc"
 	"github.com/signet-auth/signet/internal/postgres"
 	"github.com/signet-auth/signet/internal/ratelimit"
 	"github.com/signet-auth/signet/internal/sqlite"
@@ -89,6 +90,9 @@ type Parts struct {
 	// writeTimeout bounds writing one response; a gateway waits longer for
 	// its upstream.
 	writeTimeout time.Duration
+	// idleTimeout is --idle-timeout: how long an idle keep-alive
+	// connection stays open.
+	idleTimeout time.Duration
 	// database is the --database value, for Serve's SQLite lock.
 	database string
 	// limiterClose closes a shared rate limiter's connections, if any.
@@ -177,6 +181,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		PublicURL: publicURL,
 		RPID:      cfg.RPID, Origins: cfg.Origins, ExtraOperations: routes.Operations(), Caches: caches,
 		TokenCacheSize: cfg.TokenCacheSize,
+		OpenID:         oidc.New(nil, nil), // social login and SSO (docs/oidc.md)
 	})
 	if err != nil {
 		st.Close()
@@ -193,7 +198,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		(&Parts{Store: st, limiterClose: limiterClose}).Close()
 		return nil, err
 	}
-	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api, web.Passkeys{RPID: cfg.RPID, Origins: cfg.Origins}), TLS: tlsConfig, writeTimeout: config.MaxRequestTimeout,
+	parts := &Parts{Store: st, Issuer: iss, Service: svc, API: api, Handler: withPage(api, web.Passkeys{RPID: cfg.RPID, Origins: cfg.Origins}), TLS: tlsConfig, writeTimeout: config.MaxRequestTimeout, idleTimeout: cfg.IdleTimeout,
 		Metrics: m, metricsAddr: cfg.MetricsListen, database: cfg.Database, limiterClose: limiterClose, debugListen: cfg.DebugListen}
 	if routes != nil {
 		upstream, _ := url.Parse(cfg.Upstream) // checked by Validate
@@ -300,7 +305,7 @@ func Serve(ctx context.Context, ln net.Listener, p *Parts, log *slog.Logger) err
 		ReadHeaderTimeout: 10 * time.Second,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      p.writeTimeout,
-		IdleTimeout:       120 * time.Second,
+		IdleTimeout:       p.idleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		TLSConfig:         p.TLS,

@@ -7,7 +7,8 @@
 # (a) page.test.js  signet's own web page (internal/web) end to end;
 # (b) sdk.test.js   the official @dfns/sdk-browser WebAuthnSigner + @dfns/sdk DfnsAuthenticator /
 #                   DfnsApiClient, bundled by esbuild and served from another origin (CORS);
-# (c) hints.test.js the page's warning when passkeys are off or the page is open at the wrong origin.
+# (c) hints.test.js the page's warning when passkeys are off or the page is open at the wrong origin;
+# (d) sso.test.js   the page's SSO login against a real OpenID provider (test/oidcprovider).
 #
 # 1. installs chromium if missing (apt-get, when root), 2. `npm ci`, 3. builds signet once,
 # 4. bundles the SDK test page into a temp dir, 5. runs `node --test` (spec reporter) and prints
@@ -60,12 +61,16 @@ mkdir -p "$WORK/sdk-page"
 cp "$HERE/sdk-page/index.html" "$WORK/sdk-page/"
 export SIGNET_SDK_PAGE="$WORK/sdk-page"
 
+echo "browser: building the test OpenID provider (go build ./test/oidcprovider)"
+(cd "$ROOT" && go build -o "$WORK/oidcprovider" ./test/oidcprovider) || die "go build ./test/oidcprovider failed"
+export SIGNET_OIDC_PROVIDER_BIN="$WORK/oidcprovider"
+
 mkdir -p "$HERE/out"
 rc=0
 (cd "$HERE" && node --test --test-concurrency=1 \
     --test-reporter=spec --test-reporter-destination=stdout \
     --test-reporter=tap --test-reporter-destination="$WORK/run.tap" \
-    page.test.js sdk.test.js hints.test.js) || rc=$?
+    page.test.js sdk.test.js hints.test.js sso.test.js) || rc=$?
 
 pass="$(sed -n 's/^# pass \([0-9]*\)$/\1/p' "$WORK/run.tap" | tail -1)"
 fail="$(sed -n 's/^# fail \([0-9]*\)$/\1/p' "$WORK/run.tap" | tail -1)"

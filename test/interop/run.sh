@@ -45,6 +45,19 @@ if ! (cd "$ROOT" && go build -o "$WORK/signet" ./cmd/signet) >"$WORK/build.log" 
 fi
 export SIGNET_BIN="$WORK/signet"
 
+# The OpenID provider of the social login and SSO steps (suite/oidc.js): test/oidcprovider on
+# loopback, one for every run; its first stdout line is {"issuer", "helpers"}.
+echo "interop: building and starting the test OpenID provider (go build ./test/oidcprovider)"
+(cd "$ROOT" && go build -o "$WORK/oidcprovider" ./test/oidcprovider) >"$WORK/build-oidc.log" 2>&1 \
+  || { cat "$WORK/build-oidc.log" >&2; die "go build ./test/oidcprovider failed"; }
+"$WORK/oidcprovider" --redirect-uri http://localhost:5555/sso/callback >"$WORK/oidc.json" 2>"$WORK/oidc.log" &
+OIDC_PID=$!
+trap 'kill "$OIDC_PID" 2>/dev/null; rm -rf "$WORK"' EXIT
+for _ in $(seq 50); do [ -s "$WORK/oidc.json" ] && break; sleep 0.1; done
+[ -s "$WORK/oidc.json" ] || { cat "$WORK/oidc.log" >&2; die "the test OpenID provider did not start"; }
+SIGNET_INTEROP_OIDC="$(head -1 "$WORK/oidc.json")"
+export SIGNET_INTEROP_OIDC
+
 total_pass=0
 total_fail=0
 failed_runs=()

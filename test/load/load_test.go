@@ -115,6 +115,32 @@ func TestSoak(t *testing.T) {
 	}
 }
 
+// TestConns opens a few connections briefly: each is counted in the
+// server's goroutines while open, and the report prints the per-connection
+// cost and what was returned.
+func TestConns(t *testing.T) {
+	o := connsOptions{common: common{signetBin: signetBin, logLevel: "warn"}, conns: 20, hold: time.Second, idle: time.Second, every: time.Second}
+	var out, progress bytes.Buffer
+	if err := runConns(t.Context(), o, &out, &progress); err != nil {
+		t.Fatalf("%v\n%s", err, progress.String())
+	}
+	rows := regexp.MustCompile(`(?m)^\| ([a-z0-9, ]+) \| \d+s \| ([0-9.]+) \| [0-9.]+ \| [0-9.]+ \| (\d+) \|`).FindAllStringSubmatch(out.String(), -1)
+	if len(rows) < 4 || rows[0][1] != "before" || rows[1][1] != "20 conns open" {
+		t.Fatalf("samples:\n%s", out.String())
+	}
+	var before, open int
+	fmt.Sscan(rows[0][3], &before)
+	fmt.Sscan(rows[1][3], &open)
+	if open < before+20 {
+		t.Errorf("goroutines %d with 20 connections open, %d before: the connections are not open", open, before)
+	}
+	for _, w := range []string{"per connection: ", "returned after 1s idle"} {
+		if !strings.Contains(out.String(), w) {
+			t.Errorf("output lacks %q:\n%s", w, out.String())
+		}
+	}
+}
+
 func TestFlatness(t *testing.T) {
 	pts := func(rss ...int64) []point {
 		var ps []point
@@ -192,6 +218,7 @@ func TestFlagErrors(t *testing.T) {
 	tests := [][]string{
 		{"-c", "0"}, {"-c", "1,x"}, {"-rounds", "0"}, {"extra"},
 		{"soak", "-every", "0s"}, {"soak", "-duration", "1s", "-every", "2s"}, {"soak", "-sqlite-synchronous", "off"},
+		{"conns", "-n", "0"}, {"conns", "-every", "0s"}, {"conns", "-hold", "-1s"}, {"conns", "extra"},
 	}
 	for _, args := range tests {
 		if err := runMain(t.Context(), args, io.Discard, io.Discard); err == nil {

@@ -6,6 +6,7 @@
 //	go run ./test/load -postgres 'postgres://postgres@127.0.0.1:5432/load?sslmode=disable'
 //	go run ./test/load soak -duration 10m       # memory and goroutines under mixed load
 //	go run ./test/load writes                   # durable writes per flow, counted
+//	go run ./test/load conns -n 2000            # memory per keep-alive connection, and returned
 //
 // The matrix: an authenticated GET through signet's gateway, a Key login
 // (init + sign + login) and a full signed POST through the gateway (action
@@ -22,6 +23,11 @@
 // Soak: one signet under a mixed closed-loop load (GET, login, signed
 // POST) for -duration, sampling the server process's RSS and goroutine
 // count every -every, then saying whether the last half is flat.
+//
+// Conns: -n keep-alive connections opened to one signet, held idle, then
+// closed; RSS and goroutines sampled throughout, reported as the cost per
+// connection and the share the process returns (optionally under
+// -gomemlimit).
 //
 // signet is built from ./cmd/signet (or -signet BIN) and runs as `signet
 // serve`, in a child process per store; the upstream and the plain proxy
@@ -71,6 +77,9 @@ func runMain(ctx context.Context, args []string, out, progress io.Writer) error 
 		}
 		return runSoak(ctx, o, out, progress)
 	}
+	if len(args) > 0 && args[0] == "conns" {
+		return connsMain(ctx, args[1:], out, progress)
+	}
 	if len(args) > 0 && args[0] == "writes" {
 		o, err := writesFlags(args[1:], progress)
 		if err != nil {
@@ -106,7 +115,7 @@ func matrixFlags(args []string, w io.Writer) (matrixOptions, error) {
 		return o, err
 	}
 	if fs.NArg() > 0 {
-		return o, fmt.Errorf("unexpected argument %q (the modes are: none for the matrix, soak, writes)", fs.Arg(0))
+		return o, fmt.Errorf("unexpected argument %q (the modes are: none for the matrix, soak, writes, conns)", fs.Arg(0))
 	}
 	var err error
 	if o.levels, err = parseLevels(levels); err != nil {

@@ -78,6 +78,8 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"OrgNotFound", testOrgNotFound},
 		{"HasOrgs", testHasOrgs},
 
+		{"OIDCProviders", testOIDCProviders}, // oidc.go
+
 		{"CreateUser", testCreateUser},
 		{"CreateUserErrors", testCreateUserErrors},
 		{"UserOtherOrg", testUserOtherOrg},

@@ -32,6 +32,7 @@ const defineIdentitySteps = require('./identities');
 const defineAuditSteps = require('./audit');
 const defineEscalationSteps = require('./escalation');
 const defineSurfaceSteps = require('./surface');
+const defineOidcSteps = require('./oidc');
 const defineAbuseSteps = require('./abuse');
 
 const STEP_TIMEOUT_MS = 30_000;
@@ -451,6 +452,9 @@ module.exports = function defineInteropSuite(sdkDir) {
       expectDfnsError,
       keys,
     });
+
+    // Issue 14 social login and SSO (suite/oidc.js).
+    defineOidcSteps({ step, s, server, sdk: { DfnsApiClient }, expectDfnsError, keys });
 
     // Issue 11: one answer for known and unknown users, 429 under a flood (suite/abuse.js).
     defineAbuseSteps({

@@ -45,7 +45,7 @@ async function run(label, fn) {
   clearError();
   say(`${label}…`);
   document.body.setAttribute('aria-busy', 'true');
-  for (const b of document.querySelectorAll('button')) b.disabled = true;
+  setButtons(true);
   try {
     const done = await fn();
     say(done || `${label}: done.`);
@@ -59,7 +59,23 @@ async function run(label, fn) {
   } finally {
     busy = false;
     document.body.removeAttribute('aria-busy');
-    for (const b of document.querySelectorAll('button')) b.disabled = false;
+    setButtons(false);
+  }
+}
+
+// passkeysBlocked is passkeyProblem's answer once checked (null: passkeys can work here).
+let passkeysBlocked = null;
+
+// setButtons disables every button while an operation runs; the passkey buttons
+// (data-passkey) stay disabled whenever passkeys cannot work here, pointing at #setup.
+function setButtons(busyNow) {
+  for (const b of document.querySelectorAll('button')) {
+    const blocked = passkeysBlocked !== null && b.hasAttribute('data-passkey');
+    b.disabled = busyNow || blocked;
+    if (blocked) {
+      b.setAttribute('aria-describedby', 'setup');
+      b.title = passkeysBlocked;
+    }
   }
 }
 
@@ -501,6 +517,8 @@ async function checkPasskeys() {
     if (problem) {
       $('setup').textContent = problem;
       $('setup').hidden = false;
+      passkeysBlocked = problem;
+      setButtons(busy);
     }
   } catch {
     // the API calls will report an unreachable server
@@ -509,11 +527,78 @@ async function checkPasskeys() {
   }
 }
 
+// ---- SSO (docs/oidc.md) ----
+// When the org in the login form trusts an OpenID provider, the page offers "Log in with SSO":
+// POST /auth/login/sso/init with this page as the redirect URI, then the provider's login, which
+// sends the browser back here with ?code&state, completed with POST /auth/login/sso. The state
+// is remembered in sessionStorage before leaving, and a return whose state this tab did not send
+// is ignored (so nobody can log this browser into their own account with a link).
+
+const SSO_KEY = 'signet.sso.state';
+const ssoRedirect = () => `${location.origin}/`;
+
+async function showSSO() {
+  const orgId = $('login-org').value.trim();
+  $('sso').hidden = true;
+  $('sso-buttons').replaceChildren();
+  if (!orgId) return;
+  let ids = [];
+  try {
+    ({ clientIds: ids } = await dfns.call('GET', `/auth/login/sso/providers?orgId=${encodeURIComponent(orgId)}`));
+  } catch {
+    return;
+  }
+  if (orgId !== $('login-org').value.trim() || !ids.length) return;
+  $('sso-buttons').append(
+    ...ids.map((clientId) =>
+      button(ids.length > 1 ? `Log in with SSO (${clientId})` : 'Log in with SSO', `Log in with SSO, provider ${clientId}`, () => startSSO(orgId, clientId), ''),
+    ),
+  );
+  $('sso').hidden = false;
+}
+
+function startSSO(orgId, clientId) {
+  run('Going to your identity provider', async () => {
+    const { ssoRedirectUrl } = await dfns.call('POST', '/auth/login/sso/init', { body: { orgId, clientId, redirectUri: ssoRedirect() } });
+    sessionStorage.setItem(SSO_KEY, new URL(ssoRedirectUrl).searchParams.get('state') || '');
+    remember(orgId, $('login-username').value.trim());
+    location.assign(ssoRedirectUrl);
+    return 'Redirecting…';
+  });
+}
+
+// finishSSO completes a return from the provider, if this is one. It reports whether it was.
+function finishSSO() {
+  const q = new URLSearchParams(location.search);
+  const code = q.get('code');
+  const state = q.get('state');
+  if (!code || !state) return false;
+  const sent = sessionStorage.getItem(SSO_KEY);
+  sessionStorage.removeItem(SSO_KEY);
+  history.replaceState(null, '', location.pathname);
+  if (sent !== state) {
+    showError(new Error('This sign-in did not start on this page; please log in again.'));
+    return true;
+  }
+  run('Completing single sign-on', async () => {
+    const { token } = await dfns.call('POST', '/auth/login/sso', { body: { code, state } });
+    startSession(token);
+    render();
+    await refreshAll();
+    $('main').focus();
+    return `Logged in as ${session.username}.`;
+  });
+  return true;
+}
+
 // ---- start ----
 
 wire();
+$('login-org').addEventListener('change', showSSO);
 session = loadSession();
+const ssoReturn = !session && finishSSO();
 render();
+if (!session && !ssoReturn) showSSO();
 if (session) run('Loading', async () => {
   await refreshAll();
   return `Logged in as ${session.username}.`;
