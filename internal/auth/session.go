@@ -126,8 +126,13 @@ func (s *Service) LoginInit(ctx context.Context, orgID, username string) (*SignC
 	}
 	if u.IsSSORequired {
 		// Such users log in only through the org's OpenID provider
-		// (oidc.go); the answer is that of any failed login.
-		return nil, errUnauthenticated(errors.New("user must log in with SSO"))
+		// (oidc.go); they get a decoy, as every user who cannot log in
+		// with a credential does, so the answer tells nobody that the
+		// account exists. The same credential read as a real challenge.
+		if _, err := s.store.Credentials(ctx, orgID, ""); err != nil && !errors.Is(err, ErrNotFound) {
+			return nil, internalErr(err)
+		}
+		return s.decoyLogin(ctx, orgID, username, errors.New("user must log in with SSO"))
 	}
 	creds, err := s.store.Credentials(ctx, orgID, u.ID)
 	if err != nil {
