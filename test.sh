@@ -45,8 +45,10 @@ if [ -z "${SIGNET_TEST_POSTGRES:-}" ]; then
 fi
 
 echo "== go test"
-# -v for the counts; the console shows package results and failures only.
-go test -race -count=1 -v ./... >"$logs/go.log" 2>&1; rc=$?
+# -v for the counts; the console shows package results and failures only. The
+# timeout is above Go's 10-minute default: on a loaded 2-core machine the httpapi
+# package under -race has taken 10-12 minutes.
+go test -race -count=1 -timeout 30m -v ./... >"$logs/go.log" 2>&1; rc=$?
 # A failing test's log lines come before its "--- FAIL"; keep them until then.
 awk '/^=== (RUN|CONT|PAUSE|NAME)/ { buf = ""; next }
      /^[ \t]*--- FAIL/ { printf "%s", buf; print; buf = ""; next }

@@ -32,6 +32,10 @@ func (m *mailbox) SendRecoveryCode(ctx context.Context, o *auth.Org, u *auth.Use
 	return m.SendRegistrationCode(ctx, o, u, code)
 }
 
+func (m *mailbox) SendLoginCode(ctx context.Context, o *auth.Org, u *auth.User, code string) error {
+	return m.SendRegistrationCode(ctx, o, u, code)
+}
+
 // code waits up to five seconds for a code to username: the server mails
 // codes after it has answered (docs/abuse.md), so the answer's timing does
 // not tell who has an account.

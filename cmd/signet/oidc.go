@@ -21,7 +21,7 @@ import (
 func (m *Main) oidc(ctx context.Context, args []string) error {
 	sub, rest, err := m.group("oidc", args)
 	if err != nil {
-		return asUsage(err)
+		return err
 	}
 	switch sub {
 	case "add":
@@ -117,7 +117,7 @@ func (m *Main) oidcRemove(ctx context.Context, args []string) error {
 // asUsage marks an error of parsing a subcommand's arguments as a usage
 // error (Run exits 2); shown help and errors already marked stay what they are.
 func asUsage(err error) error {
-	if err == nil || errors.Is(err, errHelpShown) || errors.As(err, new(*usageError)) {
+	if err == nil || errors.Is(err, errHelpShown) || errors.Is(err, errUsage) || errors.As(err, new(*usageError)) {
 		return err
 	}
 	return &usageError{err.Error()}

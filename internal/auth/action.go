@@ -61,10 +61,15 @@ func (s *Service) ActionInit(ctx context.Context, p *Principal, req *ActionReque
 		strings.ContainsFunc(req.HTTPPath, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return nil, Errorf(Invalid, "userActionHttpPath must be an absolute path")
 	}
-	if req.Payload == nil {
-		return nil, Errorf(Invalid, "userActionPayload is required")
+	// An absent userActionPayload is the empty payload: @dfns/sdk 0.8.21's
+	// DfnsDelegatedApiClient sends JSON.stringify(undefined), i.e. nothing,
+	// for requests without a body (service-account activate, deactivate,
+	// archive), and the empty payload binds to an absent body (spec 12.2).
+	payload := ""
+	if req.Payload != nil {
+		payload = *req.Payload
 	}
-	ph, err := payloadHash([]byte(*req.Payload))
+	ph, err := payloadHash([]byte(payload))
 	if err != nil {
 		return nil, wrap(Invalid, "userActionPayload must be empty or a JSON document: "+err.Error(), err)
 	}
@@ -72,8 +77,10 @@ func (s *Service) ActionInit(ctx context.Context, p *Principal, req *ActionReque
 	if err != nil {
 		return nil, internalErr(err)
 	}
+	// A user's own PasswordProtectedKeys are listed with their encrypted
+	// keys: the caller is that user's session (spec 4.3).
 	allow := allowList(creds)
-	if len(allow.Key)+len(allow.WebAuthn) == 0 {
+	if allow.empty() {
 		return nil, Errorf(Unauthenticated, "User does not have a credential that can be used for the application.")
 	}
 	path, query := splitPath(req.HTTPPath)

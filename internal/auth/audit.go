@@ -36,6 +36,13 @@ type AuditStore interface {
 	// on. ErrDuplicate when the entry has one; ErrNotFound when there is no
 	// such entry.
 	RecordOutcome(ctx context.Context, o *audit.Outcome) error
+	// QueueOutcome records o like RecordOutcome, but may return before it
+	// is committed: a store with group commit writes it in its next commit
+	// (issue 13), so that it costs no durable write of its own. done is
+	// called once with RecordOutcome's result; it must not write to the
+	// store. The store's own reads of the audit log see o once QueueOutcome
+	// has returned.
+	QueueOutcome(ctx context.Context, o *audit.Outcome, done func(error))
 	// AuditSummaries lists the org's entries, with their outcomes, in
 	// chain order.
 	AuditSummaries(ctx context.Context, q AuditQuery) ([]audit.Summary, error)
@@ -110,11 +117,19 @@ func (s *Service) RecordOutcome(ctx context.Context, a *Action, status int) {
 		return
 	}
 	o := &audit.Outcome{EntryID: a.ID, Status: status, Time: s.clock()}
+	// The request is answered: the outcome goes in the store's next commit
+	// (QueueOutcome) rather than one of its own. A crash before that commit
+	// leaves the entry without an outcome, as a crash during the request
+	// always could (audit.Record.Outcome nil).
 	after, cancel := afterwards(ctx)
 	defer cancel()
-	if err := s.store.RecordOutcome(after, o); err != nil {
-		s.log.ErrorContext(ctx, "recording the outcome of an action failed", "org", a.OrgID, "action", a.ID, "err", err)
-	}
+	log, logCtx := s.log, context.WithoutCancel(ctx)
+	orgID, id := a.OrgID, a.ID
+	s.store.QueueOutcome(after, o, func(err error) {
+		if err != nil {
+			log.ErrorContext(logCtx, "recording the outcome of an action failed", "org", orgID, "action", id, "err", err)
+		}
+	})
 }
 
 // AuditLogs lists the caller's org's signed actions performed in [from,

@@ -116,11 +116,12 @@ type Service struct {
 	sendSlots chan struct{}
 }
 
-// Delivery sends registration and recovery codes to the user they belong
+// Delivery sends registration, recovery and login codes to the user they belong
 // to (e-mail, chat...). A code must reach no one else and no log.
 type Delivery interface {
 	SendRegistrationCode(ctx context.Context, org *Org, u *User, code string) error
 	SendRecoveryCode(ctx context.Context, org *Org, u *User, code string) error
+	SendLoginCode(ctx context.Context, org *Org, u *User, code string) error
 }
 
 // New validates cfg and returns a Service.

@@ -9,13 +9,25 @@ type AllowCredential struct {
 	Type       string   `json:"type"`
 	ID         string   `json:"id"`
 	Transports []string `json:"transports,omitempty"`
+	// EncryptedPrivateKey is set on passwordProtectedKey entries only: the
+	// private key as its client encrypted it, opaque to signet.
+	EncryptedPrivateKey string `json:"encryptedPrivateKey,omitempty"`
 }
 
 // AllowCredentials lists the credentials, by kind, that may answer a
-// challenge. Both lists are always arrays (the browser SDK maps over them).
+// challenge. Key and WebAuthn are always arrays (the browser SDK maps over
+// them); PasswordProtectedKey is optional in the SDK's types and present
+// only when it may be shown (with a loginCode, or to the user's own
+// session).
 type AllowCredentials struct {
-	Key      []AllowCredential `json:"key"`
-	WebAuthn []AllowCredential `json:"webauthn"`
+	Key                  []AllowCredential `json:"key"`
+	WebAuthn             []AllowCredential `json:"webauthn"`
+	PasswordProtectedKey []AllowCredential `json:"passwordProtectedKey,omitempty"`
+}
+
+// empty reports whether no credential may answer.
+func (a *AllowCredentials) empty() bool {
+	return len(a.Key)+len(a.WebAuthn)+len(a.PasswordProtectedKey) == 0
 }
 
 // SupportedKind is one entry of supportedCredentialKinds in login and
@@ -144,6 +156,7 @@ func (s *Service) rp() *RelyingParty {
 var signKinds = []SupportedKind{
 	{Kind: KindFido2, Factor: "first", RequiresSecondFactor: false},
 	{Kind: KindKey, Factor: "first", RequiresSecondFactor: false},
+	{Kind: KindPasswordProtectedKey, Factor: "first", RequiresSecondFactor: false},
 }
 
 // pubKeyCredParams are the WebAuthn algorithms signet accepts: ES256, EdDSA,
@@ -154,7 +167,7 @@ var pubKeyCredParams = []PubKeyCredParam{
 	{Type: "public-key", Alg: -257},
 }
 
-// allowList splits credentials usable for signing into the two lists of a
+// allowList splits credentials usable for signing into the lists of a
 // challenge.
 func allowList(creds []*Credential) AllowCredentials {
 	out := AllowCredentials{Key: []AllowCredential{}, WebAuthn: []AllowCredential{}}
@@ -167,6 +180,9 @@ func allowList(creds []*Credential) AllowCredentials {
 			out.Key = append(out.Key, AllowCredential{Type: "public-key", ID: c.CredID})
 		case KindFido2:
 			out.WebAuthn = append(out.WebAuthn, AllowCredential{Type: "public-key", ID: c.CredID})
+		case KindPasswordProtectedKey:
+			out.PasswordProtectedKey = append(out.PasswordProtectedKey,
+				AllowCredential{Type: "public-key", ID: c.CredID, EncryptedPrivateKey: c.EncryptedPrivateKey})
 		}
 	}
 	return out

@@ -41,14 +41,14 @@ func (s *Service) CredentialInit(ctx context.Context, p *Principal, kind Credent
 // creatableKind refuses the kinds a new credential cannot have.
 func (s *Service) creatableKind(kind CredentialKind) error {
 	switch kind {
-	case KindKey, KindRecoveryKey:
+	case KindKey, KindRecoveryKey, KindPasswordProtectedKey:
 	case KindFido2:
 		if s.fido2 == nil {
 			return Errorf(Invalid, "passkeys are not configured on this server (--rp-id, --origin)")
 		}
 	case "":
 		return Errorf(Invalid, "kind is required")
-	case KindPassword, KindTotp, KindPasswordProtectedKey:
+	case KindPassword, KindTotp:
 		return Errorf(Invalid, "credential kind not supported")
 	default:
 		return Errorf(Invalid, "unknown credential kind")

@@ -188,17 +188,18 @@ func (s *Service) SpendSignature(ctx context.Context, p *Principal, r *SignedReq
 	// The nonce's record outlives every moment its signature could be
 	// accepted: created + window (+ skew), then the store's grace.
 	nonceExp := time.Unix(sig.Created, 0).Add(window + signatureSkew)
-	switch err := s.store.CreateActionForChallenge(ctx, nonceID(p.OrgID, c.UUID, sig.Nonce), nonceExp, act, e); {
+	// One commit: the nonce spent, the action created used, its entry
+	// appended (issue 13: one durable write where there were two).
+	used := s.now()
+	target := (&Spend{Path: r.Path, Query: r.Query}).Target()
+	switch err := s.store.SpendActionForChallenge(ctx, nonceID(p.OrgID, c.UUID, sig.Nonce), nonceExp, act, e, target, used); {
 	case errors.Is(err, ErrUsed):
 		return nil, errUnauthenticated(errors.New("nonce used before"))
 	case err != nil:
 		return nil, internalErr(err)
 	}
-	a, err := s.useAction(ctx, act.TokenHash, (&Spend{Path: r.Path, Query: r.Query}).Target())
-	if err != nil {
-		return nil, internalErr(err)
-	}
-	return a, nil
+	act.UsedAt = &used
+	return act, nil
 }
 
 // nonceID is the spent-challenge record of a signature's nonce: its own

@@ -119,8 +119,8 @@ func (s *Service) registrationChallenge(orgID string, u *User) (*RegistrationCha
 		Challenge:                    ch.Challenge,
 		RP:                           s.rp(),
 		SupportedCredentialKinds: RegistrationKinds{
-			FirstFactor:  []CredentialKind{KindFido2, KindKey},
-			SecondFactor: []CredentialKind{KindFido2, KindKey},
+			FirstFactor:  []CredentialKind{KindFido2, KindKey, KindPasswordProtectedKey},
+			SecondFactor: []CredentialKind{KindFido2, KindKey, KindPasswordProtectedKey},
 		},
 		AuthenticatorSelection: AuthenticatorSelection{ResidentKey: "required", RequireResidentKey: true, UserVerification: "required"},
 		Attestation:            "direct",

@@ -102,22 +102,31 @@ func validID(field, v string) *Error {
 }
 
 // LoginInit starts a login: it returns a challenge that one of the user's
-// active credentials must sign (spec 5.1). A user who cannot log in gets a
-// decoy challenge of the same shape that nothing can answer (decoy.go), not
-// Dfns' 401 "User not found": the answer does not tell who has an account.
-// The reason is logged.
-func (s *Service) LoginInit(ctx context.Context, orgID, username string) (*SignChallenge, error) {
+// active credentials must sign (spec 5.1). With a loginCode (mailed by
+// SendLoginCode) the answer also lists the user's PasswordProtectedKey
+// credentials with their encrypted private keys, and spends the code; never
+// without one. A wrong, expired or spent code is refused with the same 401
+// as an unknown user, after the same work. Without a code, a user who
+// cannot log in gets a decoy challenge of the same shape that nothing can
+// answer (decoy.go), not Dfns' 401 "User not found": the answer does not
+// tell who has an account. The reason is logged.
+func (s *Service) LoginInit(ctx context.Context, orgID, username, loginCode string) (_ *SignChallenge, err error) {
 	if err := validID("orgId", orgID); err != nil {
 		return nil, err
 	}
 	if err := validID("username", username); err != nil {
 		return nil, err
 	}
+	if loginCode != "" {
+		defer s.padRefusal(ctx, time.Now(), &err)
+	}
 	u, err := s.activeUser(ctx, orgID, username)
 	if ErrorCode(err) == Unauthenticated {
-		// The same store call a real user's challenge costs, against no user.
-		if _, err := s.store.Credentials(ctx, orgID, ""); err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, internalErr(err)
+		if loginCode != "" {
+			if err := s.spendLoginCode(ctx, orgID, nil, loginCode); ErrorCode(err) != Unauthenticated {
+				return nil, err
+			}
+			return nil, err
 		}
 		return s.decoyLogin(ctx, orgID, username, err)
 	}
@@ -126,21 +135,35 @@ func (s *Service) LoginInit(ctx context.Context, orgID, username string) (*SignC
 	}
 	if u.IsSSORequired {
 		// Such users log in only through the org's OpenID provider
-		// (oidc.go); they get a decoy, as every user who cannot log in
-		// with a credential does, so the answer tells nobody that the
-		// account exists. The same credential read as a real challenge.
-		if _, err := s.store.Credentials(ctx, orgID, ""); err != nil && !errors.Is(err, ErrNotFound) {
-			return nil, internalErr(err)
+		// (oidc.go); without a code they get a decoy, as every user who
+		// cannot log in with a credential does, so the answer tells
+		// nobody that the account exists.
+		reason := errors.New("user must log in with SSO")
+		if loginCode != "" {
+			return nil, errUnauthenticated(reason)
 		}
-		return s.decoyLogin(ctx, orgID, username, errors.New("user must log in with SSO"))
+		return s.decoyLogin(ctx, orgID, username, reason)
 	}
 	creds, err := s.store.Credentials(ctx, orgID, u.ID)
 	if err != nil {
 		return nil, internalErr(err)
 	}
 	allow := allowList(creds)
-	if len(allow.Key)+len(allow.WebAuthn) == 0 {
-		return s.decoyLogin(ctx, orgID, username, errors.New("no usable credential"))
+	if allow.empty() {
+		reason := errors.New("no usable credential")
+		if loginCode != "" {
+			return nil, errUnauthenticated(reason)
+		}
+		return s.decoyLogin(ctx, orgID, username, reason)
+	}
+	if loginCode != "" {
+		if err := s.spendLoginCode(ctx, orgID, u, loginCode); err != nil {
+			return nil, err
+		}
+		s.log.InfoContext(ctx, "login code used: encrypted keys handed out", "org", orgID, "user", u.ID,
+			"credentials", len(allow.PasswordProtectedKey))
+	} else {
+		allow.PasswordProtectedKey = nil // spec 3.1: only with a valid loginCode
 	}
 	return s.loginChallenge(orgID, u.ID, allow)
 }
@@ -148,8 +171,12 @@ func (s *Service) LoginInit(ctx context.Context, orgID, username string) (*SignC
 // decoyLogin logs why username cannot log in and returns its decoy
 // challenge: sealed for a user id of the shape of a real one (so the
 // identifier has the same length) that no user can have, so that Login
-// refuses every answer.
+// refuses every answer. It reads the credentials of no user first, the
+// store call a real challenge costs.
 func (s *Service) decoyLogin(ctx context.Context, orgID, username string, reason error) (*SignChallenge, error) {
+	if _, err := s.store.Credentials(ctx, orgID, ""); err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, internalErr(err)
+	}
 	s.log.InfoContext(ctx, "login init refused, decoy challenge", "org", orgID, "reason", reason)
 	return s.loginChallenge(orgID, newID(decoyUserPrefix), s.decoyAllowList(orgID, username))
 }

@@ -337,6 +337,15 @@ type ActionStore interface {
 	// and nothing inserted, when the challenge was spent before (of any
 	// number of concurrent calls with one challenge at most one inserts).
 	CreateActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *Action, pending *audit.Entry) error
+	// SpendActionForChallenge is CreateActionForChallenge and UseAction (or
+	// UseAuditedAction) in one commit, for an action that is spent as soon
+	// as it is created (an RFC 9421 signed request): it records the
+	// challenge as spent, inserts a used at now and, unless entry is nil,
+	// sets entry's Target to target, seals it at now after its org's chain
+	// head and appends it. ErrUsed, and nothing written, when the
+	// challenge was spent before (of any number of concurrent calls with
+	// one challenge exactly one writes).
+	SpendActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *Action, entry *audit.Entry, target string, now time.Time) error
 	// UseAction atomically marks the unexpired, unused action with this
 	// token hash used at now and returns it. It returns ErrUsed when the
 	// action exists but was used before, ErrNotFound when there is no
@@ -457,6 +466,7 @@ type Store interface {
 	RecoveryStore
 	CredentialCodeStore
 	OIDCProviderStore // oidcstore.go
+	LoginCodeStore    // logincode.go
 	Sweeper
 	ReadinessStore
 	token.KeyStore

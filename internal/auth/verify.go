@@ -22,7 +22,9 @@ func credentialError(err error) *Error {
 
 // signable reports whether a credential kind may answer login and action
 // challenges (RecoveryKey may not, spec 3.1).
-func signable(k CredentialKind) bool { return k == KindKey || k == KindFido2 }
+func signable(k CredentialKind) bool {
+	return k == KindKey || k == KindFido2 || k == KindPasswordProtectedKey
+}
 
 // pickCredential finds the credential an assertion names among creds, which
 // must be active and of the assertion's kind. Passkey ids are compared in
@@ -54,7 +56,9 @@ func pickCredential(creds []*Credential, a *Assertion) (*Credential, *Error) {
 func (s *Service) verifyAssertion(ctx context.Context, c *Credential, a *Assertion, challenge string) *Error {
 	ca := a.CredentialAssertion
 	switch a.Kind {
-	case KindKey:
+	case KindKey, KindPasswordProtectedKey:
+		// A PasswordProtectedKey signs like a Key; its private key is
+		// decrypted by the client (spec 3.1).
 		pub, err := credential.ParsePublicKeyPEM(c.PublicKey)
 		if err != nil {
 			return internalErr(err) // it was valid when stored
@@ -134,9 +138,10 @@ func (s *Service) verifyAttestation(a *Attestation, challenge string) (*Credenti
 		return nil, Errorf(Invalid, "credentialName must be at most 200 characters")
 	}
 	switch a.CredentialKind {
-	case KindKey, KindRecoveryKey:
-		// A RecoveryKey is attested like a Key (spec 3.5); only its use
-		// differs (signable, recovery.go).
+	case KindKey, KindRecoveryKey, KindPasswordProtectedKey:
+		// A RecoveryKey and a PasswordProtectedKey are attested like a Key
+		// (spec 3.5); only their use differs (signable, recovery.go,
+		// login/init with a loginCode).
 		cd, err := credential.DecodeBase64URL(info.ClientData)
 		if err != nil {
 			return nil, wrap(Invalid, "clientData is not valid base64url", err)
@@ -157,7 +162,10 @@ func (s *Service) verifyAttestation(a *Attestation, challenge string) (*Credenti
 			Algorithm: string(pub.Algorithm),
 			IsActive:  true,
 		}
-		if a.CredentialKind == KindRecoveryKey {
+		if a.CredentialKind == KindPasswordProtectedKey && a.EncryptedPrivateKey == "" {
+			return nil, Errorf(Invalid, "encryptedPrivateKey is required for a PasswordProtectedKey")
+		}
+		if a.CredentialKind == KindRecoveryKey || a.CredentialKind == KindPasswordProtectedKey {
 			if len(a.EncryptedPrivateKey) > maxEncryptedKey {
 				return nil, Errorf(Invalid, "encryptedPrivateKey must be at most %d characters", maxEncryptedKey)
 			}
@@ -166,7 +174,7 @@ func (s *Service) verifyAttestation(a *Attestation, challenge string) (*Credenti
 		return c, nil
 	case KindFido2:
 		return s.verifyNewPasskey(info, a.CredentialName, challenge)
-	case KindPassword, KindTotp, KindPasswordProtectedKey:
+	case KindPassword, KindTotp:
 		return nil, Errorf(Invalid, "credential kind not supported")
 	case "":
 		return nil, Errorf(Invalid, "credentialKind is required")

@@ -30,36 +30,44 @@ func (g *Gateway) observe(w http.ResponseWriter, r *http.Request) {
 	// Deferred, so the line is written even when ReverseProxy aborts a
 	// response whose body failed half-way (http.ErrAbortHandler).
 	defer func() {
-		level := slog.LevelInfo
-		attrs := []slog.Attr{
-			slog.String("req", x.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
-			slog.Bool("gateway", true),
-		}
-		if x.route != nil {
-			attrs = append(attrs, slog.String("route", x.route.String()))
-		}
-		if x.p != nil {
-			attrs = append(attrs, slog.String("org", x.p.OrgID), slog.String("user", x.p.UserID), slog.String("token", x.p.TokenID))
-		}
 		if x.action != nil {
-			attrs = append(attrs, slog.String("action", x.action.ID))
 			// The audit entry of the spent action gets the outcome.
 			g.svc.RecordOutcome(r.Context(), x.action, rec.status)
 		}
+		level := slog.LevelInfo
 		if x.upstreamErr != nil {
 			level = slog.LevelWarn
-			attrs = append(attrs, slog.String("upstream_err", x.upstreamErr.Error()))
 		}
-		if err != nil {
-			if auth.ErrorCode(err) == auth.Internal {
-				level = slog.LevelError
-			}
-			// Causes help operators and never hold secrets.
-			attrs = append(attrs, slog.String("err", err.Error()))
+		if err != nil && auth.ErrorCode(err) == auth.Internal {
+			level = slog.LevelError
 		}
 		dur := time.Since(start)
-		attrs = append(attrs, slog.Int("status", rec.status), slog.Duration("dur", dur))
-		g.log.LogAttrs(r.Context(), level, "request", attrs...)
+		// The line is built only when it is logged (issue 13: at warn, a
+		// request's attributes cost allocations for nothing).
+		if g.log.Enabled(r.Context(), level) {
+			attrs := []slog.Attr{
+				slog.String("req", x.id), slog.String("method", r.Method), slog.String("path", r.URL.Path),
+				slog.Bool("gateway", true),
+			}
+			if x.route != nil {
+				attrs = append(attrs, slog.String("route", x.route.String()))
+			}
+			if x.p != nil {
+				attrs = append(attrs, slog.String("org", x.p.OrgID), slog.String("user", x.p.UserID), slog.String("token", x.p.TokenID))
+			}
+			if x.action != nil {
+				attrs = append(attrs, slog.String("action", x.action.ID))
+			}
+			if x.upstreamErr != nil {
+				attrs = append(attrs, slog.String("upstream_err", x.upstreamErr.Error()))
+			}
+			if err != nil {
+				// Causes help operators and never hold secrets.
+				attrs = append(attrs, slog.String("err", err.Error()))
+			}
+			attrs = append(attrs, slog.Int("status", rec.status), slog.Duration("dur", dur))
+			g.log.LogAttrs(r.Context(), level, "request", attrs...)
+		}
 		if g.observer != nil {
 			route, code := "upstream unmatched", ""
 			if x.route != nil {

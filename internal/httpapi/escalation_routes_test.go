@@ -39,6 +39,7 @@ var movesNoAuthority = map[string]string{
 	"POST /auth/login/social":                       "public: signing in as oneself (ID token of the org's provider)",
 	"POST /auth/login/sso/init":                     "public: starts signing in as oneself; writes nothing",
 	"POST /auth/login/sso":                          "public: signing in as oneself (code flow at the org's provider)",
+	"POST /auth/login/code":                         "public: a code to sign in as oneself",
 	"PUT /auth/registration/code":                   "public: a new registration code for oneself",
 	"POST /auth/recover/user/code":                  "public: recovery of one's own credentials",
 	"POST /auth/recover/user/init":                  "public: recovery of one's own credentials",

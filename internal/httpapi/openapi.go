@@ -44,6 +44,7 @@ var bodies = map[string]struct{ req, resp any }{
 	"POST /auth/login/sso/init":                                {ssoLoginInitRequest{}, ssoLoginInitAnswer{}},
 	"POST /auth/login/sso":                                     {auth.SSOLoginRequest{}, tokenAnswer{}},
 	"GET /auth/login/sso/providers":                            {nil, ssoProvidersAnswer{}},
+	"POST /auth/login/code":                                    {sendLoginCodeRequest{}, message{}},
 	"PUT /auth/logout":                                         {logoutRequest{}, message{}},
 	"POST /auth/action/init":                                   {auth.ActionRequest{}, auth.SignChallenge{}},
 	"GET /auth/users":                                          {nil, list[userJSON]{}},

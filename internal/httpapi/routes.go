@@ -30,6 +30,8 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/auth/registration", access: public, limit: limitOpen, h: s.registerUser},
 		{method: "POST", pattern: "/auth/login/init", access: public, limit: limitPrework, h: s.loginInit},
 		{method: "POST", pattern: "/auth/login", access: public, limit: limitOpen, h: s.login},
+		// Mails a login code that unlocks PasswordProtectedKeys at login/init.
+		{method: "POST", pattern: "/auth/login/code", access: public, limit: limitSend, h: s.sendLoginCode},
 		{method: "PUT", pattern: "/auth/logout", access: bearer, op: noOperation, unsigned: true, h: s.logout},
 		// Delegated flows: service accounts only (checked by the domain),
 		// user-action signed, each behind its operation (docs/surface.md).

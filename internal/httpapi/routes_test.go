@@ -24,6 +24,8 @@ var (
 		// Social login and SSO (oidc.go): the provider's word is the credential.
 		"POST /auth/registration/social": true, "POST /auth/login/social": true,
 		"POST /auth/login/sso/init": true, "POST /auth/login/sso": true, "GET /auth/login/sso/providers": true,
+		// Mails a login code to the user it names (auth/logincode.go).
+		"POST /auth/login/code": true,
 	}
 	unsignedRoutes = map[string]bool{
 		"PUT /auth/logout": true, "POST /auth/action/init": true, "POST /auth/action": true, "POST /auth/action/verify": true,

@@ -51,11 +51,14 @@ func (s *Server) registerUser(w http.ResponseWriter, r *http.Request, c *call) e
 type loginInitRequest struct {
 	OrgID    string `json:"orgId"`
 	Username string `json:"username"`
+	// LoginCode, mailed by /auth/login/code, unlocks the user's
+	// PasswordProtectedKey credentials (auth/logincode.go).
+	LoginCode string `json:"loginCode,omitempty"`
 }
 
 func (s *Server) loginInit(w http.ResponseWriter, r *http.Request, c *call) error {
 	return answer(w, c, func(req *loginInitRequest) (*auth.SignChallenge, error) {
-		return s.svc.LoginInit(r.Context(), req.OrgID, req.Username)
+		return s.svc.LoginInit(r.Context(), req.OrgID, req.Username, req.LoginCode)
 	})
 }
 

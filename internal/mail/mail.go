@@ -121,6 +121,22 @@ func (s *Sender) SendRecoveryCode(ctx context.Context, org *auth.Org, u *auth.Us
 	})
 }
 
+// SendLoginCode mails a login code to the user, whose username must be an
+// e-mail address. The code hands out the user's password-protected keys
+// (still encrypted with the user's password), so the message says so.
+func (s *Sender) SendLoginCode(ctx context.Context, org *auth.Org, u *auth.User, code string) error {
+	return s.sendCode(ctx, org, u, code, codeMail{
+		notAddress: "username is not an e-mail address",
+		what:       "login code",
+		intro:      "Someone asked to log in to your account in %s with a password-protected key.",
+		codeLabel:  "Login code",
+		closing: []string{
+			"The code works once and expires in a few minutes. If you did not ask for it,",
+			"ignore this message and tell your administrator.",
+		},
+	})
+}
+
 // send delivers msg to one recipient, STARTTLS whenever the server offers
 // it, giving up when ctx is done.
 func (s *Sender) send(ctx context.Context, to *mail.Address, msg []byte) error {

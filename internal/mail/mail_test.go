@@ -55,3 +55,24 @@ func TestNewValidates(t *testing.T) {
 		}
 	}
 }
+
+func TestSendLoginCode(t *testing.T) {
+	srv := mailtest.Start(t)
+	s, err := mail.New(mail.Config{Addr: srv.Addr, From: "signet@example.com"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &auth.User{ID: "us-1", Username: "bob@example.com"}
+	if err := s.SendLoginCode(context.Background(), &auth.Org{ID: "or-1", Name: "Acme"}, u, "KLMNO-PQRST"); err != nil {
+		t.Fatal(err)
+	}
+	msgs := srv.Messages()
+	if len(msgs) != 1 || len(msgs[0].To) != 1 || msgs[0].To[0] != "bob@example.com" {
+		t.Fatalf("messages: %+v", msgs)
+	}
+	for _, want := range []string{"Login code: KLMNO-PQRST", "Subject: Your login code for Acme", "or-1"} {
+		if !strings.Contains(msgs[0].Data, want) {
+			t.Errorf("message lacks %q:\n%s", want, msgs[0].Data)
+		}
+	}
+}

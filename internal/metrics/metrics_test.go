@@ -167,7 +167,7 @@ func TestScrape(t *testing.T) {
 		{"user-action refusals", "signet_refusals_total", map[string]string{"kind": "user_action", "code": "action_invalid"}, 1},
 		{"user actions spent", "signet_user_actions_spent_total", nil, 1},
 		{"store latency", "signet_store_duration_seconds", map[string]string{"op": "Principal"}, 1},
-		{"store latency of a spend", "signet_store_duration_seconds", map[string]string{"op": "UseAuditedAction"}, 1},
+		{"store latency of a spend", "signet_store_duration_seconds", map[string]string{"op": "SpendActionForChallenge"}, 1}, // the SDK signs with RFC 9421
 		{"token cache miss", "signet_cache_lookups_total", map[string]string{"cache": "verified_tokens", "result": "miss"}, 1},
 		{"token cache hit", "signet_cache_lookups_total", map[string]string{"cache": "verified_tokens", "result": "hit"}, 1},
 		{"operations cache", "signet_cache_lookups_total", map[string]string{"cache": "operations"}, 1},

@@ -129,6 +129,21 @@ func (s *store) CreateActionForChallenge(ctx context.Context, challengeID string
 	return err
 }
 
+func (s *store) QueueOutcome(ctx context.Context, o *audit.Outcome, done func(error)) {
+	start := time.Now()
+	s.Store.QueueOutcome(ctx, o, func(err error) {
+		s.observe("QueueOutcome", start, err)
+		done(err)
+	})
+}
+
+func (s *store) SpendActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *auth.Action, entry *audit.Entry, target string, now time.Time) error {
+	start := time.Now()
+	err := s.Store.SpendActionForChallenge(ctx, challengeID, expiresAt, a, entry, target, now)
+	s.observe("SpendActionForChallenge", start, err)
+	return err
+}
+
 func (s *store) UseAction(ctx context.Context, tokenHash []byte, now time.Time) (*auth.Action, error) {
 	start := time.Now()
 	v, err := s.Store.UseAction(ctx, tokenHash, now)

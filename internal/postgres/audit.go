@@ -50,32 +50,7 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 		if err := json.Unmarshal([]byte(*pending), &e); err != nil {
 			return err
 		}
-		// Create the org's head if it has none and lock it, in one round
-		// trip: ON CONFLICT DO UPDATE locks the existing row as SELECT …
-		// FOR UPDATE would (waiting for a concurrent appender, then
-		// returning the head it committed), and the no-op SET leaves it as
-		// it was.
-		var h audit.Head
-		if err := tx.QueryRow(ctx, `INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2)
-			ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq
-			RETURNING seq, hash`, a.OrgID, audit.Genesis).Scan(&h.Seq, &h.Hash); err != nil {
-			return err
-		}
-		e.Target = target
-		audit.Seal(&e, &h, now)
-		blob, err := json.Marshal(&e)
-		if err != nil {
-			return err
-		}
-		// Append the entry and move the head in one round trip.
-		_, err = tx.Exec(ctx, `WITH appended AS (
-				INSERT INTO audit_entries
-				(org_id, seq, id, time, user_id, username, credential_uuid, method, path, entry, hash, target)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12))
-			UPDATE audit_heads SET seq = $2, hash = $11 WHERE org_id = $1`,
-			e.OrgID, e.Seq, e.ID, e.Time, e.UserID, e.Username, e.CredentialUUID, e.Method, e.FullPath(),
-			string(blob), e.Hash, e.Target)
-		return err
+		return appendSealed(ctx, tx, &e, target, now)
 	})
 	if errors.Is(err, errNoMatch) {
 		var used bool
@@ -95,11 +70,48 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 	return &a, &e, nil
 }
 
+// appendSealed locks e's org's chain head, sets e's Target, seals e at now
+// after the head and appends it, in tx.
+func appendSealed(ctx context.Context, tx pgx.Tx, e *audit.Entry, target string, now time.Time) error {
+	// Create the org's head if it has none and lock it, in one round
+	// trip: ON CONFLICT DO UPDATE locks the existing row as SELECT …
+	// FOR UPDATE would (waiting for a concurrent appender, then
+	// returning the head it committed), and the no-op SET leaves it as
+	// it was.
+	var h audit.Head
+	if err := tx.QueryRow(ctx, `INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2)
+		ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq
+		RETURNING seq, hash`, e.OrgID, audit.Genesis).Scan(&h.Seq, &h.Hash); err != nil {
+		return err
+	}
+	e.Target = target
+	audit.Seal(e, &h, now)
+	blob, err := json.Marshal(e)
+	if err != nil {
+		return err
+	}
+	// Append the entry and move the head in one round trip.
+	_, err = tx.Exec(ctx, `WITH appended AS (
+			INSERT INTO audit_entries
+			(org_id, seq, id, time, user_id, username, credential_uuid, method, path, entry, hash, target)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12))
+		UPDATE audit_heads SET seq = $2, hash = $11 WHERE org_id = $1`,
+		e.OrgID, e.Seq, e.ID, e.Time, e.UserID, e.Username, e.CredentialUUID, e.Method, e.FullPath(),
+		string(blob), e.Hash, e.Target)
+	return err
+}
+
 // RecordOutcome inserts o.
 func (s *Store) RecordOutcome(ctx context.Context, o *audit.Outcome) error {
 	_, err := s.pool.Exec(ctx, `INSERT INTO audit_outcomes (entry_id, status, time) VALUES ($1, $2, $3)`,
 		o.EntryID, o.Status, o.Time)
 	return dbErr("record outcome", err)
+}
+
+// QueueOutcome is RecordOutcome, answered through done: PostgreSQL commits
+// of many connections do not take turns on one writer.
+func (s *Store) QueueOutcome(ctx context.Context, o *audit.Outcome, done func(error)) {
+	done(s.RecordOutcome(ctx, o))
 }
 
 // AuditSummaries lists entries of q.OrgID in q's time range, by seq.

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/signet-auth/signet/internal/audit"
 	"github.com/signet-auth/signet/internal/auth"
 )
@@ -81,6 +83,46 @@ func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string
 	}
 	return nil
 }
+
+// SpendActionForChallenge records the challenge challengeID as spent and
+// inserts a used at now in one statement (as CreateActionForChallenge), then,
+// unless entry is nil, locks its org's chain head, seals entry after it and
+// appends it, all in one transaction. A concurrent answer to the same
+// challenge waits on the spent record's key until this one commits, then
+// inserts nothing: ErrUsed, and the rollback writes nothing. Every caller
+// locks its own new rows first and the org's head last, as UseAuditedAction
+// does, so two appends cannot deadlock.
+func (s *Store) SpendActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *auth.Action, entry *audit.Entry, target string, now time.Time) error {
+	const spendAndInsert = `WITH spent AS (` + spendChallengeSQL + ` RETURNING id),
+		created AS (INSERT INTO actions
+			(id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query,
+			 payload_hash, expires_at, created_at, used_at)
+			SELECT $3::text, $4::bytea, $5::text, $6::text, $7::text, $8::text, $9::text, $10::text,
+				$11::text, $12::bytea, $13::timestamptz, $14::timestamptz, $15::timestamptz FROM spent
+			RETURNING id)
+		SELECT count(*) FROM created`
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var n int64
+		if err := tx.QueryRow(ctx, spendAndInsert, challengeID, expiresAt, a.ID, a.TokenHash, a.OrgID, a.UserID,
+			a.TokenID, a.CredentialUUID, a.Method, a.Path, a.Query, a.PayloadHash, a.ExpiresAt, a.CreatedAt, now).Scan(&n); err != nil {
+			return err
+		}
+		if n != 1 {
+			return errSpent
+		}
+		if entry == nil {
+			return nil
+		}
+		return appendSealed(ctx, tx, entry, target, now)
+	})
+	if errors.Is(err, errSpent) {
+		return used("spend action for challenge")
+	}
+	return dbErr("spend action for challenge", err)
+}
+
+// errSpent: the challenge of SpendActionForChallenge was spent before.
+var errSpent = errors.New("challenge spent")
 
 // CreateAction stores a user-action token's record (its hash, never the
 // token).

@@ -58,18 +58,7 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 		if err := json.Unmarshal([]byte(pending), &e); err != nil {
 			return err
 		}
-		var prev *audit.Head
-		var h audit.Head
-		err = in(ctx, tx, s.stmts.auditHead).QueryRowContext(ctx, a.OrgID).Scan(&h.Seq, &h.Hash)
-		switch {
-		case err == nil:
-			prev = &h
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
-		e.Target = target
-		audit.Seal(&e, prev, now)
-		return s.appendEntry(ctx, tx, &e)
+		return s.sealAndAppend(ctx, tx, &e, target, now)
 	})
 	if errors.Is(err, errNoMatch) {
 		var n int
@@ -86,6 +75,23 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 		return nil, nil, wrap("use audited action", err)
 	}
 	return &a, &e, nil
+}
+
+// sealAndAppend sets e's Target, seals it at now after its org's chain head
+// and appends it, in tx.
+func (s *Store) sealAndAppend(ctx context.Context, tx *sql.Tx, e *audit.Entry, target string, now time.Time) error {
+	var prev *audit.Head
+	var h audit.Head
+	err := in(ctx, tx, s.stmts.auditHead).QueryRowContext(ctx, e.OrgID).Scan(&h.Seq, &h.Hash)
+	switch {
+	case err == nil:
+		prev = &h
+	case !errors.Is(err, sql.ErrNoRows):
+		return err
+	}
+	e.Target = target
+	audit.Seal(e, prev, now)
+	return s.appendEntry(ctx, tx, e)
 }
 
 // appendEntry inserts a sealed entry and moves its org's head to it.
@@ -111,8 +117,34 @@ func (s *Store) RecordOutcome(ctx context.Context, o *audit.Outcome) error {
 	}))
 }
 
+// QueueOutcome inserts o in the next group commit without waiting for it
+// (group.go, queueLater); without group commit it is RecordOutcome. done
+// gets the result. The audit reads of this store flush it first.
+func (s *Store) QueueOutcome(ctx context.Context, o *audit.Outcome, done func(error)) {
+	if s.gc == nil {
+		done(s.RecordOutcome(ctx, o))
+		return
+	}
+	s.gc.queueLater(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.StmtContext(ctx, s.stmts.recordOutcome).ExecContext(ctx, o.EntryID, o.Status, millis(o.Time))
+		return err
+	}, func(err error) { done(wrap("record outcome", err)) })
+}
+
+// flushOutcomes commits the outcomes queued so far, so that a read of the
+// audit log sees every outcome queued before it.
+func (s *Store) flushOutcomes(ctx context.Context) error {
+	if s.gc == nil {
+		return nil
+	}
+	return wrap("flush outcomes", s.gc.flush(ctx))
+}
+
 // AuditSummaries lists entries of q.OrgID in q's time range, by seq.
 func (s *Store) AuditSummaries(ctx context.Context, q auth.AuditQuery) ([]audit.Summary, error) {
+	if err := s.flushOutcomes(ctx); err != nil {
+		return nil, err
+	}
 	from, to := int64(math.MinInt64), int64(math.MaxInt64)
 	if !q.From.IsZero() {
 		from = millis(q.From)
@@ -163,6 +195,9 @@ func scanRecord(sc scanner) (audit.Record, error) {
 
 // AuditRecords returns entries of the org after afterSeq, by seq.
 func (s *Store) AuditRecords(ctx context.Context, orgID string, afterSeq int64, n int) ([]audit.Record, error) {
+	if err := s.flushOutcomes(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := s.read.QueryContext(ctx, recordSQL+`WHERE e.org_id = ? AND e.seq > ? ORDER BY e.seq LIMIT ?`,
 		orgID, afterSeq, limit(n))
 	if err != nil {
@@ -182,6 +217,9 @@ func (s *Store) AuditRecords(ctx context.Context, orgID string, afterSeq int64, 
 
 // AuditRecord returns one entry of the org.
 func (s *Store) AuditRecord(ctx context.Context, orgID, id string) (*audit.Record, error) {
+	if err := s.flushOutcomes(ctx); err != nil {
+		return nil, err
+	}
 	r, err := scanRecord(s.read.QueryRowContext(ctx, recordSQL+`WHERE e.org_id = ? AND e.id = ?`, orgID, id))
 	if err != nil {
 		return nil, wrap("audit record", err)

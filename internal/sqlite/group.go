@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+	"time"
 )
 
 // Group commit (issue 13). With synchronous=FULL every commit is an fsync
@@ -46,11 +47,31 @@ type groupReq struct {
 	ctx  context.Context
 	fn   func(ctx context.Context, tx *sql.Tx) error
 	done chan error
+	// after, for work queued with later, is called with its result once
+	// its batch is over (done is nil then).
+	after func(error)
 }
 
+// answer gives r its result.
+func (r *groupReq) answer(err error) {
+	if r.after != nil {
+		r.after(err)
+		return
+	}
+	r.done <- err
+}
+
+// laterDelay is how long work queued with later waits for a batch to ride
+// in before it is committed on its own.
+const laterDelay = 20 * time.Millisecond
+
 type committer struct {
-	db   *sql.DB
-	reqs chan *groupReq
+	db    *sql.DB
+	reqs  chan *groupReq
+	later chan *groupReq // work no caller waits for (queueLater)
+	// pendingLater counts work queued with queueLater and not yet over,
+	// so that flush costs nothing when there is none.
+	pendingLater atomic.Int64
 
 	mu     sync.RWMutex // held for reading while sending, for writing to close
 	closed bool
@@ -61,7 +82,8 @@ type committer struct {
 }
 
 func newCommitter(db *sql.DB) *committer {
-	c := &committer{db: db, reqs: make(chan *groupReq, maxBatch), quit: make(chan struct{}), exited: make(chan struct{})}
+	c := &committer{db: db, reqs: make(chan *groupReq, maxBatch), later: make(chan *groupReq, 4*maxBatch),
+		quit: make(chan struct{}), exited: make(chan struct{})}
 	go c.loop()
 	return c
 }
@@ -90,6 +112,36 @@ func (c *committer) do(ctx context.Context, fn func(ctx context.Context, tx *sql
 	}
 }
 
+// queueLater queues fn for the next batch and returns at once: fn is
+// committed with the next work a caller waits for, or on its own after
+// laterDelay, and after is called with its result (or the batch's). For
+// writes that nobody is answered about (the outcome of a request already
+// answered): they cost no fsync of their own under load or at one client,
+// and a crash before their batch commits loses them, as a crash a moment
+// earlier would have. after runs on the committer's goroutine: it must not
+// write to the store.
+func (c *committer) queueLater(ctx context.Context, fn func(ctx context.Context, tx *sql.Tx) error, after func(error)) {
+	r := &groupReq{ctx: context.WithoutCancel(ctx), fn: fn, after: after}
+	c.mu.RLock()
+	if c.closed {
+		c.mu.RUnlock()
+		after(errClosed)
+		return
+	}
+	c.pendingLater.Add(1)
+	c.later <- r
+	c.mu.RUnlock()
+}
+
+// flush commits the work queued with queueLater so far, if there is any:
+// a read that must see it (the audit log of this replica) calls it first.
+func (c *committer) flush(ctx context.Context) error {
+	if c.pendingLater.Load() == 0 {
+		return nil
+	}
+	return c.do(ctx, func(context.Context, *sql.Tx) error { return nil })
+}
+
 // close stops the committer once every queued work has been answered.
 func (c *committer) close() {
 	c.mu.Lock()
@@ -106,18 +158,32 @@ func (c *committer) close() {
 
 func (c *committer) loop() {
 	defer close(c.exited)
-	batch := make([]*groupReq, 0, maxBatch)
+	batch := make([]*groupReq, 0, 2*maxBatch)
+	var waiting []*groupReq // queued with queueLater, not yet in a batch
+	timer := time.NewTimer(time.Hour)
+	timer.Stop()
 	for {
 		batch = batch[:0]
 		select {
 		case r := <-c.reqs:
 			batch = append(batch, r)
+		case r := <-c.later:
+			if waiting = append(waiting, r); len(waiting) == 1 {
+				timer.Reset(laterDelay)
+			}
+			if len(waiting) < maxBatch {
+				continue
+			}
+		case <-timer.C:
 		case <-c.quit:
 			for {
 				select {
 				case r := <-c.reqs:
 					c.run([]*groupReq{r})
+				case r := <-c.later:
+					c.run([]*groupReq{r})
 				default:
+					c.run(waiting)
 					return
 				}
 			}
@@ -127,20 +193,30 @@ func (c *committer) loop() {
 			select {
 			case r := <-c.reqs:
 				batch = append(batch, r)
+			case r := <-c.later:
+				waiting = append(waiting, r)
 			default:
 				break fill
 			}
 		}
+		// The queued work rides in front: what a caller waits for runs
+		// after it, as it would had it been queued with do.
+		batch = append(waiting, batch...)
+		waiting = nil
+		timer.Stop()
 		c.run(batch)
 	}
 }
 
 // run commits batch as one transaction and answers every caller.
 func (c *committer) run(batch []*groupReq) {
+	if len(batch) == 0 {
+		return
+	}
 	errs := make([]error, len(batch))
 	fail := func(err error) {
 		for _, r := range batch {
-			r.done <- err
+			c.answer(r, err)
 		}
 	}
 	ctx := context.Background()
@@ -187,6 +263,14 @@ func (c *committer) run(batch []*groupReq) {
 		if errs[i] == nil && err != nil {
 			errs[i] = err
 		}
-		r.done <- errs[i]
+		c.answer(r, errs[i])
+	}
+}
+
+// answer gives r its result; work queued with queueLater is over then.
+func (c *committer) answer(r *groupReq, err error) {
+	r.answer(err)
+	if r.after != nil {
+		c.pendingLater.Add(-1)
 	}
 }

@@ -86,6 +86,29 @@ func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string
 	}))
 }
 
+// SpendActionForChallenge records the challenge challengeID as spent,
+// inserts a used at now and, unless entry is nil, seals entry after its
+// org's chain head and appends it, in one write transaction (one commit,
+// shared with others by group commit). ErrUsed, and nothing written, when
+// the challenge was spent before: the single writer serialises the
+// transactions, so of concurrent calls exactly one inserts.
+func (s *Store) SpendActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *auth.Action, entry *audit.Entry, target string, now time.Time) error {
+	spent := *a
+	spent.UsedAt = &now
+	return wrap("spend action for challenge", s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.spendChallenge(ctx, tx, challengeID, expiresAt); err != nil {
+			return err
+		}
+		if err := s.insertAction(ctx, tx, &spent); err != nil {
+			return err
+		}
+		if entry == nil {
+			return nil
+		}
+		return s.sealAndAppend(ctx, tx, entry, target, now)
+	}))
+}
+
 // CreateAccessTokenForChallenge records the challenge challengeID as spent
 // and inserts t, in one write transaction. ErrUsed, and nothing inserted,
 // when the challenge was spent before.

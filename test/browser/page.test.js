@@ -308,4 +308,42 @@ describe('signet web page in headless Chromium (virtual passkey authenticator)',
     }
     assert.ok(reached, 'Tab reaches Log out');
   });
+
+  // RFC 9421 with a passkey (docs/httpsig.md "Passkeys"): the page's own JS builds the signature
+  // base, has the virtual authenticator sign its SHA-256 as the WebAuthn challenge and sends one
+  // request; signet accepts it once. After the check above: this write carries no user action.
+  step('the page signs a request itself with RFC 9421 and the passkey; a replay is refused', ['loggedIn'], async () => {
+    const creds = await api('GET', '/auth/credentials', s.token);
+    assert.equal(creds.status, 200, creds.text);
+    const pk = creds.body.items.filter((c) => c.kind === 'Fido2' && c.isActive).sort((a, b) => a.dateCreated.localeCompare(b.dateCreated))[0];
+    assert.ok(pk, `an active passkey: ${creds.text}`);
+    const r = await page.evaluate(async ({ token, credId }) => {
+      const enc = new TextEncoder();
+      const b64 = (buf) => btoa(String.fromCharCode(...new Uint8Array(buf)));
+      const b64u = (buf) => b64(buf).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+      const raw = (s) => Uint8Array.from(atob(s.replace(/-/g, '+').replace(/_/g, '/') + '==='.slice((s.length + 3) % 4)), (c) => c.charCodeAt(0));
+      const url = `${location.origin}/permissions`;
+      const body = JSON.stringify({ name: `httpsig-${Date.now()}`, operations: ['Auth:Users:Read'] });
+      const digest = `sha-256=:${b64(await crypto.subtle.digest('SHA-256', enc.encode(body)))}:`;
+      const nonce = b64u(crypto.getRandomValues(new Uint8Array(18)));
+      const params = `("@method" "@target-uri" "authorization" "content-digest");created=${Math.floor(Date.now() / 1000)};nonce="${nonce}";keyid="${credId}";alg="webauthn-es256"`;
+      const base = [`"@method": POST`, `"@target-uri": ${url}`, `"authorization": Bearer ${token}`, `"content-digest": ${digest}`, `"@signature-params": ${params}`].join('\n');
+      const challenge = await crypto.subtle.digest('SHA-256', enc.encode(base));
+      const a = await navigator.credentials.get({
+        publicKey: { challenge, rpId: location.hostname, allowCredentials: [{ type: 'public-key', id: raw(credId) }], userVerification: 'required' },
+      });
+      const headers = {
+        Authorization: `Bearer ${token}`, 'Content-Type': 'application/json', 'Content-Digest': digest,
+        'Signature-Input': `sig1=${params}`, Signature: `sig1=:${b64(a.response.signature)}:`,
+        'WebAuthn-Authenticator-Data': `:${b64(a.response.authenticatorData)}:`, 'WebAuthn-Client-Data': `:${b64(a.response.clientDataJSON)}:`,
+      };
+      const first = await fetch(url, { method: 'POST', headers, body });
+      const firstBody = await first.text();
+      const replay = await fetch(url, { method: 'POST', headers, body });
+      return { first: first.status, firstBody, replay: replay.status };
+    }, { token: s.token, credId: pk.credentialId });
+    assert.equal(r.first, 200, `signed request: ${r.firstBody}`);
+    assert.ok(JSON.parse(r.firstBody).id, r.firstBody);
+    assert.equal(r.replay, 401, 'the replay');
+  });
 });

@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"regexp"
+	"runtime"
 	"slices"
 	"strings"
 	"testing"
@@ -44,7 +45,8 @@ func TestMain(m *testing.M) {
 // PostgreSQL too when SIGNET_TEST_POSTGRES is set.
 func TestMatrix(t *testing.T) {
 	o := matrixOptions{
-		common:   common{signetBin: signetBin, postgres: os.Getenv("SIGNET_TEST_POSTGRES"), logLevel: "warn"},
+		// -before with the same binary: the baseline's cells run too.
+		common:   common{signetBin: signetBin, before: signetBin, postgres: os.Getenv("SIGNET_TEST_POSTGRES"), logLevel: "warn"},
 		duration: 150 * time.Millisecond, warmup: 30 * time.Millisecond, levels: []int{1, 2}, rounds: 2,
 	}
 	var out, progress bytes.Buffer
@@ -57,9 +59,16 @@ func TestMatrix(t *testing.T) {
 		"rate limits: ",
 	}
 	for _, st := range stores(o.postgres) {
-		for _, sc := range []string{"authenticated GET via gateway", "Key login (init + sign + login)", "signed POST via gateway (init + sign + complete + POST)"} {
-			want = append(want, "| "+sc+" | "+st.name+" | 1 |", "| "+sc+" | "+st.name+" | 2 |")
+		for _, name := range []string{st.name, st.name + " (before)"} {
+			for _, sc := range []string{"authenticated GET via gateway", "Key login (init + sign + login)",
+				"signed POST via gateway (init + sign + complete + POST)", "RFC 9421 signed POST via gateway (one request)"} {
+				want = append(want, "| "+sc+" | "+name+" | 1 |", "| "+sc+" | "+name+" | 2 |")
+			}
 		}
+	}
+	// The server CPU per operation is measured for signet's cells.
+	if !regexp.MustCompile(`\| [0-9]+ us \| 0 \|`).MatchString(out.String()) {
+		t.Errorf("no server CPU/op figure in the detail table")
 	}
 	for _, w := range want {
 		if !strings.Contains(out.String(), w) {
@@ -254,5 +263,23 @@ func TestWrites(t *testing.T) {
 		if !strings.Contains(out.String(), "| "+f.name+" |") {
 			t.Errorf("no row for %q", f.name)
 		}
+	}
+}
+
+// TestCPUTime: the CPU time of this process grows with work it does, and
+// an unknown process reads as 0.
+func TestCPUTime(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("reads /proc")
+	}
+	pid := os.Getpid()
+	t0 := cpuTime(pid)
+	for deadline := time.Now().Add(300 * time.Millisecond); time.Now().Before(deadline); {
+	}
+	if t1 := cpuTime(pid); t1 <= t0 {
+		t.Errorf("cpuTime after 300 ms of spinning: %v, before: %v", t1, t0)
+	}
+	if got := cpuTime(0); got != 0 {
+		t.Errorf("cpuTime(0) = %v", got)
 	}
 }

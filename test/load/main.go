@@ -96,6 +96,7 @@ func runMain(ctx context.Context, args []string, out, progress io.Writer) error 
 
 func (c *common) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.signetBin, "signet", "", "signet binary to measure (default: go build ./cmd/signet into a temporary directory)")
+	fs.StringVar(&c.before, "before", "", "a baseline signet binary (e.g. built from main) to measure beside -signet in the same interleaved rounds, on a database of its own per store")
 	fs.StringVar(&c.postgres, "postgres", os.Getenv("SIGNET_LOAD_POSTGRES"), "PostgreSQL URL to measure signet on too (env SIGNET_LOAD_POSTGRES); each run bootstraps a new org there")
 	fs.StringVar(&c.logLevel, "log-level", "warn", "signet's log level (info logs every request)")
 }

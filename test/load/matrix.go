@@ -26,6 +26,7 @@ type matrixOptions struct {
 // common are the flags both modes share.
 type common struct {
 	signetBin string // "" = go build ./cmd/signet
+	before    string // a baseline signet binary measured beside it in the same rounds; "" = none
 	postgres  string // PostgreSQL URL; "" = SQLite only
 	logLevel  string // signet's
 }
@@ -38,6 +39,7 @@ type cell struct {
 	ratioTo  string // key of the baseline whose rate this cell is divided by
 	signed   bool   // the last request is a user-action signed one: print its latency too
 	op       op
+	server   int    // pid of the signet serving it, for its CPU time per operation; 0 = none
 	ratioFor string // how the ratio reads, for the summary
 }
 
@@ -102,10 +104,10 @@ func cells(t *targets, ss []*signet) []cell {
 	}
 	for _, s := range ss {
 		cs = append(cs,
-			cell{name: "authenticated GET via gateway", store: s.store.name, op: get(s.base, s.user.token), ratioTo: getPlain, ratioFor: "to plain proxy GET"},
-			cell{name: "Key login (init + sign + login)", store: s.store.name, op: login(s), ratioTo: postPlain, ratioFor: "logins/s to plain proxy POST/s"},
-			cell{name: "signed POST via gateway (init + sign + complete + POST)", store: s.store.name, op: signedPost(s), ratioTo: postPlain, signed: true, ratioFor: "to plain proxy POST"},
-			cell{name: "RFC 9421 signed POST via gateway (one request)", store: s.store.name, op: httpsigPost(s), ratioTo: postPlain, ratioFor: "to plain proxy POST"},
+			cell{name: "authenticated GET via gateway", store: s.store.name, op: get(s.base, s.user.token), ratioTo: getPlain, ratioFor: "to plain proxy GET", server: s.pid()},
+			cell{name: "Key login (init + sign + login)", store: s.store.name, op: login(s), ratioTo: postPlain, ratioFor: "logins/s to plain proxy POST/s", server: s.pid()},
+			cell{name: "signed POST via gateway (init + sign + complete + POST)", store: s.store.name, op: signedPost(s), ratioTo: postPlain, signed: true, ratioFor: "to plain proxy POST", server: s.pid()},
+			cell{name: "RFC 9421 signed POST via gateway (one request)", store: s.store.name, op: httpsigPost(s), ratioTo: postPlain, ratioFor: "to plain proxy POST", server: s.pid()},
 		)
 	}
 	return cs
@@ -116,6 +118,7 @@ type env struct {
 	targets *targets
 	signets []*signet
 	rateOff bool
+	before  string // the -before binary, "" when none
 	dir     string
 	drops   []func() // PostgreSQL schemas to drop
 }
@@ -189,6 +192,12 @@ func setup(ctx context.Context, o common, ss []store, progress io.Writer) (_ *en
 		}
 	}
 	e.rateOff = hasRateLimitFlag(ctx, bin)
+	if o.before != "" {
+		if !hasRateLimitFlag(ctx, o.before) {
+			e.rateOff = false // the note then says the limiter is not turned off everywhere
+		}
+		e.before = o.before
+	}
 	if e.targets, err = startTargets(ctx); err != nil {
 		return nil, fmt.Errorf("targets: %w", err)
 	}
@@ -207,6 +216,24 @@ func setup(ctx context.Context, o common, ss []store, progress io.Writer) (_ *en
 		}
 		e.signets = append(e.signets, s)
 		fmt.Fprintf(progress, "signet on %s: %s (pid %d, pprof http://%s/debug/pprof/)\n", st.name, s.base, s.pid(), s.debug)
+		if o.before == "" || ctx.Err() != nil {
+			continue
+		}
+		// The baseline binary on the same kind of store, a database of its
+		// own; its cells run right after this one's in every round.
+		bst := st
+		bst.name += " (before)"
+		if st.dsn != "" {
+			if bst.dsn, err = e.pgSchema(ctx, ss[i].dsn); err != nil {
+				return nil, fmt.Errorf("%s: %w", bst.name, err)
+			}
+		}
+		b, err := startSignet(ctx, o.before, fmt.Sprintf("%s/before-%d", dir, i), bst, e.targets.upstream, o.logLevel, hasRateLimitFlag(ctx, o.before), setupClient)
+		if err != nil {
+			return nil, fmt.Errorf("-before: %w", err)
+		}
+		e.signets = append(e.signets, b)
+		fmt.Fprintf(progress, "baseline signet on %s: %s (pid %d)\n", bst.name, b.base, b.pid())
 	}
 	fmt.Fprintln(progress, rateLimitNote(e.rateOff))
 	return e, nil
@@ -248,7 +275,11 @@ func runMatrix(ctx context.Context, o matrixOptions, out, progress io.Writer) er
 				}
 				clients := newClients(n)
 				run(ctx, c.op, clients, o.warmup) // connect and warm up, discarded
+				cpu0 := cpuTime(c.server)
 				s := run(ctx, c.op, clients, o.duration)
+				if cpu1 := cpuTime(c.server); cpu1 > 0 && cpu0 > 0 && s.ops > 0 {
+					s.cpuPerOp = (cpu1 - cpu0) / time.Duration(s.ops)
+				}
 				closeClients(clients)
 				fmt.Fprintf(progress, "round %d  %-60s c=%-3d %8.0f op/s  p50 %-9v p99 %-9v errors %d\n",
 					i+1, label(c), n, s.rps, s.p50.Round(time.Microsecond), s.p99.Round(time.Microsecond), s.errors)
@@ -299,7 +330,12 @@ func printMatrix(out io.Writer, o matrixOptions, e *env, cs []cell, results [][]
 	fmt.Fprintf(out, "%v per cell after %v of warm-up, median of %d interleaved rounds; closed loop, each client on its own keep-alive connection\n",
 		o.duration, o.warmup, o.rounds)
 	fmt.Fprintf(out, "signet: `signet serve` in a child process per store, gateway mode, log level %s; upstream and plain proxy in another child process\n", o.logLevel)
-	fmt.Fprintf(out, "%s\n\n", rateLimitNote(e.rateOff))
+	fmt.Fprintf(out, "%s\n", rateLimitNote(e.rateOff))
+	if e.before != "" {
+		fmt.Fprintf(out, "stores marked (before): the baseline binary %s, measured in the same rounds, right after the binary under test on the same kind of store\n", e.before)
+	}
+	fmt.Fprintln(out, "server CPU/op: the signet process's user+system CPU time (/proc/PID/stat) over the cell, divided by its operations")
+	fmt.Fprintln(out)
 
 	// Summary: the ratios the goals are stated in.
 	fmt.Fprint(out, "| scenario | store | ratio |")
@@ -334,17 +370,21 @@ func printMatrix(out io.Writer, o matrixOptions, e *env, cs []cell, results [][]
 	}
 
 	// Detail.
-	fmt.Fprintln(out, "\n| scenario | store | clients | op/s | p50 | p99 | ratio | errors |")
-	fmt.Fprintln(out, "|---|---|---:|---:|---:|---:|---:|---:|")
+	fmt.Fprintln(out, "\n| scenario | store | clients | op/s | p50 | p99 | ratio | server CPU/op | errors |")
+	fmt.Fprintln(out, "|---|---|---:|---:|---:|---:|---:|---:|---:|")
 	for l, n := range o.levels {
 		for _, r := range results[l] {
 			ratio := ""
 			if r.ratio > 0 {
 				ratio = fmt.Sprintf("%.2f", r.ratio)
 			}
-			fmt.Fprintf(out, "| %s | %s | %d | %s | %s | %s | %s | %d |\n", r.name, r.store, n, thousands(r.rps), ms(r.p50), ms(r.p99), ratio, r.errors)
+			cpu := ""
+			if r.cpuPerOp > 0 {
+				cpu = fmt.Sprintf("%.0f us", float64(r.cpuPerOp)/float64(time.Microsecond))
+			}
+			fmt.Fprintf(out, "| %s | %s | %d | %s | %s | %s | %s | %s | %d |\n", r.name, r.store, n, thousands(r.rps), ms(r.p50), ms(r.p99), ratio, cpu, r.errors)
 			if r.signed {
-				fmt.Fprintf(out, "| ↳ of which the signed POST alone | %s | %d | | %s | %s | | |\n", r.store, n, ms(r.lastP50), ms(r.lastP99))
+				fmt.Fprintf(out, "| ↳ of which the signed POST alone | %s | %d | | %s | %s | | | |\n", r.store, n, ms(r.lastP50), ms(r.lastP99))
 			}
 		}
 	}

@@ -44,6 +44,7 @@ type sample struct {
 	rps              float64       // completed operations per second
 	p50, p99         time.Duration // of a whole operation
 	lastP50, lastP99 time.Duration // of its last request
+	cpuPerOp         time.Duration // the server's CPU time per operation; 0 = not measured
 }
 
 // run drives o in a closed loop on every client for d: each client sends

@@ -67,6 +67,7 @@ var flows = []flow{
 		}
 	}},
 	{"signed POST via gateway (init + sign + complete + POST)", signedPost},
+	{"RFC 9421 signed POST via gateway (one request)", httpsigPost},
 	{"authenticated GET via gateway", func(s *signet) op { return get(s.base, s.user.token) }},
 }
 

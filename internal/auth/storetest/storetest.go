@@ -91,9 +91,12 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"RegisterUser", testRegisterUser},
 		{"RegisterUserErrors", testRegisterUserErrors},
 		{"RegisterUserConcurrent", testRegisterUserConcurrent},
-		{"CodesAdd", testCodesAdd},                       // codes.go
-		{"CodesAttempts", testCodesAttempts},             // codes.go
-		{"CodesSpentBySuccess", testCodesSpentBySuccess}, // codes.go
+		{"CodesAdd", testCodesAdd},                         // codes.go
+		{"CodesAttempts", testCodesAttempts},               // codes.go
+		{"CodesSpentBySuccess", testCodesSpentBySuccess},   // codes.go
+		{"LoginCodes", testLoginCodes},                     // logincodes.go
+		{"LoginCodesAttempts", testLoginCodesAttempts},     // logincodes.go
+		{"PasswordProtectedKey", testPasswordProtectedKey}, // logincodes.go
 
 		{"CreateCredential", testCreateCredential},
 		{"CreateCredentialErrors", testCreateCredentialErrors},
@@ -119,6 +122,10 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"CreateActionForChallengeConcurrent", testCreateActionForChallengeConcurrent},
 		{"CreateAccessTokenForChallenge", testCreateAccessTokenForChallenge},
 		{"CreateAccessTokenForChallengeConcurrent", testCreateAccessTokenForChallengeConcurrent},
+		{"SpendActionForChallenge", testSpendActionForChallenge}, // spendforchallenge.go
+		{"SpendActionForChallengeConcurrent", testSpendActionForChallengeConcurrent},
+		{"SpendActionForChallengeChain", testSpendActionForChallengeChain},
+		{"QueueOutcome", testQueueOutcome},
 
 		{"UseAction", testUseAction},
 		{"UseActionErrors", testUseActionErrors},

@@ -144,6 +144,7 @@ class SignetServer {
       this.baseUrl = `https://localhost:${port}`;
       args.push('--tls-cert', process.env.SIGNET_INTEROP_TLS_CERT, '--tls-key', process.env.SIGNET_INTEROP_TLS_KEY);
     }
+    args.push(...(this.extraArgs || [])); // e.g. --smtp-addr of suite/mailbox.js
     this.log(`starting: ${this.bin} ${args.map((a) => (a === this.db.url ? redactUrl(a) : a)).join(' ')} (cwd ${this.tmpDir})`);
     const logFd = fs.openSync(this.logFile, 'a');
     this.proc = spawn(this.bin, args, { cwd: this.tmpDir, stdio: ['ignore', logFd, logFd] });

@@ -33,6 +33,10 @@ const defineAuditSteps = require('./audit');
 const defineEscalationSteps = require('./escalation');
 const defineSurfaceSteps = require('./surface');
 const defineOidcSteps = require('./oidc');
+const { defineCodeSteps, defineCoverageStep } = require('./codes');
+const defineEverySteps = require('./every');
+const { installCoverage } = require('./coverage');
+const { createMailbox } = require('./mailbox');
 const defineAbuseSteps = require('./abuse');
 
 const STEP_TIMEOUT_MS = 30_000;
@@ -48,6 +52,10 @@ module.exports = function defineInteropSuite(sdkDir) {
   const { DfnsApiClient, DfnsAuthenticator, DfnsError, BaseAuthApi } = sdk;
   const { AsymmetricKeySigner } = sdkRequire('@dfns/sdk-keysigner');
   const { BrowserKeySigner } = sdkRequire('@dfns/sdk-browser');
+  // Every method called, every answer of its declared type (suite/coverage.js), where the version
+  // directory pins typescript; codes mailed to an SMTP sink (suite/mailbox.js).
+  const coverage = installCoverage(sdkRequire, sdk);
+  const mailbox = createMailbox(sdkRequire);
 
   const dbKind = (process.env.SIGNET_INTEROP_DB || 'sqlite').toLowerCase();
   const server = new SignetServer();
@@ -134,6 +142,8 @@ module.exports = function defineInteropSuite(sdkDir) {
 
   describe(`signet interop: @dfns/sdk ${expectedSdkVersion} + @dfns/sdk-keysigner 0.8.3 + @dfns/sdk-browser 0.6.12 on ${dbKind}`, () => {
     before(async () => {
+      if (mailbox) server.extraArgs = ['--smtp-addr', await mailbox.start(), '--smtp-from', 'signet@interop.test'];
+      coverage.load();
       await server.start(); // may include `go build` when SIGNET_BIN is unset
     }, { timeout: 600_000 });
 
@@ -145,6 +155,7 @@ module.exports = function defineInteropSuite(sdkDir) {
         );
       }
       await server.stop({ keep: failures > 0 });
+      if (mailbox) await mailbox.stop();
     });
 
     step('GET /healthz answers 200 {"status":"ok"}', [], (t) => {
@@ -454,7 +465,10 @@ module.exports = function defineInteropSuite(sdkDir) {
     });
 
     // Issue 14 social login and SSO (suite/oidc.js).
-    defineOidcSteps({ step, s, server, sdk: { DfnsApiClient }, expectDfnsError, keys });
+    defineOidcSteps({ step, s, server, sdk: { DfnsApiClient, DfnsDelegatedApiClient: sdk.DfnsDelegatedApiClient }, expectDfnsError, keys });
+    // Issue 14 login codes and PasswordProtectedKeys (suite/codes.js).
+    defineCodeSteps({ step, s, server, sdk: { DfnsApiClient, AsymmetricKeySigner }, expectDfnsError, keys, mailbox });
+    if (coverage.enforced) defineEverySteps({ step, s, server, sdk: { ...sdk, AsymmetricKeySigner }, keys, mailbox });
 
     // Issue 11: one answer for known and unknown users, 429 under a flood (suite/abuse.js).
     defineAbuseSteps({
@@ -480,5 +494,7 @@ module.exports = function defineInteropSuite(sdkDir) {
         assert.equal(err.httpStatus, 401, `${what} after logout: ${err.message}`);
       }
     });
+
+    if (coverage.enforced) defineCoverageStep({ it, coverage });
   });
 };

@@ -13,7 +13,7 @@ const SSO_REDIRECT = 'http://localhost:5555/sso/callback';
 
 module.exports = function defineOidcSteps(ctx) {
   const { step, s, server, sdk, expectDfnsError, keys } = ctx;
-  const { DfnsApiClient } = sdk;
+  const { DfnsApiClient, DfnsDelegatedApiClient } = sdk;
   const suffix = nodeCrypto.randomBytes(3).toString('hex');
   const idp = process.env.SIGNET_INTEROP_OIDC ? JSON.parse(process.env.SIGNET_INTEROP_OIDC) : null;
   const plain = () => new DfnsApiClient({ baseUrl: server.baseUrl, orgId: s.orgId });
@@ -82,5 +82,22 @@ module.exports = function defineOidcSteps(ctx) {
     assert.equal(user.username, s.username);
     const err = await expectDfnsError(plain().auth.ssoLogin({ body }), 'replayed state');
     assert.equal(err.httpStatus, 401);
+  });
+  // The delegated client (a backend acting for its end users) has the same four public methods;
+  // they carry the backend's token, which these routes neither need nor trust.
+  step('delegated client: social registration, social login and SSO through DfnsDelegatedApiClient', ['socialEmail'], async (t) => {
+    if (!DfnsDelegatedApiClient) return t.skip('no DfnsDelegatedApiClient in this SDK');
+    const d = new DfnsDelegatedApiClient({ baseUrl: server.baseUrl, orgId: s.orgId, authToken: s.token });
+    if (typeof d.auth.ssoLogin !== 'function') return t.skip('no social/SSO methods on the delegated client of this SDK');
+    const email = `social-d-${suffix}@interop.test`;
+    const ch = await d.auth.createSocialRegistrationChallenge({ body: { orgId: s.orgId, socialLoginProviderKind: 'Oidc', idToken: await idToken(email) } });
+    assert.equal(ch.user.name, email);
+    const { token } = await d.auth.socialLogin({ body: { orgId: s.orgId, socialLoginProviderKind: 'Oidc', idToken: await idToken(s.socialEmail) } });
+    assert.equal(typeof token, 'string');
+    const init = await d.auth.ssoLoginInit({ body: { orgId: s.orgId, clientId: 'signet', redirectUri: SSO_REDIRECT } });
+    const { location } = await helper('/oidctest/login', { url: init.ssoRedirectUrl, email: s.username, password: 'pw' });
+    const back = new URL(location);
+    const sso = await d.auth.ssoLogin({ body: { code: back.searchParams.get('code'), state: back.searchParams.get('state') } });
+    assert.equal(typeof sso.token, 'string');
   });
 };
