@@ -105,6 +105,9 @@ type Service struct {
 	ops    map[string]bool         // every operation a permission may name
 	fido2  *credential.Fido2Policy // nil: passkeys not configured
 	sealer *challengeSealer
+	// decoyKey makes the credential ids of decoy login challenges
+	// (decoy.go).
+	decoyKey []byte
 
 	verified *verifiedTokens
 	opsCache *operationsCache
@@ -165,10 +168,11 @@ func New(cfg Config) (*Service, error) {
 	if err != nil {
 		return nil, err
 	}
+	decoyKey := newDecoyKey(cfg.ChallengeKey)
 	cfg.ChallengeKey = nil // kept in sealer only
 	svc := &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops,
 		verified: newVerifiedTokens(cfg.TokenCacheSize), opsCache: newOperationsCache(OperationsCacheSize, ops),
-		sendSlots: make(chan struct{}, maxPendingSends), sealer: sealer}
+		sendSlots: make(chan struct{}, maxPendingSends), sealer: sealer, decoyKey: decoyKey}
 	if cfg.RPID != "" {
 		p := &credential.Fido2Policy{RPID: cfg.RPID, Origins: cfg.Origins}
 		if err := p.Validate(); err != nil {

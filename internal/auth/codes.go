@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -34,13 +35,34 @@ type CredentialCode struct {
 type CredentialCodeStore interface {
 	// CreateCredentialCode inserts c. ErrDuplicate when its hash is taken;
 	// ErrNotFound when its user is not in its org. It may remove codes
-	// that expired before c.CreatedAt.
+	// that expired CredentialCodeGrace before c.CreatedAt, never later ones.
 	CreateCredentialCode(ctx context.Context, c *CredentialCode) error
 	// ConsumeCredentialCode atomically deletes and returns the code with
 	// this hash. ErrNotFound when there is none or it expired before now
 	// (ExpiresAt <= now); an expired code is deleted all the same.
 	ConsumeCredentialCode(ctx context.Context, hash []byte, now time.Time) (*CredentialCode, error)
+	// CheckCredentialCode returns the code with this hash without spending
+	// it. ErrNotFound when there is none or it expired before now.
+	CheckCredentialCode(ctx context.Context, hash []byte, now time.Time) (*CredentialCode, error)
+	// FailCredentialCode counts a refused answer to a challenge of the code
+	// with this hash, and deletes the code when its count reaches
+	// maxAttempts. A code that is gone is not an error.
+	FailCredentialCode(ctx context.Context, hash []byte, maxAttempts int) error
+	// CreateCredentialForCode, in one transaction, deletes the code with
+	// this hash (whether or not it expired since it was checked), records
+	// the challenge challengeID (expiring at expiresAt) as spent, and
+	// inserts c. If anything fails nothing changes: ErrNotFound when the
+	// code is gone (spent, or deleted by FailCredentialCode), ErrUsed when
+	// the challenge was spent before, ErrDuplicate when c's CredID is taken
+	// in its org.
+	CreateCredentialForCode(ctx context.Context, hash []byte, challengeID string, expiresAt time.Time, c *Credential) error
 }
+
+// CredentialCodeGrace is how long after its expiry a credential code that
+// was checked in time may still be spent by the answer to its challenge
+// (a passkey prompt can take a while): its challenge expires at the latest
+// then, and stores keep expired codes at least that long.
+const CredentialCodeGrace = 15 * time.Minute
 
 // newCredentialCode returns a code of 12 base32 characters in groups of
 // three ("ABC-DEF-234-XYZ", the shape of Dfns' "A7U-KY6-9PT" with one group
@@ -129,10 +151,13 @@ func (s *Service) CreateCredentialCode(ctx context.Context, p *Principal, req *C
 	return &CredentialCodeView{Code: code, Expiration: exp}, nil
 }
 
-// CredentialCodeInit spends a credential code and returns the challenge a
-// new credential of kind must sign for the code's user, as
-// /auth/credentials/init does (POST /auth/credentials/code/init,
-// unauthenticated). The kind is checked before the code is spent.
+// CredentialCodeInit checks a credential code, without spending it, and
+// returns the challenge a new credential of kind must sign for the code's
+// user, as /auth/credentials/init does (POST /auth/credentials/code/init,
+// unauthenticated). The code is spent only by the successful answer
+// (CreateCredentialWithCode), in the commit that adds the credential; each
+// refused answer counts against MaxCodeAttempts. The kind is checked
+// before the code.
 func (s *Service) CredentialCodeInit(ctx context.Context, kind CredentialKind, code string) (_ *CredentialChallenge, err error) {
 	defer s.padRefusal(ctx, time.Now(), &err)
 	if err := s.creatableKind(kind); err != nil {
@@ -142,7 +167,7 @@ func (s *Service) CredentialCodeInit(ctx context.Context, kind CredentialKind, c
 	if norm == "" || len(norm) > 64 || strings.ContainsFunc(norm, func(r rune) bool { return r < 0x20 || r == 0x7f }) {
 		return nil, Errorf(Invalid, "code is malformed")
 	}
-	cc, err := s.store.ConsumeCredentialCode(ctx, hash(norm), s.now())
+	cc, err := s.store.CheckCredentialCode(ctx, hash(norm), s.now())
 	if errors.Is(err, ErrNotFound) {
 		return nil, errUnauthenticated(err)
 	}
@@ -156,22 +181,47 @@ func (s *Service) CredentialCodeInit(ctx context.Context, kind CredentialKind, c
 	if !u.IsActive || u.IsArchived || !u.IsRegistered || u.IsServiceAccount {
 		return nil, errUnauthenticated(errors.New("user cannot add credentials"))
 	}
-	ch := &Challenge{OrgID: u.OrgID, UserID: u.ID, Purpose: PurposeCredentialCode}
+	ch := &Challenge{OrgID: u.OrgID, UserID: u.ID, Purpose: PurposeCredentialCode, CodeHash: cc.Hash}
+	if last := cc.ExpiresAt.Add(CredentialCodeGrace); last.Before(s.clock().Add(s.cfg.ChallengeTTL)) {
+		ch.ExpiresAt = last
+	}
 	return s.credentialChallenge(ctx, ch, u.Username, kind)
 }
 
 // CreateCredentialWithCode adds a credential answering a challenge of
 // CredentialCodeInit (POST /auth/credentials/code/verify, unauthenticated
-// and not user-action signed: the spent code was the authorisation). A
-// challenge of /auth/credentials/init is refused, so a session's challenge
-// cannot be completed without the session's user-action signature.
+// and not user-action signed: the code was the authorisation). The code,
+// the challenge and the new credential are written in one commit; a
+// refused answer burns the challenge and counts against the code, which
+// MaxCodeAttempts refusals spend. A challenge of /auth/credentials/init is
+// refused, so a session's challenge cannot be completed without the
+// session's user-action signature.
 func (s *Service) CreateCredentialWithCode(ctx context.Context, req *CreateCredentialRequest) (*Credential, error) {
 	if req.CredentialName == "" {
 		return nil, Errorf(Invalid, "credentialName is required")
 	}
-	ch, err := s.consume(ctx, req.ChallengeIdentifier, PurposeCredentialCode)
+	ch, err := s.peek(ctx, req.ChallengeIdentifier, PurposeCredentialCode)
 	if err != nil {
 		return nil, err
+	}
+	c, err := s.credentialWithCode(ctx, ch, req)
+	if err != nil {
+		s.burn(ctx, ch)
+		after, cancel := afterwards(ctx)
+		defer cancel()
+		if err := s.store.FailCredentialCode(after, ch.CodeHash, MaxCodeAttempts); err != nil {
+			s.log.ErrorContext(ctx, "counting a refused credential code failed", "err", err)
+		}
+		return nil, err
+	}
+	s.log.InfoContext(ctx, "credential created", "org", c.OrgID, "user", c.UserID, "credential", c.UUID, "kind", c.Kind, "by", "credential code")
+	return c, nil
+}
+
+func (s *Service) credentialWithCode(ctx context.Context, ch *Challenge, req *CreateCredentialRequest) (*Credential, error) {
+	if len(ch.CodeHash) == 0 {
+		// Only CredentialCodeInit makes this purpose, always with a code.
+		return nil, internalErr(errors.New("credential-code challenge without a code"))
 	}
 	u, err := s.store.User(ctx, ch.OrgID, ch.UserID)
 	if err != nil {
@@ -180,5 +230,20 @@ func (s *Service) CreateCredentialWithCode(ctx context.Context, req *CreateCrede
 	if !u.IsActive || u.IsArchived || !u.IsRegistered {
 		return nil, errUnauthenticated(errors.New("user cannot add credentials"))
 	}
-	return s.addCredential(ctx, ch, req)
+	c, e := s.newCredential(ch, req)
+	if e != nil {
+		return nil, e
+	}
+	err = s.store.CreateCredentialForCode(ctx, ch.CodeHash, ch.ID, ch.ExpiresAt, c)
+	switch {
+	case errors.Is(err, ErrNotFound):
+		return nil, errUnauthenticated(fmt.Errorf("credential code spent meanwhile: %w", err))
+	case errors.Is(err, ErrUsed):
+		return nil, wrap(Invalid, msgChallengeBad, err)
+	case errors.Is(err, ErrDuplicate):
+		return nil, Errorf(Conflict, "a credential with this credId already exists")
+	case err != nil:
+		return nil, internalErr(err)
+	}
+	return c, nil
 }

@@ -62,7 +62,10 @@ func (s *Service) creatableKind(kind CredentialKind) error {
 func (s *Service) credentialChallenge(ctx context.Context, ch *Challenge, username string, kind CredentialKind) (*CredentialChallenge, error) {
 	now := s.clock()
 	ch.ID, ch.Challenge, ch.CredentialKind = newID("ch"), newSecret(), kind
-	ch.ExpiresAt, ch.CreatedAt = now.Add(s.cfg.ChallengeTTL), now
+	if ch.ExpiresAt.IsZero() { // the caller may set an earlier expiry
+		ch.ExpiresAt = now.Add(s.cfg.ChallengeTTL)
+	}
+	ch.CreatedAt = now
 	sealed, err := s.sealer.seal(ch)
 	if err != nil {
 		return nil, internalErr(err)
@@ -136,14 +139,10 @@ func (s *Service) CreateCredential(ctx context.Context, p *Principal, req *Creat
 // addCredential verifies a new credential over the consumed challenge ch
 // and stores it for ch's user.
 func (s *Service) addCredential(ctx context.Context, ch *Challenge, req *CreateCredentialRequest) (*Credential, error) {
-	if ch.CredentialKind != req.CredentialKind {
-		return nil, Errorf(Invalid, "credentialKind differs from the kind of the challenge")
-	}
-	c, e := s.verifyAttestation(&req.Attestation, ch.Challenge)
+	c, e := s.newCredential(ch, req)
 	if e != nil {
 		return nil, e
 	}
-	c.UUID, c.OrgID, c.UserID, c.CreatedAt = newID("cr"), ch.OrgID, ch.UserID, s.clock()
 	err := s.store.CreateCredential(ctx, c)
 	if errors.Is(err, ErrDuplicate) {
 		return nil, Errorf(Conflict, "a credential with this credId already exists")
@@ -152,6 +151,20 @@ func (s *Service) addCredential(ctx context.Context, ch *Challenge, req *CreateC
 		return nil, internalErr(err)
 	}
 	s.log.InfoContext(ctx, "credential created", "org", c.OrgID, "user", c.UserID, "credential", c.UUID, "kind", c.Kind)
+	return c, nil
+}
+
+// newCredential verifies a new credential over challenge ch and returns it
+// for ch's user, not yet stored.
+func (s *Service) newCredential(ch *Challenge, req *CreateCredentialRequest) (*Credential, *Error) {
+	if ch.CredentialKind != req.CredentialKind {
+		return nil, Errorf(Invalid, "credentialKind differs from the kind of the challenge")
+	}
+	c, e := s.verifyAttestation(&req.Attestation, ch.Challenge)
+	if e != nil {
+		return nil, e
+	}
+	c.UUID, c.OrgID, c.UserID, c.CreatedAt = newID("cr"), ch.OrgID, ch.UserID, s.clock()
 	return c, nil
 }
 

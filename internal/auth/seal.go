@@ -64,6 +64,7 @@ type sealedChallenge struct {
 	Query       string         `json:"q,omitempty"`
 	PayloadHash []byte         `json:"h,omitempty"`
 	Kind        CredentialKind `json:"k,omitempty"`
+	CodeHash    []byte         `json:"d,omitempty"`
 	ExpiresAt   int64          `json:"e"` // Unix milliseconds
 	CreatedAt   int64          `json:"n"`
 	// SSO state (oidc.go): the provider, the redirect URI the code is
@@ -98,7 +99,7 @@ func (cs *challengeSealer) seal(c *Challenge) (string, error) {
 	pt, err := json.Marshal(sealedChallenge{
 		ID: c.ID, OrgID: c.OrgID, UserID: c.UserID, TokenID: c.TokenID, Purpose: c.Purpose,
 		Challenge: c.Challenge, Method: c.Method, Path: c.Path, Query: c.Query, PayloadHash: c.PayloadHash,
-		Kind: c.CredentialKind, ExpiresAt: c.ExpiresAt.UnixMilli(), CreatedAt: c.CreatedAt.UnixMilli(),
+		Kind: c.CredentialKind, CodeHash: c.CodeHash, ExpiresAt: c.ExpiresAt.UnixMilli(), CreatedAt: c.CreatedAt.UnixMilli(),
 		Provider: c.ProviderID, Redirect: c.RedirectURI, Verifier: c.PKCEVerifier,
 	})
 	if err != nil {
@@ -138,7 +139,7 @@ func (cs *challengeSealer) open(id string) (*Challenge, error) {
 	return &Challenge{
 		ID: sc.ID, OrgID: sc.OrgID, UserID: sc.UserID, TokenID: sc.TokenID, Purpose: sc.Purpose,
 		Challenge: sc.Challenge, Method: sc.Method, Path: sc.Path, Query: sc.Query, PayloadHash: sc.PayloadHash,
-		CredentialKind: sc.Kind, ExpiresAt: time.UnixMilli(sc.ExpiresAt).UTC(), CreatedAt: time.UnixMilli(sc.CreatedAt).UTC(),
+		CredentialKind: sc.Kind, CodeHash: sc.CodeHash, ExpiresAt: time.UnixMilli(sc.ExpiresAt).UTC(), CreatedAt: time.UnixMilli(sc.CreatedAt).UTC(),
 		ProviderID: sc.Provider, RedirectURI: sc.Redirect, PKCEVerifier: sc.Verifier,
 	}, nil
 }

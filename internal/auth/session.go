@@ -106,7 +106,10 @@ func validID(field, v string) *Error {
 // SendLoginCode) the answer also lists the user's PasswordProtectedKey
 // credentials with their encrypted private keys, and spends the code; never
 // without one. A wrong, expired or spent code is refused with the same 401
-// as an unknown user, after the same work.
+// as an unknown user, after the same work. Without a code, a user who
+// cannot log in gets a decoy challenge of the same shape that nothing can
+// answer (decoy.go), not Dfns' 401 "User not found": the answer does not
+// tell who has an account. The reason is logged.
 func (s *Service) LoginInit(ctx context.Context, orgID, username, loginCode string) (_ *SignChallenge, err error) {
 	if err := validID("orgId", orgID); err != nil {
 		return nil, err
@@ -118,18 +121,28 @@ func (s *Service) LoginInit(ctx context.Context, orgID, username, loginCode stri
 		defer s.padRefusal(ctx, time.Now(), &err)
 	}
 	u, err := s.activeUser(ctx, orgID, username)
-	if loginCode != "" && ErrorCode(err) == Unauthenticated {
-		if err := s.spendLoginCode(ctx, orgID, nil, loginCode); ErrorCode(err) != Unauthenticated {
+	if ErrorCode(err) == Unauthenticated {
+		if loginCode != "" {
+			if err := s.spendLoginCode(ctx, orgID, nil, loginCode); ErrorCode(err) != Unauthenticated {
+				return nil, err
+			}
 			return nil, err
 		}
+		return s.decoyLogin(ctx, orgID, username, err)
 	}
 	if err != nil {
 		return nil, err
 	}
 	if u.IsSSORequired {
 		// Such users log in only through the org's OpenID provider
-		// (oidc.go); the answer is that of any failed login.
-		return nil, errUnauthenticated(errors.New("user must log in with SSO"))
+		// (oidc.go); without a code they get a decoy, as every user who
+		// cannot log in with a credential does, so the answer tells
+		// nobody that the account exists.
+		reason := errors.New("user must log in with SSO")
+		if loginCode != "" {
+			return nil, errUnauthenticated(reason)
+		}
+		return s.decoyLogin(ctx, orgID, username, reason)
 	}
 	creds, err := s.store.Credentials(ctx, orgID, u.ID)
 	if err != nil {
@@ -137,7 +150,11 @@ func (s *Service) LoginInit(ctx context.Context, orgID, username, loginCode stri
 	}
 	allow := allowList(creds)
 	if allow.empty() {
-		return nil, errUnauthenticated(errors.New("no usable credential"))
+		reason := errors.New("no usable credential")
+		if loginCode != "" {
+			return nil, errUnauthenticated(reason)
+		}
+		return s.decoyLogin(ctx, orgID, username, reason)
 	}
 	if loginCode != "" {
 		if err := s.spendLoginCode(ctx, orgID, u, loginCode); err != nil {
@@ -148,11 +165,29 @@ func (s *Service) LoginInit(ctx context.Context, orgID, username, loginCode stri
 	} else {
 		allow.PasswordProtectedKey = nil // spec 3.1: only with a valid loginCode
 	}
+	return s.loginChallenge(orgID, u.ID, allow)
+}
+
+// decoyLogin logs why username cannot log in and returns its decoy
+// challenge: sealed for a user id of the shape of a real one (so the
+// identifier has the same length) that no user can have, so that Login
+// refuses every answer. It reads the credentials of no user first, the
+// store call a real challenge costs.
+func (s *Service) decoyLogin(ctx context.Context, orgID, username string, reason error) (*SignChallenge, error) {
+	if _, err := s.store.Credentials(ctx, orgID, ""); err != nil && !errors.Is(err, ErrNotFound) {
+		return nil, internalErr(err)
+	}
+	s.log.InfoContext(ctx, "login init refused, decoy challenge", "org", orgID, "reason", reason)
+	return s.loginChallenge(orgID, newID(decoyUserPrefix), s.decoyAllowList(orgID, username))
+}
+
+// loginChallenge seals a login challenge for userID.
+func (s *Service) loginChallenge(orgID, userID string, allow AllowCredentials) (*SignChallenge, error) {
 	now := s.clock()
 	ch := &Challenge{
 		ID:        newID("ch"),
 		OrgID:     orgID,
-		UserID:    u.ID,
+		UserID:    userID,
 		Purpose:   PurposeLogin,
 		Challenge: newSecret(),
 		ExpiresAt: now.Add(s.cfg.ChallengeTTL),
@@ -274,6 +309,17 @@ func (s *Service) Login(ctx context.Context, challengeID string, a *Assertion) (
 }
 
 func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion) (string, error) {
+	if isDecoyUser(ch.UserID) {
+		// A decoy (decoy.go): nobody can answer it. The answer is checked
+		// as a real one is, against no credential, so that a malformed
+		// answer gets the same 400 and any other the same 401.
+		if _, err := s.store.Credentials(ctx, ch.OrgID, ""); err != nil && !errors.Is(err, ErrNotFound) {
+			return "", internalErr(err)
+		}
+		_, e := pickCredential(nil, a)
+		s.log.InfoContext(ctx, "login failed", "org", ch.OrgID, "reason", "answer to a decoy challenge")
+		return "", e
+	}
 	u, err := s.store.User(ctx, ch.OrgID, ch.UserID)
 	if err != nil {
 		return "", errUnauthenticated(err)

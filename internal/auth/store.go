@@ -135,6 +135,7 @@ type Challenge struct {
 	Query          string
 	PayloadHash    []byte
 	CredentialKind CredentialKind // credential challenges
+	CodeHash       []byte         // credential-code challenges: the code their success spends
 	ExpiresAt      time.Time
 	CreatedAt      time.Time
 	// SSO state (oidc.go): the provider the login started with, the

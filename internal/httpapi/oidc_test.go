@@ -286,8 +286,13 @@ func TestSSORequired(t *testing.T) {
 	if r := o.signed(o.admin, "PUT", "/auth/users/"+dave.userID, mustJSON(map[string]bool{"isSSORequired": true})); r.status != 200 {
 		t.Fatalf("set isSSORequired: %d %s", r.status, r.raw)
 	}
-	refusedAuth(t, "key login/init of an SSO-required user",
-		o.do("POST", "/auth/login/init", "", map[string]string{"orgId": dave.orgID, "username": dave.username}))
+	// login/init answers with a decoy (docs/abuse.md): no key completes it.
+	ch := o.do("POST", "/auth/login/init", "", map[string]string{"orgId": dave.orgID, "username": dave.username})
+	if ch.status != 200 {
+		t.Fatalf("key login/init of an SSO-required user: %d %s, want a decoy challenge", ch.status, ch.raw)
+	}
+	refusedAuth(t, "key login of an SSO-required user", o.do("POST", "/auth/login", "",
+		map[string]any{"challengeIdentifier": ch.str("challengeIdentifier"), "firstFactor": dave.signer.assert(ch.str("challenge"))}))
 	if r := o.do("POST", "/auth/login/social", "", social(dave.orgID, o.idToken(o.idp, "signet", "s3cret", "dave@example.com"))); r.status != 200 {
 		t.Errorf("social login of an SSO-required user: %d %s", r.status, r.raw)
 	}

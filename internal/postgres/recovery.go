@@ -79,10 +79,11 @@ func (s *Store) RecoverUser(ctx context.Context, orgID, userID string, creds []*
 }
 
 // CreateCredentialCode inserts c, first removing the codes that expired
-// before c.CreatedAt (nothing else sweeps them).
+// more than auth.CredentialCodeGrace before c.CreatedAt (nothing else
+// sweeps them; a code checked in time may be spent until then).
 func (s *Store) CreateCredentialCode(ctx context.Context, c *auth.CredentialCode) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `DELETE FROM credential_codes WHERE expires_at <= $1`, c.CreatedAt); err != nil {
+		if _, err := tx.Exec(ctx, `DELETE FROM credential_codes WHERE expires_at <= $1`, c.CreatedAt.Add(-auth.CredentialCodeGrace)); err != nil {
 			return err
 		}
 		_, err := tx.Exec(ctx, `INSERT INTO credential_codes (hash, org_id, user_id, expires_at, created_at)

@@ -160,6 +160,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"RecoverUser", testRecoverUser},
 		{"RecoverUserAtomic", testRecoverUserAtomic},
 		{"CredentialCode", testCredentialCode},
+		{"CredentialCodeSpentOnSuccess", testCredentialCodeSpentOnSuccess},
 		{"RecoveryCanceledContext", testRecoveryCanceledContext},
 
 		{"SigningKeys", testSigningKeys},

@@ -65,6 +65,7 @@ function installHttpLog(sdkRequire) {
       const res = await original.call(this, resource, options);
       x.status = res.status;
       x.contentType = res.headers.get('content-type');
+      x.retryAfter = res.headers.get('retry-after'); // 429s (suite/abuse.js)
       x.ms = Date.now() - t0;
       try {
         x.resBody = await res.clone().text();

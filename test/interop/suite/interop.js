@@ -18,6 +18,7 @@
 //   → escalation prevention: the three ways in of issue 9 and no lockout from below (./escalation.js)
 //   → policies: a 2-of-3 policy on Permissions:Assign → PolicyPendingError, two approvals, the
 //     assignment exists once; a denial aborts (./policies.js)
+//   → abuse: unknown users get a decoy login challenge, a login/init flood gets 429 (./abuse.js)
 //   → logout → the old token gets 401; JWKS verifies tokens.
 
 const path = require('node:path');
@@ -39,6 +40,7 @@ const { defineCodeSteps, defineCoverageStep } = require('./codes');
 const defineEverySteps = require('./every');
 const { installCoverage } = require('./coverage');
 const { createMailbox } = require('./mailbox');
+const defineAbuseSteps = require('./abuse');
 
 const STEP_TIMEOUT_MS = 30_000;
 
@@ -479,6 +481,17 @@ module.exports = function defineInteropSuite(sdkDir) {
     // Issue 14 login codes and PasswordProtectedKeys (suite/codes.js).
     defineCodeSteps({ step, s, server, sdk: { DfnsApiClient, AsymmetricKeySigner }, expectDfnsError, keys, mailbox });
     if (coverage.enforced) defineEverySteps({ step, s, server, sdk: { ...sdk, AsymmetricKeySigner }, keys, mailbox });
+
+    // Issue 11: one answer for known and unknown users, 429 under a flood (suite/abuse.js).
+    defineAbuseSteps({
+      step,
+      s,
+      server,
+      sdk: { BaseAuthApi, AsymmetricKeySigner, DfnsAuthenticator },
+      expectDfnsError,
+      sinceMark,
+      keys,
+    });
 
     step('logout, then the old token is refused with 401', ['client'], async (t, mark) => {
       const res = await s.client.auth.logout();
