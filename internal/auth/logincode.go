@@ -3,7 +3,6 @@ package auth
 import (
 	"context"
 	"errors"
-	"fmt"
 	"time"
 )
 
@@ -50,45 +49,15 @@ type LoginCodeStore interface {
 // same, after the same work, whether or not the user exists, the code being
 // stored and mailed in the background.
 func (s *Service) SendLoginCode(ctx context.Context, orgID, username string) error {
-	if err := validID("orgId", orgID); err != nil {
-		return err
-	}
-	if err := validID("username", username); err != nil {
-		return err
-	}
-	if s.cfg.Delivery == nil {
-		return Errorf(Forbidden, msgNoDelivery)
-	}
-	u, err := s.store.UserByUsername(ctx, orgID, username)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return internalErr(err)
-	}
-	if u == nil || !u.IsRegistered || !u.IsActive || u.IsArchived || u.IsServiceAccount {
-		s.log.InfoContext(ctx, "login code not sent", "org", orgID, "reason", "no such user, or it cannot log in")
-		return nil
-	}
-	s.sendLater(ctx, "login code", func(ctx context.Context) error {
-		org, err := s.store.Org(ctx, u.OrgID)
-		if err != nil {
-			return err
-		}
-		code := newCode() // 100 bits, like recovery codes (spec 12.12)
-		lc := LoginCode{UserID: u.ID, Hash: hash(normalizeCode(code)), ExpiresAt: s.clock().Add(s.cfg.RecoveryCodeTTL)}
-		err = s.store.AddLoginCode(ctx, lc, s.clock(), maxLiveCodes)
-		if errors.Is(err, ErrLimit) {
-			s.log.InfoContext(ctx, "login code not sent", "org", orgID, "user", u.ID, "reason", "too many live codes")
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if err := s.cfg.Delivery.SendLoginCode(ctx, org, u, code); err != nil {
-			return fmt.Errorf("login code delivery to user %s: %w", u.ID, err)
-		}
-		s.log.InfoContext(ctx, "login code sent", "org", u.OrgID, "user", u.ID)
-		return nil
+	return s.mailCode(ctx, orgID, username, mailedCode{
+		kind: "login code",
+		add: func(ctx context.Context, userID string, h []byte, expires time.Time) error {
+			return s.store.AddLoginCode(ctx, LoginCode{UserID: userID, Hash: h, ExpiresAt: expires}, s.clock(), maxLiveCodes)
+		},
+		send: func(ctx context.Context, org *Org, u *User, code string) error {
+			return s.cfg.Delivery.SendLoginCode(ctx, org, u, code)
+		},
 	})
-	return nil
 }
 
 // spendLoginCode checks and spends u's login code. u is nil when the user

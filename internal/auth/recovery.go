@@ -65,6 +65,34 @@ type RecoveryStore interface {
 // the same work, whether or not the user exists: the code is stored and
 // mailed in the background (sendLater).
 func (s *Service) SendRecoveryCode(ctx context.Context, orgID, username string) error {
+	return s.mailCode(ctx, orgID, username, mailedCode{
+		kind: "recovery code",
+		add: func(ctx context.Context, userID string, h []byte, expires time.Time) error {
+			return s.store.AddRecoveryCode(ctx, RecoveryCode{UserID: userID, Hash: h, ExpiresAt: expires}, s.clock(), maxLiveCodes)
+		},
+		send: func(ctx context.Context, org *Org, u *User, code string) error {
+			return s.cfg.Delivery.SendRecoveryCode(ctx, org, u, code)
+		},
+	})
+}
+
+// mailedCode is what differs between the codes mailed on anyone's request
+// (recovery and login codes): what they are called in log lines, how one
+// is stored and how it is sent.
+type mailedCode struct {
+	kind string
+	add  func(ctx context.Context, userID string, hash []byte, expires time.Time) error
+	send func(ctx context.Context, org *Org, u *User, code string) error
+}
+
+// mailCode holds the rules shared by every code anyone may ask to be
+// mailed: it never voids an outstanding code (the new one is added beside
+// it, at most maxLiveCodes live at once, ErrLimit from add); without a
+// Delivery it is refused for every user alike; and it answers the same,
+// after the same work, whether or not the user exists, the code being
+// stored and mailed in the background (sendLater). Codes are 100 bits,
+// like registration codes (spec 12.12), and live RecoveryCodeTTL.
+func (s *Service) mailCode(ctx context.Context, orgID, username string, m mailedCode) error {
 	if err := validID("orgId", orgID); err != nil {
 		return err
 	}
@@ -79,28 +107,27 @@ func (s *Service) SendRecoveryCode(ctx context.Context, orgID, username string) 
 		return internalErr(err)
 	}
 	if u == nil || !u.IsRegistered || !u.IsActive || u.IsArchived || u.IsServiceAccount {
-		s.log.InfoContext(ctx, "recovery code not sent", "org", orgID, "reason", "no such user, or it cannot recover")
+		s.log.InfoContext(ctx, m.kind+" not sent", "org", orgID, "reason", "no such user, or it cannot use one")
 		return nil
 	}
-	s.sendLater(ctx, "recovery code", func(ctx context.Context) error {
+	s.sendLater(ctx, m.kind, func(ctx context.Context) error {
 		org, err := s.store.Org(ctx, u.OrgID)
 		if err != nil {
 			return err
 		}
-		code := newCode() // 100 bits, like registration codes (spec 12.12)
-		rc := RecoveryCode{UserID: u.ID, Hash: hash(normalizeCode(code)), ExpiresAt: s.clock().Add(s.cfg.RecoveryCodeTTL)}
-		err = s.store.AddRecoveryCode(ctx, rc, s.clock(), maxLiveCodes)
+		code := newCode()
+		err = m.add(ctx, u.ID, hash(normalizeCode(code)), s.clock().Add(s.cfg.RecoveryCodeTTL))
 		if errors.Is(err, ErrLimit) {
-			s.log.InfoContext(ctx, "recovery code not sent", "org", orgID, "user", u.ID, "reason", "too many live codes")
+			s.log.InfoContext(ctx, m.kind+" not sent", "org", orgID, "user", u.ID, "reason", "too many live codes")
 			return nil
 		}
 		if err != nil {
 			return err
 		}
-		if err := s.cfg.Delivery.SendRecoveryCode(ctx, org, u, code); err != nil {
-			return fmt.Errorf("recovery code delivery to user %s: %w", u.ID, err)
+		if err := m.send(ctx, org, u, code); err != nil {
+			return fmt.Errorf("%s delivery to user %s: %w", m.kind, u.ID, err)
 		}
-		s.log.InfoContext(ctx, "recovery code sent", "org", u.OrgID, "user", u.ID)
+		s.log.InfoContext(ctx, m.kind+" sent", "org", u.OrgID, "user", u.ID)
 		return nil
 	})
 	return nil
