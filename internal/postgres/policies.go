@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"time"
 
@@ -259,25 +258,7 @@ func (s *Store) DueApprovals(ctx context.Context, now time.Time, n int) ([]*auth
 // appends of one org on any replica take turns.
 func (s *Store) AppendAuditEntry(ctx context.Context, e *audit.Entry, now time.Time) error {
 	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		var h audit.Head
-		if err := tx.QueryRow(ctx, `INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2)
-			ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq
-			RETURNING seq, hash`, e.OrgID, audit.Genesis).Scan(&h.Seq, &h.Hash); err != nil {
-			return err
-		}
-		audit.Seal(e, &h, now)
-		blob, err := json.Marshal(e)
-		if err != nil {
-			return err
-		}
-		_, err = tx.Exec(ctx, `WITH appended AS (
-				INSERT INTO audit_entries
-				(org_id, seq, id, time, user_id, username, credential_uuid, method, path, entry, hash, target)
-				VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12))
-			UPDATE audit_heads SET seq = $2, hash = $11 WHERE org_id = $1`,
-			e.OrgID, e.Seq, e.ID, e.Time, e.UserID, e.Username, e.CredentialUUID, e.Method, e.FullPath(),
-			string(blob), e.Hash, e.Target)
-		return err
+		return appendSealed(ctx, tx, e, e.Target, now)
 	})
 	return dbErr("append audit entry", err)
 }
