@@ -192,3 +192,42 @@ func TestCredentialCode(t *testing.T) {
 		t.Error("credential code used twice")
 	}
 }
+
+// A login code is mailed, opens one LoginInit that lists the user's
+// PasswordProtectedKeys, and is spent by it; a wrong code is refused.
+func TestSendLoginCode(t *testing.T) {
+	ctx := context.Background()
+	url, svc, mb := newMailServer(t)
+	b, err := svc.Bootstrap(ctx, "acme", "ann@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, _ := client.New(url)
+	k := newKey(t, client.ES256)
+	ch, err := c.RegistrationInit(ctx, client.RegistrationInitRequest{OrgID: b.Org.ID, Username: b.User.Username, RegistrationCode: b.Code})
+	if err != nil {
+		t.Fatal(err)
+	}
+	first, _ := k.CreateCredential(ctx, ch.Creation())
+	if _, err := c.RegistrationComplete(ctx, ch.TemporaryAuthenticationToken, client.RegisterRequest{FirstFactorCredential: first}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.SendLoginCode(ctx, client.CodeRequest{OrgID: b.Org.ID, Username: b.User.Username}); err != nil {
+		t.Fatalf("SendLoginCode: %v", err)
+	}
+	code := mb.code(b.User.Username)
+	if code == "" {
+		t.Fatal("no login code delivered")
+	}
+	req := client.LoginInitRequest{OrgID: b.Org.ID, Username: b.User.Username, LoginCode: code + "x"}
+	if _, err := c.LoginInit(ctx, req); err == nil {
+		t.Error("LoginInit took a wrong login code")
+	}
+	req.LoginCode = code
+	if _, err := c.LoginInit(ctx, req); err != nil {
+		t.Fatalf("LoginInit with the login code: %v", err)
+	}
+	if _, err := c.LoginInit(ctx, req); err == nil {
+		t.Error("a login code opened a second LoginInit")
+	}
+}
