@@ -37,10 +37,6 @@ type CredentialCodeStore interface {
 	// ErrNotFound when its user is not in its org. It may remove codes
 	// that expired CredentialCodeGrace before c.CreatedAt, never later ones.
 	CreateCredentialCode(ctx context.Context, c *CredentialCode) error
-	// ConsumeCredentialCode atomically deletes and returns the code with
-	// this hash. ErrNotFound when there is none or it expired before now
-	// (ExpiresAt <= now); an expired code is deleted all the same.
-	ConsumeCredentialCode(ctx context.Context, hash []byte, now time.Time) (*CredentialCode, error)
 	// CheckCredentialCode returns the code with this hash without spending
 	// it. ErrNotFound when there is none or it expired before now.
 	CheckCredentialCode(ctx context.Context, hash []byte, now time.Time) (*CredentialCode, error)

@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"fmt"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 
@@ -93,20 +92,3 @@ func (s *Store) CreateCredentialCode(ctx context.Context, c *auth.CredentialCode
 	return dbErr("create credential code", err)
 }
 
-// ConsumeCredentialCode deletes the code with this hash and returns it, in
-// one DELETE … RETURNING; an expired code is deleted and reported as
-// ErrNotFound.
-func (s *Store) ConsumeCredentialCode(ctx context.Context, hash []byte, now time.Time) (*auth.CredentialCode, error) {
-	var c auth.CredentialCode
-	err := s.pool.QueryRow(ctx, `DELETE FROM credential_codes WHERE hash = $1
-		RETURNING hash, org_id, user_id, expires_at, created_at`, hash).
-		Scan(&c.Hash, &c.OrgID, &c.UserID, &c.ExpiresAt, &c.CreatedAt)
-	if err != nil {
-		return nil, dbErr("consume credential code", err)
-	}
-	c.ExpiresAt, c.CreatedAt = utc(c.ExpiresAt), utc(c.CreatedAt)
-	if !now.Before(c.ExpiresAt) {
-		return nil, notFound("consume credential code")
-	}
-	return &c, nil
-}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
-	"time"
 
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/token"
@@ -92,23 +91,3 @@ func (s *Store) CreateCredentialCode(ctx context.Context, c *auth.CredentialCode
 	return wrap("create credential code", err)
 }
 
-// ConsumeCredentialCode deletes the code with this hash and returns it, in
-// one DELETE … RETURNING; an expired code is deleted and reported as
-// ErrNotFound.
-func (s *Store) ConsumeCredentialCode(ctx context.Context, hash []byte, now time.Time) (*auth.CredentialCode, error) {
-	var c auth.CredentialCode
-	var expires, created int64
-	rows, err := s.write.QueryContext(ctx, `DELETE FROM credential_codes WHERE hash = ?
-		RETURNING hash, org_id, user_id, expires_at, created_at`, hash)
-	err = one(rows, err, func(sc scanner) error {
-		return sc.Scan(&c.Hash, &c.OrgID, &c.UserID, &expires, &created)
-	})
-	if err != nil {
-		return nil, wrap("consume credential code", err)
-	}
-	c.ExpiresAt, c.CreatedAt = fromMillis(expires), fromMillis(created)
-	if !now.Before(c.ExpiresAt) {
-		return nil, wrap("consume credential code", auth.ErrNotFound)
-	}
-	return &c, nil
-}

@@ -16,8 +16,8 @@ import (
 //     deactivates its login sessions, deactivates and archives its PATs,
 //     leaves service-account and other users' tokens alone, and inserts the
 //     new credentials; if an insert fails, nothing changed;
-//   - a credential code is found by hash alone; ConsumeCredentialCode
-//     refuses (and removes) a code with ExpiresAt <= now.
+//   - a credential code's hash is unique across orgs, and it belongs to a
+//     user of its org.
 
 func testRecoveryCode(t *testing.T, s auth.Store) {
 	ctx := t.Context()
@@ -218,33 +218,7 @@ func testCredentialCode(t *testing.T, s auth.Store) {
 	check(t, "CreateCredentialCode", s.CreateCredentialCode(ctx, c), nil)
 	check(t, "CreateCredentialCode(same hash)", s.CreateCredentialCode(ctx, newCredentialCode(b.Org.ID, b.User.ID, "cc-1", at(time.Minute))), auth.ErrDuplicate)
 	check(t, "CreateCredentialCode(user of another org)", s.CreateCredentialCode(ctx, newCredentialCode(b.Org.ID, u.ID, "cc-2", at(time.Minute))), auth.ErrNotFound)
-
-	_, err := s.ConsumeCredentialCode(ctx, []byte("cc-unknown"), at(time.Second))
-	check(t, "ConsumeCredentialCode(unknown)", err, auth.ErrNotFound)
-	got, err := s.ConsumeCredentialCode(ctx, c.Hash, at(time.Second))
-	check(t, "ConsumeCredentialCode", err, nil)
-	diff(t, "ConsumeCredentialCode", got, c)
-	inUTC(t, "CredentialCode.ExpiresAt", got.ExpiresAt)
-	inUTC(t, "CredentialCode.CreatedAt", got.CreatedAt)
-	_, err = s.ConsumeCredentialCode(ctx, c.Hash, at(time.Second))
-	check(t, "ConsumeCredentialCode again", err, auth.ErrNotFound)
-
-	// Expired (ExpiresAt <= now) is refused and gone.
-	for i, exp := range []time.Time{at(time.Minute), at(time.Minute - time.Millisecond)} {
-		h := []byte{'x', byte(i)}
-		check(t, "CreateCredentialCode", s.CreateCredentialCode(ctx, &auth.CredentialCode{Hash: h, OrgID: u.OrgID, UserID: u.ID, ExpiresAt: exp, CreatedAt: at(0)}), nil)
-		_, err := s.ConsumeCredentialCode(ctx, h, at(time.Minute))
-		check(t, "ConsumeCredentialCode(expired)", err, auth.ErrNotFound)
-		_, err = s.ConsumeCredentialCode(ctx, h, at(0))
-		check(t, "ConsumeCredentialCode(expired, earlier)", err, auth.ErrNotFound)
-	}
-
-	// Concurrent consumers: exactly one gets the code.
-	check(t, "CreateCredentialCode", s.CreateCredentialCode(ctx, newCredentialCode(u.OrgID, u.ID, "cc-3", at(time.Minute))), nil)
-	tally(t, concurrently(8, func(int) error {
-		_, err := s.ConsumeCredentialCode(ctx, []byte("cc-3"), at(time.Second))
-		return err
-	}), auth.ErrNotFound)
+	// Checking, failing and spending a code: testCredentialCodeSpentOnSuccess.
 }
 
 // testRecoveryCanceledContext: the new methods hand their ctx to the driver.
@@ -268,15 +242,15 @@ func testRecoveryCanceledContext(t *testing.T, s auth.Store) {
 		"CreateCredentialCode": func() error {
 			return s.CreateCredentialCode(ctx, newCredentialCode(u.OrgID, u.ID, "cc-2", at(time.Hour)))
 		},
-		"ConsumeCredentialCode": func() error { _, err := s.ConsumeCredentialCode(ctx, cc.Hash, at(0)); return err },
+		"FailCredentialCode": func() error { return s.FailCredentialCode(ctx, cc.Hash, 1) },
 	} {
 		check(t, name, call(), context.Canceled)
 	}
 	// Nothing was done.
 	_, err := s.ConsumeRecoveryCode(t.Context(), u.ID, rc.Hash)
 	check(t, "ConsumeRecoveryCode after", err, nil)
-	_, err = s.ConsumeCredentialCode(t.Context(), cc.Hash, at(0))
-	check(t, "ConsumeCredentialCode after", err, nil)
+	_, err = s.CheckCredentialCode(t.Context(), cc.Hash, at(0))
+	check(t, "CheckCredentialCode after", err, nil)
 	c, err := s.CredentialByUUID(t.Context(), u.OrgID, "cr-1")
 	check(t, "CredentialByUUID after", err, nil)
 	if !c.IsActive {
