@@ -395,3 +395,36 @@ func TestPolicyReplicasRace(t *testing.T) {
 		}
 	})
 }
+
+// PUT /v2/policies/{id} replaces a policy's definition: the new quorum
+// holds the next assignment; an invalid definition or another org's policy
+// changes nothing.
+func TestPolicyUpdate(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		admin := e.newUser()
+		a, b := e.member(admin, approverOps...), e.member(admin, approverOps...)
+		pol := e.createPolicy(admin, policyBody("Permissions:Assign", 1, []string{a.userID}, nil))
+
+		r := e.signed(admin, "PUT", "/v2/policies/"+pol, policyBody("Permissions:Assign", 2, []string{a.userID, b.userID}, nil))
+		if r.status != 200 || r.str("id") != pol || r.str("status") != "Active" {
+			t.Fatalf("update: %d %s", r.status, r.raw)
+		}
+		got := e.do("GET", "/v2/policies/"+pol, admin.token, nil)
+		groups, _ := got.body["action"].(map[string]any)["approvalGroups"].([]any)
+		if len(groups) != 1 || groups[0].(map[string]any)["quorum"] != float64(2) {
+			t.Errorf("after update: %s", got.raw)
+		}
+
+		if r := e.signed(admin, "PUT", "/v2/policies/"+pol, policyBody("Permissions:Assign", 0, nil, nil)); r.status != 400 {
+			t.Errorf("a quorum of 0: %d %s, want 400", r.status, r.raw)
+		}
+		other := e.newUser()
+		if r := e.signed(other, "PUT", "/v2/policies/"+pol, policyBody("Permissions:Assign", 1, nil, nil)); r.status != 404 {
+			t.Errorf("another org's policy: %d %s, want 404", r.status, r.raw)
+		}
+		got2 := e.do("GET", "/v2/policies/"+pol, admin.token, nil)
+		if string(got2.raw) != string(got.raw) {
+			t.Errorf("refused updates changed the policy:\n%s\n%s", got.raw, got2.raw)
+		}
+	})
+}
