@@ -5,7 +5,7 @@
 // when `@dfns/sdk/utils/fetch` and `utils/userActionFetch` are first loaded (the middleware chain
 // is composed at module load). So we replace the `fetch` export of the very cross-fetch instance
 // that @dfns/sdk resolves *before* the SDK is required. The wrapper passes the request through
-// untouched and reads the response from a clone.
+// untouched, reads the response's body and passes on a Response identical to the one it got.
 //
 // SIGNET_INTEROP_DEBUG=1 also prints each exchange to stderr as it happens.
 
@@ -67,13 +67,14 @@ function installHttpLog(sdkRequire) {
       x.contentType = res.headers.get('content-type');
       x.retryAfter = res.headers.get('retry-after'); // 429s (suite/abuse.js)
       x.ms = Date.now() - t0;
-      try {
-        x.resBody = await res.clone().text();
-      } catch (err) {
-        x.resBody = `<unreadable: ${err.message}>`;
-      }
+      // Read the whole body here and hand the SDK an identical Response over it. Not
+      // res.clone(): node-fetch 2 tees the body into two streams, and reading one to its end
+      // while nobody reads the other stalls both once a body passes the 16 KiB stream buffer
+      // (a large audit-log CSV hung the suite that way).
+      const buf = Buffer.from(await res.arrayBuffer());
+      x.resBody = buf.toString('utf8');
       if (debug) process.stderr.write(`${formatExchange(x)}\n`);
-      return res;
+      return new crossFetch.Response(buf.length > 0 ? buf : null, { url: res.url, status: res.status, statusText: res.statusText, headers: res.headers });
     } catch (err) {
       x.error = `${err.name}: ${err.message}`;
       if (debug) process.stderr.write(`${formatExchange(x)}\n`);
