@@ -91,4 +91,3 @@ func (s *Store) CreateCredentialCode(ctx context.Context, c *auth.CredentialCode
 	})
 	return dbErr("create credential code", err)
 }
-

@@ -90,4 +90,3 @@ func (s *Store) CreateCredentialCode(ctx context.Context, c *auth.CredentialCode
 	})
 	return wrap("create credential code", err)
 }
-
