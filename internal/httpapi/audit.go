@@ -6,10 +6,13 @@ import (
 	"encoding/csv"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 	"unicode/utf8"
 
+	"github.com/signet-auth/signet/internal/audit"
 	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/httpsig"
 )
 
 // outcomeStatus is the status a signed request ended with: that of its
@@ -163,9 +166,29 @@ func (s *Server) getAuditLog(w http.ResponseWriter, r *http.Request, c *call) er
 	if e.AuthenticatorData != "" {
 		out.FirstFactorCredential.Assertion.AuthenticatorData = &e.AuthenticatorData
 	}
+	if strings.HasPrefix(e.Algorithm, audit.HTTPSigPrefix) {
+		// The RFC 9421 base holds the signer's bearer token (the covered
+		// authorization field): never shown, the rest of it is (a Key's
+		// base is its clientData, a passkey's its challenge).
+		if e.AuthenticatorData == "" {
+			out.FirstFactorCredential.Assertion.ClientData = redactBase(e.ClientData)
+		} else {
+			out.Signet.Challenge = redactBase(e.Challenge)
+		}
+	}
 	if rec.Outcome != nil {
 		out.Signet.Status = &rec.Outcome.Status
 	}
 	writeJSON(w, http.StatusOK, out)
 	return nil
+}
+
+// redactBase redacts the authorization field of a base64url signature
+// base (httpsig.RedactBase); a value that does not decode is dropped.
+func redactBase(b64 string) string {
+	base, err := base64.RawURLEncoding.DecodeString(b64)
+	if err != nil {
+		return ""
+	}
+	return base64.RawURLEncoding.EncodeToString(httpsig.RedactBase(base))
 }

@@ -8,6 +8,7 @@
 package httpsig
 
 import (
+	"bytes"
 	"errors"
 	"fmt"
 	"net/http"
@@ -301,4 +302,25 @@ func Request(r *http.Request) *Message {
 	}
 	u := &url.URL{Scheme: scheme, Host: r.Host, Path: r.URL.Path, RawPath: r.URL.RawPath, RawQuery: r.URL.RawQuery, ForceQuery: r.URL.ForceQuery}
 	return &Message{Method: r.Method, URL: u, Header: r.Header}
+}
+
+// redactedValue replaces a covered authorization field's value in a
+// signature base shown to anyone but its signer.
+const redactedValue = "[redacted]"
+
+// RedactBase returns base with the value of every covered authorization
+// field replaced by "[redacted]". The base signs the bearer token itself
+// (the `authorization` component), so a base shown to an auditor would
+// hand out the token of whoever signed it (a PAT or service account
+// token lives long): only the store and `signet audit export` keep it
+// whole, for offline verification.
+func RedactBase(base []byte) []byte {
+	lines := bytes.Split(base, []byte("\n"))
+	prefix := []byte(`"authorization": `)
+	for i, l := range lines {
+		if bytes.HasPrefix(l, prefix) {
+			lines[i] = append(append([]byte{}, prefix...), redactedValue...)
+		}
+	}
+	return bytes.Join(lines, []byte("\n"))
 }
