@@ -150,6 +150,26 @@ func (pol *Policy) matches(filterID string) bool {
 	return f == nil || slices.Contains(f.In, filterID)
 }
 
+// refuseGoverned refuses an activity of kind on filterID that an active
+// Block or RequestApproval policy applies to, for writes that cannot be
+// held as an approval; the message says how to go through the gate.
+func (s *Service) refuseGoverned(ctx context.Context, p *Principal, kind, filterID string) error {
+	if p.approval != "" {
+		return nil
+	}
+	pols, err := s.store.ActivePolicies(ctx, p.OrgID, kind)
+	if err != nil {
+		return internalErr(err)
+	}
+	for _, pol := range pols {
+		if pol.matches(filterID) && pol.Action.Kind != ActionNoAction {
+			s.log.InfoContext(ctx, "activity refused: a policy governs it", "org", p.OrgID, "policy", pol.ID, "activity", kind, "by", p.UserID)
+			return Errorf(Forbidden, "policy %s governs %s of this permission: create the service account without permissionId, then assign the permission (POST /permissions/{permissionId}/assignments)", pol.ID, kind)
+		}
+	}
+	return nil
+}
+
 // gate applies the org's active policies of the activity's kind to a
 // request that is otherwise allowed, just before it would write: nil lets
 // it run; a Block policy refuses it (403); RequestApproval policies hold

@@ -44,6 +44,13 @@ func (s *Service) CreateServiceAccount(ctx context.Context, p *Principal, req *C
 		}
 		l.Assignment = &Assignment{ID: newID("as"), OrgID: p.OrgID, PermissionID: perm.ID, IdentityID: u.ID,
 			CreatedAt: now, UpdatedAt: now}
+		// The assignment is a Permissions:Assign activity like any other
+		// (permissions.go): a policy that would block or hold it refuses
+		// it here, where an identity that does not exist yet cannot wait
+		// for an approval.
+		if err := s.refuseGoverned(ctx, p, ActivityPermissionsAssign, perm.ID); err != nil {
+			return nil, "", err
+		}
 	}
 	tok, err := s.mintLongLived(ctx, l, u.Username)
 	if err != nil {

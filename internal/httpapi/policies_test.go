@@ -428,3 +428,42 @@ func TestPolicyUpdate(t *testing.T) {
 		}
 	})
 }
+
+// Creating a service account with a permission is an assignment: a policy
+// on Permissions:Assign that applies to the permission refuses it (there
+// is no identity yet to hold the change for), Block and RequestApproval
+// alike; the account without the permission, then the assignment through
+// the gate, is the way. No service account is left behind by a refusal.
+func TestPolicyServiceAccountAssign(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		admin := e.newUser()
+		a := e.member(admin, approverOps...)
+		held := e.createPermission(admin, "held", "Orgs:Read")
+		blocked := e.createPermission(admin, "blocked", "Orgs:Read")
+		free := e.createPermission(admin, "free", "Orgs:Read")
+		e.createPolicy(admin, mustJSON(map[string]any{"name": "quorum", "activityKind": "Permissions:Assign",
+			"rule": map[string]any{"kind": "AlwaysTrigger"}, "action": map[string]any{"kind": "RequestApproval",
+				"approvalGroups": []any{map[string]any{"name": "g", "quorum": 1, "approvers": map[string]any{"userId": map[string]any{"in": []string{a.userID}}}}}},
+			"filters": map[string]any{"permissionId": map[string]any{"in": []string{held}}}}))
+		e.createPolicy(admin, mustJSON(map[string]any{"name": "freeze", "activityKind": "Permissions:Assign",
+			"rule": map[string]any{"kind": "AlwaysTrigger"}, "action": map[string]any{"kind": "Block"},
+			"filters": map[string]any{"permissionId": map[string]any{"in": []string{blocked}}}}))
+
+		for _, pm := range []string{held, blocked} {
+			k := newKeySigner(t, "EdDSA")
+			r := e.signed(admin, "POST", "/auth/service-accounts", mustJSON(map[string]any{"name": "sa-" + pm, "publicKey": k.pem, "permissionId": pm}))
+			if r.status != 403 {
+				t.Errorf("service account with governed permission %s: %d %s, want 403", pm, r.status, r.raw)
+			}
+		}
+		list := e.do("GET", "/auth/service-accounts", admin.token, nil)
+		if strings.Contains(string(list.raw), "sa-"+held) || strings.Contains(string(list.raw), "sa-"+blocked) {
+			t.Errorf("a refused service account exists: %s", list.raw)
+		}
+		e.createServiceAccount(admin, "sa-free", free) // an ungoverned permission still goes
+		sa := e.createServiceAccount(admin, "sa-plain", "")
+		if r := e.signed(admin, "POST", "/permissions/"+held+"/assignments", mustJSON(map[string]string{"identityId": sa.raw.str("userInfo", "userId")})); r.status != 202 {
+			t.Errorf("the assignment through the gate: %d %s, want 202", r.status, r.raw)
+		}
+	})
+}
