@@ -118,6 +118,11 @@ func (s *Service) LoginInit(ctx context.Context, orgID, username, loginCode stri
 		return nil, err
 	}
 	if loginCode != "" {
+		// Checked before anything about the user is known, so that a
+		// malformed code gets the same 400 whoever is named.
+		if err := validID("loginCode", loginCode); err != nil {
+			return nil, err
+		}
 		defer s.padRefusal(ctx, time.Now(), &err)
 	}
 	u, err := s.activeUser(ctx, orgID, username)

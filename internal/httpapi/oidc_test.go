@@ -293,6 +293,14 @@ func TestSSORequired(t *testing.T) {
 	}
 	refusedAuth(t, "key login of an SSO-required user", o.do("POST", "/auth/login", "",
 		map[string]any{"challengeIdentifier": ch.str("challengeIdentifier"), "firstFactor": dave.signer.assert(ch.str("challenge"))}))
+	// A malformed login code gets the same 400 for this user as for one
+	// that does not exist: the code is judged before the user is.
+	for _, name := range []string{dave.username, "nobody@example.com"} {
+		r := o.do("POST", "/auth/login/init", "", map[string]string{"orgId": dave.orgID, "username": name, "loginCode": "a\x00b"})
+		if r.status != 400 || r.errMsg() != "loginCode is malformed" {
+			t.Errorf("malformed login code for %s: %d %s", name, r.status, r.raw)
+		}
+	}
 	if r := o.do("POST", "/auth/login/social", "", social(dave.orgID, o.idToken(o.idp, "signet", "s3cret", "dave@example.com"))); r.status != 200 {
 		t.Errorf("social login of an SSO-required user: %d %s", r.status, r.raw)
 	}
