@@ -255,16 +255,6 @@ func (s *Store) DueApprovals(ctx context.Context, now time.Time, n int) ([]*auth
 // transaction (SQLite's single writer serialises appends).
 func (s *Store) AppendAuditEntry(ctx context.Context, e *audit.Entry, now time.Time) error {
 	return wrap("append audit entry", s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		var prev *audit.Head
-		var h audit.Head
-		err := in(ctx, tx, s.stmts.auditHead).QueryRowContext(ctx, e.OrgID).Scan(&h.Seq, &h.Hash)
-		switch {
-		case err == nil:
-			prev = &h
-		case !errors.Is(err, sql.ErrNoRows):
-			return err
-		}
-		audit.Seal(e, prev, now)
-		return s.appendEntry(ctx, tx, e)
+		return s.sealAndAppend(ctx, tx, e, e.Target, now)
 	}))
 }
