@@ -44,7 +44,9 @@ func (s *Server) routes() []route {
 		// Social login and SSO over OpenID Connect (oidc.go, docs/oidc.md).
 		// Social registration may create a user: prework.
 		{method: "POST", pattern: "/auth/registration/social", access: public, limit: limitPrework, h: s.socialRegistration},
-		{method: "POST", pattern: "/auth/login/social", access: public, limit: limitOpen, h: s.socialLogin},
+		// Checking an ID token may fetch the provider's keys (an unknown kid):
+		// the global cap of pre-credential work applies, as to registration.
+		{method: "POST", pattern: "/auth/login/social", access: public, limit: limitPrework, h: s.socialLogin},
 		{method: "POST", pattern: "/auth/login/sso/init", access: public, limit: limitOpen, h: s.ssoLoginInit},
 		{method: "POST", pattern: "/auth/login/sso", access: public, limit: limitOpen, h: s.ssoLogin},
 		{method: "GET", pattern: "/auth/login/sso/providers", access: public, limit: limitOpen, h: s.ssoProviders},
