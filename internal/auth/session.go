@@ -125,7 +125,7 @@ func (s *Service) LoginInit(ctx context.Context, orgID, username, loginCode stri
 		}
 		defer s.padRefusal(ctx, time.Now(), &err)
 	}
-	u, err := s.activeUser(ctx, orgID, username)
+	u, creds, err := s.loginUser(ctx, orgID, username)
 	if ErrorCode(err) == Unauthenticated {
 		if loginCode != "" {
 			if err := s.spendLoginCode(ctx, orgID, nil, loginCode); ErrorCode(err) != Unauthenticated {
@@ -149,10 +149,6 @@ func (s *Service) LoginInit(ctx context.Context, orgID, username, loginCode stri
 		}
 		return s.decoyLogin(ctx, orgID, username, reason)
 	}
-	creds, err := s.store.Credentials(ctx, orgID, u.ID)
-	if err != nil {
-		return nil, internalErr(err)
-	}
 	allow := allowList(creds)
 	if allow.empty() {
 		reason := errors.New("no usable credential")
@@ -173,15 +169,31 @@ func (s *Service) LoginInit(ctx context.Context, orgID, username, loginCode stri
 	return s.loginChallenge(orgID, u.ID, allow)
 }
 
+// loginUser loads, in one store read, the user of org named username with
+// its own credentials, and fails as activeUser does for a user who cannot
+// log in. The read is the same one statement whether the user exists or
+// not (it returns the user with its credentials, or nothing), so a known
+// and an unknown name cost the same store work at login init.
+func (s *Service) loginUser(ctx context.Context, orgID, username string) (*User, []*Credential, error) {
+	u, creds, err := s.store.UserWithCredentials(ctx, orgID, username)
+	if errors.Is(err, ErrNotFound) {
+		return nil, nil, errUnauthenticated(err)
+	}
+	if err != nil {
+		return nil, nil, internalErr(err)
+	}
+	if !u.IsActive || u.IsArchived || !u.IsRegistered || u.IsServiceAccount {
+		return nil, nil, errUnauthenticated(errors.New("user cannot log in"))
+	}
+	return u, creds, nil
+}
+
 // decoyLogin logs why username cannot log in and returns its decoy
 // challenge: sealed for a user id of the shape of a real one (so the
 // identifier has the same length) that no user can have, so that Login
-// refuses every answer. It reads the credentials of no user first, the
-// store call a real challenge costs.
+// refuses every answer. Its store work was the read of loginUser, the same
+// read a real challenge costs.
 func (s *Service) decoyLogin(ctx context.Context, orgID, username string, reason error) (*SignChallenge, error) {
-	if _, err := s.store.Credentials(ctx, orgID, ""); err != nil && !errors.Is(err, ErrNotFound) {
-		return nil, internalErr(err)
-	}
 	s.log.InfoContext(ctx, "login init refused, decoy challenge", "org", orgID, "reason", reason)
 	return s.loginChallenge(orgID, newID(decoyUserPrefix), s.decoyAllowList(orgID, username))
 }
@@ -300,12 +312,31 @@ func (s *Service) burn(ctx context.Context, ch *Challenge) {
 // credential of the challenge's user, and a login token issued. The
 // challenge is single use: a refused answer burns it, an accepted one is
 // spent in the same commit that records the login session.
+//
+// The challenge's spent record, its user and the user's credentials are
+// read in one store call (LoginSubject); a challenge of another purpose
+// goes through peek, which refuses it as before.
 func (s *Service) Login(ctx context.Context, challengeID string, a *Assertion) (string, error) {
-	ch, err := s.peek(ctx, challengeID, PurposeLogin)
+	ch, err := s.unseal(challengeID)
 	if err != nil {
 		return "", err
 	}
-	tok, err := s.login(ctx, ch, a)
+	if ch.Purpose != PurposeLogin {
+		_, err := s.peek(ctx, challengeID, PurposeLogin) // refuses it, burning it unless spent
+		if err == nil {
+			err = internalErr(errors.New("peek accepted a challenge of another purpose"))
+		}
+		return "", err
+	}
+	spent, u, creds, err := s.store.LoginSubject(ctx, ch.OrgID, ch.UserID, ch.ID)
+	if err != nil {
+		return "", internalErr(err)
+	}
+	if spent {
+		// A replay, refused without checking its answer (as peek does).
+		return "", wrap(Invalid, msgChallengeBad, ErrUsed)
+	}
+	tok, err := s.login(ctx, ch, a, u, creds)
 	if err != nil {
 		s.burn(ctx, ch)
 		return "", err
@@ -313,21 +344,20 @@ func (s *Service) Login(ctx context.Context, challengeID string, a *Assertion) (
 	return tok, nil
 }
 
-func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion) (string, error) {
+// login checks the answer a to ch, whose user u (nil when there is none)
+// and u's credentials creds the caller read.
+func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion, u *User, creds []*Credential) (string, error) {
 	if isDecoyUser(ch.UserID) {
 		// A decoy (decoy.go): nobody can answer it. The answer is checked
 		// as a real one is, against no credential, so that a malformed
-		// answer gets the same 400 and any other the same 401.
-		if _, err := s.store.Credentials(ctx, ch.OrgID, ""); err != nil && !errors.Is(err, ErrNotFound) {
-			return "", internalErr(err)
-		}
+		// answer gets the same 400 and any other the same 401. Its store
+		// read (LoginSubject, which found no user) was a real one's.
 		_, e := pickCredential(nil, a)
 		s.log.InfoContext(ctx, "login failed", "org", ch.OrgID, "reason", "answer to a decoy challenge")
 		return "", e
 	}
-	u, err := s.store.User(ctx, ch.OrgID, ch.UserID)
-	if err != nil {
-		return "", errUnauthenticated(err)
+	if u == nil {
+		return "", errUnauthenticated(fmt.Errorf("user: %w", ErrNotFound))
 	}
 	if !u.IsActive || u.IsArchived || !u.IsRegistered {
 		return "", errUnauthenticated(errors.New("user cannot log in"))
@@ -335,10 +365,6 @@ func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion) (strin
 	if u.IsSSORequired {
 		// Made SSO-required after its login began (oidc.go).
 		return "", errUnauthenticated(errors.New("user must log in with SSO"))
-	}
-	creds, err := s.store.Credentials(ctx, ch.OrgID, u.ID)
-	if err != nil {
-		return "", internalErr(err)
 	}
 	c, e := pickCredential(creds, a)
 	if e != nil {

@@ -248,6 +248,22 @@ type OrgStore interface {
 	HasOrgs(ctx context.Context) (bool, error)
 }
 
+// LoginReadStore reads, in one call each, what the two login requests need
+// (one query on SQLite, one round trip on PostgreSQL, where several calls
+// cost one each).
+type LoginReadStore interface {
+	// UserWithCredentials returns the user of orgID named username and its
+	// own credentials (not its tokens'), oldest first, as UserByUsername
+	// and Credentials would. ErrNotFound when there is no such user.
+	UserWithCredentials(ctx context.Context, orgID, username string) (*User, []*Credential, error)
+	// LoginSubject reports whether the challenge challengeID is recorded as
+	// spent (as ChallengeSpent) and returns the user of orgID with id
+	// userID and its own credentials, oldest first (as User and
+	// Credentials). u is nil, and creds empty, when there is no such user:
+	// spent is told all the same.
+	LoginSubject(ctx context.Context, orgID, userID, challengeID string) (spent bool, u *User, creds []*Credential, err error)
+}
+
 // UserStore persists users and their registration codes.
 type UserStore interface {
 	CreateUser(ctx context.Context, u *User) error
@@ -468,6 +484,7 @@ type Store interface {
 	PolicyStore       // policystore.go
 	OIDCProviderStore // oidcstore.go
 	LoginCodeStore    // logincode.go
+	LoginReadStore
 	Sweeper
 	ReadinessStore
 	token.KeyStore

@@ -59,6 +59,20 @@ func (s *store) Credentials(ctx context.Context, orgID, userID string) ([]*auth.
 	return v, err
 }
 
+func (s *store) UserWithCredentials(ctx context.Context, orgID, username string) (*auth.User, []*auth.Credential, error) {
+	start := time.Now()
+	u, cs, err := s.Store.UserWithCredentials(ctx, orgID, username)
+	s.observe("UserWithCredentials", start, err)
+	return u, cs, err
+}
+
+func (s *store) LoginSubject(ctx context.Context, orgID, userID, challengeID string) (bool, *auth.User, []*auth.Credential, error) {
+	start := time.Now()
+	spent, u, cs, err := s.Store.LoginSubject(ctx, orgID, userID, challengeID)
+	s.observe("LoginSubject", start, err)
+	return spent, u, cs, err
+}
+
 func (s *store) TokenCredentials(ctx context.Context, orgID, tokenID string) ([]*auth.Credential, error) {
 	start := time.Now()
 	v, err := s.Store.TokenCredentials(ctx, orgID, tokenID)

@@ -208,6 +208,9 @@ type stmts struct {
 	user             *sql.Stmt
 	userByUsername   *sql.Stmt
 	challengeSpent   *sql.Stmt
+	// login reads (loginread.go)
+	userWithCredentials *sql.Stmt
+	loginSubject        *sql.Stmt
 	// write pool
 	useAction         *sql.Stmt
 	spendChallenge    *sql.Stmt
@@ -239,6 +242,8 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.user, s.read, userSQL},
 		{&s.stmts.userByUsername, s.read, userByUsernameSQL},
 		{&s.stmts.challengeSpent, s.read, challengeSpentSQL},
+		{&s.stmts.userWithCredentials, s.read, userWithCredentialsSQL},
+		{&s.stmts.loginSubject, s.read, loginSubjectSQL},
 		{&s.stmts.useAction, s.write, useActionSQL},
 		{&s.stmts.spendChallenge, s.write, spendChallengeSQL},
 		{&s.stmts.insertAction, s.write, insertActionSQL},
