@@ -101,6 +101,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"CreateCredential", testCreateCredential},
 		{"CreateCredentialErrors", testCreateCredentialErrors},
 		{"CredentialLists", testCredentialLists},
+		{"LoginReads", testLoginReads}, // loginread.go
 		{"CredentialOtherOrg", testCredentialOtherOrg},
 		{"SetCredentialActive", testSetCredentialActive},
 		{"SetCredentialActiveErrors", testSetCredentialActiveErrors},
@@ -465,6 +466,8 @@ func testCanceledContext(t *testing.T, s auth.Store) {
 		{"CreateUser", func() error { return s.CreateUser(ctx, newUser(u.OrgID, "us-new")) }},
 		{"User", func() error { _, err := s.User(ctx, u.OrgID, u.ID); return err }},
 		{"UserByUsername", func() error { _, err := s.UserByUsername(ctx, u.OrgID, u.Username); return err }},
+		{"UserWithCredentials", func() error { _, _, err := s.UserWithCredentials(ctx, u.OrgID, u.Username); return err }},
+		{"LoginSubject", func() error { _, _, _, err := s.LoginSubject(ctx, u.OrgID, u.ID, "ch-1"); return err }},
 		{"SetRegistrationCode", func() error { return s.SetRegistrationCode(ctx, n.Code) }},
 		{"ConsumeRegistrationCode", func() error { _, err := s.ConsumeRegistrationCode(ctx, u.ID, n.Code.Hash); return err }},
 		{"RegisterUser", func() error {
