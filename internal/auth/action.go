@@ -102,11 +102,11 @@ func (s *Service) ActionInit(ctx context.Context, p *Principal, req *ActionReque
 // accepted one is spent in the same commit that writes the action and its
 // pending audit entry, so that two concurrent answers cannot both pass.
 func (s *Service) ActionComplete(ctx context.Context, p *Principal, challengeID string, a *Assertion) (tok, id string, err error) {
-	ch, err := s.peek(ctx, challengeID, PurposeAction)
+	ch, creds, err := s.peekAction(ctx, p, challengeID)
 	if err != nil {
 		return "", "", err
 	}
-	tok, id, err = s.actionComplete(ctx, p, ch, a)
+	tok, id, err = s.actionComplete(ctx, p, ch, creds, a)
 	if err != nil {
 		s.burn(ctx, ch)
 		return "", "", err
@@ -114,13 +114,44 @@ func (s *Service) ActionComplete(ctx context.Context, p *Principal, challengeID 
 	return tok, id, nil
 }
 
-func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challenge, a *Assertion) (string, string, error) {
+// peekAction is peek for an action challenge answered by p. For a user
+// session it also returns the credentials p may sign with, read with the
+// challenge's spent record in one store call (LoginSubject, of p's own
+// user: nothing of another identity is read); for a token, creds is nil
+// and actionComplete reads them.
+func (s *Service) peekAction(ctx context.Context, p *Principal, id string) (*Challenge, []*Credential, error) {
+	if !p.IsUserSession() {
+		ch, err := s.peek(ctx, id, PurposeAction)
+		return ch, nil, err
+	}
+	ch, err := s.unsealFor(ctx, id, PurposeAction)
+	if err != nil {
+		return nil, nil, err
+	}
+	spent, _, creds, err := s.store.LoginSubject(ctx, p.OrgID, p.UserID, ch.ID)
+	if err != nil {
+		return nil, nil, internalErr(err)
+	}
+	if spent {
+		return nil, nil, wrap(Invalid, msgChallengeBad, ErrUsed)
+	}
+	if creds == nil {
+		creds = []*Credential{} // read, and none: not to be read again
+	}
+	return ch, creds, nil
+}
+
+// actionComplete checks the answer a to ch; creds are the credentials p may
+// sign with, or nil when they were not read yet.
+func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challenge, creds []*Credential, a *Assertion) (string, string, error) {
 	if ch.OrgID != p.OrgID || ch.TokenID != p.TokenID || ch.UserID != p.UserID {
 		return "", "", wrap(Invalid, msgChallengeBad, errors.New("challenge of another identity"))
 	}
-	creds, err := s.signingCredentials(ctx, p)
-	if err != nil {
-		return "", "", internalErr(err)
+	if creds == nil {
+		var err error
+		if creds, err = s.signingCredentials(ctx, p); err != nil {
+			return "", "", internalErr(err)
+		}
 	}
 	c, e := pickCredential(creds, a)
 	if e != nil {

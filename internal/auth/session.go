@@ -295,6 +295,24 @@ func (s *Service) peek(ctx context.Context, id string, purpose Purpose) (*Challe
 	return ch, nil
 }
 
+// unsealFor opens the challenge identified by id, of purpose, without
+// reading the store: the caller reads its spent record (as peek does) with
+// what else it needs, in one store call. A challenge of another purpose is
+// refused by peek, as it always was (and burnt unless spent).
+func (s *Service) unsealFor(ctx context.Context, id string, purpose Purpose) (*Challenge, error) {
+	ch, err := s.unseal(id)
+	if err != nil {
+		return nil, err
+	}
+	if ch.Purpose != purpose {
+		if _, err := s.peek(ctx, id, purpose); err != nil {
+			return nil, err
+		}
+		return nil, internalErr(errors.New("peek accepted a challenge of another purpose"))
+	}
+	return ch, nil
+}
+
 // burn spends a challenge that was answered and refused, so that it cannot
 // be answered again (spec 12.4). It is done even when the caller has gone
 // away, within its own short bound; a challenge already spent (a
@@ -317,15 +335,8 @@ func (s *Service) burn(ctx context.Context, ch *Challenge) {
 // read in one store call (LoginSubject); a challenge of another purpose
 // goes through peek, which refuses it as before.
 func (s *Service) Login(ctx context.Context, challengeID string, a *Assertion) (string, error) {
-	ch, err := s.unseal(challengeID)
+	ch, err := s.unsealFor(ctx, challengeID, PurposeLogin)
 	if err != nil {
-		return "", err
-	}
-	if ch.Purpose != PurposeLogin {
-		_, err := s.peek(ctx, challengeID, PurposeLogin) // refuses it, burning it unless spent
-		if err == nil {
-			err = internalErr(errors.New("peek accepted a challenge of another purpose"))
-		}
 		return "", err
 	}
 	spent, u, creds, err := s.store.LoginSubject(ctx, ch.OrgID, ch.UserID, ch.ID)
