@@ -179,6 +179,18 @@ func TestSealedChallengeAcrossReplicas(t *testing.T) {
 			if r := a.do("POST", "/auth/login", "", answer(ai)); r.status != 400 || r.errMsg() != bad {
 				t.Fatalf("action challenge used to log in: %d %s", r.status, r.raw)
 			}
+			// ... and that refusal burnt it: its own purpose is refused too.
+			if r := b.do("POST", "/auth/action", u.token, answer(ai)); r.status != 400 || r.errMsg() != bad {
+				t.Fatalf("action challenge after its refusal as a login: %d %s", r.status, r.raw)
+			}
+			// A login challenge answered as an action is refused, and burnt.
+			li := loginInit(b)
+			if r := a.do("POST", "/auth/action", u.token, answer(li)); r.status != 400 || r.errMsg() != bad {
+				t.Fatalf("login challenge used for an action: %d %s", r.status, r.raw)
+			}
+			if r := b.do("POST", "/auth/login", "", answer(li)); r.status != 400 || r.errMsg() != bad {
+				t.Fatalf("login challenge after its refusal as an action: %d %s", r.status, r.raw)
+			}
 			ai = b.do("POST", "/auth/action/init", u.token, map[string]string{
 				"userActionPayload": `{}`, "userActionHttpMethod": "POST", "userActionHttpPath": "/auth/logout",
 			})
