@@ -59,7 +59,7 @@ func (s *Service) verifyAssertion(ctx context.Context, c *Credential, a *Asserti
 	case KindKey, KindPasswordProtectedKey:
 		// A PasswordProtectedKey signs like a Key; its private key is
 		// decrypted by the client (spec 3.1).
-		pub, err := credential.ParsePublicKeyPEM(c.PublicKey)
+		pub, err := s.keys.parse(c.PublicKey)
 		if err != nil {
 			return internalErr(err) // it was valid when stored
 		}
