@@ -46,8 +46,8 @@ type Report struct {
 	Checkpoints int
 	// Covered is the highest seq a valid checkpoint vouches for: entries
 	// after it are only as good as the database they came from.
-	Covered  int64
-	KIDs     []string // the key ids whose checkpoints verified
+	Covered int64
+	KIDs    []string // the key ids whose checkpoints verified
 	// Unbound are the RFC 9421 entries whose signature is bound to a
 	// bearer token signet does not keep (docs/audit.md) and that no token
 	// given to Verify fits: their chain place and hash are checked, and
