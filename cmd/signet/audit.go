@@ -55,6 +55,26 @@ func (m *Main) auditExport(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(m.Stderr, "wrote %d entries and %d checkpoints of org %s to %s\n", len(x.Entries), len(x.Checkpoints), orgID, out)
+	// Entries stored before signet stopped keeping bearer tokens: the
+	// export redacted them, the database (and its backups) did not.
+	var held []string
+	seen := map[string]bool{}
+	n := 0
+	for _, e := range x.Entries {
+		if !e.RedactedAtExport {
+			continue
+		}
+		n++
+		if !seen[e.TokenID] {
+			seen[e.TokenID] = true
+			held = append(held, e.TokenID+" ("+e.TokenKind+")")
+		}
+	}
+	if n > 0 {
+		fmt.Fprintf(m.Stderr, "warning: %d RFC 9421 entries were stored with the signer's bearer token, before signet stopped keeping tokens; "+
+			"the export redacted them, but the database and its backups hold these tokens: revoke the ones still valid (docs/audit.md, \"Entries stored with a token\"): %s\n",
+			n, strings.Join(held, ", "))
+	}
 	return nil
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/signet-auth/signet/internal/audit"
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/credential/passkeytest"
+	"github.com/signet-auth/signet/internal/httpsig"
 	"github.com/signet-auth/signet/internal/postgres"
 	"github.com/signet-auth/signet/internal/postgres/pgtest"
 	"github.com/signet-auth/signet/internal/sqlite"
@@ -273,4 +274,72 @@ func scanColumns(t *testing.T, db *sql.DB, store string, tokens map[string]strin
 		t.Fatal("read no cell")
 	}
 	return found
+}
+
+// An entry stored with its token, as signet stored RFC 9421 bases before it
+// stopped keeping tokens (here: a real request's entry with the token put
+// back, appended to the chain as it was then): the database is left as it
+// is (hash-chained entries are never rewritten), the export redacts the
+// token and marks the entry, verify checks its place without the token and
+// its hash and signature with it.
+func TestHTTPSigOldEntryExport(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			e := newEnv(t, open(t))
+			u := e.newUser()
+			pat := e.createPAT(u, "pat", "")
+			if r := e.send(e.httpsigRequest(pat.token, pat.signer, "POST", "/permissions", permissionBody())); r.status != 200 {
+				t.Fatalf("PAT: %d %s", r.status, r.raw)
+			}
+			x, err := e.svc.ExportAudit(ctx, u.orgID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var old *audit.Entry
+			for _, en := range x.Entries {
+				if strings.HasPrefix(en.Algorithm, audit.HTTPSigPrefix) {
+					c := *en
+					old = &c
+				}
+			}
+			base, _ := base64.RawURLEncoding.DecodeString(old.ClientData)
+			whole, ok := httpsig.RestoreAuthorization(base, httpsig.AuthorizationValues(pat.token))
+			if !ok {
+				t.Fatal("the PAT does not fit its entry")
+			}
+			old.ID, old.ClientData = "uj-old", base64.RawURLEncoding.EncodeToString(whole)
+			if err := e.store.AppendAuditEntry(ctx, old, e.clock.Now()); err != nil {
+				t.Fatal(err)
+			}
+
+			x, err = e.svc.ExportAudit(ctx, u.orgID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			raw, _ := json.Marshal(x)
+			if tok := holdsToken(raw, map[string]string{"PAT": pat.token}); tok != "" {
+				t.Fatal("the export holds the PAT of an entry stored with it")
+			}
+			x = roundTripExport(t, x)
+			marked := 0
+			for _, en := range x.Entries {
+				if en.RedactedAtExport {
+					marked++
+				}
+			}
+			if marked != 1 {
+				t.Fatalf("%d entries marked redactedAtExport, want 1", marked)
+			}
+			rep := audit.VerifyWith(x, audit.Options{JWKS: e.iss.JWKS()})
+			if !rep.OK() || len(rep.Redacted) != 1 || len(rep.Unbound) != 1 {
+				t.Fatalf("verify without the token: %+v", rep)
+			}
+			rep = audit.VerifyWith(x, audit.Options{JWKS: e.iss.JWKS(), Tokens: []string{pat.token}})
+			if !rep.OK() || len(rep.Redacted) != 0 || rep.Rebound != 2 {
+				t.Fatalf("verify with the token: %+v", rep)
+			}
+		})
+	}
 }
