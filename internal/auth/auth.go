@@ -111,6 +111,7 @@ type Service struct {
 
 	verified *verifiedTokens
 	opsCache *operationsCache
+	keys     *parsedKeys // Key credentials' parsed PEM (keycache.go)
 	// sendSlots bounds the codes being mailed in the background
 	// (refusal.go).
 	sendSlots chan struct{}
@@ -172,6 +173,7 @@ func New(cfg Config) (*Service, error) {
 	cfg.ChallengeKey = nil // kept in sealer only
 	svc := &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops,
 		verified: newVerifiedTokens(cfg.TokenCacheSize), opsCache: newOperationsCache(OperationsCacheSize, ops),
+		keys:      newParsedKeys(keyCacheSize),
 		sendSlots: make(chan struct{}, maxPendingSends), sealer: sealer, decoyKey: decoyKey}
 	if cfg.RPID != "" {
 		p := &credential.Fido2Policy{RPID: cfg.RPID, Origins: cfg.Origins}

@@ -145,7 +145,7 @@ func (s *Service) SpendSignature(ctx context.Context, p *Principal, r *SignedReq
 		if want := signatureAlg[c.Algorithm]; want == "" || sig.Alg != want {
 			return nil, errUnauthenticated(errors.New("alg does not match the credential"))
 		}
-		pub, err := credential.ParsePublicKeyPEM(c.PublicKey)
+		pub, err := s.keys.parse(c.PublicKey)
 		if err != nil {
 			return nil, internalErr(err)
 		}
