@@ -171,6 +171,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"Policies", testPolicies},                                   // policies.go
 		{"Approvals", testApprovals},                                 // policies.go
 		{"ResolveApprovalConcurrent", testResolveApprovalConcurrent}, // policies.go
+		{"UnfinishedApprovals", testUnfinishedApprovals},             // policies.go
 		{"AppendAuditEntry", testAppendAuditEntry},                   // policies.go
 	}
 	for _, tt := range tests {
