@@ -256,10 +256,11 @@ func (s *Service) gatewayPolicies(ctx context.Context, p *Principal, kind string
 // user action it spent, before forwarding it: nil forwards it; a Block
 // policy that triggers refuses it (Forbidden); triggered RequestApproval
 // policies hold it as an approval (PendingError) and nothing reaches the
-// upstream until it is approved. An unsigned request (req.ActionID "")
-// cannot be held: one a RequestApproval policy triggers on is refused.
-// An org without policies over the operation costs one cache lookup.
-func (s *Service) GateRequest(ctx context.Context, p *Principal, kind string, req *HeldRequest) error {
+// upstream until it is approved. held builds the request to hold (called
+// only then); an unsigned request (signed false) cannot be held: one a
+// RequestApproval policy triggers on is refused. An org without policies
+// over the operation costs one cache lookup and builds nothing.
+func (s *Service) GateRequest(ctx context.Context, p *Principal, kind string, body []byte, signed bool, held func() *HeldRequest) error {
 	if !s.kinds[kind] {
 		return nil
 	}
@@ -269,7 +270,7 @@ func (s *Service) GateRequest(ctx context.Context, p *Principal, kind string, re
 	}
 	var h holding
 	for _, pol := range pols {
-		if pol.Action.Kind == ActionNoAction || !pol.triggers(req.Body) {
+		if pol.Action.Kind == ActionNoAction || !pol.triggers(body) {
 			continue
 		}
 		switch pol.Action.Kind {
@@ -283,15 +284,16 @@ func (s *Service) GateRequest(ctx context.Context, p *Principal, kind string, re
 	if len(h.groups) == 0 {
 		return nil
 	}
-	if req.ActionID == "" {
+	if !signed {
 		return Errorf(Forbidden, "policy %s requires approval of %s: only a signed request can be held for approval", h.ids[0], kind)
 	}
-	body := map[string]any{"method": req.Method, "target": req.Target}
+	req := held()
+	shown := map[string]any{"method": req.Method, "target": req.Target}
 	if len(req.Body) > 0 && json.Valid(req.Body) {
-		body["body"] = json.RawMessage(req.Body)
+		shown["body"] = json.RawMessage(req.Body)
 	}
 	act := &pendingActivity{kind: kind, op: PendingOp{Op: opForward, Operation: kind, Request: req},
-		change: ChangeRequest{EntityID: req.ActionID, Kind: "Request", OperationKind: kind, Body: mustJSON(body)}}
+		change: ChangeRequest{EntityID: req.ActionID, Kind: "Request", OperationKind: kind, Body: mustJSON(shown)}}
 	return s.hold(ctx, p, act, &h)
 }
 
@@ -371,4 +373,3 @@ func (s *Service) FinishInterrupted(ctx context.Context) (int, error) {
 		}
 	}
 }
-

@@ -89,11 +89,11 @@ type Approval struct {
 	// request forwarded on approval (0: not forwarded, or no answer).
 	UpstreamStatus int
 	Data           ApprovalData
-	ExpiresAt  *time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	ResolvedAt *time.Time
-	Decisions  []Decision // by date
+	ExpiresAt      *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	ResolvedAt     *time.Time
+	Decisions      []Decision // by date
 }
 
 // ApprovalData is what an approval holds beyond its state: the activity as

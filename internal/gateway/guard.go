@@ -144,8 +144,10 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 	if la := g.routes.lookalike(r, rt); la != nil {
 		return lookalikeError(r, la)
 	}
-	if g.signed(r, rt) {
-		body, err := g.readBody(r)
+	var body []byte
+	signed := g.signed(r, rt)
+	if signed {
+		body, err = g.readBody(r)
 		if err != nil {
 			return err
 		}
@@ -168,6 +170,18 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 	}
 	if rt != nil && rt.Operation != "" {
 		if err := g.svc.Authorize(ctx, p, rt.Operation); err != nil {
+			return err
+		}
+		// The org's policies over the operation (docs/policies.md,
+		// "Gateway mode"): one cache lookup when there are none.
+		err := g.svc.GateRequest(ctx, p, rt.Operation, body, signed, func() *auth.HeldRequest { return held(r, x, body) })
+		var pending *auth.PendingError
+		if errors.As(err, &pending) {
+			w.Header().Set("X-Request-Id", x.id)
+			g.pending(w, pending.Approval)
+			return nil
+		}
+		if err != nil {
 			return err
 		}
 	}
