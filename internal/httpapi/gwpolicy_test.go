@@ -423,6 +423,16 @@ func TestGatewayPolicyReplicasRace(t *testing.T) {
 				t.Fatalf("round %d: approval %s result %v", round, st, res)
 			}
 		}
+		// Each gateway caches the org's policies; one created on the
+		// other replica is seen by the very next request.
+		if r := gws[0].pay(admin, "/payments", `{"amount":1}`); r.status != 201 {
+			t.Fatalf("below the threshold: %d %s", r.status, r.raw)
+		}
+		block := gws[1].createPolicy(admin, mustJSON(map[string]any{"name": "freeze", "activityKind": "Payments:Create",
+			"rule": map[string]any{"kind": "AlwaysTrigger"}, "action": map[string]any{"kind": "Block"}}))
+		if r := gws[0].pay(admin, "/payments", `{"amount":1}`); r.status != 403 || !strings.Contains(r.str("error", "message"), block) {
+			t.Fatalf("after a Block policy on the other replica: %d %s", r.status, r.raw)
+		}
 	})
 }
 
