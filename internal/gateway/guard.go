@@ -174,18 +174,23 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 		}
 		// The org's policies over the operation (docs/policies.md,
 		// "Gateway mode"): one cache lookup when there are none.
-		err := g.svc.GateRequest(ctx, p, rt.Operation, body, signed, func() *auth.HeldRequest { return held(r, x, body) })
-		var pending *auth.PendingError
-		if errors.As(err, &pending) {
-			w.Header().Set("X-Request-Id", x.id)
-			g.pending(w, pending.Approval)
-			return nil
-		}
-		if err != nil {
-			return err
+		if err := g.svc.GateRequest(ctx, p, rt.Operation, body, signed, func() *auth.HeldRequest { return held(r, x, body) }); err != nil {
+			return g.gated(w, x, err)
 		}
 	}
 	return g.forward(w, r, x)
+}
+
+// gated answers a request a policy refused or held: a held one gets 202
+// with its change request and goes no further.
+func (g *Gateway) gated(w http.ResponseWriter, x *exchange, err error) error {
+	var pending *auth.PendingError
+	if !errors.As(err, &pending) {
+		return err
+	}
+	w.Header().Set("X-Request-Id", x.id)
+	g.pending(w, pending.Approval)
+	return nil
 }
 
 // lookalikeError refuses r, a look-alike of la.
