@@ -303,7 +303,10 @@ func (s *Service) forward(ctx context.Context, p *Principal, op *PendingOp) (App
 	if fw == nil || op.Request == nil {
 		return ApprovalResult{}, Errorf(Unavailable, "no gateway is running to forward the request")
 	}
-	status, err := fw.f(ctx, p, op.Request)
+	// The forward is not tied to the decider's request: a decider who
+	// hangs up must not cut a forward the upstream may already be acting
+	// on (the gateway bounds it with its upstream timeout).
+	status, err := fw.f(context.WithoutCancel(ctx), p, op.Request)
 	if err != nil {
 		s.log.WarnContext(ctx, "forwarding an approved request failed", "org", p.OrgID, "operation", op.Operation, "err", err)
 		return ApprovalResult{}, Errorf(Unavailable, "the upstream did not answer; the request is not sent again")
