@@ -19,7 +19,7 @@ func TestGatewayPolicyHTTPSig(t *testing.T) {
 	ctx := context.Background()
 	above := 100.0
 	_, err := u.client.CreatePolicy(ctx, client.PolicyRequest{Name: "big orders", ActivityKind: "Orders:Create",
-		Rule: client.PolicyRule{Kind: "JsonFieldThreshold", Configuration: &client.RuleConfiguration{Pointer: "/qty", Above: &above}},
+		Rule:   client.PolicyRule{Kind: "JsonFieldThreshold", Configuration: &client.RuleConfiguration{Pointer: "/qty", Above: &above}},
 		Action: client.PolicyAction{Kind: "RequestApproval", ApprovalGroups: []client.ApprovalGroup{{Quorum: 1, InitiatorCanApprove: true}}}})
 	if err != nil {
 		t.Fatal(err)
