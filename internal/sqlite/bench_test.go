@@ -99,3 +99,38 @@ func BenchmarkPrincipal(b *testing.B) {
 		})
 	})
 }
+
+// BenchmarkPrincipalVersionRead prices the alternative issue 13 asked to
+// judge: instead of the Principal join, one indexed read of a per-org
+// version (here authz_version, by the orgs primary key, prepared as
+// Principal is), with the Principal cached in memory under it. A
+// request would still pay this read; the comparison with
+// BenchmarkPrincipal is the most such a cache could save.
+func BenchmarkPrincipalVersionRead(b *testing.B) {
+	s := open(b)
+	n := seed(b, s)
+	stmt, err := s.read.PrepareContext(b.Context(), `SELECT authz_version FROM orgs WHERE id = ?`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer stmt.Close()
+	for _, bb := range []struct {
+		name string
+		read func() error
+	}{
+		{"principal", func() error { _, err := s.Principal(b.Context(), n.Org.ID, "to-1"); return err }},
+		{"version", func() error {
+			var v int64
+			return stmt.QueryRowContext(b.Context(), n.Org.ID).Scan(&v)
+		}},
+	} {
+		b.Run(bb.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for range b.N {
+				if err := bb.read(); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
