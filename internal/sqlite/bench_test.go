@@ -4,6 +4,7 @@ import (
 	"database/sql"
 	"fmt"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -100,20 +101,35 @@ func BenchmarkPrincipal(b *testing.B) {
 	})
 }
 
-// BenchmarkPrincipalVersionRead prices the alternative issue 13 asked to
-// judge: instead of the Principal join, one indexed read of a per-org
-// version (here authz_version, by the orgs primary key, prepared as
-// Principal is), with the Principal cached in memory under it. A
-// request would still pay this read; the comparison with
-// BenchmarkPrincipal is the most such a cache could save.
+// BenchmarkPrincipalVersionRead prices two alternatives to the Principal
+// join that issue 13 asked to judge, in CPU time per read (less noisy than
+// ns/op on a shared machine):
+//   - version: one indexed read of a per-org version (here authz_version,
+//     by the orgs primary key, prepared as Principal is), as a Principal
+//     cached in memory under such a version would still pay per request;
+//   - narrow: the same join with only the 13 columns Authenticate checks,
+//     not the 25 of PrincipalState (the driver's cost grows per column).
 func BenchmarkPrincipalVersionRead(b *testing.B) {
 	s := open(b)
 	n := seed(b, s)
-	stmt, err := s.read.PrepareContext(b.Context(), `SELECT authz_version FROM orgs WHERE id = ?`)
+	version, err := s.read.PrepareContext(b.Context(), `SELECT authz_version FROM orgs WHERE id = ?`)
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer stmt.Close()
+	defer version.Close()
+	narrow, err := s.read.PrepareContext(b.Context(), `SELECT
+			t.kind, t.user_id, t.credential_uuid, t.permission_id, t.is_active, t.is_archived, t.expires_at,
+			u.username, u.kind, u.is_active, u.is_archived,
+			t.credential_uuid = '' OR coalesce(c.is_active, 0), o.authz_version
+		FROM access_tokens t
+		JOIN users u ON u.org_id = t.org_id AND u.id = t.user_id
+		JOIN orgs o ON o.id = t.org_id
+		LEFT JOIN credentials c ON c.uuid = t.credential_uuid AND c.org_id = t.org_id AND c.user_id = t.user_id
+		WHERE t.id = ? AND t.org_id = ?`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer narrow.Close()
 	for _, bb := range []struct {
 		name string
 		read func() error
@@ -121,16 +137,34 @@ func BenchmarkPrincipalVersionRead(b *testing.B) {
 		{"principal", func() error { _, err := s.Principal(b.Context(), n.Org.ID, "to-1"); return err }},
 		{"version", func() error {
 			var v int64
-			return stmt.QueryRowContext(b.Context(), n.Org.ID).Scan(&v)
+			return version.QueryRowContext(b.Context(), n.Org.ID).Scan(&v)
+		}},
+		{"narrow", func() error {
+			var kind, user, cred, perm, name, ukind string
+			var active, archived, uactive, uarchived, credActive bool
+			var expires, v int64
+			return narrow.QueryRowContext(b.Context(), "to-1", n.Org.ID).Scan(&kind, &user, &cred, &perm,
+				&active, &archived, &expires, &name, &ukind, &uactive, &uarchived, &credActive, &v)
 		}},
 	} {
 		b.Run(bb.name, func(b *testing.B) {
 			b.ReportAllocs()
+			start := cpuTime(b)
 			for range b.N {
 				if err := bb.read(); err != nil {
 					b.Fatal(err)
 				}
 			}
+			b.ReportMetric(float64((cpuTime(b)-start).Nanoseconds())/1e3/float64(b.N), "cpu-us/op")
 		})
 	}
+}
+
+// cpuTime is the user and system CPU time this process has used.
+func cpuTime(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
