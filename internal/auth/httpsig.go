@@ -145,7 +145,7 @@ func (s *Service) SpendSignature(ctx context.Context, p *Principal, r *SignedReq
 		if want := signatureAlg[c.Algorithm]; want == "" || sig.Alg != want {
 			return nil, errUnauthenticated(errors.New("alg does not match the credential"))
 		}
-		pub, err := credential.ParsePublicKeyPEM(c.PublicKey)
+		pub, err := s.keys.parse(c.PublicKey)
 		if err != nil {
 			return nil, internalErr(err)
 		}
@@ -160,7 +160,7 @@ func (s *Service) SpendSignature(ctx context.Context, p *Principal, r *SignedReq
 	}
 	tok := newSecret() // never handed out: the action is spent right away
 	act := &Action{
-		ID: newID("uj"), TokenHash: hash(tok), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID,
+		ID: newActionID("uj"), TokenHash: hash(tok), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID,
 		CredentialUUID: c.UUID, Method: r.Method, Path: r.Path, Query: r.Query, PayloadHash: ph,
 		ExpiresAt: now.Add(s.cfg.ActionTTL), CreatedAt: now,
 	}
