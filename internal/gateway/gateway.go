@@ -190,13 +190,23 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // bufferPool recycles the 32 KiB buffers ReverseProxy copies response
-// bodies with (it allocates one per request otherwise).
+// bodies with (it allocates one per request otherwise). The pool holds
+// array pointers, which a returned slice converts back to without an
+// allocation (a *[]byte would cost one per Put).
 type bufferPool struct{}
 
-var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+const bufferSize = 32 << 10
 
-func (bufferPool) Get() []byte  { return *(buffers.Get().(*[]byte)) }
-func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+var buffers = sync.Pool{New: func() any { return new([bufferSize]byte) }}
+
+func (bufferPool) Get() []byte { return buffers.Get().(*[bufferSize]byte)[:] }
+
+func (bufferPool) Put(b []byte) {
+	if cap(b) < bufferSize {
+		return // not one of ours
+	}
+	buffers.Put((*[bufferSize]byte)(b[:bufferSize]))
+}
 
 // requestID returns the client's X-Request-Id if it is reasonable, or a new
 // one, like internal/httpapi.

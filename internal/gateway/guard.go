@@ -25,7 +25,9 @@ func (g *Gateway) observe(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	x := &exchange{id: requestID(r), in: r.Context()}
 	rec := &recorder{ResponseWriter: w}
-	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
+	// The exchange joins the request's context in forward, where the
+	// ReverseProxy hooks that read it run: a refused request never copies
+	// its Request for it.
 	var err error
 	// Deferred, so the line is written even when ReverseProxy aborts a
 	// response whose body failed half-way (http.ErrAbortHandler).
@@ -247,7 +249,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, x *exchange) e
 		x.body = &limitedBody{r: r.Body, n: g.maxStream}
 		r.Body = x.body
 	}
-	ctx, cancel := context.WithCancelCause(r.Context())
+	ctx, cancel := context.WithCancelCause(context.WithValue(r.Context(), exchangeKey{}, x))
 	defer cancel(nil)
 	x.timer = time.AfterFunc(g.timeout, func() { cancel(errUpstreamTimeout) })
 	defer x.timer.Stop()
