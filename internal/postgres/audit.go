@@ -143,14 +143,11 @@ func (s *Store) RecordOutcome(ctx context.Context, o *audit.Outcome) error {
 	return dbErr("record outcome", err)
 }
 
-// QueueOutcome is RecordOutcome, answered through done: PostgreSQL commits
-// of many connections do not take turns on one writer.
-func (s *Store) QueueOutcome(ctx context.Context, o *audit.Outcome, done func(error)) {
-	done(s.RecordOutcome(ctx, o))
-}
-
 // AuditSummaries lists entries of q.OrgID in q's time range, by seq.
 func (s *Store) AuditSummaries(ctx context.Context, q auth.AuditQuery) ([]audit.Summary, error) {
+	if err := s.flushOutcomes(ctx); err != nil {
+		return nil, err
+	}
 	var from, to *time.Time
 	if !q.From.IsZero() {
 		from = &q.From
@@ -198,6 +195,9 @@ func scanRecord(sc rowScanner) (audit.Record, error) {
 
 // AuditRecords returns entries of the org after afterSeq, by seq.
 func (s *Store) AuditRecords(ctx context.Context, orgID string, afterSeq int64, n int) ([]audit.Record, error) {
+	if err := s.flushOutcomes(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := s.pool.Query(ctx, recordSQL+`WHERE e.org_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3`,
 		orgID, afterSeq, limit(n))
 	if err != nil {
@@ -209,6 +209,9 @@ func (s *Store) AuditRecords(ctx context.Context, orgID string, afterSeq int64, 
 
 // AuditRecord returns one entry of the org.
 func (s *Store) AuditRecord(ctx context.Context, orgID, id string) (*audit.Record, error) {
+	if err := s.flushOutcomes(ctx); err != nil {
+		return nil, err
+	}
 	r, err := scanRecord(s.pool.QueryRow(ctx, recordSQL+`WHERE e.org_id = $1 AND e.id = $2`, orgID, id))
 	if err != nil {
 		return nil, dbErr("audit record", err)

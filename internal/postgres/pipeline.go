@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
@@ -17,7 +18,10 @@ import (
 // the pipeline's statements in one transaction block past its Sync, and a
 // failing statement aborts it, so the COMMIT queued after it does not run
 // and the block is rolled back here. twoTrips returns only after the
-// server answered the COMMIT, so a nil error means committed.
+// server answered the COMMIT, so a nil error means committed. The
+// outcomes queued by QueueOutcome ride in the second pipeline, before
+// the COMMIT (outcomes.go); when the commit fails they go back to the
+// queue.
 //
 // When scan or second fails, or either pipeline fails, nothing is
 // committed and the error is returned as it is.
@@ -53,25 +57,47 @@ func (s *Store) twoTrips(ctx context.Context, sql string, args []any, scan func(
 	}
 	b = &pgx.Batch{}
 	b.Queue(sql2, args2...)
+	// The queued outcomes ride in this commit (outcomes.go).
+	outcomes, settled := s.oq.take()
+	if outcomes != nil {
+		b.Queue(outcomesSQL, outcomesArgs(outcomes)...)
+	}
 	b.Queue("COMMIT")
-	br = conn.SendBatch(ctx, b)
-	if _, err := br.Exec(); err != nil {
-		br.Close()
-		return err
-	}
-	tag, err := br.Exec()
-	if cerr := br.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return err
-	}
+	var oerrs []error
+	tag, err := func() (pgconn.CommandTag, error) {
+		br := conn.SendBatch(ctx, b)
+		defer br.Close()
+		if _, err := br.Exec(); err != nil {
+			return pgconn.CommandTag{}, err
+		}
+		if outcomes != nil {
+			rows, err := br.Query()
+			if err != nil {
+				return pgconn.CommandTag{}, err
+			}
+			if oerrs, err = readOutcomes(rows, len(outcomes)); err != nil {
+				return pgconn.CommandTag{}, err
+			}
+		}
+		tag, err := br.Exec()
+		if err != nil {
+			return tag, err
+		}
+		return tag, br.Close()
+	}()
 	// An aborted block answers COMMIT with ROLLBACK (pgx.Tx checks the
 	// same).
-	if tag.String() != "COMMIT" {
-		return fmt.Errorf("commit answered %q", tag.String())
+	if err == nil && tag.String() != "COMMIT" {
+		err = fmt.Errorf("commit answered %q", tag.String())
 	}
-	return nil
+	if outcomes != nil {
+		if err != nil {
+			s.oq.putBack(outcomes, settled)
+		} else {
+			s.oq.settle(outcomes, settled, oerrs)
+		}
+	}
+	return err
 }
 
 // rollback ends whatever transaction block conn is left in after a failure,

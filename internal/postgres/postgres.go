@@ -27,6 +27,7 @@ import (
 // for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	oq   outcomeQueue // outcomes waiting for a commit to ride in (outcomes.go)
 }
 
 var (
@@ -53,7 +54,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool}
+	s.oq.flush = s.flushAlone
+	return s, nil
 }
 
 // Defaults that bound every wait on the database when the URL sets none
@@ -93,10 +96,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes every connection of the pool. It may be called more than once.
+// Close commits the queued outcomes, then closes every connection of the
+// pool. It may be called more than once.
 func (s *Store) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), StatementTimeout)
+	defer cancel()
+	err := s.flushOutcomes(ctx)
+	s.oq.stop()
 	s.pool.Close()
-	return nil
+	return err
 }
 
 // PostgreSQL error codes (Appendix A of the manual).
