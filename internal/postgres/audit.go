@@ -32,41 +32,63 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 	var a auth.Action
 	var e audit.Entry
 	var h audit.Head
-	err := s.twoTrips(ctx, `WITH spent AS (
+	const spend = `WITH spent AS (
 				UPDATE actions SET used_at = $1
 				WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
 				RETURNING id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query,
-					payload_hash, expires_at, created_at, used_at),
+					payload_hash, expires_at, created_at, used_at)`
+	// scan reads the spent action and its pending entry, and the head
+	// when withHead.
+	scan := func(r pgx.Row, withHead bool) error {
+		var pending *string
+		dst := []any{&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
+			&a.Path, &a.Query, &a.PayloadHash, &a.ExpiresAt, &a.CreatedAt, &a.UsedAt, &pending}
+		if withHead {
+			dst = append(dst, &h.Seq, &h.Hash)
+		}
+		err := r.Scan(dst...)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return errNoMatch
+		}
+		if err != nil {
+			return err
+		}
+		if pending == nil {
+			return pgx.ErrNoRows // no pending entry: ErrNotFound, and the rollback leaves the token unspent
+		}
+		a.ExpiresAt, a.CreatedAt, a.UsedAt = utc(a.ExpiresAt), utc(a.CreatedAt), utcPtr(a.UsedAt)
+		e = audit.Entry{}
+		if err := json.Unmarshal([]byte(*pending), &e); err != nil {
+			return err
+		}
+		if e.OrgID != a.OrgID {
+			return fmt.Errorf("pending entry of org %q on an action of org %q", e.OrgID, a.OrgID)
+		}
+		return nil
+	}
+	err := s.appendAudited(ctx, &appendReq{
+		single: func() error {
+			return s.twoTrips(ctx, spend+`,
 			head AS (`+lockHeadSQL+`)
 			SELECT spent.*, ev.entry, head.seq, head.hash
 			FROM spent LEFT JOIN action_evidence ev ON ev.action_id = spent.id CROSS JOIN head`,
-		[]any{now, tokenHash, audit.Genesis},
-		func(r pgx.Row) error {
-			var pending *string
-			err := r.Scan(&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
-				&a.Path, &a.Query, &a.PayloadHash, &a.ExpiresAt, &a.CreatedAt, &a.UsedAt, &pending, &h.Seq, &h.Hash)
-			if errors.Is(err, pgx.ErrNoRows) {
-				return errNoMatch
-			}
-			if err != nil {
-				return err
-			}
-			if pending == nil {
-				return pgx.ErrNoRows // no pending entry: ErrNotFound, and the rollback leaves the token unspent
-			}
-			a.ExpiresAt, a.CreatedAt, a.UsedAt = utc(a.ExpiresAt), utc(a.CreatedAt), utcPtr(a.UsedAt)
-			if err := json.Unmarshal([]byte(*pending), &e); err != nil {
-				return err
-			}
-			if e.OrgID != a.OrgID {
-				return fmt.Errorf("pending entry of org %q on an action of org %q", e.OrgID, a.OrgID)
-			}
-			return nil
+				[]any{now, tokenHash, audit.Genesis},
+				func(r pgx.Row) error { return scan(r, true) },
+				func() (string, []any, error) {
+					args, err := sealArgs(&e, &h, target, now)
+					return appendSQL, args, err
+				})
 		},
-		func() (string, []any, error) {
-			args, err := sealArgs(&e, &h, target, now)
-			return appendSQL, args, err
-		})
+		spendSQL:  spend + ` SELECT spent.*, ev.entry FROM spent LEFT JOIN action_evidence ev ON ev.action_id = spent.id`,
+		spendArgs: []any{now, tokenHash},
+		scan: func(r pgx.Row) (*audit.Entry, error) {
+			if err := scan(r, false); err != nil {
+				return nil, err
+			}
+			return &e, nil
+		},
+		target: target, now: now,
+	})
 	if errors.Is(err, errNoMatch) {
 		var used bool
 		err = s.pool.QueryRow(ctx, `SELECT used_at IS NOT NULL FROM actions WHERE token_hash = $1 AND expires_at > $2`,

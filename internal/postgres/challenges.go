@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -119,23 +120,40 @@ func (s *Store) SpendActionForChallenge(ctx context.Context, challengeID string,
 			return fmt.Errorf("postgres: spend action for challenge: entry of org %q on an action of org %q", entry.OrgID, a.OrgID)
 		}
 		var h audit.Head
-		// $16 is audit.Genesis for the head's INSERT.
-		err = s.twoTrips(ctx, spendAndInsert+`,
+		err = s.appendAudited(ctx, &appendReq{
+			single: func() error {
+				// $16 is audit.Genesis for the head's INSERT.
+				return s.twoTrips(ctx, spendAndInsert+`,
 			head AS (INSERT INTO audit_heads (org_id, seq, hash) SELECT org_id, 0, $16::bytea FROM created
 				ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq
 				RETURNING seq, hash)
-			SELECT seq, hash FROM head`, append(args, audit.Genesis),
-			func(r pgx.Row) error {
-				err := r.Scan(&h.Seq, &h.Hash)
-				if errors.Is(err, pgx.ErrNoRows) {
-					return errSpent // nothing inserted: the challenge was spent
-				}
-				return err
+			SELECT seq, hash FROM head`, append(slices.Clip(args), audit.Genesis),
+					func(r pgx.Row) error {
+						err := r.Scan(&h.Seq, &h.Hash)
+						if errors.Is(err, pgx.ErrNoRows) {
+							return errSpent // nothing inserted: the challenge was spent
+						}
+						return err
+					},
+					func() (string, []any, error) {
+						args, err := sealArgs(entry, &h, target, now)
+						return appendSQL, args, err
+					})
 			},
-			func() (string, []any, error) {
-				args, err := sealArgs(entry, &h, target, now)
-				return appendSQL, args, err
-			})
+			spendSQL:  spendAndInsert + ` SELECT count(*) FROM created`,
+			spendArgs: args,
+			scan: func(r pgx.Row) (*audit.Entry, error) {
+				var n int64
+				if err := r.Scan(&n); err != nil {
+					return nil, err
+				}
+				if n != 1 {
+					return nil, errSpent
+				}
+				return entry, nil
+			},
+			target: target, now: now,
+		})
 	}
 	if errors.Is(err, errSpent) {
 		return used("spend action for challenge")

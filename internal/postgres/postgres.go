@@ -28,6 +28,7 @@ import (
 type Store struct {
 	pool *pgxpool.Pool
 	oq   outcomeQueue // outcomes waiting for a commit to ride in (outcomes.go)
+	ap   appender     // audited spends waiting for a group commit (group.go)
 }
 
 var (
