@@ -4,12 +4,14 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/signet-auth/signet/internal/audit"
 	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/postgres/pgtest"
 )
 
 // holdGroup makes the store's appender look busy, so that the calls f
@@ -184,4 +186,26 @@ func TestGroupFailureIsolated(t *testing.T) {
 		t.Errorf("the failing request's challenge: spent %v, %v", spent, err)
 	}
 	checkChain(t, s, "or-a", 6)
+}
+
+// TestPoolSize: without pool_max_conns in the URL the pool holds
+// DefaultMaxConns connections; the URL's setting wins.
+func TestPoolSize(t *testing.T) {
+	s := openTest(t)
+	if got := s.pool.Config().MaxConns; got != DefaultMaxConns {
+		t.Errorf("MaxConns = %d, want %d", got, DefaultMaxConns)
+	}
+	u := pgtest.URL(t)
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	s2, err := Open(t.Context(), u+sep+"pool_max_conns=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got := s2.pool.Config().MaxConns; got != 3 {
+		t.Errorf("MaxConns with pool_max_conns=3 = %d", got)
+	}
 }
