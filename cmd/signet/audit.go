@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"strings"
 
 	"github.com/signet-auth/signet/internal/audit"
 	"github.com/signet-auth/signet/internal/config"
@@ -54,12 +55,38 @@ func (m *Main) auditExport(ctx context.Context, args []string) error {
 		return err
 	}
 	fmt.Fprintf(m.Stderr, "wrote %d entries and %d checkpoints of org %s to %s\n", len(x.Entries), len(x.Checkpoints), orgID, out)
+	// Entries stored before signet stopped keeping bearer tokens: the
+	// export redacted them, the database (and its backups) did not.
+	var held []string
+	seen := map[string]bool{}
+	n := 0
+	for _, e := range x.Entries {
+		if !e.RedactedAtExport {
+			continue
+		}
+		n++
+		if !seen[e.TokenID] {
+			seen[e.TokenID] = true
+			held = append(held, e.TokenID+" ("+e.TokenKind+")")
+		}
+	}
+	if n > 0 {
+		fmt.Fprintf(m.Stderr, "warning: %d RFC 9421 entries were stored with the signer's bearer token, before signet stopped keeping tokens; "+
+			"the export redacted them, but the database and its backups hold these tokens: revoke the ones still valid (docs/audit.md, \"Entries stored with a token\"): %s\n",
+			n, strings.Join(held, ", "))
+	}
 	return nil
 }
 
 func (m *Main) auditVerify(args []string) error {
 	fs := newFlagSet("audit verify")
 	jwksFile := fs.String("jwks", "", "JWKS of the token keys to trust for checkpoints (e.g. saved from /.well-known/jwks.json), instead of the file's own")
+	var tokens []string
+	fs.Func("token", "a bearer token (PAT, service-account or login token) whose RFC 9421 entries to re-verify whole; repeatable. Prefer --tokens-file: a command line is visible to other users", func(v string) error {
+		tokens = append(tokens, v)
+		return nil
+	})
+	tokensFile := fs.String("tokens-file", "", "file of bearer tokens, one a line (blank lines and lines starting with # skipped), whose RFC 9421 entries to re-verify whole")
 	if err := m.parseFlags(fs, "audit verify", args, "FILE"); err != nil {
 		return err
 	}
@@ -80,7 +107,18 @@ func (m *Main) auditVerify(args []string) error {
 			return err
 		}
 	}
-	r := audit.Verify(&x, trusted)
+	if *tokensFile != "" {
+		tb, err := os.ReadFile(*tokensFile)
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(string(tb), "\n") {
+			if l = strings.TrimSpace(l); l != "" && !strings.HasPrefix(l, "#") {
+				tokens = append(tokens, l)
+			}
+		}
+	}
+	r := audit.VerifyWith(&x, audit.Options{JWKS: trusted, Tokens: tokens})
 	for _, p := range r.Problems {
 		fmt.Fprintln(m.Stdout, "FAIL", p)
 	}
@@ -91,6 +129,15 @@ func (m *Main) auditVerify(args []string) error {
 		x.OrgID, r.Entries, r.Checkpoints, r.Covered, r.KIDs)
 	if trusted == nil {
 		fmt.Fprintln(m.Stdout, "note: checkpoint keys were taken from the file itself; pass --jwks to check them against keys you trust")
+	}
+	if r.Rebound > 0 {
+		fmt.Fprintf(m.Stdout, "note: %d RFC 9421 entries re-verified with the tokens given\n", r.Rebound)
+	}
+	for _, w := range r.Unbound {
+		fmt.Fprintf(m.Stdout, "note: %s: signature bound to a token the server does not keep: verified at request time, chain intact (pass its token to re-verify it)\n", w)
+	}
+	for _, w := range r.Redacted {
+		fmt.Fprintf(m.Stdout, "note: %s: stored with its token before signet stopped keeping tokens and redacted by the export: place in the chain checked, content hash and signature only with its token\n", w)
 	}
 	if r.Covered < int64(r.Entries) {
 		fmt.Fprintf(m.Stdout, "note: entries %d to %d are after the last checkpoint\n", r.Covered+1, r.Entries)

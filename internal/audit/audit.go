@@ -71,6 +71,14 @@ type Entry struct {
 
 	PrevHash []byte `json:"prevHash"`
 	Hash     []byte `json:"hash"`
+
+	// RedactedAtExport is set by an export on an RFC 9421 entry stored
+	// before signet stopped keeping bearer tokens: the export replaced the
+	// authorization value of its base by its digest, so Hash (over the
+	// base as stored, token included) is recomputable only by whoever
+	// restores the token (docs/audit.md, "Entries stored with a token").
+	// Not covered by Hash.
+	RedactedAtExport bool `json:"redactedAtExport,omitempty"`
 }
 
 // Outcome is the HTTP status a signed request ended with. It is recorded

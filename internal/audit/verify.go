@@ -46,8 +46,23 @@ type Report struct {
 	Checkpoints int
 	// Covered is the highest seq a valid checkpoint vouches for: entries
 	// after it are only as good as the database they came from.
-	Covered  int64
-	KIDs     []string // the key ids whose checkpoints verified
+	Covered int64
+	KIDs    []string // the key ids whose checkpoints verified
+	// Unbound are the RFC 9421 entries whose signature is bound to a
+	// bearer token signet does not keep (docs/audit.md) and that no token
+	// given to Verify fits: their chain place and hash are checked, and
+	// what can be checked without the token (the target a base covers, a
+	// passkey's assertion), but not that the signature covers this base.
+	// Verified at request time, chain intact.
+	Unbound []string
+	// Rebound counts the RFC 9421 entries re-verified whole with a token
+	// given to Verify.
+	Rebound int
+	// Redacted are the entries whose base signet redacted when exporting
+	// them (they were stored with the token, before signet stopped keeping
+	// it): their place in the chain is checked, their content hash only
+	// when a given token restores them.
+	Redacted []string
 	Problems []Problem
 }
 
@@ -70,7 +85,27 @@ func (r *Report) add(where, format string, args ...any) {
 // export's own JWKS, which only proves consistency: whoever could rewrite
 // the database could also have replaced those keys.
 func Verify(x *Export, trustedJWKS []byte) *Report {
+	return VerifyWith(x, Options{JWKS: trustedJWKS})
+}
+
+// Options are what an auditor brings to VerifyWith beyond the export.
+type Options struct {
+	// JWKS is the trusted JWKS for checkpoints (nil: the export's own).
+	JWKS []byte
+	// Tokens are bearer tokens the auditor holds (as sent, with or without
+	// "Bearer "). An RFC 9421 entry whose stored base stands for its
+	// authorization value by a digest (docs/audit.md) is re-verified whole
+	// with the token whose digest it carries. Every token given must fit
+	// at least one entry, else it is reported as a problem: a token that
+	// fits none is the wrong token, or its entries are missing.
+	Tokens []string
+}
+
+// VerifyWith is Verify with the auditor's options.
+func VerifyWith(x *Export, o Options) *Report {
+	trustedJWKS := o.JWKS
 	r := &Report{Entries: len(x.Entries), Checkpoints: len(x.Checkpoints)}
+	used := make([]bool, len(o.Tokens))
 	if x.Format != Format {
 		r.add("export", "format is %q, want %q", x.Format, Format)
 		return r
@@ -97,13 +132,37 @@ func Verify(x *Export, trustedJWKS []byte) *Report {
 		if !bytes.Equal(e.PrevHash, prev) {
 			r.add(where, "prevHash does not match the hash of the entry before it: the chain is broken here")
 		}
-		if !bytes.Equal(e.ComputeHash(), e.Hash) {
+		// An RFC 9421 entry stands for its bearer token by a digest: with
+		// a token that fits, it is checked as signed.
+		whole, tok := restore(e, o.Tokens)
+		if tok >= 0 {
+			used[tok] = true
+			r.Rebound++
+		}
+		// The hash covers the entry as stored: the digest for an entry
+		// stored without its token, the token for one stored before
+		// (which the export redacted, and a fitting token restores).
+		hashed := e
+		if e.RedactedAtExport {
+			hashed = whole
+		}
+		switch {
+		case e.RedactedAtExport && (e.Kind != "" || !strings.HasPrefix(e.Algorithm, HTTPSigPrefix)):
+			r.add(where, "redactedAtExport on an entry that is not an RFC 9421 request")
+		case e.RedactedAtExport && whole == e:
+			// Redacted by the export and no token fits: the stored hash
+			// covers the token, so only its place can be checked.
+			r.Redacted = append(r.Redacted, where)
+		case !bytes.Equal(hashed.ComputeHash(), e.Hash):
 			r.add(where, "hash does not match the entry's content: a field was altered")
 		}
 		switch e.Kind {
 		case "":
-			if err := VerifyAssertion(e); err != nil {
+			unbound, err := verifyAssertion(whole)
+			if err != nil {
 				r.add(where, "assertion: %v", err)
+			} else if unbound && !(e.RedactedAtExport && whole == e) {
+				r.Unbound = append(r.Unbound, where)
 			}
 		case KindApproval: // made by signet: the chain and checkpoints vouch for it
 		default:
@@ -149,6 +208,11 @@ func Verify(x *Export, trustedJWKS []byte) *Report {
 	for kid := range kids {
 		r.KIDs = append(r.KIDs, kid)
 	}
+	for i, u := range used {
+		if !u {
+			r.add(fmt.Sprintf("token %d", i+1), "fits no entry's signature base: it is not the token of any RFC 9421 entry of this export")
+		}
+	}
 	for _, o := range x.Outcomes {
 		if o == nil || !byID[o.EntryID] {
 			r.add("outcomes", "an outcome names no entry of the export")
@@ -165,7 +229,39 @@ func Verify(x *Export, trustedJWKS []byte) *Report {
 // either form (spec 3.6) and the right type. Origin allow-lists and sign
 // counters are server policy at the time and are not re-checked; the origin
 // is covered by the signature all the same.
+//
+// An RFC 9421 entry whose base stands for its authorization value by a
+// digest (docs/audit.md) cannot be checked whole: a Key's signature is
+// then not checked, a passkey's assertion is checked against the
+// challenge its clientData carries (not against the base), and the base's
+// method and target are checked; VerifyAssertion reports such an entry as
+// an error, VerifyWith as unbound. Restore the base first (a token given
+// to VerifyWith) to check it whole.
 func VerifyAssertion(e *Entry) error {
+	unbound, err := verifyAssertion(e)
+	if err == nil && unbound {
+		return errors.New("the signature base stands for its authorization value by a digest: the signature is bound to a token the server does not keep")
+	}
+	return err
+}
+
+// verifyAssertion is VerifyAssertion; unbound reports an RFC 9421 entry
+// whose base holds a digest in place of the authorization value, checked
+// as far as that allows.
+func verifyAssertion(e *Entry) (unbound bool, err error) {
+	if strings.HasPrefix(e.Algorithm, HTTPSigPrefix) {
+		b := e.ClientData
+		if e.CredentialKind == "Fido2" {
+			b = e.Challenge
+		}
+		if base, err := credential.DecodeBase64URL(b); err == nil && len(httpsig.DigestedAuthorization(base)) > 0 {
+			unbound = true
+		}
+	}
+	return unbound, verifyAssertionAs(e, unbound)
+}
+
+func verifyAssertionAs(e *Entry, unbound bool) error {
 	cd, err := credential.DecodeBase64URL(e.ClientData)
 	if err != nil {
 		return fmt.Errorf("clientData is not base64url: %w", err)
@@ -178,6 +274,9 @@ func VerifyAssertion(e *Entry) error {
 	case "Key":
 		pub, err := credential.ParsePublicKeyPEM(e.PublicKey)
 		if err == nil && strings.HasPrefix(e.Algorithm, HTTPSigPrefix) {
+			if unbound {
+				return coversTarget(e, cd)
+			}
 			return verifyHTTPSig(e, pub, cd, sig)
 		}
 		if err != nil {
@@ -214,6 +313,16 @@ func VerifyAssertion(e *Entry) error {
 			}
 			h := sha256.Sum256(base)
 			challenge = credential.EncodeBase64URL(h[:])
+			if unbound {
+				// The assertion answers the SHA-256 of the base as
+				// signed, token included: only the challenge clientData
+				// carries can be checked against the signature.
+				var c struct {
+					Challenge string `json:"challenge"`
+				}
+				_ = json.Unmarshal(cd, &c)
+				challenge = c.Challenge
+			}
 		}
 		if _, _, err = credential.VerifyFido2Assertion(p, &cred, cd, ad, sig, uh, e.UserID, challenge, false); err != nil {
 			return err
@@ -263,4 +372,36 @@ func coversTarget(e *Entry, base []byte) error {
 		}
 	}
 	return errors.New("the signature base does not cover the entry's target")
+}
+
+// restore returns e with its signature base whole again when one of tokens
+// fits the digest the base holds in place of its authorization value, and
+// that token's index; else e itself and -1.
+func restore(e *Entry, tokens []string) (*Entry, int) {
+	if e.Kind != "" || !strings.HasPrefix(e.Algorithm, HTTPSigPrefix) || len(tokens) == 0 {
+		return e, -1
+	}
+	field := &e.ClientData
+	if e.CredentialKind == "Fido2" {
+		field = &e.Challenge
+	}
+	base, err := credential.DecodeBase64URL(*field)
+	if err != nil || len(httpsig.DigestedAuthorization(base)) == 0 {
+		return e, -1
+	}
+	for i, t := range tokens {
+		whole, ok := httpsig.RestoreAuthorization(base, httpsig.AuthorizationValues(t))
+		if !ok {
+			continue
+		}
+		c := *e
+		if e.CredentialKind == "Fido2" {
+			c.Challenge = credential.EncodeBase64URL(whole)
+		} else {
+			c.ClientData = credential.EncodeBase64URL(whole)
+		}
+		c.RedactedAtExport = false
+		return &c, i
+	}
+	return e, -1
 }

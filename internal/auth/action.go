@@ -133,7 +133,7 @@ func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challeng
 	tok := newSecret()
 	now := s.clock()
 	act := &Action{
-		ID: newID("uj"), TokenHash: hash(tok), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID,
+		ID: newActionID("uj"), TokenHash: hash(tok), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID,
 		CredentialUUID: c.UUID, Method: ch.Method, Path: ch.Path, Query: ch.Query, PayloadHash: ch.PayloadHash,
 		ExpiresAt: now.Add(s.cfg.ActionTTL), CreatedAt: now,
 	}

@@ -111,6 +111,7 @@ type Service struct {
 
 	verified *verifiedTokens
 	opsCache *operationsCache
+	keys     *parsedKeys // Key credentials' parsed PEM (keycache.go)
 	// sendSlots bounds the codes being mailed in the background
 	// (refusal.go).
 	sendSlots chan struct{}
@@ -172,6 +173,7 @@ func New(cfg Config) (*Service, error) {
 	cfg.ChallengeKey = nil // kept in sealer only
 	svc := &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops,
 		verified: newVerifiedTokens(cfg.TokenCacheSize), opsCache: newOperationsCache(OperationsCacheSize, ops),
+		keys:      newParsedKeys(keyCacheSize),
 		sendSlots: make(chan struct{}, maxPendingSends), sealer: sealer, decoyKey: decoyKey}
 	if cfg.RPID != "" {
 		p := &credential.Fido2Policy{RPID: cfg.RPID, Origins: cfg.Origins}
@@ -217,6 +219,31 @@ func (p *Principal) IsUserSession() bool { return p.Kind == token.KindLogin }
 func newID(prefix string) string {
 	t := strings.ToLower(rand.Text()) // 26 chars
 	return prefix + "-" + t[:5] + "-" + t[5:10] + "-" + t[10:]
+}
+
+// sortedBase32 is the alphabet of rand.Text in lowercase, in byte order,
+// so that a number written in it sorts as its value does.
+const sortedBase32 = "234567abcdefghijklmnopqrstuvwxyz"
+
+// newActionID returns an id of newID's shape whose first ten characters
+// are the wall-clock time in milliseconds (base32 in sortedBase32, most significant
+// first) and whose other sixteen are random (80 bits). A user action's id is
+// the key of three indexes written by every signed request (actions,
+// audit_entries, audit_outcomes): ids made one after the other sort one
+// after the other, so an insert lands on the last page of each index, which
+// the other inserts of the same commit write too, instead of on a random
+// page of its own (docs/performance.md, "sigperf"). The id names the
+// action; it is no secret (the user-action token is), so that it tells when
+// the action was made costs nothing.
+func newActionID(prefix string) string {
+	var t [26]byte
+	ms := uint64(time.Now().UnixMilli())
+	for i := 9; i >= 0; i-- {
+		t[i] = sortedBase32[ms&31]
+		ms >>= 5
+	}
+	copy(t[10:], strings.ToLower(rand.Text()))
+	return prefix + "-" + string(t[:5]) + "-" + string(t[5:10]) + "-" + string(t[10:])
 }
 
 // newSecret returns 32 random bytes, unpadded base64url: challenges and

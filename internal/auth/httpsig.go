@@ -145,7 +145,7 @@ func (s *Service) SpendSignature(ctx context.Context, p *Principal, r *SignedReq
 		if want := signatureAlg[c.Algorithm]; want == "" || sig.Alg != want {
 			return nil, errUnauthenticated(errors.New("alg does not match the credential"))
 		}
-		pub, err := credential.ParsePublicKeyPEM(c.PublicKey)
+		pub, err := s.keys.parse(c.PublicKey)
 		if err != nil {
 			return nil, internalErr(err)
 		}
@@ -160,19 +160,25 @@ func (s *Service) SpendSignature(ctx context.Context, p *Principal, r *SignedReq
 	}
 	tok := newSecret() // never handed out: the action is spent right away
 	act := &Action{
-		ID: newID("uj"), TokenHash: hash(tok), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID,
+		ID: newActionID("uj"), TokenHash: hash(tok), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID,
 		CredentialUUID: c.UUID, Method: r.Method, Path: r.Path, Query: r.Query, PayloadHash: ph,
 		ExpiresAt: now.Add(s.cfg.ActionTTL), CreatedAt: now,
 	}
 	var e *audit.Entry
 	if !s.cfg.DisableAudit {
+		// The entry keeps the base with its authorization value replaced
+		// by a digest (docs/httpsig.md, "What the audit log keeps"): the
+		// base signs the bearer token, and signet keeps no copy of a
+		// token, whatever its kind. Whoever holds the token can restore
+		// the base and re-verify the signature offline.
+		stored, _ := httpsig.DigestAuthorization(r.Base)
 		e = &audit.Entry{
 			ID: act.ID, OrgID: act.OrgID,
 			UserID: p.UserID, Username: p.Username, TokenID: p.TokenID, TokenKind: string(p.Kind),
 			CredentialUUID: c.UUID, CredID: c.CredID, CredentialKind: string(c.Kind), PublicKey: c.PublicKey,
 			Method: act.Method, Path: act.Path, Query: act.Query, PayloadHash: act.PayloadHash,
 			ActionTokenHash: act.TokenHash, Challenge: sig.Nonce,
-			ClientData: base64.RawURLEncoding.EncodeToString(r.Base),
+			ClientData: base64.RawURLEncoding.EncodeToString(stored),
 			Signature:  base64.RawURLEncoding.EncodeToString(sig.Value),
 			Algorithm:  AuditAlgPrefix + sig.Alg,
 		}
@@ -180,7 +186,7 @@ func (s *Service) SpendSignature(ctx context.Context, p *Principal, r *SignedReq
 			// The assertion as for the Dfns flow; the challenge it answers
 			// is the SHA-256 of the base, so the base is the challenge.
 			e.RPID = c.RPID
-			e.Challenge = base64.RawURLEncoding.EncodeToString(r.Base)
+			e.Challenge = base64.RawURLEncoding.EncodeToString(stored)
 			e.ClientData = base64.RawURLEncoding.EncodeToString(r.ClientDataJSON)
 			e.AuthenticatorData = base64.RawURLEncoding.EncodeToString(r.AuthenticatorData)
 		}

@@ -104,7 +104,7 @@ func newEnv(t testing.TB, st auth.Store, opts ...func(*auth.Config)) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Config{Service: svc, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: 64 << 10})
+	api, err := httpapi.New(httpapi.Config{Service: svc, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: 64 << 10, Logger: cfg.Logger})
 	if err != nil {
 		t.Fatal(err)
 	}

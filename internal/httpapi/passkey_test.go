@@ -41,6 +41,12 @@ func (l *logBuf) Write(p []byte) (int, error) {
 	return l.buf.Write(p)
 }
 
+func (l *logBuf) bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.buf.Bytes())
+}
+
 func (l *logBuf) count(s string) int {
 	l.mu.Lock()
 	defer l.mu.Unlock()

@@ -9,6 +9,8 @@ package httpsig
 
 import (
 	"bytes"
+	"crypto/sha256"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
@@ -323,4 +325,111 @@ func RedactBase(base []byte) []byte {
 		}
 	}
 	return bytes.Join(lines, []byte("\n"))
+}
+
+// The audit trail keeps a signature base with the value of its covered
+// authorization field replaced by a digest marker (docs/httpsig.md, "What
+// the audit log keeps"): the bearer token it carries may be a long-lived
+// PAT or service-account token, and signet keeps no copy of those.
+const (
+	authLinePrefix = `"authorization": `
+	// digestMarker starts the marker that stands for an authorization
+	// value in a stored base: "sha-256=:" then the standard base64 of the
+	// SHA-256 of the whole field value as it was in the base ("Bearer
+	// <token>"), then ":" (the RFC 9530 form). No bearer token signet
+	// accepts starts with "sha-256=:" (PATs and JWTs are base64url and
+	// dots; ":" and "=" appear in neither), so a marker cannot be mistaken
+	// for a value.
+	digestMarker = "sha-256=:"
+)
+
+// AuthorizationDigest returns the marker that stands for the
+// authorization field value v in a stored signature base.
+func AuthorizationDigest(v string) string {
+	h := sha256.Sum256([]byte(v))
+	return digestMarker + base64.StdEncoding.EncodeToString(h[:]) + ":"
+}
+
+// DigestAuthorization returns base with the value of every covered
+// authorization field replaced by its AuthorizationDigest marker, and
+// whether there was one. What the marker stands for cannot be learned from
+// it (a bearer token is a random secret or a signed JWT, far beyond any
+// guessing), but whoever holds the token can put it back
+// (RestoreAuthorization) and check the signature again.
+func DigestAuthorization(base []byte) ([]byte, bool) {
+	lines := bytes.Split(base, []byte("\n"))
+	found := false
+	for i, l := range lines {
+		if v, ok := bytes.CutPrefix(l, []byte(authLinePrefix)); ok && !IsDigestMarker(string(v)) {
+			lines[i] = []byte(authLinePrefix + AuthorizationDigest(string(v)))
+			found = true
+		}
+	}
+	return bytes.Join(lines, []byte("\n")), found
+}
+
+// IsDigestMarker reports whether v has the form of an AuthorizationDigest
+// marker.
+func IsDigestMarker(v string) bool {
+	d, ok := strings.CutPrefix(v, digestMarker)
+	if !ok || !strings.HasSuffix(d, ":") {
+		return false
+	}
+	raw, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(d, ":"))
+	return err == nil && len(raw) == sha256.Size
+}
+
+// DigestedAuthorization returns the markers of the authorization fields a
+// stored base holds in place of their values (none for a base kept whole).
+func DigestedAuthorization(base []byte) []string {
+	var out []string
+	for _, l := range bytes.Split(base, []byte("\n")) {
+		if v, ok := bytes.CutPrefix(l, []byte(authLinePrefix)); ok && IsDigestMarker(string(v)) {
+			out = append(out, string(v))
+		}
+	}
+	return out
+}
+
+// AuthorizationValues are the field values a bearer token may have had in
+// a signature base: the token as given when it already names its scheme
+// ("Bearer eyJ…"), else "Bearer " and the token, as every client sends it.
+func AuthorizationValues(tok string) []string {
+	tok = strings.TrimSpace(tok)
+	if strings.Contains(tok, " ") {
+		return []string{tok}
+	}
+	return []string{"Bearer " + tok, "bearer " + tok, tok}
+}
+
+// RestoreAuthorization puts the authorization field value back into a base
+// stored by DigestAuthorization: there must be a marker and every marker
+// must be the digest of one of values, else ok is false and the base is
+// returned unchanged.
+func RestoreAuthorization(base []byte, values []string) (restored []byte, ok bool) {
+	lines := bytes.Split(base, []byte("\n"))
+	out := make([][]byte, len(lines))
+	n := 0
+	for i, l := range lines {
+		out[i] = l
+		v, is := bytes.CutPrefix(l, []byte(authLinePrefix))
+		if !is || !IsDigestMarker(string(v)) {
+			continue
+		}
+		match := false
+		for _, c := range values {
+			if AuthorizationDigest(c) == string(v) {
+				out[i], match = []byte(authLinePrefix+c), true
+				break
+			}
+		}
+		if !match {
+			return base, false
+		}
+		n++
+	}
+	if n == 0 {
+		return base, false
+	}
+	return bytes.Join(out, []byte("\n")), true
 }

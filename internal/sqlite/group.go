@@ -225,6 +225,14 @@ func (c *committer) run(batch []*groupReq) {
 		fail(err)
 		return
 	}
+	// A batch of one needs no savepoint: its work failing rolls back the
+	// whole transaction, which holds nothing else. That spares the lone
+	// caller (every write at one client) two statements and the statement
+	// journal's copy of each page it changes.
+	if len(batch) == 1 {
+		c.runOne(ctx, tx, batch[0])
+		return
+	}
 	live := 0
 	for i, r := range batch {
 		if err := r.ctx.Err(); err != nil {
@@ -265,6 +273,25 @@ func (c *committer) run(batch []*groupReq) {
 		}
 		c.answer(r, errs[i])
 	}
+}
+
+// runOne runs the one work of a batch in tx, without a savepoint, and
+// commits it, or rolls tx back when the work failed or its caller's ctx
+// ended before its turn.
+func (c *committer) runOne(ctx context.Context, tx *sql.Tx, r *groupReq) {
+	err := r.ctx.Err()
+	if err == nil {
+		err = r.fn(context.WithoutCancel(r.ctx), tx)
+	}
+	if err != nil {
+		tx.Rollback() // nothing else is in tx; a failed rollback discards it too
+		c.answer(r, err)
+		return
+	}
+	if err = tx.Commit(); err == nil {
+		c.commits.Add(1)
+	}
+	c.answer(r, err)
 }
 
 // answer gives r its result; work queued with queueLater is over then.

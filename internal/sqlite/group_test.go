@@ -149,6 +149,42 @@ func TestGroupCommitIsolatesErrors(t *testing.T) {
 	}
 }
 
+// TestGroupCommitLoneWork: a batch of one runs without a savepoint; its
+// work failing after it wrote leaves nothing written, a caller gone before
+// its turn writes nothing, and the work after either commits.
+func TestGroupCommitLoneWork(t *testing.T) {
+	s := open(t)
+	ctx := t.Context()
+	exp := time.Now().Add(time.Hour)
+	boom := errors.New("boom")
+	failing := func(ctx context.Context, tx *sql.Tx) error {
+		if err := s.spendChallenge(ctx, tx, "ch-failed", exp); err != nil {
+			return err
+		}
+		return boom
+	}
+	if err := s.gc.do(ctx, failing); !errors.Is(err, boom) {
+		t.Fatalf("failing work: error %v, want boom", err)
+	}
+	commits := s.gc.commits.Load()
+	gone, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.gc.do(gone, func(ctx context.Context, tx *sql.Tx) error { return s.spendChallenge(ctx, tx, "ch-gone", exp) }); !errors.Is(err, context.Canceled) {
+		t.Fatalf("cancelled work: error %v, want context.Canceled", err)
+	}
+	if err := s.SpendChallenge(ctx, "ch-next", exp); err != nil {
+		t.Fatalf("work after a failed one: %v", err)
+	}
+	if got := s.gc.commits.Load(); got != commits+1 {
+		t.Errorf("commits = %d, want %d (the failed and cancelled works commit nothing)", got, commits+1)
+	}
+	for id, want := range map[string]bool{"ch-failed": false, "ch-gone": false, "ch-next": true} {
+		if got := spentChallenge(t, s, id); got != want {
+			t.Errorf("%s spent = %v, want %v", id, got, want)
+		}
+	}
+}
+
 // TestGroupCommitFolds: concurrent writers share commits, and every one is
 // answered with what was committed.
 func TestGroupCommitFolds(t *testing.T) {

@@ -150,6 +150,15 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	wq := cloneValues(common)
 	wq.Set("_journal_mode", "WAL")
 	wq.Set("_txlock", "immediate")
+	// Group commit runs each caller's work in a SAVEPOINT, and SQLite keeps
+	// the pages a savepoint may roll back in a statement journal: a
+	// temporary file once it passes 64 KiB, which a batch of a few signed
+	// requests does, costing two write syscalls per page, as many as the
+	// WAL itself. With temp_store=MEMORY the journal stays in memory. It
+	// only ever serves ROLLBACK TO within an open transaction (a crash
+	// loses the transaction, which the WAL never saw committed), so
+	// durability does not depend on it. docs/performance.md, "sigperf".
+	wq.Set("_pragma", "temp_store(memory)")
 	write, err := sql.Open("sqlite", path+"?"+wq.Encode())
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)

@@ -51,7 +51,8 @@ func TestOpenSettings(t *testing.T) {
 				name      string
 				db        *sql.DB
 				queryOnly int
-			}{{"write", s.write, 0}, {"read", s.read, 1}} {
+				tempStore int64 // PRAGMA temp_store: 0 default, 2 memory
+			}{{"write", s.write, 0, 2}, {"read", s.read, 1, 0}} {
 				pragmas := []struct {
 					name string
 					want any
@@ -61,6 +62,7 @@ func TestOpenSettings(t *testing.T) {
 					{"synchronous", int64(tt.sync)},
 					{"busy_timeout", int64(tt.busy)},
 					{"query_only", int64(pool.queryOnly)},
+					{"temp_store", pool.tempStore},
 				}
 				for _, p := range pragmas {
 					var got any
