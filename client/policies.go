@@ -27,9 +27,20 @@ type Policy struct {
 	DateUpdated  time.Time      `json:"dateUpdated"`
 }
 
-// PolicyRule says when a policy triggers: Kind "AlwaysTrigger".
+// PolicyRule says when a policy triggers: Kind "AlwaysTrigger", or, for a
+// policy over an operation of the gateway's route file, "JsonFieldThreshold"
+// with a Configuration (docs/policies.md, "Gateway mode").
 type PolicyRule struct {
-	Kind string `json:"kind"`
+	Kind          string             `json:"kind"`
+	Configuration *RuleConfiguration `json:"configuration,omitempty"`
+}
+
+// RuleConfiguration configures a JsonFieldThreshold rule: it triggers when
+// the number at Pointer (RFC 6901) in the signed request body is above
+// Above, or when the body has no number there.
+type RuleConfiguration struct {
+	Pointer string   `json:"pointer,omitempty"`
+	Above   *float64 `json:"above,omitempty"`
 }
 
 // PolicyAction is "Block", "NoAction" or "RequestApproval" with its
@@ -102,6 +113,17 @@ type Approval struct {
 		Reason *string   `json:"reason"`
 		Value  string    `json:"value"`
 	} `json:"decisions"`
+	// Result is set once an approved activity ran (signet, beyond Dfns).
+	Result *ApprovalResult `json:"result,omitempty"`
+}
+
+// ApprovalResult is what became of an approved activity: Outcome Applied
+// or Failed, why it failed, and for a request held by the gateway the
+// status code the upstream answered (0 when it did not answer).
+type ApprovalResult struct {
+	Outcome        string `json:"outcome"`
+	Reason         string `json:"reason,omitempty"`
+	UpstreamStatus int    `json:"upstreamStatus,omitempty"`
 }
 
 // ApprovalList is one page of approvals.

@@ -89,6 +89,15 @@ func printApproval(w io.Writer, a *client.Approval) {
 	for _, d := range a.Decisions {
 		fmt.Fprintf(w, "decision\t%s by %s\n", d.Value, d.UserID)
 	}
+	if r := a.Result; r != nil {
+		fmt.Fprintf(w, "outcome\t%s\n", r.Outcome)
+		if r.UpstreamStatus != 0 {
+			fmt.Fprintf(w, "upstream status\t%d\n", r.UpstreamStatus)
+		}
+		if r.Reason != "" {
+			fmt.Fprintf(w, "reason\t%s\n", r.Reason)
+		}
+	}
 }
 
 func (o *cliOpts) approval(ctx context.Context, sub string, args []string) error {

@@ -55,6 +55,9 @@ type PendingOp struct {
 	Permission   *PermissionRequest `json:"permission,omitempty"`
 	Policy       *PolicyRequest     `json:"policy,omitempty"`
 	Archived     bool               `json:"archived,omitempty"`
+	// Operation and Request are those of a held gateway request (opForward).
+	Operation string       `json:"operation,omitempty"`
+	Request   *HeldRequest `json:"request,omitempty"`
 }
 
 // ChangeRequest is the activity of an approval as Dfns shows it (spec 6):
@@ -183,9 +186,7 @@ func (s *Service) gate(ctx context.Context, p *Principal, act *pendingActivity) 
 	if err != nil {
 		return internalErr(err)
 	}
-	var groups []ApprovalGroup
-	var ids []string
-	var timeout *int
+	var h holding
 	for _, pol := range pols {
 		if !pol.matches(act.filterID) {
 			continue
@@ -195,21 +196,39 @@ func (s *Service) gate(ctx context.Context, p *Principal, act *pendingActivity) 
 			s.log.InfoContext(ctx, "activity blocked by policy", "org", p.OrgID, "policy", pol.ID, "activity", act.kind, "by", p.UserID)
 			return Errorf(Forbidden, "%s is blocked by policy %s", act.kind, pol.ID)
 		case ActionRequestApproval:
-			groups = append(groups, pol.Action.ApprovalGroups...)
-			ids = append(ids, pol.ID)
-			if t := pol.Action.AutoRejectTimeout; t != nil && (timeout == nil || *t < *timeout) {
-				timeout = t
-			}
+			h.add(pol)
 		}
 	}
-	if len(groups) == 0 {
+	if len(h.groups) == 0 {
 		return nil
 	}
+	return s.hold(ctx, p, act, &h)
+}
+
+// holding gathers the RequestApproval policies that triggered on an
+// activity: their groups, their ids and the shortest timeout.
+type holding struct {
+	groups  []ApprovalGroup
+	ids     []string
+	timeout *int
+}
+
+func (h *holding) add(pol *Policy) {
+	h.groups = append(h.groups, pol.Action.ApprovalGroups...)
+	h.ids = append(h.ids, pol.ID)
+	if t := pol.Action.AutoRejectTimeout; t != nil && (h.timeout == nil || *t < *h.timeout) {
+		h.timeout = t
+	}
+}
+
+// hold stores an activity as a pending approval and returns the
+// PendingError that answers its request.
+func (s *Service) hold(ctx context.Context, p *Principal, act *pendingActivity, h *holding) error {
 	now := s.clock()
 	ap := &Approval{ID: newID("ap"), OrgID: p.OrgID, InitiatorID: p.UserID, Status: ApprovalPending,
 		CreatedAt: now, UpdatedAt: now}
-	if timeout != nil {
-		exp := now.Add(time.Duration(*timeout) * time.Minute)
+	if h.timeout != nil {
+		exp := now.Add(time.Duration(*h.timeout) * time.Minute)
 		ap.ExpiresAt = &exp
 	}
 	act.change.ID = newID("cr")
@@ -217,8 +236,8 @@ func (s *Service) gate(ctx context.Context, p *Principal, act *pendingActivity) 
 	if p.Kind != token.KindLogin {
 		act.change.Requester.TokenID = p.TokenID
 	}
-	ap.Data = ApprovalData{ActivityKind: act.kind, Change: act.change, Operation: act.op, Groups: groups,
-		PolicyIDs: ids, InitiatorTokenID: p.TokenID}
+	ap.Data = ApprovalData{ActivityKind: act.kind, Change: act.change, Operation: act.op, Groups: h.groups,
+		PolicyIDs: h.ids, InitiatorTokenID: p.TokenID}
 	if err := s.store.CreateApproval(ctx, ap); err != nil {
 		return internalErr(err)
 	}
@@ -390,32 +409,53 @@ func (s *Service) settle(ctx context.Context, orgID, id string) error {
 		s.run(ctx, a)
 		return nil
 	}
-	s.auditResolution(ctx, a, ApprovalDenied, "")
+	s.auditResolution(ctx, a, ApprovalDenied, ApprovalResult{})
 	return nil
 }
 
 // run executes an approved activity, which this Service alone claimed, and
 // records its outcome.
 func (s *Service) run(ctx context.Context, a *Approval) {
-	outcome := OutcomeApplied
-	if err := s.execute(ctx, a); err != nil {
-		outcome = OutcomeFailed
+	r, err := s.execute(ctx, a)
+	if err != nil {
+		r = ApprovalResult{Outcome: OutcomeFailed, Reason: failReason(err)}
 		s.log.WarnContext(ctx, "approved activity failed", "org", a.OrgID, "approval", a.ID, "err", err)
 	}
+	s.record(ctx, a, r)
+}
+
+// failReason is the reason an approval shows for a failed run: the
+// message of a domain error; never the text of an internal one.
+func failReason(err error) string {
+	if ErrorCode(err) == Internal {
+		return "internal error"
+	}
+	return ErrorMessage(err)
+}
+
+// record stores the result of an approved activity and audits it.
+func (s *Service) record(ctx context.Context, a *Approval, r ApprovalResult) {
 	after, cancel := afterwards(ctx)
 	defer cancel()
-	if err := s.store.SetApprovalOutcome(after, a.OrgID, a.ID, outcome, s.clock()); err != nil {
+	switch err := s.store.SetApprovalOutcome(after, a.OrgID, a.ID, r, s.clock()); {
+	case errors.Is(err, ErrUsed):
+		// FinishInterrupted recorded it first (this run outlived its
+		// lease): the first record stands, and was audited.
+		s.log.WarnContext(ctx, "an approval's outcome was recorded already", "org", a.OrgID, "approval", a.ID, "outcome", r.Outcome)
+		return
+	case err != nil:
 		s.log.ErrorContext(ctx, "recording an approval's outcome failed", "org", a.OrgID, "approval", a.ID, "err", err)
 	}
-	s.auditResolution(after, a, ApprovalApproved, outcome)
+	s.auditResolution(after, a, ApprovalApproved, r)
 }
 
 // auditResolution appends how an approval was resolved to its org's audit
 // chain (audit.KindApproval): the initiator's request and every decision
-// are there already as signed actions; this entry is the result. Only the
-// replica that resolved the approval writes it. A failure is logged: the
-// resolution has happened.
-func (s *Service) auditResolution(ctx context.Context, a *Approval, status ApprovalStatus, outcome string) {
+// are there already as signed actions; this entry is the result (with,
+// for a gateway request, the upstream's status). Only the replica that
+// resolved the approval writes it. A failure is logged: the resolution
+// has happened.
+func (s *Service) auditResolution(ctx context.Context, a *Approval, status ApprovalStatus, r ApprovalResult) {
 	if s.cfg.DisableAudit {
 		return
 	}
@@ -430,8 +470,11 @@ func (s *Service) auditResolution(ctx context.Context, a *Approval, status Appro
 		EntityID        string     `json:"entityId"`
 		Status          string     `json:"status"`
 		Outcome         string     `json:"outcome,omitempty"`
+		Reason          string     `json:"reason,omitempty"`
+		UpstreamStatus  int        `json:"upstreamStatus,omitempty"`
 		Decisions       []decision `json:"decisions"`
-	}{a.ID, a.Data.ActivityKind, a.Data.Change.ID, a.Data.Change.EntityID, string(status), outcome, []decision{}}
+	}{a.ID, a.Data.ActivityKind, a.Data.Change.ID, a.Data.Change.EntityID, string(status), r.Outcome, r.Reason,
+		r.UpstreamStatus, []decision{}}
 	for _, d := range a.Decisions {
 		detail.Decisions = append(detail.Decisions, decision{d.UserID, d.Value})
 	}
@@ -445,28 +488,42 @@ func (s *Service) auditResolution(ctx context.Context, a *Approval, status Appro
 // execute runs the held operation as its initiator: the initiator's user
 // (and, for a PAT or service account, its token) must still be active, and
 // must hold the route's operation and pass every rule the request passed
-// when it was signed, as things are now.
-func (s *Service) execute(ctx context.Context, a *Approval) error {
+// when it was signed, as things are now. A held gateway request is
+// forwarded to the upstream.
+func (s *Service) execute(ctx context.Context, a *Approval) (ApprovalResult, error) {
+	applied := ApprovalResult{Outcome: OutcomeApplied}
 	st, err := s.store.Principal(ctx, a.OrgID, a.Data.InitiatorTokenID)
 	if err != nil {
-		return err
+		return applied, err
 	}
 	u := st.User
 	if u.ID != a.InitiatorID || !u.IsActive || u.IsArchived {
-		return Errorf(Forbidden, "the initiator is no longer active")
+		return applied, Errorf(Forbidden, "the initiator is no longer active")
 	}
 	if st.Token.Kind != token.KindLogin && (!st.Token.IsActive || st.Token.IsArchived) {
-		return Errorf(Forbidden, "the initiator's token is no longer active")
+		return applied, Errorf(Forbidden, "the initiator's token is no longer active")
 	}
 	p := &Principal{OrgID: a.OrgID, UserID: u.ID, Username: u.Username, UserKind: u.Kind, TokenID: st.Token.ID,
 		Kind: st.Token.Kind, CredentialUUID: st.Token.CredentialUUID, PermissionID: st.Token.PermissionID, approval: a.ID}
 	op := a.Data.Operation
-	if err := s.Authorize(ctx, p, opOperation[op.Op]); err != nil {
-		return err
+	operation := opOperation[op.Op]
+	if op.Op == opForward {
+		operation = op.Operation
+	}
+	if operation == "" {
+		return applied, Errorf(Internal, "unknown pending operation %q", op.Op)
+	}
+	if err := s.Authorize(ctx, p, operation); err != nil {
+		return applied, err
 	}
 	switch op.Op {
+	case opForward:
+		return s.forward(ctx, p, &op)
 	case opAssign:
 		_, err = s.createAssignment(ctx, p, op.PermissionID, op.IdentityID, op.AssignmentID)
+		if err != nil && ErrorCode(err) == Conflict && s.assigned(ctx, a.OrgID, &op) {
+			err = nil // a run interrupted after its write (FinishInterrupted)
+		}
 	case opRevoke:
 		err = s.DeleteAssignment(ctx, p, op.PermissionID, op.AssignmentID)
 	case opUpdatePermission:
@@ -477,10 +534,16 @@ func (s *Service) execute(ctx context.Context, a *Approval) error {
 		_, err = s.UpdatePolicy(ctx, p, op.PolicyID, op.Policy)
 	case opArchivePolicy:
 		_, err = s.ArchivePolicy(ctx, p, op.PolicyID)
-	default:
-		err = Errorf(Internal, "unknown pending operation %q", op.Op)
 	}
-	return err
+	return applied, err
+}
+
+// assigned reports whether the assignment an approval creates exists with
+// the approval's id: the run that made it was interrupted before it
+// recorded its outcome.
+func (s *Service) assigned(ctx context.Context, orgID string, op *PendingOp) bool {
+	a, err := s.store.Assignment(ctx, orgID, op.PermissionID, op.AssignmentID)
+	return err == nil && a.IdentityID == op.IdentityID
 }
 
 // expire resolves a due approval Expired; a concurrent resolution wins.
@@ -493,7 +556,7 @@ func (s *Service) expire(ctx context.Context, a *Approval) bool {
 		return false
 	}
 	s.log.InfoContext(ctx, "approval expired", "org", a.OrgID, "approval", a.ID)
-	s.auditResolution(ctx, a, ApprovalExpired, "")
+	s.auditResolution(ctx, a, ApprovalExpired, ApprovalResult{})
 	return true
 }
 

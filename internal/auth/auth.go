@@ -115,6 +115,8 @@ type Service struct {
 	// sendSlots bounds the codes being mailed in the background
 	// (refusal.go).
 	sendSlots chan struct{}
+
+	gatewayState // policies over the route file's operations (gatewaypolicy.go)
 }
 
 // Delivery sends registration, recovery and login codes to the user they belong
@@ -174,7 +176,8 @@ func New(cfg Config) (*Service, error) {
 	svc := &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops,
 		verified: newVerifiedTokens(cfg.TokenCacheSize), opsCache: newOperationsCache(OperationsCacheSize, ops),
 		keys:      newParsedKeys(keyCacheSize),
-		sendSlots: make(chan struct{}, maxPendingSends), sealer: sealer, decoyKey: decoyKey}
+		sendSlots: make(chan struct{}, maxPendingSends), sealer: sealer, decoyKey: decoyKey,
+		gatewayState: newGatewayState(cfg.ExtraOperations)}
 	if cfg.RPID != "" {
 		p := &credential.Fido2Policy{RPID: cfg.RPID, Origins: cfg.Origins}
 		if err := p.Validate(); err != nil {

@@ -47,10 +47,11 @@ const (
 )
 
 // PolicyRule says when a policy triggers. Only AlwaysTrigger exists for the
-// auth domain's activity kinds; its configuration is empty.
+// auth domain's activity kinds; its configuration is empty. A policy over a
+// gateway operation may also use JsonFieldThreshold (gatewaypolicy.go).
 type PolicyRule struct {
-	Kind          string    `json:"kind"`
-	Configuration *struct{} `json:"configuration,omitempty"`
+	Kind          string             `json:"kind"`
+	Configuration *RuleConfiguration `json:"configuration,omitempty"`
 }
 
 // PolicyAction says what a triggered policy does.
@@ -103,11 +104,14 @@ func (s *Service) checkPolicy(ctx context.Context, p *Principal, req *PolicyRequ
 	if err := checkPermissionName(req.Name); err != nil {
 		return err
 	}
-	if _, ok := activityOps[req.ActivityKind]; !ok {
-		return Errorf(Invalid, "activityKind must be one of Permissions:Assign, Permissions:Modify, Policies:Modify")
+	if _, ok := activityOps[req.ActivityKind]; !ok && !s.kinds[req.ActivityKind] {
+		if len(s.kinds) == 0 {
+			return Errorf(Invalid, "activityKind must be one of Permissions:Assign, Permissions:Modify, Policies:Modify")
+		}
+		return Errorf(Invalid, "activityKind must be one of Permissions:Assign, Permissions:Modify, Policies:Modify or an operation of the gateway's route file")
 	}
-	if req.Rule == nil || req.Rule.Kind != RuleAlwaysTrigger {
-		return Errorf(Invalid, "rule.kind must be AlwaysTrigger")
+	if err := s.checkRule(req.ActivityKind, req.Rule); err != nil {
+		return err
 	}
 	if req.Action == nil {
 		return Errorf(Invalid, "action is required")
@@ -136,7 +140,9 @@ func (s *Service) checkPolicy(ctx context.Context, p *Principal, req *PolicyRequ
 	default:
 		return Errorf(Invalid, "action.kind must be RequestApproval, Block or NoAction")
 	}
-	if f := req.Filters; f != nil {
+	if f := req.Filters; f != nil && s.kinds[req.ActivityKind] {
+		return Errorf(Invalid, "a policy over a gateway operation takes no filters")
+	} else if f != nil {
 		want, other := f.PermissionID, f.PolicyID
 		field := "permissionId"
 		if req.ActivityKind == ActivityPoliciesModify {
@@ -199,7 +205,11 @@ func (s *Service) checkGroup(ctx context.Context, p *Principal, g *ApprovalGroup
 func policyAuthority(kinds ...string) authority {
 	var ops [][]string
 	for _, k := range kinds {
-		ops = append(ops, activityOps[k])
+		if own, ok := activityOps[k]; ok {
+			ops = append(ops, own)
+		} else {
+			ops = append(ops, []string{k}) // a gateway operation governs itself
+		}
 	}
 	return opsAuthority(ops...)
 }

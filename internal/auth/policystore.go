@@ -82,13 +82,18 @@ type Approval struct {
 	// OutcomeFailed ("" before; an approval resolved Approved whose
 	// outcome stays "" was claimed by a replica that stopped before it
 	// finished, docs/policies.md).
-	Outcome    string
-	Data       ApprovalData
-	ExpiresAt  *time.Time
-	CreatedAt  time.Time
-	UpdatedAt  time.Time
-	ResolvedAt *time.Time
-	Decisions  []Decision // by date
+	Outcome string
+	// Reason says why an outcome is Failed ("" otherwise).
+	Reason string
+	// UpstreamStatus is the status code the upstream answered a gateway
+	// request forwarded on approval (0: not forwarded, or no answer).
+	UpstreamStatus int
+	Data           ApprovalData
+	ExpiresAt      *time.Time
+	CreatedAt      time.Time
+	UpdatedAt      time.Time
+	ResolvedAt     *time.Time
+	Decisions      []Decision // by date
 }
 
 // ApprovalData is what an approval holds beyond its state: the activity as
@@ -118,6 +123,13 @@ func (d *ApprovalData) Decode(s string) error {
 		return fmt.Errorf("approval data: %w", err)
 	}
 	return nil
+}
+
+// ApprovalResult is what became of an approved activity.
+type ApprovalResult struct {
+	Outcome        string // OutcomeApplied or OutcomeFailed
+	Reason         string // why it failed
+	UpstreamStatus int    // the upstream's status code (gateway), 0 if none
 }
 
 // Decision values.
@@ -187,8 +199,20 @@ type PolicyStore interface {
 	// replica) exactly one succeeds; the others get ErrUsed. ErrNotFound
 	// when there is no such approval in the org.
 	ResolveApproval(ctx context.Context, orgID, id string, status ApprovalStatus, now time.Time) error
-	// SetApprovalOutcome records what became of an approved activity.
-	SetApprovalOutcome(ctx context.Context, orgID, id, outcome string, now time.Time) error
+	// SetApprovalOutcome records what became of an approved activity,
+	// once: ErrUsed when an outcome was recorded before; ErrNotFound when
+	// there is no such approval in the org.
+	SetApprovalOutcome(ctx context.Context, orgID, id string, r ApprovalResult, now time.Time) error
+	// UnfinishedApprovals returns at most limit approvals, of any org,
+	// resolved Approved without an outcome and not updated after before:
+	// the replica that resolved them stopped before it recorded one.
+	UnfinishedApprovals(ctx context.Context, before time.Time, limit int) ([]*Approval, error)
+	// ClaimUnfinishedApproval claims an unfinished approval (Approved, no
+	// outcome, not updated after before) by setting its UpdatedAt to now,
+	// as one conditional write: of concurrent callers exactly one
+	// succeeds; the others get ErrUsed. The claim is a lease: a claimer
+	// that stops too leaves the approval to be claimed again after it.
+	ClaimUnfinishedApproval(ctx context.Context, orgID, id string, before, now time.Time) error
 	// DueApprovals returns at most limit Pending approvals, of any org,
 	// whose ExpiresAt is at or before now.
 	DueApprovals(ctx context.Context, now time.Time, limit int) ([]*Approval, error)

@@ -95,16 +95,49 @@ type AccessToken struct {
 }
 
 // PrincipalState is everything the per-request check needs about a bearer
-// token, read in one store call.
+// token, and nothing more: it is read on every authenticated request, and
+// the driver's cost grows with every column (issue 13: 13 columns instead
+// of the whole token and user rows' 25 save 35 allocations and ~15% of the
+// read's CPU). The token's and user's other fields are read with
+// AccessToken and User.
 type PrincipalState struct {
-	Token            AccessToken
-	User             User
+	Token            PrincipalToken
+	User             PrincipalUser
 	CredentialActive bool // false when Token.CredentialUUID names a deactivated credential
 	// AuthzVersion is the token's org's authorization version: it grows
 	// with every write to the org's permissions or assignments, in the
 	// writing transaction, and never goes back. Service caches operations
 	// under it (operations.go).
 	AuthzVersion int64
+}
+
+// PrincipalToken is the part of an AccessToken a request is checked with.
+type PrincipalToken struct {
+	ID, OrgID, UserID    string
+	Kind                 token.Kind
+	CredentialUUID       string
+	PermissionID         string
+	IsActive, IsArchived bool
+	ExpiresAt            time.Time
+}
+
+// PrincipalUser is the part of a User a request is checked with.
+type PrincipalUser struct {
+	ID, OrgID, Username  string
+	Kind                 UserKind
+	IsActive, IsArchived bool
+}
+
+// PrincipalOf returns the PrincipalState that Store.Principal reads for
+// the stored token t of user u (conformance tests compare with it).
+func PrincipalOf(t *AccessToken, u *User, credentialActive bool, authzVersion int64) *PrincipalState {
+	return &PrincipalState{
+		Token: PrincipalToken{ID: t.ID, OrgID: t.OrgID, UserID: t.UserID, Kind: t.Kind, CredentialUUID: t.CredentialUUID,
+			PermissionID: t.PermissionID, IsActive: t.IsActive, IsArchived: t.IsArchived, ExpiresAt: t.ExpiresAt},
+		User:             PrincipalUser{ID: u.ID, OrgID: u.OrgID, Username: u.Username, Kind: u.Kind, IsActive: u.IsActive, IsArchived: u.IsArchived},
+		CredentialActive: credentialActive,
+		AuthzVersion:     authzVersion,
+	}
 }
 
 // Purpose says what a challenge may be answered for.

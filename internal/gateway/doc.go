@@ -3,6 +3,7 @@
 //	signet serve --upstream http://orders.internal:8080 --routes routes.json
 //
 // signet then serves its own paths itself (/auth/..., /permissions...,
+// /v2/policies..., /v2/policy-approvals...,
 // /healthz, /readyz, /.well-known/jwks.json) and forwards every other request to the
 // upstream, but only after the checks signet applies to its own routes, in
 // the same order and with the same rules (internal/auth decides; this

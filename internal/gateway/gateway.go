@@ -47,6 +47,9 @@ type Config struct {
 	// Observer, if set, is told of every request bound for the upstream
 	// (metrics); signet's own paths are observed by the API.
 	Observer Observer
+	// Pending answers a request a policy held for approval: 202 with the
+	// change request, the JSON of signet's own API (httpapi.WritePending).
+	Pending func(w http.ResponseWriter, a *auth.Approval)
 	// Limits, if set, rate limits requests bound for the upstream before
 	// it is contacted: httpapi.RateLimits, the limiter and budgets of
 	// signet's own routes (docs/abuse.md). Nil means no limits.
@@ -101,12 +104,15 @@ type Gateway struct {
 	proxy     *httputil.ReverseProxy
 	observer  Observer // nil: none
 	limits    Limits   // noLimits{}: none
+	pending   func(http.ResponseWriter, *auth.Approval)
+	target    url.URL           // the upstream
+	transport http.RoundTripper // to the upstream
 }
 
 // New validates cfg and returns a Gateway.
 func New(cfg Config) (*Gateway, error) {
-	if cfg.Service == nil || cfg.API == nil || cfg.Status == nil || cfg.Routes == nil {
-		return nil, errors.New("gateway: Service, API, Status and Routes are required")
+	if cfg.Service == nil || cfg.API == nil || cfg.Status == nil || cfg.Routes == nil || cfg.Pending == nil {
+		return nil, errors.New("gateway: Service, API, Status, Pending and Routes are required")
 	}
 	if u := cfg.Upstream; u == nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, errors.New("gateway: Upstream must be an http:// or https:// URL with a host")
@@ -146,6 +152,7 @@ func New(cfg Config) (*Gateway, error) {
 		g.limits = noLimits{}
 	}
 	target := *cfg.Upstream
+	g.pending, g.target, g.transport = cfg.Pending, target, cfg.Transport
 	g.proxy = &httputil.ReverseProxy{
 		Rewrite:        func(pr *httputil.ProxyRequest) { g.rewrite(pr, &target) },
 		Transport:      cfg.Transport,
@@ -154,6 +161,8 @@ func New(cfg Config) (*Gateway, error) {
 		BufferPool:     bufferPool{},
 		ErrorLog:       slog.NewLogLogger(cfg.Logger.Handler(), slog.LevelWarn),
 	}
+	// Approved held requests are forwarded by this gateway (held.go).
+	cfg.Service.SetForwarder(g.forwardHeld, g.timeout)
 	return g, nil
 }
 
@@ -181,13 +190,23 @@ func (g *Gateway) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 // bufferPool recycles the 32 KiB buffers ReverseProxy copies response
-// bodies with (it allocates one per request otherwise).
+// bodies with (it allocates one per request otherwise). The pool holds
+// array pointers, which a returned slice converts back to without an
+// allocation (a *[]byte would cost one per Put).
 type bufferPool struct{}
 
-var buffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
+const bufferSize = 32 << 10
 
-func (bufferPool) Get() []byte  { return *(buffers.Get().(*[]byte)) }
-func (bufferPool) Put(b []byte) { buffers.Put(&b) }
+var buffers = sync.Pool{New: func() any { return new([bufferSize]byte) }}
+
+func (bufferPool) Get() []byte { return buffers.Get().(*[bufferSize]byte)[:] }
+
+func (bufferPool) Put(b []byte) {
+	if cap(b) < bufferSize {
+		return // not one of ours
+	}
+	buffers.Put((*[bufferSize]byte)(b[:bufferSize]))
+}
 
 // requestID returns the client's X-Request-Id if it is reasonable, or a new
 // one, like internal/httpapi.

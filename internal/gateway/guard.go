@@ -25,7 +25,9 @@ func (g *Gateway) observe(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	x := &exchange{id: requestID(r), in: r.Context()}
 	rec := &recorder{ResponseWriter: w}
-	r = r.WithContext(context.WithValue(r.Context(), exchangeKey{}, x))
+	// The exchange joins the request's context in forward, where the
+	// ReverseProxy hooks that read it run: a refused request never copies
+	// its Request for it.
 	var err error
 	// Deferred, so the line is written even when ReverseProxy aborts a
 	// response whose body failed half-way (http.ErrAbortHandler).
@@ -144,8 +146,10 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 	if la := g.routes.lookalike(r, rt); la != nil {
 		return lookalikeError(r, la)
 	}
-	if g.signed(r, rt) {
-		body, err := g.readBody(r)
+	var body []byte
+	signed := g.signed(r, rt)
+	if signed {
+		body, err = g.readBody(r)
 		if err != nil {
 			return err
 		}
@@ -170,8 +174,25 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 		if err := g.svc.Authorize(ctx, p, rt.Operation); err != nil {
 			return err
 		}
+		// The org's policies over the operation (docs/policies.md,
+		// "Gateway mode"): one cache lookup when there are none.
+		if err := g.svc.GateRequest(ctx, p, rt.Operation, body, signed, func() *auth.HeldRequest { return held(r, x, body) }); err != nil {
+			return g.gated(w, x, err)
+		}
 	}
 	return g.forward(w, r, x)
+}
+
+// gated answers a request a policy refused or held: a held one gets 202
+// with its change request and goes no further.
+func (g *Gateway) gated(w http.ResponseWriter, x *exchange, err error) error {
+	var pending *auth.PendingError
+	if !errors.As(err, &pending) {
+		return err
+	}
+	w.Header().Set("X-Request-Id", x.id)
+	g.pending(w, pending.Approval)
+	return nil
 }
 
 // lookalikeError refuses r, a look-alike of la.
@@ -228,7 +249,7 @@ func (g *Gateway) forward(w http.ResponseWriter, r *http.Request, x *exchange) e
 		x.body = &limitedBody{r: r.Body, n: g.maxStream}
 		r.Body = x.body
 	}
-	ctx, cancel := context.WithCancelCause(r.Context())
+	ctx, cancel := context.WithCancelCause(context.WithValue(r.Context(), exchangeKey{}, x))
 	defer cancel(nil)
 	x.timer = time.AfterFunc(g.timeout, func() { cancel(errUpstreamTimeout) })
 	defer x.timer.Stop()

@@ -45,15 +45,22 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest, target *url.URL) {
 	}
 	pr.SetXForwarded()
 	x := exchangeOf(pr.In.Context())
-	h["X-Request-Id"] = []string{x.id}
+	// The values share one backing array: one allocation, not six. Each
+	// is a full slice expression, so an append by the transport to one
+	// header cannot write over the next.
+	v := [...]string{x.id, "", "", "", "", ""}
+	vals := v[:]
+	h["X-Request-Id"] = vals[0:1:1]
 	if p := x.p; p != nil {
-		h[HeaderOrgID] = []string{p.OrgID}
-		h[HeaderUserID] = []string{p.UserID}
-		h[HeaderTokenID] = []string{p.TokenID}
-		h[HeaderTokenKind] = []string{string(p.Kind)}
+		vals[1], vals[2], vals[3], vals[4] = p.OrgID, p.UserID, p.TokenID, string(p.Kind)
+		h[HeaderOrgID] = vals[1:2:2]
+		h[HeaderUserID] = vals[2:3:3]
+		h[HeaderTokenID] = vals[3:4:4]
+		h[HeaderTokenKind] = vals[4:5:5]
 	}
 	if x.action != nil {
-		h[HeaderActionID] = []string{x.action.ID}
+		vals[5] = x.action.ID
+		h[HeaderActionID] = vals[5:6:6]
 	}
 }
 

@@ -319,11 +319,12 @@ func literalPrefix(p string) string {
 	return p
 }
 
-const ownPaths = "/auth/..., /permissions..., /healthz, /readyz, /.well-known/jwks.json"
+const ownPaths = "/auth/..., /permissions..., /v2/policies..., /v2/policy-approvals..., /healthz, /readyz, /.well-known/jwks.json"
 
 // isOwn reports whether signet serves path itself rather than the upstream.
 func isOwn(path string) bool {
 	return under(path, "/auth") || under(path, "/permissions") ||
+		under(path, "/v2/policies") || under(path, "/v2/policy-approvals") || // docs/policies.md
 		path == "/healthz" || path == "/readyz" || path == "/.well-known/jwks.json" ||
 		path == "/openapi.json" // signet's document, which describes the route file too
 }

@@ -91,6 +91,24 @@ type approvalJSON struct {
 	DateResolved      string           `json:"dateResolved,omitempty"`
 	PolicyEvaluations []evaluationJSON `json:"policyEvaluations"`
 	Decisions         []decisionJSON   `json:"decisions"`
+	// Result is what became of an approved activity once it ran (signet,
+	// beyond Dfns; docs/policies.md): absent before.
+	Result *resultJSON `json:"result,omitempty"`
+}
+
+// resultJSON is the outcome of an approved activity: Applied or Failed,
+// why it failed, and for a gateway request the status code the upstream
+// answered (absent when it did not answer).
+type resultJSON struct {
+	Outcome        string `json:"outcome"`
+	Reason         string `json:"reason,omitempty"`
+	UpstreamStatus int    `json:"upstreamStatus,omitempty"`
+}
+
+// WritePending answers a request a policy held for approval: 202 with its
+// change request (the gateway's answer too, gateway.Config.Pending).
+func WritePending(w http.ResponseWriter, a *auth.Approval) {
+	writeJSON(w, http.StatusAccepted, changeRequestOut(a))
 }
 
 func approvalOut(a *auth.Approval) approvalJSON {
@@ -106,6 +124,9 @@ func approvalOut(a *auth.Approval) approvalJSON {
 	}
 	for _, id := range a.Data.PolicyIDs {
 		out.PolicyEvaluations = append(out.PolicyEvaluations, evaluationJSON{PolicyID: id, Triggered: true, Reason: "AlwaysTrigger"})
+	}
+	if a.Outcome != "" {
+		out.Result = &resultJSON{Outcome: a.Outcome, Reason: a.Reason, UpstreamStatus: a.UpstreamStatus}
 	}
 	for _, d := range a.Decisions {
 		dj := decisionJSON{UserID: d.UserID, Date: date(d.CreatedAt), Value: d.Value}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -18,25 +19,34 @@ var _ auth.AuditStore = (*Store)(nil)
 var errNoMatch = errors.New("no unused, unexpired action")
 
 // UseAuditedAction spends the action and appends its entry in one
-// transaction. The org's head row is locked (FOR UPDATE) before it is read,
-// so concurrent appends of one org, on any replica, take turns; the action
-// row is locked first and the head second by every caller, so two appends
-// cannot deadlock.
+// transaction. The org's head row is locked (INSERT … ON CONFLICT DO
+// UPDATE, as SELECT … FOR UPDATE would) before it is read, so concurrent
+// appends of one org, on any replica, take turns; the action row is locked
+// first and the head second by every caller, so two appends cannot
+// deadlock.
+//
+// Two round trips (twoTrips): BEGIN with one statement that spends the
+// action, reads its pending entry and locks and reads the org's head; then
+// the sealed entry's append with COMMIT.
 func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target string, now time.Time) (*auth.Action, *audit.Entry, error) {
 	var a auth.Action
 	var e audit.Entry
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		// Spend the action and read its pending entry in one round trip.
-		var pending *string
-		err := tx.QueryRow(ctx, `WITH spent AS (
+	var h audit.Head
+	const spend = `WITH spent AS (
 				UPDATE actions SET used_at = $1
 				WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
 				RETURNING id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query,
-					payload_hash, expires_at, created_at, used_at)
-			SELECT spent.*, ev.entry FROM spent LEFT JOIN action_evidence ev ON ev.action_id = spent.id`,
-			now, tokenHash).Scan(
-			&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
-			&a.Path, &a.Query, &a.PayloadHash, &a.ExpiresAt, &a.CreatedAt, &a.UsedAt, &pending)
+					payload_hash, expires_at, created_at, used_at)`
+	// scan reads the spent action and its pending entry, and the head
+	// when withHead.
+	scan := func(r pgx.Row, withHead bool) error {
+		var pending *string
+		dst := []any{&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
+			&a.Path, &a.Query, &a.PayloadHash, &a.ExpiresAt, &a.CreatedAt, &a.UsedAt, &pending}
+		if withHead {
+			dst = append(dst, &h.Seq, &h.Hash)
+		}
+		err := r.Scan(dst...)
 		if errors.Is(err, pgx.ErrNoRows) {
 			return errNoMatch
 		}
@@ -47,10 +57,37 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 			return pgx.ErrNoRows // no pending entry: ErrNotFound, and the rollback leaves the token unspent
 		}
 		a.ExpiresAt, a.CreatedAt, a.UsedAt = utc(a.ExpiresAt), utc(a.CreatedAt), utcPtr(a.UsedAt)
+		e = audit.Entry{}
 		if err := json.Unmarshal([]byte(*pending), &e); err != nil {
 			return err
 		}
-		return appendSealed(ctx, tx, &e, target, now)
+		if e.OrgID != a.OrgID {
+			return fmt.Errorf("pending entry of org %q on an action of org %q", e.OrgID, a.OrgID)
+		}
+		return nil
+	}
+	err := s.appendAudited(ctx, &appendReq{
+		single: func() error {
+			return s.twoTrips(ctx, spend+`,
+			head AS (`+lockHeadSQL+`)
+			SELECT spent.*, ev.entry, head.seq, head.hash
+			FROM spent LEFT JOIN action_evidence ev ON ev.action_id = spent.id CROSS JOIN head`,
+				[]any{now, tokenHash, audit.Genesis},
+				func(r pgx.Row) error { return scan(r, true) },
+				func() (string, []any, error) {
+					args, err := sealArgs(&e, &h, target, now)
+					return appendSQL, args, err
+				})
+		},
+		spendSQL:  spend + ` SELECT spent.*, ev.entry FROM spent LEFT JOIN action_evidence ev ON ev.action_id = spent.id`,
+		spendArgs: []any{now, tokenHash},
+		scan: func(r pgx.Row) (*audit.Entry, error) {
+			if err := scan(r, false); err != nil {
+				return nil, err
+			}
+			return &e, nil
+		},
+		target: target, now: now,
 	})
 	if errors.Is(err, errNoMatch) {
 		var used bool
@@ -70,34 +107,54 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 	return &a, &e, nil
 }
 
+// lockHeadSQL creates the head of the org of the rows of the CTE "spent"
+// (column org_id) if it has none, and locks and returns it (seq, hash);
+// $3 is audit.Genesis. ON CONFLICT DO UPDATE locks the existing row as
+// SELECT … FOR UPDATE would (waiting for a concurrent appender, then
+// returning the head it committed), and the no-op SET leaves it as it was.
+// With no row in "spent" it locks nothing.
+const lockHeadSQL = `INSERT INTO audit_heads (org_id, seq, hash) SELECT org_id, 0, $3::bytea FROM spent
+		ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq
+		RETURNING seq, hash`
+
+// appendSQL appends a sealed entry and moves its org's head in one
+// statement; sealArgs gives its arguments.
+const appendSQL = `WITH appended AS (
+			INSERT INTO audit_entries
+			(org_id, seq, id, time, user_id, username, credential_uuid, method, path, entry, hash, target)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12))
+		UPDATE audit_heads SET seq = $2, hash = $11 WHERE org_id = $1`
+
+// sealArgs sets e's Target, seals e at now after h (the org's head, locked
+// by the caller's transaction) and returns appendSQL's arguments.
+func sealArgs(e *audit.Entry, h *audit.Head, target string, now time.Time) ([]any, error) {
+	e.Target = target
+	audit.Seal(e, h, now)
+	blob, err := json.Marshal(e)
+	if err != nil {
+		return nil, err
+	}
+	return []any{e.OrgID, e.Seq, e.ID, e.Time, e.UserID, e.Username, e.CredentialUUID, e.Method, e.FullPath(),
+		string(blob), e.Hash, e.Target}, nil
+}
+
 // appendSealed locks e's org's chain head, sets e's Target, seals e at now
 // after the head and appends it, in tx.
 func appendSealed(ctx context.Context, tx pgx.Tx, e *audit.Entry, target string, now time.Time) error {
 	// Create the org's head if it has none and lock it, in one round
-	// trip: ON CONFLICT DO UPDATE locks the existing row as SELECT …
-	// FOR UPDATE would (waiting for a concurrent appender, then
-	// returning the head it committed), and the no-op SET leaves it as
-	// it was.
+	// trip (as lockHeadSQL).
 	var h audit.Head
 	if err := tx.QueryRow(ctx, `INSERT INTO audit_heads (org_id, seq, hash) VALUES ($1, 0, $2)
 		ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq
 		RETURNING seq, hash`, e.OrgID, audit.Genesis).Scan(&h.Seq, &h.Hash); err != nil {
 		return err
 	}
-	e.Target = target
-	audit.Seal(e, &h, now)
-	blob, err := json.Marshal(e)
+	args, err := sealArgs(e, &h, target, now)
 	if err != nil {
 		return err
 	}
 	// Append the entry and move the head in one round trip.
-	_, err = tx.Exec(ctx, `WITH appended AS (
-			INSERT INTO audit_entries
-			(org_id, seq, id, time, user_id, username, credential_uuid, method, path, entry, hash, target)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12))
-		UPDATE audit_heads SET seq = $2, hash = $11 WHERE org_id = $1`,
-		e.OrgID, e.Seq, e.ID, e.Time, e.UserID, e.Username, e.CredentialUUID, e.Method, e.FullPath(),
-		string(blob), e.Hash, e.Target)
+	_, err = tx.Exec(ctx, appendSQL, args...)
 	return err
 }
 
@@ -108,14 +165,11 @@ func (s *Store) RecordOutcome(ctx context.Context, o *audit.Outcome) error {
 	return dbErr("record outcome", err)
 }
 
-// QueueOutcome is RecordOutcome, answered through done: PostgreSQL commits
-// of many connections do not take turns on one writer.
-func (s *Store) QueueOutcome(ctx context.Context, o *audit.Outcome, done func(error)) {
-	done(s.RecordOutcome(ctx, o))
-}
-
 // AuditSummaries lists entries of q.OrgID in q's time range, by seq.
 func (s *Store) AuditSummaries(ctx context.Context, q auth.AuditQuery) ([]audit.Summary, error) {
+	if err := s.flushOutcomes(ctx); err != nil {
+		return nil, err
+	}
 	var from, to *time.Time
 	if !q.From.IsZero() {
 		from = &q.From
@@ -163,6 +217,9 @@ func scanRecord(sc rowScanner) (audit.Record, error) {
 
 // AuditRecords returns entries of the org after afterSeq, by seq.
 func (s *Store) AuditRecords(ctx context.Context, orgID string, afterSeq int64, n int) ([]audit.Record, error) {
+	if err := s.flushOutcomes(ctx); err != nil {
+		return nil, err
+	}
 	rows, err := s.pool.Query(ctx, recordSQL+`WHERE e.org_id = $1 AND e.seq > $2 ORDER BY e.seq LIMIT $3`,
 		orgID, afterSeq, limit(n))
 	if err != nil {
@@ -174,6 +231,9 @@ func (s *Store) AuditRecords(ctx context.Context, orgID string, afterSeq int64, 
 
 // AuditRecord returns one entry of the org.
 func (s *Store) AuditRecord(ctx context.Context, orgID, id string) (*audit.Record, error) {
+	if err := s.flushOutcomes(ctx); err != nil {
+		return nil, err
+	}
 	r, err := scanRecord(s.pool.QueryRow(ctx, recordSQL+`WHERE e.org_id = $1 AND e.id = $2`, orgID, id))
 	if err != nil {
 		return nil, dbErr("audit record", err)

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -92,6 +93,11 @@ func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string
 // inserts nothing: ErrUsed, and the rollback writes nothing. Every caller
 // locks its own new rows first and the org's head last, as UseAuditedAction
 // does, so two appends cannot deadlock.
+//
+// With an entry, two round trips (twoTrips): BEGIN with one statement that
+// spends, inserts and locks and reads the head (the head's INSERT selects
+// from the inserted action, so a spent challenge locks nothing); then the
+// append with COMMIT. Without, one autocommitted statement.
 func (s *Store) SpendActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *auth.Action, entry *audit.Entry, target string, now time.Time) error {
 	const spendAndInsert = `WITH spent AS (` + spendChallengeSQL + ` RETURNING id),
 		created AS (INSERT INTO actions
@@ -99,22 +105,56 @@ func (s *Store) SpendActionForChallenge(ctx context.Context, challengeID string,
 			 payload_hash, expires_at, created_at, used_at)
 			SELECT $3::text, $4::bytea, $5::text, $6::text, $7::text, $8::text, $9::text, $10::text,
 				$11::text, $12::bytea, $13::timestamptz, $14::timestamptz, $15::timestamptz FROM spent
-			RETURNING id)
-		SELECT count(*) FROM created`
-	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+			RETURNING id, org_id)`
+	args := []any{challengeID, expiresAt, a.ID, a.TokenHash, a.OrgID, a.UserID,
+		a.TokenID, a.CredentialUUID, a.Method, a.Path, a.Query, a.PayloadHash, a.ExpiresAt, a.CreatedAt, now}
+	var err error
+	if entry == nil {
 		var n int64
-		if err := tx.QueryRow(ctx, spendAndInsert, challengeID, expiresAt, a.ID, a.TokenHash, a.OrgID, a.UserID,
-			a.TokenID, a.CredentialUUID, a.Method, a.Path, a.Query, a.PayloadHash, a.ExpiresAt, a.CreatedAt, now).Scan(&n); err != nil {
-			return err
+		err = s.pool.QueryRow(ctx, spendAndInsert+` SELECT count(*) FROM created`, args...).Scan(&n)
+		if err == nil && n != 1 {
+			err = errSpent
 		}
-		if n != 1 {
-			return errSpent
+	} else {
+		if entry.OrgID != a.OrgID {
+			return fmt.Errorf("postgres: spend action for challenge: entry of org %q on an action of org %q", entry.OrgID, a.OrgID)
 		}
-		if entry == nil {
-			return nil
-		}
-		return appendSealed(ctx, tx, entry, target, now)
-	})
+		var h audit.Head
+		err = s.appendAudited(ctx, &appendReq{
+			single: func() error {
+				// $16 is audit.Genesis for the head's INSERT.
+				return s.twoTrips(ctx, spendAndInsert+`,
+			head AS (INSERT INTO audit_heads (org_id, seq, hash) SELECT org_id, 0, $16::bytea FROM created
+				ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq
+				RETURNING seq, hash)
+			SELECT seq, hash FROM head`, append(slices.Clip(args), audit.Genesis),
+					func(r pgx.Row) error {
+						err := r.Scan(&h.Seq, &h.Hash)
+						if errors.Is(err, pgx.ErrNoRows) {
+							return errSpent // nothing inserted: the challenge was spent
+						}
+						return err
+					},
+					func() (string, []any, error) {
+						args, err := sealArgs(entry, &h, target, now)
+						return appendSQL, args, err
+					})
+			},
+			spendSQL:  spendAndInsert + ` SELECT count(*) FROM created`,
+			spendArgs: args,
+			scan: func(r pgx.Row) (*audit.Entry, error) {
+				var n int64
+				if err := r.Scan(&n); err != nil {
+					return nil, err
+				}
+				if n != 1 {
+					return nil, errSpent
+				}
+				return entry, nil
+			},
+			target: target, now: now,
+		})
+	}
 	if errors.Is(err, errSpent) {
 		return used("spend action for challenge")
 	}

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -95,13 +96,14 @@ func (s *Store) UpdatePolicy(ctx context.Context, p *auth.Policy) error {
 	return nil
 }
 
-const approvalColumns = `id, org_id, initiator_id, status, outcome, data, expires_at, created_at, updated_at, resolved_at`
+const approvalColumns = `id, org_id, initiator_id, status, outcome, data, expires_at, created_at, updated_at, resolved_at,
+	outcome_reason, upstream_status`
 
 func scanApproval(row rowScanner) (*auth.Approval, error) {
 	var a auth.Approval
 	var data, status string
 	if err := row.Scan(&a.ID, &a.OrgID, &a.InitiatorID, &status, &a.Outcome, &data, &a.ExpiresAt, &a.CreatedAt,
-		&a.UpdatedAt, &a.ResolvedAt); err != nil {
+		&a.UpdatedAt, &a.ResolvedAt, &a.Reason, &a.UpstreamStatus); err != nil {
 		return nil, err
 	}
 	if err := a.Data.Decode(data); err != nil {
@@ -119,8 +121,9 @@ func (s *Store) CreateApproval(ctx context.Context, a *auth.Approval) error {
 	if err != nil {
 		return dbErr("create approval", err)
 	}
-	_, err = s.pool.Exec(ctx, `INSERT INTO approvals (`+approvalColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
-		a.ID, a.OrgID, a.InitiatorID, string(a.Status), a.Outcome, data, a.ExpiresAt, a.CreatedAt, a.UpdatedAt, a.ResolvedAt)
+	_, err = s.pool.Exec(ctx, `INSERT INTO approvals (`+approvalColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		a.ID, a.OrgID, a.InitiatorID, string(a.Status), a.Outcome, data, a.ExpiresAt, a.CreatedAt, a.UpdatedAt, a.ResolvedAt,
+		a.Reason, a.UpstreamStatus)
 	return dbErr("create approval", err)
 }
 
@@ -233,15 +236,51 @@ func (s *Store) ResolveApproval(ctx context.Context, orgID, id string, status au
 	return auth.ErrUsed
 }
 
-// SetApprovalOutcome records what became of an approved activity.
-func (s *Store) SetApprovalOutcome(ctx context.Context, orgID, id, outcome string, now time.Time) error {
-	tag, err := s.pool.Exec(ctx, `UPDATE approvals SET outcome = $1, updated_at = $2 WHERE org_id = $3 AND id = $4`,
-		outcome, now, orgID, id)
+// SetApprovalOutcome records what became of an approved activity, once.
+func (s *Store) SetApprovalOutcome(ctx context.Context, orgID, id string, r auth.ApprovalResult, now time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE approvals SET outcome = $1, outcome_reason = $2, upstream_status = $3, updated_at = $4
+		WHERE org_id = $5 AND id = $6 AND outcome = ''`, r.Outcome, r.Reason, r.UpstreamStatus, now, orgID, id)
 	if err != nil {
 		return dbErr("set approval outcome", err)
 	}
 	if tag.RowsAffected() == 0 {
-		return notFound("set approval outcome")
+		return s.usedOrMissing(ctx, "set approval outcome", orgID, id)
+	}
+	return nil
+}
+
+// usedOrMissing is the error of a conditional write on an approval that
+// matched no row: ErrUsed when the approval exists, else ErrNotFound.
+func (s *Store) usedOrMissing(ctx context.Context, op, orgID, id string) error {
+	var n int
+	if err := s.pool.QueryRow(ctx, `SELECT count(*) FROM approvals WHERE org_id = $1 AND id = $2`, orgID, id).Scan(&n); err != nil {
+		return dbErr(op, err)
+	}
+	if n > 0 {
+		return fmt.Errorf("%s: %w", op, auth.ErrUsed)
+	}
+	return notFound(op)
+}
+
+// UnfinishedApprovals returns approvals resolved Approved without an
+// outcome, not updated after before.
+func (s *Store) UnfinishedApprovals(ctx context.Context, before time.Time, n int) ([]*auth.Approval, error) {
+	return s.approvals(ctx, "unfinished approvals", `SELECT `+approvalColumns+` FROM approvals
+		WHERE status = $1 AND outcome = '' AND updated_at <= $2 ORDER BY updated_at LIMIT $3`,
+		string(auth.ApprovalApproved), before, limit(n))
+}
+
+// ClaimUnfinishedApproval claims an unfinished approval with one
+// conditional UPDATE.
+func (s *Store) ClaimUnfinishedApproval(ctx context.Context, orgID, id string, before, now time.Time) error {
+	tag, err := s.pool.Exec(ctx, `UPDATE approvals SET updated_at = $1
+		WHERE org_id = $2 AND id = $3 AND status = $4 AND outcome = '' AND updated_at <= $5`,
+		now, orgID, id, string(auth.ApprovalApproved), before)
+	if err != nil {
+		return dbErr("claim unfinished approval", err)
+	}
+	if tag.RowsAffected() == 0 {
+		return s.usedOrMissing(ctx, "claim unfinished approval", orgID, id)
 	}
 	return nil
 }

@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -27,6 +28,8 @@ import (
 // for concurrent use.
 type Store struct {
 	pool *pgxpool.Pool
+	oq   outcomeQueue // outcomes waiting for a commit to ride in (outcomes.go)
+	ap   appender     // audited spends waiting for a group commit (group.go)
 }
 
 var (
@@ -46,6 +49,9 @@ func Open(ctx context.Context, url string) (*Store, error) {
 		return nil, errors.New("postgres: cannot parse the connection URL (not shown: it may hold a password)")
 	}
 	bound(cfg)
+	if !strings.Contains(url, "pool_max_conns") {
+		cfg.MaxConns = max(DefaultMaxConns, cfg.MaxConns)
+	}
 	if err := migrate(ctx, cfg.ConnConfig); err != nil {
 		return nil, err
 	}
@@ -53,8 +59,19 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	return &Store{pool: pool}, nil
+	s := &Store{pool: pool}
+	s.oq.flush = s.flushAlone
+	return s, nil
 }
+
+// DefaultMaxConns is the pool's size when the URL sets no pool_max_conns.
+// pgxpool's own default is the number of CPUs (at least 4), which suits
+// work that waits on the CPU; a signed request's connection mostly waits
+// for the server's WAL flush, so with 4 connections 16 clients queue
+// behind 4 flushes at a time and commits cannot share them (the group
+// commit of group.go and PostgreSQL's own). pool_max_conns in the URL
+// sets it: replicas times the pool must stay under max_connections.
+const DefaultMaxConns = 16
 
 // Defaults that bound every wait on the database when the URL sets none
 // (issue 12): a connection attempt gives up after ConnectTimeout, and the
@@ -93,10 +110,15 @@ func (s *Store) Ping(ctx context.Context) error {
 	return nil
 }
 
-// Close closes every connection of the pool. It may be called more than once.
+// Close commits the queued outcomes, then closes every connection of the
+// pool. It may be called more than once.
 func (s *Store) Close() error {
+	ctx, cancel := context.WithTimeout(context.Background(), StatementTimeout)
+	defer cancel()
+	err := s.flushOutcomes(ctx)
+	s.oq.stop()
 	s.pool.Close()
-	return nil
+	return err
 }
 
 // PostgreSQL error codes (Appendix A of the manual).

@@ -301,7 +301,7 @@ func TestPrincipal(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := &auth.PrincipalState{Token: a.token, User: a.user, CredentialActive: true, AuthzVersion: got.AuthzVersion}
+	want := auth.PrincipalOf(&a.token, &a.user, true, got.AuthzVersion)
 	if diff := cmp.Diff(want, got); diff != "" {
 		t.Errorf("Principal (-want +got):\n%s", diff)
 	}

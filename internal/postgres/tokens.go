@@ -73,37 +73,35 @@ func scanToken(row rowScanner) (*auth.AccessToken, error) {
 	return &t, nil
 }
 
-// Principal reads the token, its user, its credential's state and its org's
-// authorization version with one query; it runs on every authenticated request. The token and the user must
-// both belong to orgID. CredentialActive is true when the token names no
-// credential, and false when it names one that is inactive or gone.
+// Principal reads the token's state, its user's, its credential's and its
+// org's authorization version with one query; it runs on every
+// authenticated request, so it reads only the columns the check needs
+// (auth.PrincipalState). The token and the user must both belong to orgID:
+// the ids it does not read are the ones the WHERE and JOIN clauses make
+// equal to its arguments and to t.user_id. CredentialActive is true when
+// the token names no credential, and false when it names one that is
+// inactive or gone.
 func (s *Store) Principal(ctx context.Context, orgID, tokenID string) (*auth.PrincipalState, error) {
 	var p auth.PrincipalState
 	t, u := &p.Token, &p.User
 	var tkind, ukind string
 	err := s.pool.QueryRow(ctx, `SELECT
-			t.id, t.org_id, t.user_id, t.kind, t.name, t.credential_uuid, t.permission_id,
-			t.external_id, t.is_active, t.is_archived, t.expires_at, t.created_at,
-			u.id, u.org_id, u.username, u.kind, u.is_active, u.is_archived, u.is_registered,
-			u.is_service_account, u.is_sso_required, u.external_id, u.created_at,
+			t.user_id, t.kind, t.credential_uuid, t.permission_id, t.is_active, t.is_archived, t.expires_at,
+			u.username, u.kind, u.is_active, u.is_archived,
 			t.credential_uuid = '' OR coalesce(c.is_active, false), o.authz_version
 		FROM access_tokens t
 		JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id
 		JOIN orgs o ON o.id = t.org_id
 		LEFT JOIN credentials c ON c.uuid = t.credential_uuid AND c.org_id = t.org_id
 		WHERE t.org_id = $1 AND t.id = $2`, orgID, tokenID).Scan(
-		&t.ID, &t.OrgID, &t.UserID, &tkind, &t.Name, &t.CredentialUUID, &t.PermissionID,
-		&t.ExternalID, &t.IsActive, &t.IsArchived, &t.ExpiresAt, &t.CreatedAt,
-		&u.ID, &u.OrgID, &u.Username, &ukind, &u.IsActive, &u.IsArchived, &u.IsRegistered,
-		&u.IsServiceAccount, &u.IsSSORequired, &u.ExternalID, &u.CreatedAt,
+		&t.UserID, &tkind, &t.CredentialUUID, &t.PermissionID, &t.IsActive, &t.IsArchived, &t.ExpiresAt,
+		&u.Username, &ukind, &u.IsActive, &u.IsArchived,
 		&p.CredentialActive, &p.AuthzVersion)
 	if err != nil {
 		return nil, dbErr("principal", err)
 	}
-	t.Kind = token.Kind(tkind)
-	t.ExpiresAt, t.CreatedAt = utc(t.ExpiresAt), utc(t.CreatedAt)
-	u.Kind = auth.UserKind(ukind)
-	u.CreatedAt = utc(u.CreatedAt)
+	t.ID, t.OrgID, t.Kind, t.ExpiresAt = tokenID, orgID, token.Kind(tkind), utc(t.ExpiresAt)
+	u.ID, u.OrgID, u.Kind = t.UserID, orgID, auth.UserKind(ukind)
 	return &p, nil
 }
 

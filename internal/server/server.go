@@ -203,7 +203,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 	if routes != nil {
 		upstream, _ := url.Parse(cfg.Upstream) // checked by Validate
 		gw, err := gateway.New(gateway.Config{
-			Service: svc, API: api, Status: httpapi.Status, Upstream: upstream, Routes: routes, Logger: log,
+			Service: svc, API: api, Status: httpapi.Status, Pending: httpapi.WritePending, Upstream: upstream, Routes: routes, Logger: log,
 			Timeout: cfg.UpstreamTimeout, MaxBody: cfg.MaxBody, MaxStreamBody: cfg.UpstreamMaxStream,
 			Observer: observer, CheckTimeout: cfg.RequestTimeout,
 			Limits: limits, // the API's limiter and budgets (docs/abuse.md)
@@ -451,6 +451,12 @@ func chores(ctx context.Context, p *Parts, log *slog.Logger) {
 		log.Error("expiring approvals failed", "err", err)
 	} else if n > 0 {
 		log.Info("expired approvals", "count", n)
+	}
+	// Approved activities whose run a stopped replica interrupted.
+	if n, err := p.Service.FinishInterrupted(ctx); err != nil {
+		log.Error("finishing interrupted approvals failed", "err", err)
+	} else if n > 0 {
+		log.Warn("finished interrupted approvals", "count", n)
 	}
 	if n, err := p.Store.Sweep(ctx, time.Now()); err != nil {
 		log.Error("sweep failed", "err", err)

@@ -101,14 +101,16 @@ func affected(res sql.Result, err error) error {
 	return nil
 }
 
-const approvalColumns = `id, org_id, initiator_id, status, outcome, data, expires_at, created_at, updated_at, resolved_at`
+const approvalColumns = `id, org_id, initiator_id, status, outcome, data, expires_at, created_at, updated_at, resolved_at,
+	outcome_reason, upstream_status`
 
 func scanApproval(sc scanner) (*auth.Approval, error) {
 	var a auth.Approval
 	var data string
 	var expires, resolved sql.NullInt64
 	var created, updated int64
-	if err := sc.Scan(&a.ID, &a.OrgID, &a.InitiatorID, &a.Status, &a.Outcome, &data, &expires, &created, &updated, &resolved); err != nil {
+	if err := sc.Scan(&a.ID, &a.OrgID, &a.InitiatorID, &a.Status, &a.Outcome, &data, &expires, &created, &updated, &resolved,
+		&a.Reason, &a.UpstreamStatus); err != nil {
 		return nil, err
 	}
 	if err := a.Data.Decode(data); err != nil {
@@ -125,9 +127,9 @@ func (s *Store) CreateApproval(ctx context.Context, a *auth.Approval) error {
 	if err != nil {
 		return wrap("create approval", err)
 	}
-	_, err = s.write.ExecContext(ctx, `INSERT INTO approvals (`+approvalColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	_, err = s.write.ExecContext(ctx, `INSERT INTO approvals (`+approvalColumns+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		a.ID, a.OrgID, a.InitiatorID, a.Status, a.Outcome, data, nullMillis(a.ExpiresAt),
-		millis(a.CreatedAt), millis(a.UpdatedAt), nullMillis(a.ResolvedAt))
+		millis(a.CreatedAt), millis(a.UpdatedAt), nullMillis(a.ResolvedAt), a.Reason, a.UpstreamStatus)
 	return wrap("create approval", err)
 }
 
@@ -237,11 +239,44 @@ func (s *Store) ResolveApproval(ctx context.Context, orgID, id string, status au
 	return wrap("resolve approval", err)
 }
 
-// SetApprovalOutcome records what became of an approved activity.
-func (s *Store) SetApprovalOutcome(ctx context.Context, orgID, id, outcome string, now time.Time) error {
-	res, err := s.write.ExecContext(ctx, `UPDATE approvals SET outcome = ?, updated_at = ? WHERE org_id = ? AND id = ?`,
-		outcome, millis(now), orgID, id)
-	return wrap("set approval outcome", affected(res, err))
+// SetApprovalOutcome records what became of an approved activity, once.
+func (s *Store) SetApprovalOutcome(ctx context.Context, orgID, id string, r auth.ApprovalResult, now time.Time) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE approvals SET outcome = ?, outcome_reason = ?, upstream_status = ?, updated_at = ?
+		WHERE org_id = ? AND id = ? AND outcome = ''`, r.Outcome, r.Reason, r.UpstreamStatus, millis(now), orgID, id)
+	return wrap("set approval outcome", s.usedOrMissing(ctx, orgID, id, affected(res, err)))
+}
+
+// usedOrMissing turns the ErrNotFound of a conditional write on an
+// approval into ErrUsed when the approval exists.
+func (s *Store) usedOrMissing(ctx context.Context, orgID, id string, err error) error {
+	if !errors.Is(err, auth.ErrNotFound) {
+		return err
+	}
+	var n int
+	if qerr := s.read.QueryRowContext(ctx, `SELECT count(*) FROM approvals WHERE org_id = ? AND id = ?`, orgID, id).Scan(&n); qerr != nil {
+		return qerr
+	}
+	if n > 0 {
+		return auth.ErrUsed
+	}
+	return err
+}
+
+// UnfinishedApprovals returns approvals resolved Approved without an
+// outcome, not updated after before.
+func (s *Store) UnfinishedApprovals(ctx context.Context, before time.Time, n int) ([]*auth.Approval, error) {
+	return s.approvals(ctx, "unfinished approvals", `SELECT `+approvalColumns+` FROM approvals
+		WHERE status = ? AND outcome = '' AND updated_at <= ? ORDER BY updated_at LIMIT ?`,
+		auth.ApprovalApproved, millis(before), limit(n))
+}
+
+// ClaimUnfinishedApproval claims an unfinished approval with one
+// conditional UPDATE.
+func (s *Store) ClaimUnfinishedApproval(ctx context.Context, orgID, id string, before, now time.Time) error {
+	res, err := s.write.ExecContext(ctx, `UPDATE approvals SET updated_at = ?
+		WHERE org_id = ? AND id = ? AND status = ? AND outcome = '' AND updated_at <= ?`,
+		millis(now), orgID, id, auth.ApprovalApproved, millis(before))
+	return wrap("claim unfinished approval", s.usedOrMissing(ctx, orgID, id, affected(res, err)))
 }
 
 // DueApprovals returns pending approvals, of any org, due at now.

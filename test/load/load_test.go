@@ -3,10 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"go/parser"
+	"go/token"
 	"io"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"regexp"
 	"runtime"
 	"slices"
@@ -203,6 +207,11 @@ func TestServeArgsRateLimit(t *testing.T) {
 			t.Errorf("args %q lack the debug listener or the synchronous setting", args)
 		}
 	}
+	// A binary without --debug-listen (an old -before) is not given it:
+	// it would refuse to start.
+	if args := serveArgs(st, "/tmp/x", "127.0.0.1:1", "", "http://127.0.0.1:3", "warn", false); slices.Contains(args, "--debug-listen") {
+		t.Errorf("args %q pass --debug-listen with no address", args)
+	}
 }
 
 func TestListsFlag(t *testing.T) {
@@ -281,5 +290,77 @@ func TestCPUTime(t *testing.T) {
 	}
 	if got := cpuTime(0); got != 0 {
 		t.Errorf("cpuTime(0) = %v", got)
+	}
+}
+
+// TestGrantThroughAPI: the load user is created and gets its permission
+// through the running server's API, signed by the bootstrapped admin, so
+// the server's own audit log holds the writes (granting by opening the
+// database would leave none), and the load user is not the admin.
+func TestGrantThroughAPI(t *testing.T) {
+	c := newClients(1)[0]
+	defer c.CloseIdleConnections()
+	s, err := startSignet(t.Context(), signetBin, t.TempDir(), store{name: "SQLite FULL", sync: "full"}, "http://127.0.0.1:1", "warn", true, c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.stop()
+	// The audit log's body, as text: the paths of the signed requests.
+	var logs json.RawMessage
+	if err := s.admin.call(t.Context(), c, "GET", "/auth/action/logs?startTime=2000-01-01T00:00:00Z&endTime=2100-01-01T00:00:00Z", s.admin.token, nil, &logs); err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"/auth/users", "/permissions", "/assignments"} {
+		if !strings.Contains(string(logs), want) {
+			t.Errorf("the audit log lacks the setup's signed request to %s: %.2000s", want, logs)
+		}
+	}
+	var perms struct {
+		Items []struct {
+			Name       string   `json:"name"`
+			Operations []string `json:"operations"`
+		} `json:"items"`
+	}
+	if err := s.admin.call(t.Context(), c, "GET", "/permissions", s.admin.token, nil, &perms); err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(perms.Items, func(p struct {
+		Name       string   `json:"name"`
+		Operations []string `json:"operations"`
+	}) bool {
+		return p.Name == "Orders" && slices.Contains(p.Operations, "Orders:Read") && slices.Contains(p.Operations, "Orders:Create")
+	}) {
+		t.Errorf("no Orders permission: %+v", perms.Items)
+	}
+	if s.user.userID == s.admin.userID || s.user.token == "" {
+		t.Errorf("load user %q, admin %q", s.user.userID, s.admin.userID)
+	}
+}
+
+// TestOpensNoDatabase: nothing in the load command may open signet's
+// database with this tree's code (it would migrate a -before binary's
+// database to this tree's schema before that binary opens it): the
+// command's files import neither the stores nor internal/server.
+func TestOpensNoDatabase(t *testing.T) {
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, f := range files {
+		if strings.HasSuffix(f, "_test.go") {
+			continue
+		}
+		af, err := parser.ParseFile(fset, f, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, im := range af.Imports {
+			for _, banned := range []string{"/internal/server", "/internal/sqlite", "/internal/postgres", "/internal/auth"} {
+				if strings.HasSuffix(strings.Trim(im.Path.Value, `"`), banned) {
+					t.Errorf("%s imports %s", f, im.Path.Value)
+				}
+			}
+		}
 	}
 }

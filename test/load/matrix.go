@@ -7,6 +7,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"runtime"
 	"strings"
 	"time"
@@ -120,7 +121,10 @@ type env struct {
 	rateOff bool
 	before  string // the -before binary, "" when none
 	dir     string
-	drops   []func() // PostgreSQL schemas to drop
+	// loadStart and loadEnd are the machine's load averages when the
+	// measured rounds began and ended (loadAvg).
+	loadStart, loadEnd string
+	drops              []func() // PostgreSQL schemas to drop
 }
 
 func (e *env) close() {
@@ -265,6 +269,7 @@ func runMatrix(ctx context.Context, o matrixOptions, out, progress io.Writer) er
 		rounds[l] = make([][]result, len(cs))
 	}
 	failed := 0
+	e.loadStart = loadAvg()
 	for i := range o.rounds {
 		for l, n := range o.levels {
 			base := map[string]float64{}
@@ -289,6 +294,7 @@ func runMatrix(ctx context.Context, o matrixOptions, out, progress io.Writer) er
 				}
 				if c.key != "" {
 					base[c.key] = s.rps
+					c.ratioTo = c.key // a baseline's ratio to itself: 1
 				}
 				round = append(round, result{cell: c, clients: n, sample: s})
 			}
@@ -308,6 +314,7 @@ func runMatrix(ctx context.Context, o matrixOptions, out, progress io.Writer) er
 		}
 		results = append(results, rs)
 	}
+	e.loadEnd = loadAvg()
 	printMatrix(out, o, e, cs, results)
 	if failed > 0 {
 		return fmt.Errorf("%d operations failed (see the errors column and the progress output)", failed)
@@ -331,6 +338,9 @@ func printMatrix(out io.Writer, o matrixOptions, e *env, cs []cell, results [][]
 		o.duration, o.warmup, o.rounds)
 	fmt.Fprintf(out, "signet: `signet serve` in a child process per store, gateway mode, log level %s; upstream and plain proxy in another child process\n", o.logLevel)
 	fmt.Fprintf(out, "%s\n", rateLimitNote(e.rateOff))
+	if e.loadStart != "" {
+		fmt.Fprintf(out, "machine load average (1, 5, 15 min): %s when the rounds began, %s when they ended\n", e.loadStart, e.loadEnd)
+	}
 	if e.before != "" {
 		fmt.Fprintf(out, "stores marked (before): the baseline binary %s, measured in the same rounds, right after the binary under test on the same kind of store\n", e.before)
 	}
@@ -388,6 +398,21 @@ func printMatrix(out io.Writer, o matrixOptions, e *env, cs []cell, results [][]
 			}
 		}
 	}
+}
+
+// loadAvg is the machine's load average over 1, 5 and 15 minutes
+// (/proc/loadavg), "" where there is none: the figures of a shared machine
+// are read with it.
+func loadAvg() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if err != nil {
+		return ""
+	}
+	f := strings.Fields(string(b))
+	if len(f) < 3 {
+		return ""
+	}
+	return strings.Join(f[:3], " ")
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.2f ms", float64(d)/float64(time.Millisecond)) }

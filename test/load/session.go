@@ -46,7 +46,7 @@ func register(ctx context.Context, c *http.Client, base string, b bootstrapped) 
 	if err != nil {
 		return nil, err
 	}
-	s := &session{base: base, orgID: b.OrgID, userID: b.UserID, username: b.Username, credID: "load-key", priv: k}
+	s := &session{base: base, orgID: b.OrgID, userID: b.UserID, username: b.Username, credID: "load-key-" + randomID(), priv: k}
 	var ch struct {
 		Challenge string `json:"challenge"`
 		Temp      string `json:"temporaryAuthenticationToken"`
@@ -106,11 +106,31 @@ func (s *session) userAction(ctx context.Context, c *http.Client, method, path, 
 	return ch.UserAction, nil
 }
 
+// signedCall sends in to path with the login token, user-action signed
+// (spec 4.1: action init, sign, action, then the request with
+// X-DFNS-USERACTION), and decodes the answer into out.
+func (s *session) signedCall(ctx context.Context, c *http.Client, method, path string, in, out any) error {
+	b, err := json.Marshal(in)
+	if err != nil {
+		return err
+	}
+	ua, err := s.userAction(ctx, c, method, path, string(b))
+	if err != nil {
+		return err
+	}
+	return s.send(ctx, c, method, path, s.token, ua, b, out)
+}
+
 func (s *session) call(ctx context.Context, c *http.Client, method, path, tok string, in, out any) error {
 	b, err := json.Marshal(in)
 	if err != nil {
 		return err
 	}
+	return s.send(ctx, c, method, path, tok, "", b, out)
+}
+
+// send makes one request with body b; ua, when set, is its user action.
+func (s *session) send(ctx context.Context, c *http.Client, method, path, tok, ua string, b []byte, out any) error {
 	req, err := http.NewRequestWithContext(ctx, method, s.base+path, bytes.NewReader(b))
 	if err != nil {
 		return err
@@ -118,6 +138,9 @@ func (s *session) call(ctx context.Context, c *http.Client, method, path, tok st
 	req.Header.Set("Content-Type", "application/json")
 	if tok != "" {
 		req.Header.Set("Authorization", "Bearer "+tok)
+	}
+	if ua != "" {
+		req.Header.Set("X-DFNS-USERACTION", ua)
 	}
 	res, err := c.Do(req)
 	if err != nil {

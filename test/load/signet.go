@@ -6,6 +6,7 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -17,9 +18,6 @@ import (
 	"sync"
 	"syscall"
 	"time"
-
-	"github.com/signet-auth/signet/internal/auth"
-	"github.com/signet-auth/signet/internal/server"
 )
 
 // routes is the gateway's route file: one operator operation per method.
@@ -73,12 +71,19 @@ const rateLimitFlag = "rate-limit"
 // hasRateLimitFlag reports whether this signet binary has --rate-limit
 // (`signet serve -h` lists it).
 func hasRateLimitFlag(ctx context.Context, bin string) bool {
+	return listsFlag(serveUsage(ctx, bin), rateLimitFlag)
+}
+
+// serveUsage is the text of `signet serve -h` of bin: which flags it has.
+// A baseline binary (-before) may be older than this tree and lack some,
+// and a flag it does not define makes it refuse to start.
+func serveUsage(ctx context.Context, bin string) string {
 	var out bytes.Buffer
 	cmd := exec.CommandContext(ctx, bin, "serve", "-h")
 	cmd.Stdout, cmd.Stderr = &out, &out
 	cmd.Env = childEnv()
 	_ = cmd.Run() // -h exits 0 or 2 depending on the flag package; the text is what counts
-	return listsFlag(out.String(), rateLimitFlag)
+	return out.String()
 }
 
 // listsFlag reports whether a flag package usage text defines name
@@ -100,15 +105,18 @@ func rateLimitNote(off bool) string {
 // that of `signet bootstrap`). Every server runs at log level warn (the
 // access log of every request at info would be measured too), in gateway
 // mode in front of upstream, with pprof on debugAddr for the soak's
-// goroutine count, and with rate limits off when the binary has them.
+// goroutine count (unless debugAddr is empty: a binary without
+// --debug-listen), and with rate limits off when the binary has them.
 func serveArgs(st store, dir, listen, debugAddr, upstream, logLevel string, rateLimitOff bool) []string {
 	args := append([]string{"serve"}, commonArgs(st, dir, logLevel)...)
 	args = append(args,
 		"--listen", listen,
-		"--debug-listen", debugAddr,
 		"--upstream", upstream,
 		"--routes", filepath.Join(dir, "routes.json"),
 	)
+	if debugAddr != "" {
+		args = append(args, "--debug-listen", debugAddr)
+	}
 	if rateLimitOff {
 		args = append(args, "--"+rateLimitFlag, "off")
 	}
@@ -142,20 +150,21 @@ func childEnv() []string {
 type signet struct {
 	store    store
 	base     string // API and gateway
-	debug    string // pprof listener, host:port
+	debug    string // pprof listener, host:port; "" when the binary has no --debug-listen
 	cmd      *exec.Cmd
 	exited   chan struct{}
 	stderr   *tail
-	user     *session
+	user     *session // the load user, holding the route file's operations
+	admin    *session // the bootstrapped admin who made it
 	username string
 }
 
 // pid is the server process's id.
 func (s *signet) pid() int { return s.cmd.Process.Pid }
 
-// startSignet bootstraps an org on st, grants its first user the route
-// file's operations, starts `signet serve` in front of upstream, and
-// registers and logs in the user over HTTP.
+// startSignet bootstraps an org on st, starts `signet serve` in front of
+// upstream, registers its first user (the admin) and makes the load user
+// with the route file's operations (loadUser), over HTTP.
 func startSignet(ctx context.Context, bin, dir string, st store, upstream, logLevel string, rateLimitOff bool, c *http.Client) (_ *signet, err error) {
 	if err := os.MkdirAll(dir, 0o700); err != nil {
 		return nil, err
@@ -173,17 +182,16 @@ func startSignet(ctx context.Context, bin, dir string, st store, upstream, logLe
 	if err := json.Unmarshal(out.Bytes(), &b); err != nil {
 		return nil, fmt.Errorf("%s: signet bootstrap printed %q: %w", st.name, out.Bytes(), err)
 	}
-	if err := grant(ctx, st, dir, b, "Orders:Read", "Orders:Create"); err != nil {
-		return nil, fmt.Errorf("%s: grant: %w", st.name, err)
-	}
 
 	listen, err := freeAddr()
 	if err != nil {
 		return nil, err
 	}
-	debug, err := freeAddr()
-	if err != nil {
-		return nil, err
+	var debug string
+	if listsFlag(serveUsage(ctx, bin), "debug-listen") {
+		if debug, err = freeAddr(); err != nil {
+			return nil, err
+		}
 	}
 	s := &signet{store: st, base: "http://" + listen, debug: debug, exited: make(chan struct{}), stderr: &tail{max: 16 << 10}, username: b.Username}
 	s.cmd = exec.Command(bin, serveArgs(st, dir, listen, debug, upstream, logLevel, rateLimitOff)...)
@@ -201,9 +209,13 @@ func startSignet(ctx context.Context, bin, dir string, st store, upstream, logLe
 	if err := s.waitReady(ctx, c); err != nil {
 		return nil, fmt.Errorf("%s: %w", st.name, err)
 	}
-	if s.user, err = register(ctx, c, s.base, b); err != nil {
+	if s.admin, err = register(ctx, c, s.base, b); err != nil {
 		return nil, fmt.Errorf("%s: register: %w", st.name, err)
 	}
+	if s.user, err = loadUser(ctx, c, bin, dir, st, logLevel, s.admin, "Orders:Read", "Orders:Create"); err != nil {
+		return nil, fmt.Errorf("%s: load user: %w", st.name, err)
+	}
+	s.username = s.user.username
 	return s, nil
 }
 
@@ -246,37 +258,57 @@ func (s *signet) stop() {
 	}
 }
 
-// permissionWriter is what both stores offer beyond auth.Store
-// (storetest.PermissionWriter).
-type permissionWriter interface {
-	CreatePermission(ctx context.Context, p *auth.Permission) error
-	CreateAssignment(ctx context.Context, a *auth.Assignment) error
+// loadUser makes the user the load runs as, the way an operator would,
+// and logs it in: the bootstrapped admin creates it (POST /auth/users) and
+// grants it a permission with ops (POST /permissions, POST
+// /permissions/{id}/assignments), each user-action signed over the running
+// server's API (an identity cannot grant itself permissions); the
+// registration code comes from the measured binary itself (`signet user
+// invite`); the user registers a Key credential and logs in over HTTP.
+//
+// The load command never opens signet's database with this tree's code:
+// a baseline binary (-before) of an older schema must find its database as
+// it left it (TestOpensNoDatabase).
+func loadUser(ctx context.Context, c *http.Client, bin, dir string, st store, logLevel string, admin *session, ops ...string) (*session, error) {
+	username := "load-user-" + randomID() + "@example.com"
+	var u struct {
+		UserID string `json:"userId"`
+	}
+	if err := admin.signedCall(ctx, c, "POST", "/auth/users", map[string]string{"email": username, "kind": "CustomerEmployee"}, &u); err != nil {
+		return nil, err
+	}
+	if err := grant(ctx, c, admin, u.UserID, ops...); err != nil {
+		return nil, err
+	}
+	var out, errb bytes.Buffer
+	inv := exec.CommandContext(ctx, bin, append([]string{"user", "invite", "--org", admin.orgID, "--username", username}, commonArgs(st, dir, logLevel)...)...)
+	inv.Stdout, inv.Stderr, inv.Env = &out, &errb, childEnv()
+	if err := inv.Run(); err != nil {
+		return nil, fmt.Errorf("signet user invite: %w\n%s", err, errb.Bytes())
+	}
+	var b bootstrapped
+	if err := json.Unmarshal(out.Bytes(), &b); err != nil {
+		return nil, fmt.Errorf("signet user invite printed %q: %w", out.Bytes(), err)
+	}
+	if b.RegistrationCode == "" {
+		return nil, fmt.Errorf("signet user invite printed no registration code: %q", out.Bytes())
+	}
+	b.UserID = u.UserID
+	return register(ctx, c, admin.base, b)
 }
 
-// grant gives the bootstrapped user a permission with ops, written to the
-// store before the server starts (the routes' operations are the
-// operator's, which the API's permission endpoints would need a signed
-// request per write for; the point here is the load, not the setup).
-func grant(ctx context.Context, st store, dir string, b bootstrapped, ops ...string) error {
-	dsn, sync := st.dsn, ""
-	if dsn == "" {
-		dsn, sync = "sqlite:"+filepath.Join(dir, "signet.db"), st.sync
+// grant gives identity a permission with ops, through the API as admin.
+func grant(ctx context.Context, c *http.Client, admin *session, identity string, ops ...string) error {
+	var p struct {
+		ID string `json:"id"`
 	}
-	s, err := server.OpenStore(ctx, dsn, sync)
-	if err != nil {
+	if err := admin.signedCall(ctx, c, "POST", "/permissions", map[string]any{"name": "Orders", "operations": ops}, &p); err != nil {
 		return err
 	}
-	defer s.Close()
-	w, ok := s.(permissionWriter)
-	if !ok {
-		return fmt.Errorf("store %T cannot create permissions", s)
+	if p.ID == "" {
+		return errors.New("POST /permissions: no id in the answer")
 	}
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	p := &auth.Permission{ID: "pm-load-" + randomID(), OrgID: b.OrgID, Name: "Orders", Operations: ops, CreatedAt: now, UpdatedAt: now}
-	if err := w.CreatePermission(ctx, p); err != nil {
-		return err
-	}
-	return w.CreateAssignment(ctx, &auth.Assignment{ID: "as-load-" + randomID(), OrgID: b.OrgID, PermissionID: p.ID, IdentityID: b.UserID, CreatedAt: now, UpdatedAt: now})
+	return admin.signedCall(ctx, c, "POST", "/permissions/"+p.ID+"/assignments", map[string]string{"identityId": identity}, nil)
 }
 
 func randomID() string {

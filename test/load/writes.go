@@ -75,6 +75,7 @@ var flows = []flow{
 type counts struct {
 	syncs, writes float64 // SQLite: fsync+fdatasync, pwrite64 (pages) of the server process
 	rows, xacts   float64 // PostgreSQL: rows inserted+updated+deleted; transactions committed
+	trips         float64 // PostgreSQL: signet's round trips to the database (pgRoundTrips)
 }
 
 // runWrites makes each flow n times on each store, one client, and
@@ -110,11 +111,20 @@ func runWrites(ctx context.Context, o writesOptions, out, progress io.Writer) er
 				k, err = straceCount(ctx, e.dir, s.pid(), func() error { return repeat(ctx, o1, c, o.n) })
 			} else {
 				k, err = pgCount(ctx, s.store.dsn, func() error { return repeat(ctx, o1, c, o.n) })
+				if err == nil {
+					// A second pass of the flow, for its round trips
+					// alone (strace slows it; the statistics above are
+					// of an untraced pass).
+					var port int
+					if port, err = pgPort(s.store.dsn); err == nil {
+						k.trips, err = pgRoundTrips(ctx, e.dir, s.pid(), port, func() error { return repeat(ctx, o1, c, o.n) })
+					}
+				}
 			}
 			if err != nil {
 				return fmt.Errorf("%s on %s: %w", f.name, s.store.name, err)
 			}
-			k.syncs, k.writes, k.rows, k.xacts = k.syncs/float64(o.n), k.writes/float64(o.n), k.rows/float64(o.n), k.xacts/float64(o.n)
+			k.syncs, k.writes, k.rows, k.xacts, k.trips = k.syncs/float64(o.n), k.writes/float64(o.n), k.rows/float64(o.n), k.xacts/float64(o.n), k.trips/float64(o.n)
 			res[i] = append(res[i], k)
 			fmt.Fprintf(progress, "%-58s %-14s %+v\n", f.name, s.store.name, k)
 		}
@@ -124,19 +134,22 @@ func runWrites(ctx context.Context, o writesOptions, out, progress io.Writer) er
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), o.n, rateLimitNote(e.rateOff))
 	fmt.Fprintln(out, "SQLite: the signet process's syscalls, counted by `strace -f -c` attached for the flow alone (fsync + fdatasync = durable syncs; pwrite64 = pages written to the WAL or database).")
 	if o.postgres != "" {
-		fmt.Fprintln(out, "PostgreSQL: pg_stat_user_tables of signet's schema (rows inserted + updated + deleted) and pg_stat_database.xact_commit (every transaction, reads included), read 11 s after the flow so the server has flushed them.")
+		fmt.Fprintln(out, "PostgreSQL: pg_stat_user_tables of signet's schema (rows inserted + updated + deleted) and pg_stat_database.xact_commit (every transaction, reads included), read 11 s after the flow so the server has flushed them; round trips: the signet process's write calls on its connections to PostgreSQL (`strace -f`, a second pass of the flow), one per query, BEGIN, COMMIT or pipelined batch.")
 	}
 	fmt.Fprint(out, "\n| flow |")
 	for _, s := range e.signets {
 		if s.store.dsn == "" {
 			fmt.Fprintf(out, " %s: syncs | %s: pages written |", s.store.name, s.store.name)
 		} else {
-			fmt.Fprintf(out, " %s: rows written | %s: transactions |", s.store.name, s.store.name)
+			fmt.Fprintf(out, " %s: rows written | %s: transactions | %s: round trips |", s.store.name, s.store.name, s.store.name)
 		}
 	}
 	fmt.Fprint(out, "\n|---|")
-	for range e.signets {
+	for _, s := range e.signets {
 		fmt.Fprint(out, "---:|---:|")
+		if s.store.dsn != "" {
+			fmt.Fprint(out, "---:|")
+		}
 	}
 	fmt.Fprintln(out)
 	for j, f := range flows {
@@ -146,7 +159,7 @@ func runWrites(ctx context.Context, o writesOptions, out, progress io.Writer) er
 			if s.store.dsn == "" {
 				fmt.Fprintf(out, " %.2f | %.2f |", k.syncs, k.writes)
 			} else {
-				fmt.Fprintf(out, " %.2f | %.2f |", k.rows, k.xacts)
+				fmt.Fprintf(out, " %.2f | %.2f | %.2f |", k.rows, k.xacts, k.trips)
 			}
 		}
 		fmt.Fprintln(out)

@@ -60,6 +60,14 @@ func testAuthzVersion(t *testing.T, s auth.Store) {
 			l.Assignment = newAssignment(orgID, "as-pat", read.ID, l.Token.ID)
 			return ids.CreateLongLived(ctx, l)
 		}},
+		// Policies too (migration 0015): the gateway caches an org's
+		// policies under the version.
+		{"CreatePolicy", func() error { return s.CreatePolicy(ctx, newPolicy(orgID, "po-v", "Payments:Create")) }},
+		{"UpdatePolicy", func() error {
+			p := newPolicy(orgID, "po-v", "Payments:Create")
+			p.Status = auth.PolicyArchived
+			return s.UpdatePolicy(ctx, p)
+		}},
 		{"CreateLongLived service account with assignment", func() error {
 			l := newServiceAccount(orgID, "us-sa")
 			l.Assignment = newAssignment(orgID, "as-sa", read.ID, l.User.ID)

@@ -124,7 +124,7 @@ func testApprovals(t *testing.T, s auth.Store) {
 	check(t, "ResolveApproval twice", s.ResolveApproval(ctx, o.Org.ID, "ap-1", auth.ApprovalDenied, at(time.Hour)), auth.ErrUsed)
 	check(t, "AddDecision resolved", s.AddDecision(ctx, &auth.Decision{ApprovalID: "ap-1", OrgID: o.Org.ID, UserID: "us-c",
 		Value: auth.DecisionApproved, CreatedAt: at(time.Hour)}), auth.ErrUsed)
-	check(t, "SetApprovalOutcome", s.SetApprovalOutcome(ctx, o.Org.ID, "ap-1", auth.OutcomeApplied, at(time.Hour)), nil)
+	check(t, "SetApprovalOutcome", s.SetApprovalOutcome(ctx, o.Org.ID, "ap-1", auth.ApprovalResult{Outcome: auth.OutcomeApplied}, at(time.Hour)), nil)
 	got, _ = s.Approval(ctx, o.Org.ID, "ap-1")
 	if got.Status != auth.ApprovalApproved || got.Outcome != auth.OutcomeApplied || got.ResolvedAt == nil || !got.ResolvedAt.Equal(at(time.Hour)) {
 		t.Errorf("resolved approval = %+v", got)
@@ -162,6 +162,57 @@ func testResolveApprovalConcurrent(t *testing.T, s auth.Store) {
 		return s.AddDecision(ctx, &auth.Decision{ApprovalID: "ap-s", OrgID: o.Org.ID, UserID: "us-same", Value: auth.DecisionApproved, CreatedAt: at(time.Minute)})
 	})
 	tally(t, errs, auth.ErrDuplicate)
+}
+
+// testUnfinishedApprovals: approvals resolved Approved without an outcome
+// (their replica stopped) are found once their lease passed; of concurrent
+// claims (replicas' maintenance loops) exactly one wins and renews the
+// lease; an outcome, with its reason and upstream status, is recorded once.
+func testUnfinishedApprovals(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	o := mustOrg(t, s, "unf")
+	other := mustOrg(t, s, "unf2")
+	for _, id := range []string{"ap-u", "ap-done", "ap-pending"} {
+		check(t, "CreateApproval "+id, s.CreateApproval(ctx, newApproval(o.Org.ID, id, nil)), nil)
+	}
+	check(t, "ResolveApproval", s.ResolveApproval(ctx, o.Org.ID, "ap-u", auth.ApprovalApproved, at(time.Minute)), nil)
+	check(t, "ResolveApproval done", s.ResolveApproval(ctx, o.Org.ID, "ap-done", auth.ApprovalApproved, at(time.Minute)), nil)
+	check(t, "SetApprovalOutcome done", s.SetApprovalOutcome(ctx, o.Org.ID, "ap-done",
+		auth.ApprovalResult{Outcome: auth.OutcomeApplied, UpstreamStatus: 201}, at(time.Minute)), nil)
+
+	list, err := s.UnfinishedApprovals(ctx, at(30*time.Second), 10)
+	check(t, "UnfinishedApprovals within the lease", err, nil)
+	diff(t, "UnfinishedApprovals within the lease", len(list), 0)
+	list, _ = s.UnfinishedApprovals(ctx, at(2*time.Minute), 10)
+	if len(list) != 1 || list[0].ID != "ap-u" {
+		t.Fatalf("UnfinishedApprovals = %v, want ap-u alone", list)
+	}
+	check(t, "Claim too early", s.ClaimUnfinishedApproval(ctx, o.Org.ID, "ap-u", at(30*time.Second), at(2*time.Minute)), auth.ErrUsed)
+	check(t, "Claim other org", s.ClaimUnfinishedApproval(ctx, other.Org.ID, "ap-u", at(2*time.Minute), at(3*time.Minute)), auth.ErrNotFound)
+	check(t, "Claim pending", s.ClaimUnfinishedApproval(ctx, o.Org.ID, "ap-pending", at(2*time.Minute), at(3*time.Minute)), auth.ErrUsed)
+	check(t, "Claim finished", s.ClaimUnfinishedApproval(ctx, o.Org.ID, "ap-done", at(2*time.Minute), at(3*time.Minute)), auth.ErrUsed)
+	tally(t, concurrently(8, func(int) error {
+		return s.ClaimUnfinishedApproval(ctx, o.Org.ID, "ap-u", at(2*time.Minute), at(3*time.Minute))
+	}), auth.ErrUsed)
+	list, _ = s.UnfinishedApprovals(ctx, at(2*time.Minute), 10)
+	diff(t, "UnfinishedApprovals after a claim", len(list), 0) // the lease is renewed
+	list, _ = s.UnfinishedApprovals(ctx, at(3*time.Minute), 10)
+	diff(t, "UnfinishedApprovals after the claim's lease", len(list), 1)
+
+	r := auth.ApprovalResult{Outcome: auth.OutcomeFailed, Reason: "interrupted", UpstreamStatus: 502}
+	check(t, "SetApprovalOutcome other org", s.SetApprovalOutcome(ctx, other.Org.ID, "ap-u", r, at(4*time.Minute)), auth.ErrNotFound)
+	check(t, "SetApprovalOutcome", s.SetApprovalOutcome(ctx, o.Org.ID, "ap-u", r, at(4*time.Minute)), nil)
+	check(t, "SetApprovalOutcome twice", s.SetApprovalOutcome(ctx, o.Org.ID, "ap-u",
+		auth.ApprovalResult{Outcome: auth.OutcomeApplied}, at(4*time.Minute)), auth.ErrUsed)
+	got, err := s.Approval(ctx, o.Org.ID, "ap-u")
+	check(t, "Approval", err, nil)
+	if got.Outcome != r.Outcome || got.Reason != r.Reason || got.UpstreamStatus != r.UpstreamStatus {
+		t.Errorf("approval result = %q %q %d, want %+v", got.Outcome, got.Reason, got.UpstreamStatus, r)
+	}
+	done, _ := s.Approval(ctx, o.Org.ID, "ap-done")
+	diff(t, "upstream status", done.UpstreamStatus, 201)
+	list, _ = s.UnfinishedApprovals(ctx, at(time.Hour), 10)
+	diff(t, "UnfinishedApprovals after the outcome", len(list), 0)
 }
 
 // testAppendAuditEntry: entries signet makes itself join the org's chain

@@ -107,7 +107,7 @@ func (f *recoveryFixture) unchanged(t *testing.T, s auth.Store) {
 		diff(t, "credential "+c.UUID, got, c)
 	}
 	for _, tok := range append(append([]*auth.AccessToken{}, f.tokens...), f.keep...) {
-		diff(t, "token "+tok.ID, tokenState(t, s, tok.OrgID, tok.ID), *tok)
+		diff(t, "token "+tok.ID, tokenState(t, s, tok.OrgID, tok.ID), ptok(*tok))
 	}
 }
 
@@ -136,10 +136,10 @@ func testRecoverUser(t *testing.T, s auth.Store) {
 		if tok.Kind == token.KindPAT {
 			w.IsArchived = true
 		}
-		diff(t, "token "+tok.ID+" after RecoverUser", tokenState(t, s, tok.OrgID, tok.ID), w)
+		diff(t, "token "+tok.ID+" after RecoverUser", tokenState(t, s, tok.OrgID, tok.ID), ptok(w))
 	}
 	for _, tok := range f.keep {
-		diff(t, "token "+tok.ID+" after RecoverUser", tokenState(t, s, tok.OrgID, tok.ID), *tok)
+		diff(t, "token "+tok.ID+" after RecoverUser", tokenState(t, s, tok.OrgID, tok.ID), ptok(*tok))
 	}
 	for _, c := range append([]*auth.Credential{f.tokCred}, f.keepCred...) {
 		got, err := s.CredentialByUUID(ctx, c.OrgID, c.UUID)

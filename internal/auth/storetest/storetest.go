@@ -172,6 +172,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"Policies", testPolicies},                                   // policies.go
 		{"Approvals", testApprovals},                                 // policies.go
 		{"ResolveApprovalConcurrent", testResolveApprovalConcurrent}, // policies.go
+		{"UnfinishedApprovals", testUnfinishedApprovals},             // policies.go
 		{"AppendAuditEntry", testAppendAuditEntry},                   // policies.go
 	}
 	for _, tt := range tests {
@@ -407,11 +408,16 @@ func mustToken(t *testing.T, s auth.Store, orgID, userID, id string, kind token.
 }
 
 // tokenState returns the stored state of a token, read through Principal.
-func tokenState(t *testing.T, s auth.Store, orgID, id string) auth.AccessToken {
+func tokenState(t *testing.T, s auth.Store, orgID, id string) auth.PrincipalToken {
 	t.Helper()
 	p, err := s.Principal(t.Context(), orgID, id)
 	check(t, "Principal "+id, err, nil)
 	return p.Token
+}
+
+// ptok is the part of tok that Principal reads.
+func ptok(tok auth.AccessToken) auth.PrincipalToken {
+	return auth.PrincipalOf(&tok, &auth.User{}, false, 0).Token
 }
 
 // newAction returns an unused action of the user expiring at exp.

@@ -28,8 +28,7 @@ func testPrincipal(t *testing.T, s auth.Store) {
 	}{{login, true}, {pat, true}} {
 		p, err := s.Principal(ctx, u.OrgID, tc.tok.ID)
 		check(t, "Principal "+tc.tok.ID, err, nil)
-		diff(t, "Principal "+tc.tok.ID, p, &auth.PrincipalState{Token: *tc.tok, User: u, CredentialActive: tc.credActive,
-			AuthzVersion: p.AuthzVersion}) // authzversion.go tests it
+		diff(t, "Principal "+tc.tok.ID, p, auth.PrincipalOf(tc.tok, &u, tc.credActive, p.AuthzVersion)) // authzversion.go tests it
 		inUTC(t, "AccessToken.ExpiresAt", p.Token.ExpiresAt)
 	}
 
@@ -42,8 +41,7 @@ func testPrincipal(t *testing.T, s auth.Store) {
 	tok := mustToken(t, s, sa.OrgID, sa.ID, "to-sa", token.KindServiceAccount, "")
 	p, err := s.Principal(ctx, u.OrgID, tok.ID)
 	check(t, "Principal(sa)", err, nil)
-	diff(t, "Principal(sa)", p, &auth.PrincipalState{Token: *tok, User: *sa, CredentialActive: true,
-		AuthzVersion: p.AuthzVersion}) // authzversion.go tests it
+	diff(t, "Principal(sa)", p, auth.PrincipalOf(tok, sa, true, p.AuthzVersion)) // authzversion.go tests it
 }
 
 // testPrincipalCredential: CredentialActive follows the token's credential
@@ -117,7 +115,7 @@ func testCreateAccessTokenErrors(t *testing.T, s auth.Store) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			check(t, "CreateAccessToken", s.CreateAccessToken(ctx, tt.tok), tt.want)
-			diff(t, "existing token", tokenState(t, s, a.Org.ID, existing.ID), *existing)
+			diff(t, "existing token", tokenState(t, s, a.Org.ID, existing.ID), ptok(*existing))
 			if tt.tok.ID != existing.ID {
 				for _, org := range []string{a.Org.ID, b.Org.ID} {
 					_, err := s.Principal(ctx, org, tt.tok.ID)
@@ -139,9 +137,9 @@ func testRevokeAccessToken(t *testing.T, s auth.Store) {
 		check(t, "RevokeAccessToken", s.RevokeAccessToken(ctx, u.OrgID, u.ID, pat.ID), nil)
 		want := *pat
 		want.IsActive = false
-		diff(t, "revoked token", tokenState(t, s, u.OrgID, pat.ID), want)
+		diff(t, "revoked token", tokenState(t, s, u.OrgID, pat.ID), ptok(want))
 	}
-	diff(t, "other token", tokenState(t, s, u.OrgID, login.ID), *login)
+	diff(t, "other token", tokenState(t, s, u.OrgID, login.ID), ptok(*login))
 
 	// A login session can be revoked one by one too.
 	check(t, "RevokeAccessToken(login)", s.RevokeAccessToken(ctx, u.OrgID, u.ID, login.ID), nil)
@@ -167,7 +165,7 @@ func testRevokeAccessTokenErrors(t *testing.T, s auth.Store) {
 		t.Run(tc.name, func(t *testing.T) {
 			err := s.RevokeAccessToken(ctx, tc.org, tc.user, tc.id)
 			check(t, "RevokeAccessToken", err, auth.ErrNotFound)
-			diff(t, "token after failed RevokeAccessToken", tokenState(t, s, u.OrgID, tok.ID), *tok)
+			diff(t, "token after failed RevokeAccessToken", tokenState(t, s, u.OrgID, tok.ID), ptok(*tok))
 		})
 	}
 }
@@ -193,17 +191,17 @@ func testRevokeSessions(t *testing.T, s auth.Store) {
 	// Asked in another org, nothing happens.
 	check(t, "RevokeSessions(org b)", s.RevokeSessions(ctx, b.Org.ID, u.ID), nil)
 	for _, tok := range append([]*auth.AccessToken{s1, s2}, keep...) {
-		diff(t, "token "+tok.ID+" after RevokeSessions in another org", tokenState(t, s, tok.OrgID, tok.ID), *tok)
+		diff(t, "token "+tok.ID+" after RevokeSessions in another org", tokenState(t, s, tok.OrgID, tok.ID), ptok(*tok))
 	}
 
 	check(t, "RevokeSessions", s.RevokeSessions(ctx, u.OrgID, u.ID), nil)
 	for _, tok := range []*auth.AccessToken{s1, s2} {
 		want := *tok
 		want.IsActive = false
-		diff(t, "session "+tok.ID, tokenState(t, s, tok.OrgID, tok.ID), want)
+		diff(t, "session "+tok.ID, tokenState(t, s, tok.OrgID, tok.ID), ptok(want))
 	}
 	for _, tok := range keep {
-		diff(t, "token "+tok.ID, tokenState(t, s, tok.OrgID, tok.ID), *tok)
+		diff(t, "token "+tok.ID, tokenState(t, s, tok.OrgID, tok.ID), ptok(*tok))
 	}
 
 	// Nothing to revoke is not an error.

@@ -1,0 +1,211 @@
+package postgres
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/signet-auth/signet/internal/audit"
+	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/postgres/pgtest"
+)
+
+// holdGroup makes the store's appender look busy, so that the calls f
+// starts (n of them) gather into one group instead of running alone;
+// then it commits them as the appender would and returns their errors.
+func holdGroup(t *testing.T, s *Store, n int, f func(i int) error) []error {
+	t.Helper()
+	// Wait for the appender to be idle (a call before may have left a
+	// goroutine leading), then take its place.
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		s.ap.mu.Lock()
+		idle := !s.ap.running
+		s.ap.running = true
+		s.ap.mu.Unlock()
+		if idle {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the appender stays busy")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { errs[i] = f(i) })
+	}
+	for deadline := time.Now().Add(10 * time.Second); ; {
+		s.ap.mu.Lock()
+		k := len(s.ap.pending)
+		s.ap.mu.Unlock()
+		if k == n {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d of %d calls gathered", k, n)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.leadGroups()
+	wg.Wait()
+	return errs
+}
+
+func orgAction(org string, i int) *auth.Action {
+	id := fmt.Sprintf("%s-%d", org, i)
+	return &auth.Action{ID: "uj-" + id, TokenHash: []byte("hash-" + id), OrgID: "or-" + org, UserID: "us-" + org, TokenID: "to-" + org,
+		CredentialUUID: "cr-" + org, Method: "POST", Path: "/x", PayloadHash: []byte{1, 2}, ExpiresAt: t0.Add(time.Hour), CreatedAt: t0}
+}
+
+// checkChain verifies the org's chain and its length.
+func checkChain(t *testing.T, s *Store, orgID string, want int) {
+	t.Helper()
+	recs, err := s.AuditRecords(t.Context(), orgID, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != want {
+		t.Fatalf("%s: %d entries, want %d", orgID, len(recs), want)
+	}
+	x := &audit.Export{Format: audit.Format, OrgID: orgID}
+	for _, r := range recs {
+		x.Entries = append(x.Entries, r.Entry)
+	}
+	for _, p := range audit.Verify(x, nil).Problems {
+		if !bytes.Contains([]byte(p.Why), []byte("assertion")) { // the fake assertions do not verify
+			t.Errorf("chain of %s: %s", orgID, p)
+		}
+	}
+}
+
+// TestGroupCommit: spends gathered while a commit is in flight commit in
+// one transaction, in two orgs at once, each org's entries chained one
+// after the other; RFC 9421 spends (SpendActionForChallenge) and Dfns
+// ones (UseAuditedAction) mix; of five answers to one challenge and three
+// uses of one action in the group, exactly one each is spent.
+func TestGroupCommit(t *testing.T) {
+	s := openTest(t)
+	newFixture(t, s, "a")
+	newFixture(t, s, "b")
+	ctx := t.Context()
+	// Actions with pending entries, for UseAuditedAction.
+	var used []*auth.Action
+	for i, org := range []string{"a", "b", "a", "b"} {
+		a := orgAction(org, 100+i)
+		if err := s.CreateActionForChallenge(ctx, fmt.Sprintf("ca-%d", i), t0.Add(time.Minute), a, entryFor(a)); err != nil {
+			t.Fatal(err)
+		}
+		used = append(used, a)
+	}
+	const spends, dup, replays = 10, 5, 3
+	n := spends + dup + len(used) + replays
+	errs := holdGroup(t, s, n, func(i int) error {
+		switch {
+		case i < spends: // distinct challenges, alternating orgs
+			a := orgAction([]string{"a", "b"}[i%2], i)
+			return s.SpendActionForChallenge(ctx, fmt.Sprintf("hs-%d", i), t0.Add(time.Minute), a, entryFor(a), "/x", t0)
+		case i < spends+dup: // answers to one challenge
+			a := orgAction("a", i)
+			return s.SpendActionForChallenge(ctx, "hs-dup", t0.Add(time.Minute), a, entryFor(a), "/x", t0)
+		case i < spends+dup+len(used):
+			_, _, err := s.UseAuditedAction(ctx, used[i-spends-dup].TokenHash, "/y", t0)
+			return err
+		default: // uses of the first action again
+			_, _, err := s.UseAuditedAction(ctx, used[0].TokenHash, "/y", t0)
+			return err
+		}
+	})
+	// Exactly one of each set of rivals wins; every other call succeeds.
+	rivals := map[string][]int{}
+	for i, err := range errs {
+		var set string
+		switch {
+		case i >= spends && i < spends+dup:
+			set = "answers to one challenge"
+		case i == spends+dup || i >= spends+dup+len(used):
+			set = "uses of one action"
+		default:
+			if err != nil {
+				t.Errorf("call %d: %v", i, err)
+			}
+			continue
+		}
+		if err == nil {
+			rivals[set] = append(rivals[set], i)
+		} else if !errors.Is(err, auth.ErrUsed) {
+			t.Errorf("call %d (%s): %v, want ErrUsed", i, set, err)
+		}
+	}
+	for _, set := range []string{"answers to one challenge", "uses of one action"} {
+		if len(rivals[set]) != 1 {
+			t.Errorf("%s: calls %v succeeded, want exactly one", set, rivals[set])
+		}
+	}
+	if s.ap.grouped != 1 {
+		t.Errorf("%d group transactions, want 1", s.ap.grouped)
+	}
+	// Org a: 5 spends, the dup's winner, 2 uses; org b: 5 spends, 2 uses.
+	checkChain(t, s, "or-a", 8)
+	checkChain(t, s, "or-b", 7)
+}
+
+// TestGroupFailureIsolated: when one request of a group fails (its entry's
+// id is taken), the group's transaction rolls back and every request runs
+// on its own: the others commit, the failing one alone fails, and its
+// challenge stays unspent.
+func TestGroupFailureIsolated(t *testing.T) {
+	s := openTest(t)
+	newFixture(t, s, "a")
+	ctx := t.Context()
+	first := orgAction("a", 0)
+	if err := s.SpendActionForChallenge(ctx, "hs-0", t0.Add(time.Minute), first, entryFor(first), "/x", t0); err != nil {
+		t.Fatal(err)
+	}
+	errs := holdGroup(t, s, 6, func(i int) error {
+		a := orgAction("a", i+1)
+		e := entryFor(a)
+		if i == 3 {
+			e.ID = first.ID // taken: the append fails
+		}
+		return s.SpendActionForChallenge(ctx, fmt.Sprintf("hs-%d", i+1), t0.Add(time.Minute), a, e, "/x", t0)
+	})
+	for i, err := range errs {
+		if (err != nil) != (i == 3) {
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+	if s.ap.grouped != 0 {
+		t.Errorf("a failed group counted as committed")
+	}
+	if spent, err := s.ChallengeSpent(ctx, "hs-4"); err != nil || spent {
+		t.Errorf("the failing request's challenge: spent %v, %v", spent, err)
+	}
+	checkChain(t, s, "or-a", 6)
+}
+
+// TestPoolSize: without pool_max_conns in the URL the pool holds
+// DefaultMaxConns connections; the URL's setting wins.
+func TestPoolSize(t *testing.T) {
+	s := openTest(t)
+	if got := s.pool.Config().MaxConns; got != DefaultMaxConns {
+		t.Errorf("MaxConns = %d, want %d", got, DefaultMaxConns)
+	}
+	u := pgtest.URL(t)
+	sep := "?"
+	if strings.Contains(u, "?") {
+		sep = "&"
+	}
+	s2, err := Open(t.Context(), u+sep+"pool_max_conns=3")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s2.Close()
+	if got := s2.pool.Config().MaxConns; got != 3 {
+		t.Errorf("MaxConns with pool_max_conns=3 = %d", got)
+	}
+}

@@ -1,0 +1,20 @@
+-- 0015: approvals in gateway mode and approvals a crash interrupted
+-- (docs/policies.md).
+--
+-- An approval's result: why it failed (outcome_reason) and, for a gateway
+-- request forwarded on approval, the upstream's status code
+-- (upstream_status, 0 when none).
+ALTER TABLE approvals ADD COLUMN outcome_reason text NOT NULL DEFAULT '';
+ALTER TABLE approvals ADD COLUMN upstream_status integer NOT NULL DEFAULT 0;
+-- The maintenance loop's read: approvals resolved Approved whose outcome
+-- was never recorded (the replica that resolved them stopped).
+CREATE INDEX approvals_unfinished ON approvals (updated_at) WHERE status = 'Approved' AND outcome = '';
+
+-- A policy write bumps its org's authorization version like a permission
+-- or assignment write (0005, bump_authz_version), so that the gateway
+-- caches an org's policies under the version Authenticate reads with the
+-- token: a policy change committed on any replica is seen by the next
+-- request everywhere. Policy writes are single-row statements, so the
+-- org row lock the bump takes cannot join a deadlock.
+CREATE TRIGGER policies_authz_version AFTER INSERT OR UPDATE OR DELETE ON policies
+    FOR EACH ROW EXECUTE FUNCTION bump_authz_version();
