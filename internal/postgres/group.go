@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/signet-auth/signet/internal/audit"
 )
@@ -213,6 +212,7 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 	// 3: the appends, chained per org in request order, the outcomes and
 	// COMMIT.
 	b = &pgx.Batch{}
+	n := 0
 	for i, e := range entries {
 		if e == nil {
 			continue
@@ -224,48 +224,7 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 		}
 		h.Seq, h.Hash = e.Seq, e.Hash // the next entry of the org chains after this one
 		b.Queue(appendSQL, args...)
+		n++
 	}
-	outcomes, settled := s.oq.take()
-	if outcomes != nil {
-		b.Queue(outcomesSQL, outcomesArgs(outcomes)...)
-	}
-	b.Queue("COMMIT")
-	var oerrs []error
-	tag, err := func() (pgconn.CommandTag, error) {
-		br := conn.SendBatch(ctx, b)
-		defer br.Close()
-		for _, e := range entries {
-			if e == nil {
-				continue
-			}
-			if _, err := br.Exec(); err != nil {
-				return pgconn.CommandTag{}, err
-			}
-		}
-		if outcomes != nil {
-			rows, err := br.Query()
-			if err != nil {
-				return pgconn.CommandTag{}, err
-			}
-			if oerrs, err = readOutcomes(rows, len(outcomes)); err != nil {
-				return pgconn.CommandTag{}, err
-			}
-		}
-		tag, err := br.Exec()
-		if err != nil {
-			return tag, err
-		}
-		return tag, br.Close()
-	}()
-	if err == nil && tag.String() != "COMMIT" {
-		err = fmt.Errorf("commit answered %q", tag.String())
-	}
-	if outcomes != nil {
-		if err != nil {
-			s.oq.putBack(outcomes, settled)
-		} else {
-			s.oq.settle(outcomes, settled, oerrs)
-		}
-	}
-	return err
+	return s.commitWithOutcomes(ctx, conn, b, n)
 }

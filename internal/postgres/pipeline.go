@@ -57,7 +57,16 @@ func (s *Store) twoTrips(ctx context.Context, sql string, args []any, scan func(
 	}
 	b = &pgx.Batch{}
 	b.Queue(sql2, args2...)
-	// The queued outcomes ride in this commit (outcomes.go).
+	return s.commitWithOutcomes(ctx, conn, b, 1)
+}
+
+// commitWithOutcomes sends b, whose first n statements are writes of the
+// open transaction block, with the outcomes queued by QueueOutcome
+// (outcomes.go) and COMMIT after them, and returns once the server
+// answered the COMMIT: a nil error means committed. The outcomes are
+// settled when the commit succeeds and go back to the queue when it
+// fails.
+func (s *Store) commitWithOutcomes(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch, n int) error {
 	outcomes, settled := s.oq.take()
 	if outcomes != nil {
 		b.Queue(outcomesSQL, outcomesArgs(outcomes)...)
@@ -67,8 +76,10 @@ func (s *Store) twoTrips(ctx context.Context, sql string, args []any, scan func(
 	tag, err := func() (pgconn.CommandTag, error) {
 		br := conn.SendBatch(ctx, b)
 		defer br.Close()
-		if _, err := br.Exec(); err != nil {
-			return pgconn.CommandTag{}, err
+		for range n {
+			if _, err := br.Exec(); err != nil {
+				return pgconn.CommandTag{}, err
+			}
 		}
 		if outcomes != nil {
 			rows, err := br.Query()
