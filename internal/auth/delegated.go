@@ -127,15 +127,34 @@ func (s *Service) RegisterEndUser(ctx context.Context, tempToken string, req *Re
 	if len(req.Wallets) > 0 {
 		return nil, Errorf(Invalid, "wallets are not supported: signet holds no wallets; send an empty list")
 	}
+	// An SSO-required user logs in only through the org's OpenID provider
+	// (oidc.go), and this route ends in a login token: refuse before the
+	// challenge is spent, so the same temporary token still completes the
+	// registration at /auth/registration, which issues none.
+	if c, err := s.tokens.Verify(tempToken); err == nil && c.Kind == token.KindTemp {
+		if u, err := s.store.User(ctx, c.OrgID, c.UserID); err == nil && u.IsSSORequired {
+			return nil, errSSORegistration()
+		}
+	}
 	res, err := s.register(ctx, tempToken, &req.RegisterRequest, EndUser)
 	if err != nil {
 		return nil, err
+	}
+	if res.User.IsSSORequired { // made SSO-required since the check above
+		s.log.InfoContext(ctx, "registered an SSO-required end user without a login token", "org", res.User.OrgID, "user", res.User.ID)
+		return nil, errSSORegistration()
 	}
 	tok, err := s.issue(ctx, res.User, token.KindLogin, res.Credential.UUID, s.cfg.LoginTTL, nil)
 	if err != nil {
 		return nil, err
 	}
 	return &RegisteredEndUser{Registered: res, Token: tok}, nil
+}
+
+// errSSORegistration refuses a login token to an SSO-required user at
+// /auth/registration/enduser.
+func errSSORegistration() *Error {
+	return Errorf(Forbidden, "the user must log in with SSO: complete the registration at /auth/registration, then log in through the org's identity provider")
 }
 
 // DelegatedRecoveryRequest is the body of POST /auth/recover/user/delegated.
