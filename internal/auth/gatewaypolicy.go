@@ -15,6 +15,7 @@ import (
 	"github.com/go-openapi/jsonpointer"
 
 	"github.com/signet-auth/signet/internal/lru"
+	"github.com/signet-auth/signet/internal/strictjson"
 )
 
 // Policies over the operations of the gateway's route file (issue 15, item
@@ -185,8 +186,16 @@ const maxNumberLen = 64
 // fieldAbove reports whether the number at ptr in the JSON document body is
 // above threshold; ok is false when that cannot be told: body is not one
 // JSON value, ptr does not resolve in it, or the value there is not a
-// number.
+// number. A body that two JSON readers could read differently (duplicate
+// keys, keys differing only in letter case, invalid UTF-8, lone surrogates:
+// strictjson.Check) cannot be told either: encoding/json keeps the last of
+// two "amount" keys, an upstream parser may keep the first, and a Go
+// upstream fills its Amount field from "Amount" as well as "amount", so
+// evaluating such a body would let a large amount pass as a small one.
 func fieldAbove(body []byte, ptr string, threshold float64) (above, ok bool) {
+	if strictjson.Check(body) != nil {
+		return false, false
+	}
 	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	var doc any

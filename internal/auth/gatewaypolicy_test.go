@@ -27,6 +27,12 @@ func TestFieldAbove(t *testing.T) {
 		{"null", `{"amount":null}`, "/amount", 10000, false, false},
 		{"object", `{"amount":{"v":20000}}`, "/amount", 10000, false, false},
 		{"index out of range", `{"a":[1]}`, "/a/1", 0, false, false},
+		{"duplicate key, small last", `{"amount":20000,"amount":1}`, "/amount", 10000, false, false},
+		{"duplicate key, small first", `{"amount":1,"amount":20000}`, "/amount", 10000, false, false},
+		{"key differing in case", `{"amount":1,"Amount":20000}`, "/amount", 10000, false, false},
+		{"duplicate key elsewhere", `{"amount":1,"to":{"a":1,"a":2}}`, "/amount", 10000, false, false},
+		{"lone surrogate", `{"amount":1,"memo":"\ud800"}`, "/amount", 10000, false, false},
+		{"invalid UTF-8", "{\"amount\":1,\"memo\":\"\xff\"}", "/amount", 10000, false, false},
 		{"too long a literal", `{"amount":10000000000000000000000000000000000000000000000000000000000000000000}`, "/amount", 1, false, false},
 	}
 	for _, tt := range tests {

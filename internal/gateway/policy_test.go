@@ -59,4 +59,17 @@ func TestGatewayPolicyHTTPSig(t *testing.T) {
 	if got.header.Get("X-Signet-User-Id") != u.userID || got.header.Get("X-Signet-Action-Id") != r.str("entityId") {
 		t.Errorf("identity headers %v", got.header)
 	}
+	// A body that JSON readers could read differently (a small quantity
+	// beside a large one under a duplicate or case-variant key) never
+	// passes: the gateway refuses it as a signed body (400), and the rule
+	// would hold it (TestFieldAbove) were it let through.
+	n = e.up.count()
+	for _, body := range []string{`{"qty":500,"qty":1}`, `{"qty":1,"qty":500}`, `{"qty":1,"Qty":500}`} {
+		if r := e.send(e.sigRequest(u, "POST", "/orders", body)); r.status != 400 && r.status != 202 {
+			t.Errorf("ambiguous body %s: %d %s, want 400 or 202", body, r.status, r.raw)
+		}
+	}
+	if e.up.count() != n {
+		t.Error("an ambiguous body reached the upstream")
+	}
 }
