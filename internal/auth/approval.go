@@ -210,12 +210,14 @@ func (s *Service) gate(ctx context.Context, p *Principal, act *pendingActivity) 
 type holding struct {
 	groups  []ApprovalGroup
 	ids     []string
+	reasons []string
 	timeout *int
 }
 
 func (h *holding) add(pol *Policy) {
 	h.groups = append(h.groups, pol.Action.ApprovalGroups...)
 	h.ids = append(h.ids, pol.ID)
+	h.reasons = append(h.reasons, pol.Rule.triggerReason())
 	if t := pol.Action.AutoRejectTimeout; t != nil && (h.timeout == nil || *t < *h.timeout) {
 		h.timeout = t
 	}
@@ -237,7 +239,7 @@ func (s *Service) hold(ctx context.Context, p *Principal, act *pendingActivity, 
 		act.change.Requester.TokenID = p.TokenID
 	}
 	ap.Data = ApprovalData{ActivityKind: act.kind, Change: act.change, Operation: act.op, Groups: h.groups,
-		PolicyIDs: h.ids, InitiatorTokenID: p.TokenID}
+		PolicyIDs: h.ids, PolicyReasons: h.reasons, InitiatorTokenID: p.TokenID}
 	if err := s.store.CreateApproval(ctx, ap); err != nil {
 		return internalErr(err)
 	}

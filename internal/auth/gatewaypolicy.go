@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"math"
 	"math/big"
@@ -384,4 +385,15 @@ func (s *Service) FinishInterrupted(ctx context.Context) (int, error) {
 			return n, nil
 		}
 	}
+}
+
+// triggerReason says why a policy with rule r triggered, as an approval's
+// policyEvaluations show it: the rule's kind, and for a threshold its
+// pointer and bound (a body it could not read triggers it too).
+func (r PolicyRule) triggerReason() string {
+	if r.Kind == RuleJSONFieldThreshold && r.Configuration != nil && r.Configuration.Above != nil {
+		return fmt.Sprintf("%s: %s above %s (or not readable as a number)", r.Kind, r.Configuration.Pointer,
+			strconv.FormatFloat(*r.Configuration.Above, 'f', -1, 64))
+	}
+	return r.Kind
 }

@@ -106,6 +106,10 @@ type ApprovalData struct {
 	Operation    PendingOp       `json:"operation"`
 	Groups       []ApprovalGroup `json:"groups"`
 	PolicyIDs    []string        `json:"policyIds"`
+	// PolicyReasons says why each policy of PolicyIDs triggered (the same
+	// order): its rule, e.g. "JsonFieldThreshold: /amount above 10000".
+	// Absent in approvals stored before it existed: AlwaysTrigger then.
+	PolicyReasons []string `json:"policyReasons,omitempty"`
 	// InitiatorTokenID is the token the initiator signed with: its
 	// authority (a PAT's restriction) is re-checked on approval.
 	InitiatorTokenID string `json:"initiatorTokenId"`

@@ -215,6 +215,10 @@ func TestGatewayPolicyThreshold(t *testing.T) {
 		if st, _ := e.approvalResult(admin, id); st != "Pending" {
 			t.Fatalf("approval %s, want Pending", st)
 		}
+		// The evaluation names the rule that triggered, not AlwaysTrigger.
+		if a := e.do("GET", "/v2/policy-approvals/"+id, admin.token, nil); !strings.Contains(string(a.raw), `"reason":"JsonFieldThreshold: /amount above 10000`) {
+			t.Errorf("policyEvaluations of a threshold policy: %s", a.raw)
+		}
 		if d := gw.decide(approvers[0], id, "Approved"); d.status != 200 || d.str("status") != "Pending" {
 			t.Fatalf("first approval: %d %s", d.status, d.raw)
 		}

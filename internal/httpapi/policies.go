@@ -122,8 +122,12 @@ func approvalOut(a *auth.Approval) approvalJSON {
 	if a.ResolvedAt != nil {
 		out.DateResolved = date(*a.ResolvedAt)
 	}
-	for _, id := range a.Data.PolicyIDs {
-		out.PolicyEvaluations = append(out.PolicyEvaluations, evaluationJSON{PolicyID: id, Triggered: true, Reason: "AlwaysTrigger"})
+	for i, id := range a.Data.PolicyIDs {
+		reason := auth.RuleAlwaysTrigger
+		if i < len(a.Data.PolicyReasons) {
+			reason = a.Data.PolicyReasons[i]
+		}
+		out.PolicyEvaluations = append(out.PolicyEvaluations, evaluationJSON{PolicyID: id, Triggered: true, Reason: reason})
 	}
 	if a.Outcome != "" {
 		out.Result = &resultJSON{Outcome: a.Outcome, Reason: a.Reason, UpstreamStatus: a.UpstreamStatus}
