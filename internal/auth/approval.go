@@ -408,7 +408,7 @@ func (s *Service) settle(ctx context.Context, orgID, id string) error {
 	}
 	s.log.InfoContext(ctx, "approval resolved", "org", orgID, "approval", id, "status", status)
 	if status == ApprovalApproved {
-		s.run(ctx, a)
+		s.run(ctx, a, false)
 		return nil
 	}
 	s.auditResolution(ctx, a, ApprovalDenied, ApprovalResult{})
@@ -416,9 +416,10 @@ func (s *Service) settle(ctx context.Context, orgID, id string) error {
 }
 
 // run executes an approved activity, which this Service alone claimed, and
-// records its outcome.
-func (s *Service) run(ctx context.Context, a *Approval) {
-	r, err := s.execute(ctx, a)
+// records its outcome. rerun says FinishInterrupted claimed a run that was
+// interrupted, whose write may already be done.
+func (s *Service) run(ctx context.Context, a *Approval, rerun bool) {
+	r, err := s.execute(ctx, a, rerun)
 	if err != nil {
 		r = ApprovalResult{Outcome: OutcomeFailed, Reason: failReason(err)}
 		s.log.WarnContext(ctx, "approved activity failed", "org", a.OrgID, "approval", a.ID, "err", err)
@@ -492,7 +493,12 @@ func (s *Service) auditResolution(ctx context.Context, a *Approval, status Appro
 // must hold the route's operation and pass every rule the request passed
 // when it was signed, as things are now. A held gateway request is
 // forwarded to the upstream.
-func (s *Service) execute(ctx context.Context, a *Approval) (ApprovalResult, error) {
+//
+// rerun is true when FinishInterrupted runs it again after an interrupted
+// run: a revocation finding its assignment gone is then the interrupted
+// run's own write (an assignment, whose id is its own, is recognised on
+// every run).
+func (s *Service) execute(ctx context.Context, a *Approval, rerun bool) (ApprovalResult, error) {
 	applied := ApprovalResult{Outcome: OutcomeApplied}
 	st, err := s.store.Principal(ctx, a.OrgID, a.Data.InitiatorTokenID)
 	if err != nil {
@@ -528,6 +534,9 @@ func (s *Service) execute(ctx context.Context, a *Approval) (ApprovalResult, err
 		}
 	case opRevoke:
 		err = s.DeleteAssignment(ctx, p, op.PermissionID, op.AssignmentID)
+		if rerun && ErrorCode(err) == NotFound {
+			err = nil // deleted by the interrupted run
+		}
 	case opUpdatePermission:
 		_, err = s.UpdatePermission(ctx, p, op.PermissionID, op.Permission)
 	case opArchivePermission:

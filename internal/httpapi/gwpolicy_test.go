@@ -457,6 +457,11 @@ func TestApprovalInterrupted(t *testing.T) {
 		a := e.member(admin, approverOps...)
 		target := e.member(admin)
 		pm := e.createPermission(admin, "readers", "Orgs:Read")
+		revoked := e.member(admin)
+		as := e.signed(admin, "POST", "/permissions/"+pm+"/assignments", mustJSON(map[string]string{"identityId": revoked.userID}))
+		if as.status != 200 || as.str("id") == "" {
+			t.Fatalf("assignment: %d %s", as.status, as.raw)
+		}
 		gw.createPolicy(admin, thresholdPolicy(1, []string{a.userID}, 0))
 		e.createPolicy(admin, policyBody("Permissions:Assign", 1, []string{a.userID}, nil))
 
@@ -475,6 +480,16 @@ func TestApprovalInterrupted(t *testing.T) {
 		crash(written)
 		ap, err := e.store.Approval(ctx, admin.orgID, written)
 		if err != nil {
+			t.Fatal(err)
+		}
+		// A revocation whose interrupted run had deleted the assignment.
+		r := e.signed(admin, "DELETE", "/permissions/"+pm+"/assignments/"+as.str("id"), "")
+		revoke := r.str("approvalId")
+		if r.status != 202 || revoke == "" {
+			t.Fatalf("held revocation: %d %s", r.status, r.raw)
+		}
+		crash(revoke)
+		if err := e.store.DeleteAssignment(ctx, admin.orgID, pm, as.str("id")); err != nil {
 			t.Fatal(err)
 		}
 		now := e.clock.Now().UTC().Truncate(time.Millisecond)
@@ -504,8 +519,8 @@ func TestApprovalInterrupted(t *testing.T) {
 			}()
 		}
 		wg.Wait()
-		if total != 3 {
-			t.Fatalf("two replicas finished %d approvals, want 3", total)
+		if total != 4 {
+			t.Fatalf("two replicas finished %d approvals, want 4", total)
 		}
 		if up.count() != 0 {
 			t.Fatal("an interrupted gateway request was forwarded")
@@ -513,9 +528,9 @@ func TestApprovalInterrupted(t *testing.T) {
 		if st, res := e.approvalResult(admin, payment); st != "Approved" || res["outcome"] != "Failed" || res["reason"] != auth.ReasonInterrupted {
 			t.Errorf("interrupted payment: %s %v", st, res)
 		}
-		for _, id := range []string{assign, written} {
+		for _, id := range []string{assign, written, revoke} {
 			if _, cr := e.approvalStatus(admin, id); cr != "Applied" {
-				t.Errorf("interrupted assignment %s: %s, want Applied", id, cr)
+				t.Errorf("interrupted assignment change %s: %s, want Applied", id, cr)
 			}
 		}
 		if n := e.assignmentsOf(admin.orgID, target.userID, pm); n != 1 {
@@ -528,8 +543,8 @@ func TestApprovalInterrupted(t *testing.T) {
 		if n, err := gw.svc.FinishInterrupted(ctx); err != nil || n != 0 {
 			t.Errorf("again: FinishInterrupted = %d, %v, want 0", n, err)
 		}
-		if entries := e.approvalEntries(admin.orgID); len(entries) != 3 {
-			t.Errorf("audit approval entries %v, want 3", entries)
+		if entries := e.approvalEntries(admin.orgID); len(entries) != 4 {
+			t.Errorf("audit approval entries %v, want 4", entries)
 		}
 	})
 }
