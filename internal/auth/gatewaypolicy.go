@@ -9,6 +9,7 @@ import (
 	"io"
 	"math"
 	"math/big"
+	"slices"
 	"strconv"
 	"sync/atomic"
 	"time"
@@ -99,20 +100,11 @@ type policiesKey struct {
 func newGatewayState(extra []string) gatewayState {
 	kinds := map[string]bool{}
 	for _, op := range extra {
-		if _, own := activityOps[op]; !own && !containsString(operations, op) {
+		if _, own := activityOps[op]; !own && !slices.Contains(operations, op) {
 			kinds[op] = true
 		}
 	}
 	return gatewayState{kinds: kinds, policies: lru.New[policiesKey, []*Policy](OperationsCacheSize)}
-}
-
-func containsString(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // IsGatewayKind reports whether kind is an operation of the route file a
@@ -377,7 +369,7 @@ func (s *Service) FinishInterrupted(ctx context.Context) (int, error) {
 			if a.Data.Operation.Op == opForward {
 				s.record(ctx, a, ApprovalResult{Outcome: OutcomeFailed, Reason: ReasonInterrupted})
 			} else {
-				s.run(ctx, a)
+				s.run(ctx, a, true)
 			}
 			n++
 		}

@@ -74,14 +74,7 @@ func (g *Gateway) forwardHeld(ctx context.Context, p *auth.Principal, req *auth.
 	if out.Header == nil {
 		out.Header = http.Header{}
 	}
-	out.Header["X-Request-Id"] = []string{req.RequestID}
-	out.Header[HeaderOrgID] = []string{p.OrgID}
-	out.Header[HeaderUserID] = []string{p.UserID}
-	out.Header[HeaderTokenID] = []string{p.TokenID}
-	out.Header[HeaderTokenKind] = []string{string(p.Kind)}
-	if req.ActionID != "" {
-		out.Header[HeaderActionID] = []string{req.ActionID}
-	}
+	setIdentity(out.Header, req.RequestID, p, req.ActionID)
 	out.Body, out.ContentLength = http.NoBody, 0
 	if len(req.Body) > 0 {
 		out.Body, out.ContentLength = io.NopCloser(bytes.NewReader(req.Body)), int64(len(req.Body))

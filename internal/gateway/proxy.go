@@ -45,21 +45,33 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest, target *url.URL) {
 	}
 	pr.SetXForwarded()
 	x := exchangeOf(pr.In.Context())
-	// The values share one backing array: one allocation, not six. Each
-	// is a full slice expression, so an append by the transport to one
-	// header cannot write over the next.
-	v := [...]string{x.id, "", "", "", "", ""}
+	actionID := ""
+	if x.action != nil {
+		actionID = x.action.ID
+	}
+	setIdentity(h, x.id, x.p, actionID)
+}
+
+// setIdentity sets the headers by which the upstream learns who asks: the
+// request id, and for an authenticated request the principal and the user
+// action it spent (actionID, "" for none). A live forward (rewrite) and an
+// approved held request (forwardHeld) set them alike. The values share one
+// backing array: one allocation, not six. Each is a full slice
+// expression, so an append by the transport to one header cannot write
+// over the next.
+func setIdentity(h http.Header, requestID string, p *auth.Principal, actionID string) {
+	v := [...]string{requestID, "", "", "", "", ""}
 	vals := v[:]
 	h["X-Request-Id"] = vals[0:1:1]
-	if p := x.p; p != nil {
+	if p != nil {
 		vals[1], vals[2], vals[3], vals[4] = p.OrgID, p.UserID, p.TokenID, string(p.Kind)
 		h[HeaderOrgID] = vals[1:2:2]
 		h[HeaderUserID] = vals[2:3:3]
 		h[HeaderTokenID] = vals[3:4:4]
 		h[HeaderTokenKind] = vals[4:5:5]
 	}
-	if x.action != nil {
-		vals[5] = x.action.ID
+	if actionID != "" {
+		vals[5] = actionID
 		h[HeaderActionID] = vals[5:6:6]
 	}
 }
