@@ -137,16 +137,11 @@ func (s *Store) commitGroup(batch []*appendReq) {
 // groupTx is the group's transaction (see above). On nil, each request's
 // err is its result; on an error nothing was committed.
 func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
-	conn, err := s.pool.Acquire(ctx)
+	conn, release, err := s.blockConn(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			rollback(conn)
-		}
-		conn.Release()
-	}()
+	defer release(&err)
 	// 1: BEGIN and every spend.
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")

@@ -26,16 +26,11 @@ import (
 // When scan or second fails, or either pipeline fails, nothing is
 // committed and the error is returned as it is.
 func (s *Store) twoTrips(ctx context.Context, sql string, args []any, scan func(pgx.Row) error, second func() (string, []any, error)) (err error) {
-	conn, err := s.pool.Acquire(ctx)
+	conn, release, err := s.blockConn(ctx)
 	if err != nil {
 		return err
 	}
-	defer func() {
-		if err != nil {
-			rollback(conn)
-		}
-		conn.Release()
-	}()
+	defer release(&err)
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	b.Queue(sql, args...)
@@ -109,6 +104,23 @@ func (s *Store) commitWithOutcomes(ctx context.Context, conn *pgxpool.Conn, b *p
 		}
 	}
 	return err
+}
+
+// blockConn acquires a connection for a transaction block its caller
+// opens itself (BEGIN in a pipeline). The caller defers release(&err) with
+// its named error: a failure rolls the block back before the connection
+// goes back to the pool.
+func (s *Store) blockConn(ctx context.Context) (*pgxpool.Conn, func(errp *error), error) {
+	conn, err := s.pool.Acquire(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, func(errp *error) {
+		if *errp != nil {
+			rollback(conn)
+		}
+		conn.Release()
+	}, nil
 }
 
 // rollback ends whatever transaction block conn is left in after a failure,
