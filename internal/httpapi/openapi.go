@@ -186,7 +186,7 @@ func (s *Server) openAPI(extra []DocRoute) ([]byte, error) {
 		return gen.NewSchemaRefForValue(v, nil)
 	}
 
-	add := func(method, pattern, opID string, public, signed bool, op string, body struct{ req, resp any }) error {
+	add := func(method, pattern, opID string, public, signed, held bool, op string, body struct{ req, resp any }) error {
 		o := openapi3.NewOperation()
 		o.OperationID = opID
 		o.Responses = openapi3.NewResponses()
@@ -241,7 +241,7 @@ func (s *Server) openAPI(extra []DocRoute) ([]byte, error) {
 		} else {
 			o.AddResponse(http.StatusOK, openapi3.NewResponse().WithDescription("success").WithJSONSchemaRef(resp))
 		}
-		if heldByPolicy[method+" "+pattern] {
+		if held {
 			held, err := schemaOf(respGen, changeRequestJSON{})
 			if err != nil {
 				return fmt.Errorf("%s %s held response: %w", method, pattern, err)
@@ -267,13 +267,18 @@ func (s *Server) openAPI(extra []DocRoute) ([]byte, error) {
 
 	for _, rt := range s.routes() {
 		key := rt.method + " " + rt.pattern
-		if err := add(rt.method, rt.pattern, handlerName(rt.h), rt.access == public, rt.signed(), rt.op, bodies[key]); err != nil {
+		if err := add(rt.method, rt.pattern, handlerName(rt.h), rt.access == public, rt.signed(), heldByPolicy[key], rt.op, bodies[key]); err != nil {
 			return nil, err
 		}
 	}
 	for i, rt := range extra {
 		opID := "upstream" + strconv.Itoa(i)
-		if err := add(rt.Method, rt.Path, opID, rt.Public, rt.Signed && !rt.Public, rt.Operation, struct{ req, resp any }{}); err != nil {
+		signed := rt.Signed && !rt.Public
+		// A gateway policy (docs/policies.md, gateway mode) may hold any
+		// signed request of a declared operation: policies are made at
+		// run time, so every such route may answer 202.
+		held := signed && rt.Operation != ""
+		if err := add(rt.Method, rt.Path, opID, rt.Public, signed, held, rt.Operation, struct{ req, resp any }{}); err != nil {
 			return nil, err
 		}
 	}
