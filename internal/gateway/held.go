@@ -40,7 +40,11 @@ func held(r *http.Request, x *exchange, body []byte) *auth.HeldRequest {
 		h.Del(name)
 	}
 	for k := range h {
-		if untrusted(k) || equalFold(k, "x-request-id") || equalFold(k, "content-length") {
+		// Cookie is the client's credential for the upstream: like the
+		// bearer token it is not kept at rest with the approval, which
+		// may wait for days; the upstream learns who asked from the
+		// identity headers forwardHeld sets.
+		if untrusted(k) || equalFold(k, "x-request-id") || equalFold(k, "content-length") || equalFold(k, "cookie") {
 			delete(h, k)
 		}
 	}

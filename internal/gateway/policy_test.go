@@ -29,7 +29,10 @@ func TestGatewayPolicyHTTPSig(t *testing.T) {
 	}
 	n := e.up.count()
 	const body = `{"item":"book","qty":500}`
-	r := e.send(e.sigRequest(u, "POST", "/orders?rush=1", body))
+	req := e.sigRequest(u, "POST", "/orders?rush=1", body)
+	req.Header.Set("Cookie", "upstream-session=s3cret")
+	req.Header.Set("X-Client-Note", "kept")
+	r := e.send(req)
 	id := r.str("approvalId")
 	if r.status != 202 || r.str("status") != "Pending" || r.str("operationKind") != "Orders:Create" || id == "" {
 		t.Fatalf("held: %d %s", r.status, r.raw)
@@ -51,10 +54,16 @@ func TestGatewayPolicyHTTPSig(t *testing.T) {
 	if got.method != "POST" || got.path != "/orders" || got.query != "rush=1" || string(got.body) != body {
 		t.Errorf("forwarded %s %s?%s %q", got.method, got.path, got.query, got.body)
 	}
-	for _, k := range []string{"Signature", "Signature-Input", "Authorization"} {
+	// Neither signet's credentials nor the client's cookie for the
+	// upstream were kept with the approval; the client's other headers
+	// were.
+	for _, k := range []string{"Signature", "Signature-Input", "Authorization", "Cookie"} {
 		if got.header.Get(k) != "" {
 			t.Errorf("the upstream got %s", k)
 		}
+	}
+	if got.header.Get("X-Client-Note") != "kept" {
+		t.Errorf("the held request lost the client's X-Client-Note: %v", got.header)
 	}
 	if got.header.Get("X-Signet-User-Id") != u.userID || got.header.Get("X-Signet-Action-Id") != r.str("entityId") {
 		t.Errorf("identity headers %v", got.header)
