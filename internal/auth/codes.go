@@ -201,6 +201,13 @@ func (s *Service) CreateCredentialWithCode(ctx context.Context, req *CreateCrede
 		return nil, err
 	}
 	c, err := s.credentialWithCode(ctx, ch, req)
+	if err != nil && ErrorCode(err) == Unavailable {
+		// The database could not be reached: no guess was judged, so
+		// nothing counts against the code (an outage must not spend a
+		// user's code), and the challenge, never accepted, stays as it
+		// was. The caller gets the 503 of an outage.
+		return nil, err
+	}
 	if err != nil {
 		s.burn(ctx, ch)
 		after, cancel := afterwards(ctx)

@@ -1,6 +1,9 @@
 package httpapi_test
 
 import (
+	"context"
+	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -94,5 +97,53 @@ func TestCredentialCodeSpentOnlyBySuccess(t *testing.T) {
 				t.Fatalf("answer after the grace: %d %s", v.status, v.raw)
 			}
 		})
+	})
+}
+
+// outageStore fails CreateCredentialForCode as a database that cannot be
+// reached does, while down is set.
+type outageStore struct {
+	auth.Store
+	down atomic.Bool
+}
+
+func (o *outageStore) CreateCredentialForCode(ctx context.Context, hash []byte, challengeID string, expiresAt time.Time, c *auth.Credential) error {
+	if o.down.Load() {
+		return fmt.Errorf("store: connection refused: %w", auth.ErrUnavailable)
+	}
+	return o.Store.CreateCredentialForCode(ctx, hash, challengeID, expiresAt, c)
+}
+
+// TestCredentialCodeOutageNotCounted: an answer that fails because the
+// database is unreachable is the server's fault, not a wrong guess. It
+// gets the 503 of an outage and does not count against MaxCodeAttempts,
+// so an outage cannot spend a user's code; a correct answer after the
+// outage adds the credential.
+func TestCredentialCodeOutageNotCounted(t *testing.T) {
+	forEachStore(t, func(t *testing.T, a *env) {
+		st := &outageStore{Store: a.store}
+		e := a.restart(func(c *auth.Config) { c.Store = st })
+		u := a.newUser()
+		code := a.mustCredentialCode(u)
+		st.down.Store(true)
+		for i := range auth.MaxCodeAttempts + 2 {
+			r := e.codeInit(code)
+			if r.status != 200 {
+				t.Fatalf("code/init during the outage, attempt %d: %d %s", i, r.status, r.raw)
+			}
+			if v := e.codeVerify(r, newKeySigner(t, "ES256"), r.str("challenge")); v.status != 503 {
+				t.Fatalf("answer during the outage, attempt %d: %d %s, want 503", i, v.status, v.raw)
+			}
+		}
+		st.down.Store(false)
+		r := e.codeInit(code)
+		if r.status != 200 {
+			t.Fatalf("code/init after the outage: %d %s", r.status, r.raw)
+		}
+		k := newKeySigner(t, "ES256")
+		if v := e.codeVerify(r, k, r.str("challenge")); v.status != 200 {
+			t.Fatalf("answer after the outage: %d %s", v.status, v.raw)
+		}
+		a.login(u, k)
 	})
 }
