@@ -55,6 +55,7 @@ type Store struct {
 	read  *sql.DB // query_only connections for reads
 	stmts stmts
 	gc    *committer // nil: group commit off (group.go)
+	pc    *principalCache
 }
 
 var (
@@ -159,7 +160,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	// loses the transaction, which the WAL never saw committed), so
 	// durability does not depend on it. docs/performance.md, "sigperf".
 	wq.Set("_pragma", "temp_store(memory)")
-	write, err := sql.Open("sqlite", path+"?"+wq.Encode())
+	// Its changes to the rows Principal reads invalidate the Principal
+	// cache (principalcache.go).
+	pc := newPrincipalCache()
+	write, err := openWatched(path+"?"+wq.Encode(), pc)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -170,8 +174,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	s := &Store{write: write}
+	s := &Store{write: write, pc: pc}
 	if err := s.migrate(ctx); err != nil {
+		write.Close()
+		return nil, err
+	}
+	if err := pc.resolve(ctx, write); err != nil {
 		write.Close()
 		return nil, err
 	}

@@ -62,11 +62,12 @@ const principalSQL = `SELECT
 		LEFT JOIN credentials c ON c.uuid = t.credential_uuid AND c.org_id = t.org_id AND c.user_id = t.user_id
 		WHERE t.id = ? AND t.org_id = ?`
 
-// Principal reads the token's state, its user's, whether its credential is
-// active and its org's authorization version in one query (by primary
-// keys). A token without a credential counts as having an active one; a
-// token whose credential is missing, or belongs to another user, does not.
-func (s *Store) Principal(ctx context.Context, orgID, tokenID string) (*auth.PrincipalState, error) {
+// readPrincipal reads the token's state, its user's, whether its
+// credential is active and its org's authorization version in one query
+// (by primary keys), for Principal (principalcache.go). A token without a
+// credential counts as having an active one; a token whose credential is
+// missing, or belongs to another user, does not.
+func (s *Store) readPrincipal(ctx context.Context, orgID, tokenID string) (*auth.PrincipalState, error) {
 	var p auth.PrincipalState
 	t, u := &p.Token, &p.User
 	var expires int64
