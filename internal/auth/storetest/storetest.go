@@ -111,6 +111,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"Principal", testPrincipal},
 		{"PrincipalCredential", testPrincipalCredential},
 		{"PrincipalNotFound", testPrincipalNotFound},
+		{"PrincipalSeesChanges", testPrincipalSeesChanges}, // principalchanges.go
 		{"CreateAccessTokenErrors", testCreateAccessTokenErrors},
 		{"RevokeAccessToken", testRevokeAccessToken},
 		{"RevokeAccessTokenErrors", testRevokeAccessTokenErrors},
