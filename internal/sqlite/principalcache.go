@@ -138,21 +138,41 @@ func newPrincipalCache() *principalCache {
 // cache when nothing they are read from has changed since (see the comment
 // at the top of principalcache.go). It returns a copy the caller owns.
 func (s *Store) Principal(ctx context.Context, orgID, tokenID string) (*auth.PrincipalState, error) {
-	c := s.pc
 	key := principalKey{orgID, tokenID}
-	g := c.gen.Load()
-	now := c.now()
-	if e, ok := c.entries.Get(key); ok && e.gen == g && now.Sub(e.at) < c.ttl {
+	p, g, now, ok := s.pc.lookup(key)
+	if ok {
+		return p, nil
+	}
+	p, err := s.readPrincipal(ctx, orgID, tokenID)
+	if err != nil {
+		return nil, err
+	}
+	s.pc.store(key, g, now, p)
+	return p, nil
+}
+
+// lookup returns a copy of key's entry if it is of the current generation
+// and younger than the TTL. Else it returns the generation and time to
+// store the answer read next under: both taken before that read.
+func (c *principalCache) lookup(key principalKey) (p *auth.PrincipalState, gen uint64, now time.Time, ok bool) {
+	gen = c.gen.Load()
+	now = c.now()
+	if e, hit := c.entries.Get(key); hit && e.gen == gen && now.Sub(e.at) < c.ttl {
 		c.hits.Add(1)
 		p := e.p
-		return &p, nil
+		return &p, gen, now, true
 	}
 	c.misses.Add(1)
-	p, err := s.readPrincipal(ctx, orgID, tokenID)
-	if err == nil && cacheable(p) && c.gen.Load() == g {
-		c.entries.Put(key, principalEntry{gen: g, at: now, p: *p})
+	return nil, gen, now, false
+}
+
+// store caches a copy of p, read after lookup returned gen and now, unless
+// p may not be cached or the generation moved since (the read may have
+// raced a write).
+func (c *principalCache) store(key principalKey, gen uint64, now time.Time, p *auth.PrincipalState) {
+	if cacheable(p) && c.gen.Load() == gen {
+		c.entries.Put(key, principalEntry{gen: gen, at: now, p: *p})
 	}
-	return p, err
 }
 
 // cacheable reports whether p may be cached: only a principal that passes
@@ -341,3 +361,16 @@ func (w *watchedConn) Close() error {
 // Unwrap returns the driver's connection (modernc.org/sqlite's Limit and
 // similar helpers look through wrappers with it).
 func (w *watchedConn) Unwrap() driver.Conn { return w.hookedConn }
+
+// PrincipalCacheStats counts the Principal cache's work since Open.
+type PrincipalCacheStats struct {
+	Hits    uint64 // lookups answered from memory
+	Misses  uint64 // lookups that read the database
+	Changes uint64 // watched rows updated or deleted (each empties the cache)
+}
+
+// PrincipalCacheStats returns the Principal cache's counters (tests and
+// benchmarks check with them that hot writes leave the cache alone).
+func (s *Store) PrincipalCacheStats() PrincipalCacheStats {
+	return PrincipalCacheStats{Hits: s.pc.hits.Load(), Misses: s.pc.misses.Load(), Changes: s.pc.changes.Load()}
+}

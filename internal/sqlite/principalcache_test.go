@@ -1,0 +1,249 @@
+package sqlite
+
+import (
+	"crypto/sha256"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/token"
+)
+
+// principal reads or-1's token to-1 and fails t on an error.
+func principal(t testing.TB, s *Store) *auth.PrincipalState {
+	t.Helper()
+	p, err := s.Principal(t.Context(), "or-1", "to-1")
+	if err != nil {
+		t.Fatalf("Principal: %v", err)
+	}
+	return p
+}
+
+// warm reads to-1 until it is cached and returns the counters then.
+func warm(t testing.TB, s *Store) PrincipalCacheStats {
+	t.Helper()
+	principal(t, s)
+	before := s.PrincipalCacheStats()
+	principal(t, s)
+	st := s.PrincipalCacheStats()
+	if st.Hits != before.Hits+1 {
+		t.Fatalf("a second Principal was not a hit: %+v then %+v", before, st)
+	}
+	return st
+}
+
+// TestPrincipalCacheHotWrites: the writes of every signed request and
+// login (inserts, spends, actions, sign counts, codes) leave the cache's
+// entries alone: the next Principal is a hit.
+func TestPrincipalCacheHotWrites(t *testing.T) {
+	s := open(t)
+	seed(t, s)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	tests := []struct {
+		name  string
+		write func(i int) error
+	}{
+		{"CreateAccessToken (a login)", func(i int) error {
+			return s.CreateAccessToken(ctx, &auth.AccessToken{ID: fmt.Sprintf("to-login-%d", i), OrgID: "or-1", UserID: "us-1",
+				Kind: token.KindLogin, CredentialUUID: "cr-1", IsActive: true, ExpiresAt: now.Add(time.Hour), CreatedAt: now})
+		}},
+		{"SpendChallenge", func(i int) error { return s.SpendChallenge(ctx, fmt.Sprintf("ch-%d", i), now.Add(time.Hour)) }},
+		{"CreateAction and UseAction", func(i int) error {
+			h := sha256.Sum256(fmt.Appendf(nil, "action %d", i))
+			a := &auth.Action{ID: fmt.Sprintf("uj-%d", i), TokenHash: h[:], OrgID: "or-1", UserID: "us-1", TokenID: "to-1",
+				CredentialUUID: "cr-1", Method: "POST", Path: "/x", PayloadHash: h[:], ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+			if err := s.CreateAction(ctx, a); err != nil {
+				return err
+			}
+			_, err := s.UseAction(ctx, h[:], now)
+			return err
+		}},
+		{"UpdateSignCount", func(int) error { return s.UpdateSignCount(ctx, "cr-1", 0, 7) }},
+		{"SetRegistrationCode", func(i int) error {
+			return s.SetRegistrationCode(ctx, auth.RegistrationCode{UserID: "us-1", Hash: []byte{byte(i + 1)}, ExpiresAt: now.Add(time.Hour)})
+		}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := warm(t, s)
+			if err := tt.write(i); err != nil {
+				t.Fatalf("write: %v", err)
+			}
+			principal(t, s)
+			st := s.PrincipalCacheStats()
+			if st.Changes != before.Changes || st.Hits != before.Hits+1 {
+				t.Errorf("after %s: %+v, want %d changes and %d hits", tt.name, st, before.Changes, before.Hits+1)
+			}
+		})
+	}
+}
+
+// TestPrincipalCacheCommitOrdering: an entry read while a write
+// transaction is open, after the hook saw its change but before its commit
+// was visible, is never used once the commit returned. This is what the
+// second generation move (watchedConn.IsValid) is for: with the hook's
+// move alone, the entry read in between is tagged with the current
+// generation and served stale.
+func TestPrincipalCacheCommitOrdering(t *testing.T) {
+	s := open(t, GroupCommit(false))
+	seed(t, s)
+	ctx := t.Context()
+	warm(t, s)
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE access_tokens SET is_active = 0 WHERE id = 'to-1'`); err != nil {
+		t.Fatal(err)
+	}
+	// The hook moved the generation: the next read goes to the database,
+	// sees the committed (old) row and caches it.
+	if p := principal(t, s); !p.Token.IsActive {
+		t.Fatal("an uncommitted change was visible")
+	}
+	if p := principal(t, s); !p.Token.IsActive {
+		t.Fatal("an uncommitted change was visible")
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if p := principal(t, s); p.Token.IsActive {
+		t.Error("Principal after the commit returned answered the entry read before it was visible")
+	}
+}
+
+// TestPrincipalCacheRacingWrites: readers in many goroutines never see a
+// state older than the last write that returned before their lookup began
+// (run with -race).
+func TestPrincipalCacheRacingWrites(t *testing.T) {
+	s := open(t)
+	seed(t, s)
+	ctx := t.Context()
+	u, err := s.User(ctx, "or-1", "us-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rounds, readers = 60, 8
+	var published atomic.Int64 // the last round whose write returned
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	errs := make(chan error, readers)
+	for range readers {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				min := published.Load()
+				p, err := s.Principal(ctx, "or-1", "to-1")
+				if err != nil {
+					errs <- err
+					return
+				}
+				var got int64
+				fmt.Sscanf(p.User.Username, "round-%d", &got)
+				if got < min {
+					errs <- fmt.Errorf("Principal started after round %d returned answered round %d", min, got)
+					return
+				}
+			}
+		})
+	}
+	for i := int64(1); i <= rounds; i++ {
+		u.Username = fmt.Sprintf("round-%d", i)
+		if err := s.UpdateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		published.Store(i)
+		// Let readers cache the new state before the next write.
+		for range 3 {
+			principal(t, s)
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if st := s.PrincipalCacheStats(); st.Hits == 0 {
+		t.Errorf("no hits: %+v", st)
+	}
+}
+
+// TestPrincipalCacheEntries: entries are copies, expire after the TTL
+// whatever the generation says (writes by other processes), and only
+// principals that pass are cached.
+func TestPrincipalCacheEntries(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "signet.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	seed(t, s)
+	clock := time.Now()
+	s.pc.now = func() time.Time { return clock }
+
+	p := principal(t, s)
+	p.User.Username, p.Token.IsActive = "mallory", false
+	if q := principal(t, s); q.User.Username != "admin@example.com" || !q.Token.IsActive {
+		t.Errorf("a caller's change to its answer reached the cache: %+v", q)
+	}
+
+	// Another process deactivates the token: this store's hook does not
+	// see it, the TTL bounds how long the entry serves.
+	other, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	if err := other.RevokeAccessToken(ctx, "or-1", "us-1", "to-1"); err != nil {
+		t.Fatal(err)
+	}
+	clock = clock.Add(principalTTL)
+	if q := principal(t, s); q.Token.IsActive {
+		t.Errorf("entry served past the TTL: %+v", q)
+	}
+	// A principal that fails is read afresh every time.
+	before := s.PrincipalCacheStats()
+	principal(t, s)
+	if st := s.PrincipalCacheStats(); st.Hits != before.Hits {
+		t.Errorf("a revoked token's principal was cached: %+v then %+v", before, st)
+	}
+}
+
+// TestPrincipalCacheWatchesEveryDelete: a DELETE without WHERE (which
+// SQLite would run as a truncation, skipping row hooks, were the
+// pre-update hook not registered) and an UPDATE of a watched column are
+// noted; an UPDATE of only unwatched columns is not.
+func TestPrincipalCacheWatchesEveryDelete(t *testing.T) {
+	s := open(t)
+	seed(t, s)
+	ctx := t.Context()
+	for _, tt := range []struct {
+		sql     string
+		changes bool
+	}{
+		{`UPDATE credentials SET sign_count = sign_count + 1, name = 'n'`, false},
+		{`UPDATE credentials SET is_active = 1`, false}, // unchanged value
+		{`UPDATE credentials SET is_active = 0`, true},
+		{`DELETE FROM access_tokens`, true},
+	} {
+		before := s.PrincipalCacheStats().Changes
+		if _, err := s.write.ExecContext(ctx, tt.sql); err != nil {
+			t.Fatalf("%s: %v", tt.sql, err)
+		}
+		if got := s.PrincipalCacheStats().Changes != before; got != tt.changes {
+			t.Errorf("%s: noted %v, want %v", tt.sql, got, tt.changes)
+		}
+	}
+}
