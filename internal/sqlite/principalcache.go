@@ -138,6 +138,9 @@ func newPrincipalCache() *principalCache {
 // cache when nothing they are read from has changed since (see the comment
 // at the top of principalcache.go). It returns a copy the caller owns.
 func (s *Store) Principal(ctx context.Context, orgID, tokenID string) (*auth.PrincipalState, error) {
+	if err := ctx.Err(); err != nil { // a hit honours ctx as a read would
+		return nil, wrap("principal", err)
+	}
 	key := principalKey{orgID, tokenID}
 	p, g, now, ok := s.pc.lookup(key)
 	if ok {

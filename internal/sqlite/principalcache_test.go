@@ -1,7 +1,9 @@
 package sqlite
 
 import (
+	"context"
 	"crypto/sha256"
+	"errors"
 	"fmt"
 	"path/filepath"
 	"sync"
@@ -197,6 +199,13 @@ func TestPrincipalCacheEntries(t *testing.T) {
 	p.User.Username, p.Token.IsActive = "mallory", false
 	if q := principal(t, s); q.User.Username != "admin@example.com" || !q.Token.IsActive {
 		t.Errorf("a caller's change to its answer reached the cache: %+v", q)
+	}
+
+	// A hit honours a cancelled context as a read does.
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Principal(cancelled, "or-1", "to-1"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Principal with a cancelled context (cached): %v", err)
 	}
 
 	// Another process deactivates the token: this store's hook does not
