@@ -52,7 +52,9 @@ import (
 //     calls the connection's IsValid there. watchedConn.IsValid moves gen a
 //     second time when the connection is marked changed. At that point
 //     the commit is visible to every read that starts afterwards (WAL).
-//     (The group committer answers its callers after Tx.Commit returned.)
+//     (The group committer answers its callers after Tx.Commit returned.
+//     A write made on a connection pinned with DB.Conn would be followed
+//     by this move only at Conn.Close: the package pins none.)
 //  3. A lookup loads gen before anything else. It uses an entry only if
 //     the entry is tagged with that very generation. An entry is tagged
 //     with the generation its reader loaded BEFORE its database read, and
