@@ -54,7 +54,8 @@ type Store struct {
 	write *sql.DB // exactly one connection: every write goes through it
 	read  *sql.DB // query_only connections for reads
 	stmts stmts
-	gc    *committer // nil: group commit off (group.go)
+	gc    *committer    // nil: group commit off (group.go)
+	ckpt  *checkpointer // nil: SQLite checkpoints on the writer (checkpoint.go)
 }
 
 var (
@@ -197,9 +198,31 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	if !o.noGroup {
-		s.gc = newCommitter(write)
+		s.ckpt = s.checkpointOffWriter(ctx, path, common)
+		var after func()
+		if s.ckpt != nil {
+			after = s.ckpt.committed
+		}
+		s.gc = newCommitter(write, after)
 	}
 	return s, nil
+}
+
+// checkpointOffWriter starts a checkpointer (checkpoint.go) and turns the
+// write connection's autocheckpoint off, or returns nil, leaving SQLite's
+// autocheckpoint on, when it cannot. The pragma is set on the connection,
+// not in its DSN: should database/sql ever replace the connection, the new
+// one checkpoints by itself again rather than never.
+func (s *Store) checkpointOffWriter(ctx context.Context, path string, common url.Values) *checkpointer {
+	c, err := newCheckpointer(ctx, path, common)
+	if err != nil {
+		return nil
+	}
+	if _, err := s.write.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		c.close(0)
+		return nil
+	}
+	return c
 }
 
 // stmts are the statements of the per-request paths (authentication,
@@ -310,6 +333,10 @@ func (s *Store) Close() error {
 	var errs []error
 	if s.gc != nil {
 		s.gc.close() // every queued write answered before the connection goes
+	}
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.close(time.Second))
+		s.ckpt = nil
 	}
 	for _, st := range s.stmts.all {
 		errs = append(errs, st.Close())
