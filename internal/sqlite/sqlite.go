@@ -88,6 +88,7 @@ type options struct {
 	busyTimeout time.Duration
 	readConns   int
 	noGroup     bool
+	upTo        int // > 0: apply the migrations up to this version only (tests)
 }
 
 // Synchronous sets PRAGMA synchronous (default SyncFull). It is an option of
@@ -172,7 +173,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
 	s := &Store{write: write}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, o.upTo); err != nil {
 		write.Close()
 		return nil, err
 	}
@@ -385,7 +386,8 @@ func migrationList() ([]migration, error) {
 // own transaction together with its schema_migrations row, so a failed
 // migration leaves nothing half done. Migrations are forward-only: a
 // database that has a version this binary does not know is refused.
-func (s *Store) migrate(ctx context.Context) error {
+// upTo > 0 stops after that version (a test writing an older schema).
+func (s *Store) migrate(ctx context.Context, upTo int) error {
 	ms, err := migrationList()
 	if err != nil {
 		return err
@@ -405,6 +407,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlite: database schema version %d is newer than this signet (%d)", latest, ms[len(ms)-1].version)
 	}
 	for _, m := range ms {
+		if upTo > 0 && m.version > upTo {
+			break
+		}
 		if err := s.apply(ctx, m); err != nil {
 			return err
 		}
