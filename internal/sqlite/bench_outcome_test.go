@@ -81,4 +81,10 @@ func benchSpendWithOutcome(b *testing.B, parallel bool) {
 	io1 := procIO()
 	b.ReportMetric(float64(io1.wchar-io0.wchar)/1024/float64(b.N), "written-KiB/op")
 	b.ReportMetric(float64(io1.syscw-io0.syscw)/float64(b.N), "writes/op")
+	if s.ckpt != nil {
+		// Checkpoints the writer ran, and the frames they copied, per 1000
+		// requests (SQLite's own autocheckpoint ran one per ~1000 frames).
+		b.ReportMetric(float64(s.ckpt.restarts.Load())*1000/float64(b.N), "writer-ckpts/kop")
+		b.ReportMetric(float64(s.ckpt.restartFrames.Load())*1000/float64(b.N), "writer-ckpt-frames/kop")
+	}
 }

@@ -67,8 +67,9 @@ type checkpointer struct {
 	quit chan struct{}
 	done chan struct{}
 
-	passive  atomic.Int64 // background checkpoints run, for tests and benchmarks
-	restarts atomic.Int64 // checkpoints run on the writer
+	// For tests and benchmarks: background checkpoints run, checkpoints
+	// run on the writer, and the frames those copied.
+	passive, restarts, restartFrames atomic.Int64
 }
 
 // newCheckpointer opens the checkpointing connection to the database at
@@ -129,6 +130,9 @@ func (c *checkpointer) committed() {
 	if last >= hardFrames {
 		c.restarts.Add(1)
 		c.checkpoint(context.Background(), "RESTART")
+		if _, after, err := c.frames(); err == nil && after > copied {
+			c.restartFrames.Add(int64(after - copied))
+		}
 		return
 	}
 	if last-copied >= softFrames {
