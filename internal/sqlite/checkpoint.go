@@ -28,12 +28,14 @@ import (
 //   - on the writer, only to keep the WAL bounded: a PASSIVE checkpoint
 //     that runs while the writer appends never catches up with it, and the
 //     WAL restarts from its beginning only when a write begins with every
-//     frame copied. When the WAL reaches hardFrames, the committer, between
-//     two batches, runs a RESTART checkpoint, which copies what the
-//     background one left (little) and lets the next write restart the WAL.
-//     Its connection does not wait for readers (busy_timeout 0): a reader
-//     on an old snapshot makes it return early, as the PASSIVE
-//     autocheckpoint did, and the next batch tries again;
+//     frame copied. Once the WAL has hardFrames, the committer kicks the
+//     background checkpointer after every commit, and when what is left
+//     to copy is at most tailFrames (or the WAL has reached maxFrames),
+//     runs, between two batches, a RESTART checkpoint, which copies that
+//     tail and lets the next write restart the WAL. Its connection does not
+//     wait for readers (busy_timeout 0): a reader on an old snapshot makes
+//     it return early, as the PASSIVE autocheckpoint did, and the next
+//     batch tries again;
 //   - on Close, a TRUNCATE checkpoint.
 //
 // Durability does not move: a commit is acknowledged once it is fsynced in
@@ -50,10 +52,12 @@ import (
 // own autocheckpoint.
 
 // The WAL thresholds, in frames (pages). softFrames is SQLite's default
-// autocheckpoint; hardFrames bounds the WAL at ~16 MB with 4 KiB pages.
+// autocheckpoint; maxFrames bounds the WAL at ~16 MB with 4 KiB pages.
 const (
 	softFrames = 1000
-	hardFrames = 4000
+	hardFrames = 2000
+	maxFrames  = 2 * hardFrames
+	tailFrames = 256
 )
 
 // checkpointTick is how often the background checkpointer looks at the WAL
@@ -120,14 +124,15 @@ func (c *checkpointer) frames() (last, copied uint32, err error) {
 
 // committed is called by the committer after each commit, on its
 // goroutine, between two batches: it kicks the background checkpointer
-// when the WAL has softFrames not yet copied, and runs a RESTART
-// checkpoint itself when the WAL has reached hardFrames.
+// when the WAL has softFrames not yet copied, or any once it has
+// hardFrames, and runs a RESTART checkpoint itself once the WAL has
+// hardFrames and at most tailFrames are left to copy, or maxFrames.
 func (c *checkpointer) committed() {
 	last, copied, err := c.frames()
 	if err != nil {
 		return
 	}
-	if last >= hardFrames {
+	if last >= maxFrames || last >= hardFrames && last-copied <= tailFrames {
 		c.restarts.Add(1)
 		c.checkpoint(context.Background(), "RESTART")
 		if _, after, err := c.frames(); err == nil && after > copied {
@@ -135,7 +140,7 @@ func (c *checkpointer) committed() {
 		}
 		return
 	}
-	if last-copied >= softFrames {
+	if last-copied >= softFrames || last >= hardFrames && last > copied {
 		select {
 		case c.kick <- struct{}{}:
 		default:

@@ -64,9 +64,9 @@ func TestCheckpointOffWriter(t *testing.T) {
 	}
 	org := seed(t, s)
 
-	// The bound: the hard threshold plus a batch or two of frames appended
+	// The bound: the hard limit plus a batch or two of frames appended
 	// before the committer looked.
-	const bound = hardFrames + 2*maxBatch*20
+	const bound = maxFrames + 2*maxBatch*20
 	var peak uint32
 	for round := range 6 {
 		spendN(t, s, org, fmt.Sprint("a", round), 1000)
