@@ -18,7 +18,8 @@
 // IMMEDIATE (it takes the write lock at BEGIN), so a transaction that reads
 // and then writes can never deadlock on a lock upgrade, even against another
 // process that opened the same file; busy_timeout makes such a process wait
-// instead of fail.
+// instead of fail. WAL checkpoints run on a connection of their own, off the
+// writer, except a short one that keeps the WAL bounded (checkpoint.go).
 //
 // Durability: synchronous=FULL by default, so a committed single-use mark
 // (a spent challenge, a used action token, a sign count) survives a power
