@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"sync"
 	"sync/atomic"
 	"time"
 )
@@ -70,6 +71,10 @@ type checkpointer struct {
 	kick chan struct{}
 	quit chan struct{}
 	done chan struct{}
+	// mu is held while a checkpoint runs. The committer only tries it
+	// below maxFrames: it does not wait for a background checkpoint, it
+	// tries again after its next batch.
+	mu sync.Mutex
 
 	// For tests and benchmarks: background checkpoints run, checkpoints
 	// run on the writer, and the frames those copied.
@@ -133,10 +138,17 @@ func (c *checkpointer) committed() {
 		return
 	}
 	if last >= maxFrames || last >= hardFrames && last-copied <= tailFrames {
+		if last >= maxFrames {
+			c.mu.Lock()
+		} else if !c.mu.TryLock() {
+			return // the background checkpointer is at it
+		}
+		defer c.mu.Unlock()
+		_, before, _ := c.frames()
 		c.restarts.Add(1)
 		c.checkpoint(context.Background(), "RESTART")
-		if _, after, err := c.frames(); err == nil && after > copied {
-			c.restartFrames.Add(int64(after - copied))
+		if _, after, err := c.frames(); err == nil && after > before {
+			c.restartFrames.Add(int64(after - before))
 		}
 		return
 	}
@@ -163,8 +175,10 @@ func (c *checkpointer) loop() {
 				continue
 			}
 		}
+		c.mu.Lock()
 		c.passive.Add(1)
 		c.checkpoint(context.Background(), "PASSIVE")
+		c.mu.Unlock()
 	}
 }
 
