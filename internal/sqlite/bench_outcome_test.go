@@ -86,5 +86,6 @@ func benchSpendWithOutcome(b *testing.B, parallel bool) {
 		// requests (SQLite's own autocheckpoint ran one per ~1000 frames).
 		b.ReportMetric(float64(s.ckpt.restarts.Load())*1000/float64(b.N), "writer-ckpts/kop")
 		b.ReportMetric(float64(s.ckpt.restartFrames.Load())*1000/float64(b.N), "writer-ckpt-frames/kop")
+		b.ReportMetric(float64(s.ckpt.passive.Load())*1000/float64(b.N), "bg-ckpts/kop")
 	}
 }

@@ -30,7 +30,8 @@ import (
 //     that runs while the writer appends never catches up with it, and the
 //     WAL restarts from its beginning only when a write begins with every
 //     frame copied. Once the WAL has hardFrames, the committer kicks the
-//     background checkpointer after every commit, and when what is left
+//     background checkpointer while more than tailFrames are left to copy
+//     (each checkpoint that copies fsyncs the database file), and when what is left
 //     to copy is at most tailFrames (or the WAL has reached maxFrames),
 //     runs, between two batches, a RESTART checkpoint, which copies that
 //     tail and lets the next write restart the WAL. Its connection does not
@@ -129,8 +130,8 @@ func (c *checkpointer) frames() (last, copied uint32, err error) {
 
 // committed is called by the committer after each commit, on its
 // goroutine, between two batches: it kicks the background checkpointer
-// when the WAL has softFrames not yet copied, or any once it has
-// hardFrames, and runs a RESTART checkpoint itself once the WAL has
+// when the WAL has softFrames not yet copied, or more than tailFrames once
+// it has hardFrames, and runs a RESTART checkpoint itself once the WAL has
 // hardFrames and at most tailFrames are left to copy, or maxFrames.
 func (c *checkpointer) committed() {
 	last, copied, err := c.frames()
@@ -152,12 +153,20 @@ func (c *checkpointer) committed() {
 		}
 		return
 	}
-	if last-copied >= softFrames || last >= hardFrames && last > copied {
+	if due(last, copied) {
 		select {
 		case c.kick <- struct{}{}:
 		default:
 		}
 	}
+}
+
+// due reports whether the background checkpointer has work: softFrames
+// not yet copied, or more than tailFrames once the WAL has hardFrames.
+// A kick that finds a checkpoint just done has none: each checkpoint that
+// copies fsyncs the database file.
+func due(last, copied uint32) bool {
+	return last-copied >= softFrames || last >= hardFrames && last-copied > tailFrames
 }
 
 func (c *checkpointer) loop() {
@@ -170,10 +179,9 @@ func (c *checkpointer) loop() {
 			return
 		case <-c.kick:
 		case <-tick.C:
-			last, copied, err := c.frames()
-			if err != nil || last-copied < softFrames {
-				continue
-			}
+		}
+		if last, copied, err := c.frames(); err != nil || !due(last, copied) {
+			continue
 		}
 		c.mu.Lock()
 		c.passive.Add(1)
