@@ -79,10 +79,15 @@ type committer struct {
 	exited chan struct{}
 
 	commits atomic.Int64 // transactions committed, for tests
+
+	// afterCommit, unless nil, is called after each commit, between two
+	// batches (the checkpointer's, checkpoint.go).
+	afterCommit func()
 }
 
-func newCommitter(db *sql.DB) *committer {
-	c := &committer{db: db, reqs: make(chan *groupReq, maxBatch), later: make(chan *groupReq, 4*maxBatch),
+// newCommitter starts a committer on db; afterCommit may be nil.
+func newCommitter(db *sql.DB, afterCommit func()) *committer {
+	c := &committer{db: db, afterCommit: afterCommit, reqs: make(chan *groupReq, maxBatch), later: make(chan *groupReq, 4*maxBatch),
 		quit: make(chan struct{}), exited: make(chan struct{})}
 	go c.loop()
 	return c
@@ -273,6 +278,16 @@ func (c *committer) run(batch []*groupReq) {
 		}
 		c.answer(r, errs[i])
 	}
+	if live > 0 && err == nil {
+		c.committed()
+	}
+}
+
+// committed runs afterCommit, after the callers of the batch are answered.
+func (c *committer) committed() {
+	if c.afterCommit != nil {
+		c.afterCommit()
+	}
 }
 
 // runOne runs the one work of a batch in tx, without a savepoint, and
@@ -292,6 +307,9 @@ func (c *committer) runOne(ctx context.Context, tx *sql.Tx, r *groupReq) {
 		c.commits.Add(1)
 	}
 	c.answer(r, err)
+	if err == nil {
+		c.committed()
+	}
 }
 
 // answer gives r its result; work queued with queueLater is over then.

@@ -18,7 +18,8 @@
 // IMMEDIATE (it takes the write lock at BEGIN), so a transaction that reads
 // and then writes can never deadlock on a lock upgrade, even against another
 // process that opened the same file; busy_timeout makes such a process wait
-// instead of fail.
+// instead of fail. WAL checkpoints run on a connection of their own, off the
+// writer, except a short one that keeps the WAL bounded (checkpoint.go).
 //
 // Durability: synchronous=FULL by default, so a committed single-use mark
 // (a spent challenge, a used action token, a sign count) survives a power
@@ -54,7 +55,8 @@ type Store struct {
 	write *sql.DB // exactly one connection: every write goes through it
 	read  *sql.DB // query_only connections for reads
 	stmts stmts
-	gc    *committer // nil: group commit off (group.go)
+	gc    *committer    // nil: group commit off (group.go)
+	ckpt  *checkpointer // nil: SQLite checkpoints on the writer (checkpoint.go)
 	pc    *principalCache
 }
 
@@ -88,6 +90,7 @@ type options struct {
 	busyTimeout time.Duration
 	readConns   int
 	noGroup     bool
+	upTo        int // > 0: apply the migrations up to this version only (tests)
 }
 
 // Synchronous sets PRAGMA synchronous (default SyncFull). It is an option of
@@ -175,7 +178,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
 	s := &Store{write: write, pc: pc}
-	if err := s.migrate(ctx); err != nil {
+	if err := s.migrate(ctx, o.upTo); err != nil {
 		write.Close()
 		return nil, err
 	}
@@ -205,9 +208,31 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, err
 	}
 	if !o.noGroup {
-		s.gc = newCommitter(write)
+		s.ckpt = s.checkpointOffWriter(ctx, path, common)
+		var after func()
+		if s.ckpt != nil {
+			after = s.ckpt.committed
+		}
+		s.gc = newCommitter(write, after)
 	}
 	return s, nil
+}
+
+// checkpointOffWriter starts a checkpointer (checkpoint.go) and turns the
+// write connection's autocheckpoint off, or returns nil, leaving SQLite's
+// autocheckpoint on, when it cannot. The pragma is set on the connection,
+// not in its DSN: should database/sql ever replace the connection, the new
+// one checkpoints by itself again rather than never.
+func (s *Store) checkpointOffWriter(ctx context.Context, path string, common url.Values) *checkpointer {
+	c, err := newCheckpointer(ctx, path, common)
+	if err != nil {
+		return nil
+	}
+	if _, err := s.write.ExecContext(ctx, "PRAGMA wal_autocheckpoint = 0"); err != nil {
+		c.close(0)
+		return nil
+	}
+	return c
 }
 
 // stmts are the statements of the per-request paths (authentication,
@@ -319,6 +344,10 @@ func (s *Store) Close() error {
 	if s.gc != nil {
 		s.gc.close() // every queued write answered before the connection goes
 	}
+	if s.ckpt != nil {
+		errs = append(errs, s.ckpt.close(time.Second))
+		s.ckpt = nil
+	}
 	for _, st := range s.stmts.all {
 		errs = append(errs, st.Close())
 	}
@@ -366,7 +395,8 @@ func migrationList() ([]migration, error) {
 // own transaction together with its schema_migrations row, so a failed
 // migration leaves nothing half done. Migrations are forward-only: a
 // database that has a version this binary does not know is refused.
-func (s *Store) migrate(ctx context.Context) error {
+// upTo > 0 stops after that version (a test writing an older schema).
+func (s *Store) migrate(ctx context.Context, upTo int) error {
 	ms, err := migrationList()
 	if err != nil {
 		return err
@@ -386,6 +416,9 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("sqlite: database schema version %d is newer than this signet (%d)", latest, ms[len(ms)-1].version)
 	}
 	for _, m := range ms {
+		if upTo > 0 && m.version > upTo {
+			break
+		}
 		if err := s.apply(ctx, m); err != nil {
 			return err
 		}

@@ -1,0 +1,136 @@
+package sqlite
+
+import (
+	"bytes"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/signet-auth/signet/internal/audit"
+	"github.com/signet-auth/signet/internal/auth"
+)
+
+// migrateUpTo makes Open apply the migrations up to version v only.
+func migrateUpTo(v int) Option { return func(o *options) { o.upTo = v } }
+
+// TestMigration0016 writes actions (pending with their entry, used, spent
+// at creation), audit entries and an outcome with the schema before 0016,
+// migrates, and reads every row back unchanged: the rebuilt table keeps
+// its rows, a pending action still finds its entry, the chain continues,
+// the append-only trigger and the cascade from actions to action_evidence
+// still hold.
+func TestMigration0016(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "signet.db")
+	old, err := Open(t.Context(), path, migrateUpTo(15))
+	if err != nil {
+		t.Fatal(err)
+	}
+	org := seed(t, old)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	action := func(id string, exp time.Duration) *auth.Action {
+		return &auth.Action{ID: id, TokenHash: []byte("th-" + id), OrgID: org.Org.ID, UserID: org.User.ID, TokenID: "to-1",
+			CredentialUUID: "cr-1", Method: "POST", Path: "/wallets", Query: "a=1", PayloadHash: []byte{1, 2},
+			ExpiresAt: now.Add(exp), CreatedAt: now}
+	}
+	entry := func(a *auth.Action) *audit.Entry {
+		return &audit.Entry{ID: a.ID, OrgID: a.OrgID, UserID: a.UserID, Username: "admin@example.com", TokenID: a.TokenID,
+			TokenKind: "Token", CredentialUUID: a.CredentialUUID, CredID: "cid-1", CredentialKind: "Key", PublicKey: "pem",
+			Method: a.Method, Path: a.Path, Query: a.Query, PayloadHash: a.PayloadHash, ActionTokenHash: a.TokenHash,
+			Challenge: "ch", ClientData: "cd", Signature: "sig"}
+	}
+	spent, used, pending, short := action("uj-1", time.Hour), action("uj-2", time.Hour), action("uj-3", time.Hour), action("uj-4", time.Minute)
+	if err := old.SpendActionForChallenge(ctx, "hs-1", now.Add(time.Minute), spent, entry(spent), "/wallets?a=1", now); err != nil {
+		t.Fatal(err)
+	}
+	for i, a := range []*auth.Action{used, pending, short} {
+		if err := old.CreateActionForChallenge(ctx, "ch-"+a.ID, now.Add(time.Minute), a, entry(a)); err != nil {
+			t.Fatal(i, err)
+		}
+	}
+	if _, _, err := old.UseAuditedAction(ctx, used.TokenHash, "/wallets?a=1", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.RecordOutcome(ctx, &audit.Outcome{EntryID: used.ID, Status: 201, Time: now}); err != nil {
+		t.Fatal(err)
+	}
+	wantActions := map[string]*auth.Action{}
+	for _, a := range []*auth.Action{spent, used, pending, short} {
+		got, err := old.Action(ctx, org.Org.ID, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		wantActions[a.ID] = got
+	}
+	wantRecords, err := old.AuditRecords(ctx, org.Org.ID, 0, 0)
+	if err != nil || len(wantRecords) != 2 || wantRecords[1].Outcome == nil {
+		t.Fatalf("records before: %v, %v", wantRecords, err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	for _, table := range []string{"audit_outcomes"} {
+		var sql string
+		if err := s.read.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = ?`, table).Scan(&sql); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(sql, "WITHOUT ROWID") {
+			t.Errorf("%s: %s, want WITHOUT ROWID", table, sql)
+		}
+	}
+	var fkErrors int
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM pragma_foreign_key_check`).Scan(&fkErrors); err != nil || fkErrors != 0 {
+		t.Errorf("foreign_key_check: %d rows, %v", fkErrors, err)
+	}
+	for id, want := range wantActions {
+		got, err := s.Action(ctx, org.Org.ID, id)
+		if err != nil {
+			t.Fatal(id, err)
+		}
+		if d := cmp.Diff(want, got); d != "" {
+			t.Errorf("action %s after 0016 (-before +after):\n%s", id, d)
+		}
+	}
+	gotRecords, err := s.AuditRecords(ctx, org.Org.ID, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := cmp.Diff(wantRecords, gotRecords); d != "" {
+		t.Errorf("audit records after 0016 (-before +after):\n%s", d)
+	}
+	// The pending action's entry moved with it: its use appends it.
+	_, e, err := s.UseAuditedAction(ctx, pending.TokenHash, "/wallets?a=1", now)
+	if err != nil {
+		t.Fatalf("UseAuditedAction(pending before 0016): %v", err)
+	}
+	if e.Seq != 3 || !bytes.Equal(e.PrevHash, gotRecords[1].Entry.Hash) {
+		t.Errorf("entry after 0016: seq %d, prev %x, want 3 after %x", e.Seq, e.PrevHash, gotRecords[1].Entry.Hash)
+	}
+	if _, err := s.UseAction(ctx, used.TokenHash, now); !errors.Is(err, auth.ErrUsed) {
+		t.Errorf("UseAction(used before 0016) = %v, want ErrUsed", err)
+	}
+	if err := s.RecordOutcome(ctx, &audit.Outcome{EntryID: used.ID, Status: 500, Time: now}); !errors.Is(err, auth.ErrDuplicate) {
+		t.Errorf("RecordOutcome(again) = %v, want ErrDuplicate", err)
+	}
+	if _, err := s.write.ExecContext(ctx, `UPDATE audit_outcomes SET status = 500`); err == nil {
+		t.Error("UPDATE audit_outcomes succeeded after 0016, want the append-only trigger")
+	}
+	// The sweep's delete of an action takes its entry with it.
+	if _, err := s.Sweep(ctx, now.Add(2*time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	var evidence int
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM action_evidence WHERE action_id = ?`, short.ID).Scan(&evidence); err != nil || evidence != 0 {
+		t.Errorf("evidence of a swept action: %d rows, %v; want the cascade", evidence, err)
+	}
+}
