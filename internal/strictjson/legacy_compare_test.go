@@ -125,3 +125,42 @@ func FuzzSameAsLegacy(f *testing.F) {
 		sameAsLegacy(t, b)
 	})
 }
+
+// concurrentTarget is decoded only by TestDecodeConcurrent, so that its
+// shape is first made while several goroutines ask for it.
+type concurrentTarget struct {
+	Items []struct {
+		Name string `json:"name"`
+	} `json:"items"`
+	ByKey map[string]concurrentTarget `json:"byKey"`
+}
+
+// TestDecodeConcurrent: goroutines that decode into a type whose shape is
+// not made yet all apply its key rules (a shape seen half made would check
+// less). Run with -race.
+func TestDecodeConcurrent(t *testing.T) {
+	const n = 8
+	errs := make(chan error, 2*n)
+	for range n {
+		go func() {
+			var v concurrentTarget
+			errs <- Decode([]byte(`{"byKey":{"a":{"items":[{"Name":"x"}]}}}`), &v)
+		}()
+		go func() {
+			var v concurrentTarget
+			errs <- Decode([]byte(`{"items":[{"name":"x"}],"byKey":{"a":{"items":[]}}}`), &v)
+		}()
+	}
+	refused := 0
+	for range 2 * n {
+		if err := <-errs; err != nil {
+			if !strings.Contains(err.Error(), "byKey.a.items[0].Name") {
+				t.Errorf("refused with %v", err)
+			}
+			refused++
+		}
+	}
+	if refused != n {
+		t.Errorf("%d of %d case-variant bodies refused", refused, n)
+	}
+}
