@@ -16,12 +16,17 @@
 // decodes every request body and compares every user-action payload with it
 // (spec 12.2), so the comparison and the handler can never disagree.
 //
-// Every rule above is enforced by one pass of the parser in this file over
-// the body (it replaced a token walk, a decode into a tree, a walk of that
-// tree and then encoding/json, which cost a login ~55 us of CPU): Decode is
-// that pass, with the struct's key rules checked as the keys are read, and
-// then encoding/json.Unmarshal; Canonical is that pass building a small tree
-// it then writes out sorted.
+// Every rule above is enforced by one pass over the body of the token reader
+// of github.com/go-json-experiment/json/jsontext (the Go team's basis of
+// encoding/json/v2; strictjson writes no lexer of its own). That Decoder
+// checks the syntax, refuses invalid UTF-8, lone surrogate escapes and two
+// names of one object equal once unescaped; strictjson adds, on its tokens,
+// the letter-case rule, the depth limit, the one-value rule and Decode's
+// struct key rules, the latter checked as the keys are read. Decode is that
+// pass and then encoding/json.Unmarshal; Canonical is that pass building a
+// small tree it then writes out sorted. (The pass replaced a token walk, a
+// decode into a tree, a walk of that tree and then encoding/json, which cost
+// a login ~55 us of CPU.)
 package strictjson
 
 import (
@@ -29,14 +34,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 	"sync"
 	"unicode"
-	"unicode/utf16"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // MaxDepth bounds nesting so that a hostile body cannot exhaust the stack:
@@ -99,11 +106,11 @@ func Canonical(b []byte) ([]byte, error) {
 	return appendValue(make([]byte, 0, len(b)), v), nil
 }
 
-// parser reads one JSON value. With tree set it builds the value (object,
-// []any, string, json.Number, bool, nil); otherwise it only checks.
+// parser walks one JSON value token by token. With tree set it builds the
+// value (object, []any, string, json.Number, bool, nil); otherwise it only
+// checks.
 type parser struct {
-	b     []byte
-	i     int
+	d     *jsontext.Decoder
 	tree  bool
 	known bool
 	path  []step // where the value being read is, for key errors
@@ -126,239 +133,98 @@ type member struct {
 	val any
 }
 
+// reader is a jsontext.Decoder with the bytes.Buffer it reads from, kept
+// in a pool: a Decoder reads a bytes.Buffer's bytes in place, without
+// copying them, and keeps its stacks' memory across Reset.
+type reader struct {
+	buf bytes.Buffer
+	dec jsontext.Decoder
+}
+
+var (
+	readers = sync.Pool{New: func() any { return new(reader) }}
+	// drained is what a pooled Decoder is left reading, so that it does not
+	// keep the last body alive. It is never written to.
+	drained bytes.Buffer
+)
+
+// The Decoder's own rules, spelled out although they are its defaults:
+// invalid UTF-8 and lone surrogate escapes are refused (AllowInvalidUTF8),
+// and so are two names of one object equal once unescaped
+// (AllowDuplicateNames).
+var strict = []jsontext.Options{jsontext.AllowInvalidUTF8(false), jsontext.AllowDuplicateNames(false)}
+
 func parse(b []byte, s *shape, known, tree bool) (any, error) {
-	if !utf8.Valid(b) {
-		return nil, errors.New("invalid UTF-8 in JSON")
+	r := readers.Get().(*reader)
+	defer func() {
+		r.dec.Reset(&drained)
+		r.buf = bytes.Buffer{}
+		readers.Put(r)
+	}()
+	r.buf = *bytes.NewBuffer(b)
+	r.dec.Reset(&r.buf, strict...)
+	p := parser{d: &r.dec, tree: tree, known: known}
+	tok, err := p.d.ReadToken()
+	if err != nil {
+		return nil, malformed(err)
 	}
-	p := parser{b: b, tree: tree, known: known}
-	p.space()
-	v, err := p.value(0, s)
+	v, err := p.value(tok, 0, s)
 	if err != nil {
 		return nil, err
 	}
-	p.space()
-	if p.i < len(b) {
+	// The Decoder reads a stream of values; a body is one.
+	if _, err := p.d.ReadToken(); err != io.EOF {
 		return nil, errors.New("unexpected data after JSON value")
 	}
 	return v, nil
 }
 
-func (p *parser) space() {
-	for p.i < len(p.b) {
-		switch p.b[p.i] {
-		case ' ', '\t', '\n', '\r':
-			p.i++
-		default:
-			return
-		}
-	}
-}
-
-func (p *parser) syntax() error {
-	if p.i >= len(p.b) {
+// malformed turns an error of the Decoder into the one strictjson gives.
+func malformed(err error) error {
+	var se *jsontext.SyntacticError
+	switch {
+	case err == io.EOF || errors.Is(err, io.ErrUnexpectedEOF):
 		return errors.New("malformed JSON: unexpected end of JSON input")
+	case errors.As(err, &se) && se.Err == jsontext.ErrDuplicateName:
+		return fmt.Errorf("duplicate JSON key %q", se.JSONPointer.LastToken())
+	case errors.As(err, &se):
+		msg := se.Err.Error()
+		if strings.Contains(msg, "invalid UTF-8") || strings.Contains(msg, "invalid escape sequence") {
+			// Invalid UTF-8 or a lone surrogate: encoding/json would read
+			// either as U+FFFD.
+			return fmt.Errorf("invalid string in JSON at offset %d: %s", se.ByteOffset, msg)
+		}
+		return fmt.Errorf("malformed JSON at offset %d: %s", se.ByteOffset, msg)
 	}
-	return fmt.Errorf("malformed JSON: invalid character %q at offset %d", p.b[p.i], p.i)
+	return fmt.Errorf("malformed JSON: %v", err)
 }
 
-// value reads the value at p.i, which s (nil for none) says how Decode's
-// target will be filled from.
-func (p *parser) value(depth int, s *shape) (any, error) {
+// value reads the rest of the value that tok begins, which s (nil for none)
+// says how Decode's target will be filled from.
+func (p *parser) value(tok jsontext.Token, depth int, s *shape) (any, error) {
 	if depth > MaxDepth {
 		return nil, errors.New("JSON nested too deeply")
 	}
-	if p.i >= len(p.b) {
-		return nil, p.syntax()
-	}
-	switch c := p.b[p.i]; {
-	case c == '{':
+	switch tok.Kind() {
+	case '{':
 		return p.object(depth, s)
-	case c == '[':
+	case '[':
 		return p.array(depth, s)
-	case c == '"':
-		str, err := p.str(p.tree)
-		if err != nil || !p.tree {
-			return nil, err
+	case '"':
+		if p.tree {
+			return tok.String(), nil
 		}
-		return str, nil
-	case c == '-' || '0' <= c && c <= '9':
-		return p.number()
-	case c == 't':
-		return true, p.literal("true")
-	case c == 'f':
-		return false, p.literal("false")
-	case c == 'n':
-		return nil, p.literal("null")
-	}
-	return nil, p.syntax()
-}
-
-func (p *parser) literal(lit string) error {
-	if !bytes.HasPrefix(p.b[p.i:], []byte(lit)) {
-		for j := 0; j < len(lit) && p.i < len(p.b) && p.b[p.i] == lit[j]; j++ {
-			p.i++
+	case '0':
+		if p.tree {
+			// String gives a number's text as the body spells it.
+			return json.Number(tok.String()), nil
 		}
-		return p.syntax()
+	case 't':
+		return true, nil
+	case 'f':
+		return false, nil
 	}
-	p.i += len(lit)
-	return nil
-}
-
-// number reads a number per RFC 8259 §6 and keeps its text.
-func (p *parser) number() (any, error) {
-	b, start := p.b, p.i
-	if b[p.i] == '-' {
-		p.i++
-	}
-	switch {
-	case p.i < len(b) && b[p.i] == '0':
-		p.i++
-	case p.i < len(b) && '1' <= b[p.i] && b[p.i] <= '9':
-		p.digits()
-	default:
-		return nil, p.syntax()
-	}
-	if p.i < len(b) && b[p.i] == '.' {
-		p.i++
-		if p.digits() == 0 {
-			return nil, p.syntax()
-		}
-	}
-	if p.i < len(b) && (b[p.i] == 'e' || b[p.i] == 'E') {
-		p.i++
-		if p.i < len(b) && (b[p.i] == '+' || b[p.i] == '-') {
-			p.i++
-		}
-		if p.digits() == 0 {
-			return nil, p.syntax()
-		}
-	}
-	if !p.tree {
-		return nil, nil
-	}
-	return json.Number(b[start:p.i]), nil
-}
-
-func (p *parser) digits() int {
-	n := 0
-	for p.i < len(p.b) && '0' <= p.b[p.i] && p.b[p.i] <= '9' {
-		p.i++
-		n++
-	}
-	return n
-}
-
-// str reads a string literal (RFC 8259 §7) and, when want is set, returns
-// its value. Control characters must be escaped; a \u escape of a UTF-16
-// surrogate must be a high half followed at once by an escaped low half
-// (§8.2): encoding/json reads any other as U+FFFD, JSON.parse keeps it, so
-// two different strings would compare equal. b is valid UTF-8 already.
-func (p *parser) str(want bool) (string, error) {
-	b := p.b
-	p.i++ // the opening quote
-	start := p.i
-	for p.i < len(b) {
-		c := b[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			if !want {
-				return "", nil
-			}
-			return string(b[start : p.i-1]), nil
-		case c == '\\':
-			return p.escaped(start, want)
-		case c < 0x20:
-			return "", p.syntax()
-		}
-		p.i++
-	}
-	return "", p.syntax()
-}
-
-// escaped continues str from the first backslash at p.i, decoding into a
-// buffer.
-func (p *parser) escaped(start int, want bool) (string, error) {
-	b := p.b
-	var buf []byte
-	if want {
-		buf = append(make([]byte, 0, p.i-start+16), b[start:p.i]...)
-	}
-	for p.i < len(b) {
-		c := b[p.i]
-		switch {
-		case c == '"':
-			p.i++
-			return string(buf), nil
-		case c < 0x20:
-			return "", p.syntax()
-		case c != '\\':
-			if want {
-				buf = append(buf, c)
-			}
-			p.i++
-			continue
-		}
-		p.i++ // the backslash
-		if p.i >= len(b) {
-			return "", p.syntax()
-		}
-		switch e := b[p.i]; e {
-		case '"', '\\', '/':
-			buf = append(buf, e)
-		case 'b':
-			buf = append(buf, '\b')
-		case 'f':
-			buf = append(buf, '\f')
-		case 'n':
-			buf = append(buf, '\n')
-		case 'r':
-			buf = append(buf, '\r')
-		case 't':
-			buf = append(buf, '\t')
-		case 'u':
-			r, ok := hex4(b, p.i+1)
-			if !ok {
-				return "", p.syntax()
-			}
-			p.i += 4
-			if utf16.IsSurrogate(r) {
-				lo, ok := hex4(b, p.i+3)
-				if r > 0xdbff || !ok || b[p.i+1] != '\\' || b[p.i+2] != 'u' || lo < 0xdc00 || lo > 0xdfff {
-					return "", fmt.Errorf("lone surrogate \\u%04x in JSON string", r)
-				}
-				p.i += 6
-				r = utf16.DecodeRune(r, lo)
-			}
-			buf = utf8.AppendRune(buf, r)
-		default:
-			return "", p.syntax()
-		}
-		p.i++
-	}
-	return "", p.syntax()
-}
-
-// hex4 reads the four hex digits at b[i:], if there are four.
-func hex4(b []byte, i int) (rune, bool) {
-	if i < 0 || i+4 > len(b) {
-		return 0, false
-	}
-	var r rune
-	for _, c := range b[i : i+4] {
-		switch {
-		case '0' <= c && c <= '9':
-			c -= '0'
-		case 'a' <= c && c <= 'f':
-			c -= 'a' - 10
-		case 'A' <= c && c <= 'F':
-			c -= 'A' - 10
-		default:
-			return 0, false
-		}
-		r = r<<4 | rune(c)
-	}
-	return r, true
+	return nil, nil
 }
 
 // foldMapAt is how many keys an object may have before its keys are
@@ -366,36 +232,23 @@ func hex4(b []byte, i int) (rune, bool) {
 const foldMapAt = 16
 
 func (p *parser) object(depth int, s *shape) (any, error) {
-	p.i++ // {
-	p.space()
 	var obj object
-	if p.i < len(p.b) && p.b[p.i] == '}' {
-		p.i++
-		if p.tree {
-			return obj, nil
-		}
-		return nil, nil
-	}
 	var keys []string
 	var folded map[string]string // folded key -> key, past foldMapAt keys
 	for {
-		if p.i >= len(p.b) || p.b[p.i] != '"' {
-			return nil, p.syntax()
-		}
-		k, err := p.str(true)
+		tok, err := p.d.ReadToken()
 		if err != nil {
-			return nil, err
+			return nil, malformed(err)
 		}
+		if tok.Kind() == '}' {
+			break
+		}
+		// The Decoder gives only a name or '}' here.
+		k := tok.String()
 		if err := p.seen(keys, &folded, k); err != nil {
 			return nil, err
 		}
 		keys = append(keys, k)
-		p.space()
-		if p.i >= len(p.b) || p.b[p.i] != ':' {
-			return nil, p.syntax()
-		}
-		p.i++
-		p.space()
 		child, err := p.member(s, k)
 		if err != nil {
 			return nil, err
@@ -403,7 +256,11 @@ func (p *parser) object(depth int, s *shape) (any, error) {
 		if s != nil {
 			p.path = append(p.path, step{key: k, isKey: true})
 		}
-		v, err := p.value(depth+1, child)
+		tok, err = p.d.ReadToken()
+		if err != nil {
+			return nil, malformed(err)
+		}
+		v, err := p.value(tok, depth+1, child)
 		if err != nil {
 			return nil, err
 		}
@@ -413,17 +270,6 @@ func (p *parser) object(depth int, s *shape) (any, error) {
 		if p.tree {
 			obj = append(obj, member{k, v})
 		}
-		p.space()
-		if p.i < len(p.b) && p.b[p.i] == ',' {
-			p.i++
-			p.space()
-			continue
-		}
-		if p.i < len(p.b) && p.b[p.i] == '}' {
-			p.i++
-			break
-		}
-		return nil, p.syntax()
 	}
 	if !p.tree {
 		return nil, nil
@@ -536,28 +382,26 @@ func (p *parser) at(k string) string {
 }
 
 func (p *parser) array(depth int, s *shape) (any, error) {
-	p.i++ // [
-	p.space()
 	var arr []any
 	if p.tree {
 		arr = []any{}
-	}
-	if p.i < len(p.b) && p.b[p.i] == ']' {
-		p.i++
-		if p.tree {
-			return arr, nil
-		}
-		return nil, nil
 	}
 	var elem *shape
 	if s != nil && (s.kind == reflect.Slice || s.kind == reflect.Array) {
 		elem = s.elem
 	}
 	for n := 0; ; n++ {
+		tok, err := p.d.ReadToken()
+		if err != nil {
+			return nil, malformed(err)
+		}
+		if tok.Kind() == ']' {
+			break
+		}
 		if elem != nil {
 			p.path = append(p.path, step{index: n})
 		}
-		v, err := p.value(depth+1, elem)
+		v, err := p.value(tok, depth+1, elem)
 		if err != nil {
 			return nil, err
 		}
@@ -567,17 +411,6 @@ func (p *parser) array(depth int, s *shape) (any, error) {
 		if p.tree {
 			arr = append(arr, v)
 		}
-		p.space()
-		if p.i < len(p.b) && p.b[p.i] == ',' {
-			p.i++
-			p.space()
-			continue
-		}
-		if p.i < len(p.b) && p.b[p.i] == ']' {
-			p.i++
-			break
-		}
-		return nil, p.syntax()
 	}
 	if !p.tree {
 		return nil, nil
