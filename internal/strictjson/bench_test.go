@@ -40,9 +40,10 @@ func BenchmarkStrict(b *testing.B) {
 		name      string
 		decode    func([]byte, any) error
 		canonical func([]byte) ([]byte, error)
+		check     func([]byte) error
 	}{
-		{"legacy", legacyDecode, legacyCanonical},
-		{"onepass", Decode, Canonical},
+		{"legacy", legacyDecode, legacyCanonical, legacyCheck},
+		{"onepass", Decode, Canonical, Check},
 	}
 	for _, im := range impls {
 		b.Run("decode-login/impl="+im.name, func(b *testing.B) {
@@ -50,6 +51,15 @@ func BenchmarkStrict(b *testing.B) {
 			for b.Loop() {
 				var v benchLoginReq
 				if err := im.decode(benchLogin, &v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		// The pass alone, without Decode's json.Unmarshal.
+		b.Run("check-login/impl="+im.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if err := im.check(benchLogin); err != nil {
 					b.Fatal(err)
 				}
 			}
