@@ -188,13 +188,16 @@ func malformed(err error) error {
 	case errors.As(err, &se) && se.Err == jsontext.ErrDuplicateName:
 		return fmt.Errorf("duplicate JSON key %q", se.JSONPointer.LastToken())
 	case errors.As(err, &se):
-		msg := se.Err.Error()
-		if strings.Contains(msg, "invalid UTF-8") || strings.Contains(msg, "invalid escape sequence") {
-			// Invalid UTF-8 or a lone surrogate: encoding/json would read
-			// either as U+FFFD.
-			return fmt.Errorf("invalid string in JSON at offset %d: %s", se.ByteOffset, msg)
+		// jsontext's causes are not exported values; its texts only name
+		// the fault better for the client (any other is still refused).
+		switch msg := se.Err.Error(); {
+		case strings.Contains(msg, "surrogate"):
+			return fmt.Errorf("lone surrogate escape in JSON string at offset %d", se.ByteOffset)
+		case strings.Contains(msg, "invalid UTF-8"):
+			return fmt.Errorf("invalid UTF-8 in JSON at offset %d", se.ByteOffset)
+		default:
+			return fmt.Errorf("malformed JSON at offset %d: %s", se.ByteOffset, msg)
 		}
-		return fmt.Errorf("malformed JSON at offset %d: %s", se.ByteOffset, msg)
 	}
 	return fmt.Errorf("malformed JSON: %v", err)
 }
