@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -258,7 +259,11 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 	if r.Body == nil || r.Body == http.NoBody {
 		return nil, nil
 	}
-	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.maxBody))
+	size := r.ContentLength // -1 when unknown; net/http ends the body there
+	if size > s.maxBody {
+		size = -1 // refused by MaxBytesReader, not allocated for
+	}
+	b, err := readAll(http.MaxBytesReader(w, r.Body, s.maxBody), size)
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		return nil, auth.Errorf(auth.TooLarge, "request body exceeds %d bytes", s.maxBody)
@@ -273,6 +278,30 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 		}
 	}
 	return b, nil
+}
+
+// readAll reads r to its end. With size > 0, the length the request
+// declared, it reads into one buffer of that size (and a byte more, for the
+// read that meets the end) instead of growing one from io.ReadAll's 512
+// bytes; a body longer than declared still reads whole.
+func readAll(r io.Reader, size int64) ([]byte, error) {
+	if size <= 0 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, size+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err == io.EOF {
+			return b, nil
+		}
+		if err != nil {
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = slices.Grow(b, 512)
+		}
+	}
 }
 
 func bearerToken(r *http.Request) (string, bool) {

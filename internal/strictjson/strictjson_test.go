@@ -56,6 +56,27 @@ func TestCheck(t *testing.T) {
 	}
 }
 
+// TestCheckMessages: each refusal names its fault, for the client's 400.
+func TestCheckMessages(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{`"\ud800"`, "lone surrogate"},
+		{`"\udc00\ud800"`, "lone surrogate"},
+		{"\"\xff\"", "invalid UTF-8"},
+		{`{"a":1,"a":2}`, "duplicate JSON key"},
+		{`{"a":1,"A":2}`, "differ only in letter case"},
+		{`{"a":`, "malformed JSON"},
+		{``, "malformed JSON"},
+		{`{"a" 1}`, "malformed JSON"},
+		{`[1]]`, "unexpected data after JSON value"},
+		{strings.Repeat("[", MaxDepth+2) + strings.Repeat("]", MaxDepth+2), "nested too deeply"},
+	}
+	for _, tt := range tests {
+		if err := Check([]byte(tt.in)); err == nil || !strings.Contains(err.Error(), tt.want) {
+			t.Errorf("Check(%.40q) = %v, want an error with %q", tt.in, err, tt.want)
+		}
+	}
+}
+
 func TestCanonical(t *testing.T) {
 	tests := []struct{ a, b string }{
 		{``, `{}`},

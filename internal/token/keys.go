@@ -67,6 +67,7 @@ type key struct {
 	verifyKey any               // ed25519.PublicKey or *ecdsa.PublicKey, boxed once so Verify does not allocate it
 	priv      crypto.Signer     // ed25519.PrivateKey or *ecdsa.PrivateKey; only for a current key
 	sealed    []byte            // the row's Sealed, to see whether it changed
+	header    string            // the encoded JOSE header of the tokens it signs (jwtHeader)
 	createdAt time.Time
 	retiredAt time.Time // zero = current
 }
@@ -327,7 +328,19 @@ func newKey(pub []byte, createdAt, retiredAt time.Time) (*key, error) {
 		return nil, fmt.Errorf("token: public key of %d bytes is neither Ed25519 nor P-256", len(pub))
 	}
 	k.id = thumbprint(k.jwk())
+	k.header = jwtHeader(k.method.Alg(), k.id)
 	return k, nil
+}
+
+// jwtHeader is the encoded JOSE header (RFC 7515 §4) of a token a key
+// signs: the bytes golang-jwt writes for jwt.NewWithClaims with the kid
+// added, made once per key instead of once per token.
+func jwtHeader(alg, kid string) string {
+	h, err := json.Marshal(map[string]string{"alg": alg, "kid": kid, "typ": "JWT"})
+	if err != nil {
+		panic(err) // strings always marshal
+	}
+	return base64.RawURLEncoding.EncodeToString(h)
 }
 
 // jwk returns k's public JWK: OKP Ed25519 (RFC 8037 §2) or EC P-256

@@ -516,3 +516,45 @@ func BenchmarkMint(b *testing.B) {
 		}
 	}
 }
+
+// TestMintSameAsJWT holds Mint, which writes the token itself with each
+// key's header encoded once, to the bytes golang-jwt's SignedString gives
+// for the same claims, header and key (Ed25519 signatures are
+// deterministic, so the whole token must be equal).
+func TestMintSameAsJWT(t *testing.T) {
+	i := newTestIssuer(t, &memStore{}, fixedNow)
+	c := testClaims(testNow)
+	got, err := i.Mint(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k := i.current
+	if k.alg != EdDSA {
+		t.Fatalf("test issuer signs with %s, want EdDSA", k.alg)
+	}
+	p := &mintPayload{
+		Issuer: testIssuer, Audience: audience, Subject: c.OrgID, ID: c.ID,
+		IssuedAt: c.IssuedAt.Unix(), ExpiresAt: c.ExpiresAt.Unix(), Username: c.Username,
+		App: appMetadata{UserID: c.UserID, OrgID: c.OrgID, Kind: c.Kind},
+	}
+	jt := jwt.NewWithClaims(k.method, p)
+	jt.Header["kid"] = k.id
+	want, err := jt.SignedString(k.priv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got != want {
+		t.Errorf("Mint = %s\nwant  %s", got, want)
+	}
+	for _, alg := range []jwt.SigningMethod{jwt.SigningMethodES256, jwt.SigningMethodEdDSA} {
+		h := jwt.New(alg)
+		h.Header["kid"] = "kid-1"
+		s, err := h.SigningString()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if head, _, _ := strings.Cut(s, "."); head != jwtHeader(alg.Alg(), "kid-1") {
+			t.Errorf("%s: jwtHeader = %s, golang-jwt %s", alg.Alg(), jwtHeader(alg.Alg(), "kid-1"), head)
+		}
+	}
+}
