@@ -6,6 +6,7 @@
 package httpapi
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -15,7 +16,6 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -281,27 +281,17 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, error
 }
 
 // readAll reads r to its end. With size > 0, the length the request
-// declared, it reads into one buffer of that size (and a byte more, for the
-// read that meets the end) instead of growing one from io.ReadAll's 512
-// bytes; a body longer than declared still reads whole.
+// declared, it reads into one buffer with room for that size and
+// bytes.MinRead more (so the read that meets the end does not grow it)
+// instead of growing one from io.ReadAll's 512 bytes; a body longer than
+// declared still reads whole.
 func readAll(r io.Reader, size int64) ([]byte, error) {
 	if size <= 0 {
 		return io.ReadAll(r)
 	}
-	b := make([]byte, 0, size+1)
-	for {
-		n, err := r.Read(b[len(b):cap(b)])
-		b = b[:len(b)+n]
-		if err == io.EOF {
-			return b, nil
-		}
-		if err != nil {
-			return b, err
-		}
-		if len(b) == cap(b) {
-			b = slices.Grow(b, 512)
-		}
-	}
+	buf := bytes.NewBuffer(make([]byte, 0, size+bytes.MinRead))
+	_, err := buf.ReadFrom(r)
+	return buf.Bytes(), err
 }
 
 func bearerToken(r *http.Request) (string, bool) {
