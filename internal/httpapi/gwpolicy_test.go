@@ -401,20 +401,7 @@ func TestGatewayPolicyReplicasRace(t *testing.T) {
 		gws[0].createPolicy(admin, thresholdPolicy(1, ids, 0))
 		for round := range 3 {
 			id := held(t, gws[round%2].pay(admin, "/payments", `{"amount":50000}`))
-			var wg sync.WaitGroup
-			statuses := make([]int, len(approvers))
-			for i, u := range approvers {
-				srv := gws[i%2]
-				body := mustJSON(map[string]string{"value": "Approved"})
-				path := "/v2/policy-approvals/" + id + "/decisions"
-				ua := srv.mustUserAction(u.token, u.signer, "POST", path, body)
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					statuses[i] = srv.do("POST", path, u.token, body, "X-DFNS-USERACTION", ua).status
-				}()
-			}
-			wg.Wait()
+			statuses := approveAtOnce(id, approvers, gws...)
 			for _, st := range statuses {
 				if st != 200 && st != 409 {
 					t.Errorf("round %d: decision status %d", round, st)

@@ -330,6 +330,27 @@ func TestPolicyInitiatorRechecked(t *testing.T) {
 	})
 }
 
+// approveAtOnce has each approver approve the approval id on the servers
+// taken in turn, all at once: every decision is signed first, so that the
+// decisions themselves race. It returns their statuses.
+func approveAtOnce(id string, approvers []*user, servers ...*env) []int {
+	var wg sync.WaitGroup
+	statuses := make([]int, len(approvers))
+	for i, u := range approvers {
+		srv := servers[i%len(servers)]
+		body := mustJSON(map[string]string{"value": "Approved"})
+		path := "/v2/policy-approvals/" + id + "/decisions"
+		ua := srv.mustUserAction(u.token, u.signer, "POST", path, body)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			statuses[i] = srv.do("POST", path, u.token, body, "X-DFNS-USERACTION", ua).status
+		}()
+	}
+	wg.Wait()
+	return statuses
+}
+
 // TestPolicyReplicasRace: two replicas on one database, each recording a
 // decisive approval at once, run the held assignment exactly once.
 func TestPolicyReplicasRace(t *testing.T) {
@@ -347,24 +368,7 @@ func TestPolicyReplicasRace(t *testing.T) {
 		e.createPolicy(admin, policyBody("Permissions:Assign", 1, ids, nil))
 		for round := range 3 {
 			id := e.pendingAssign(admin, pm, target.userID)
-			var wg sync.WaitGroup
-			statuses := make([]int, len(approvers))
-			for i, u := range approvers {
-				srv := e
-				if i%2 == 1 {
-					srv = e2
-				}
-				// Sign first, so that the decisions themselves race.
-				body := mustJSON(map[string]string{"value": "Approved"})
-				path := "/v2/policy-approvals/" + id + "/decisions"
-				ua := srv.mustUserAction(u.token, u.signer, "POST", path, body)
-				wg.Add(1)
-				go func() {
-					defer wg.Done()
-					statuses[i] = srv.do("POST", path, u.token, body, "X-DFNS-USERACTION", ua).status
-				}()
-			}
-			wg.Wait()
+			statuses := approveAtOnce(id, approvers, e, e2)
 			ok := 0
 			for _, st := range statuses {
 				switch st {
