@@ -23,8 +23,8 @@ import (
 var signetBin string
 
 func TestMain(m *testing.M) {
-	if roleTargets() { // this test binary re-executed as the targets process
-		if err := runTargets(); err != nil {
+	if r := role(); r != "" { // this test binary re-executed as a baseline process
+		if err := runRole(r); err != nil {
 			fmt.Fprintln(os.Stderr, err)
 			os.Exit(1)
 		}

@@ -31,7 +31,8 @@
 //
 // signet is built from ./cmd/signet (or -signet BIN) and runs as `signet
 // serve`, in a child process per store; the upstream and the plain proxy
-// run in another child. Every server is on loopback, with rate limits off
+// each run in a child of their own, so the baseline pays the same process
+// hop as the gateway. Every server is on loopback, with rate limits off
 // when signet has them. Compare rows of one run, not runs of different
 // machines or days (PERFORMANCE.md). See docs/load.md.
 package main
@@ -51,8 +52,8 @@ import (
 )
 
 func main() {
-	if roleTargets() {
-		if err := runTargets(); err != nil {
+	if r := role(); r != "" {
+		if err := runRole(r); err != nil {
 			fmt.Fprintln(os.Stderr, "load targets:", err)
 			os.Exit(1)
 		}

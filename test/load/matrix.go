@@ -174,7 +174,7 @@ func (e *env) pgSchema(ctx context.Context, dsn string) (string, error) {
 	return u.String(), nil
 }
 
-// setup builds signet (unless given), starts the targets process and one
+// setup builds signet (unless given), starts the baseline processes and one
 // signet per store.
 func setup(ctx context.Context, o common, ss []store, progress io.Writer) (_ *env, err error) {
 	e := &env{}
@@ -336,7 +336,7 @@ func printMatrix(out io.Writer, o matrixOptions, e *env, cs []cell, results [][]
 		time.Now().UTC().Format("2006-01-02 15:04 UTC"), runtime.GOMAXPROCS(0), runtime.NumCPU(), runtime.GOOS, runtime.GOARCH, runtime.Version())
 	fmt.Fprintf(out, "%v per cell after %v of warm-up, median of %d interleaved rounds; closed loop, each client on its own keep-alive connection\n",
 		o.duration, o.warmup, o.rounds)
-	fmt.Fprintf(out, "signet: `signet serve` in a child process per store, gateway mode, log level %s; upstream and plain proxy in another child process\n", o.logLevel)
+	fmt.Fprintf(out, "signet: `signet serve` in a child process per store, gateway mode, log level %s; upstream and plain proxy each in a child process of its own\n", o.logLevel)
 	fmt.Fprintf(out, "%s\n", rateLimitNote(e.rateOff))
 	if e.loadStart != "" {
 		fmt.Fprintf(out, "machine load average (1, 5, 15 min): %s when the rounds began, %s when they ended\n", e.loadStart, e.loadEnd)

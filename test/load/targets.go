@@ -11,91 +11,138 @@ import (
 	"net/url"
 	"os"
 	"os/exec"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/signet-auth/signet/internal/gateway"
 )
 
-// roleEnv, when set to "targets" in the environment, makes this program
-// run the baseline targets instead of the load (see startTargets).
-const roleEnv = "SIGNET_LOAD_ROLE"
+// roleEnv, when set in the environment, makes this program run one of the
+// baseline processes instead of the load: "targets" the upstream, "proxy"
+// the plain reverse proxy in front of the upstream at upstreamEnv (see
+// startTargets).
+const (
+	roleEnv     = "SIGNET_LOAD_ROLE"
+	upstreamEnv = "SIGNET_LOAD_UPSTREAM"
+)
 
-// targets is the child process that runs the upstream and the plain
-// reverse proxy, apart from the load generator as signet is.
+// targets are the child processes of the baselines: the upstream, and the
+// plain reverse proxy in a process of its own, as signet's gateway is. A
+// proxy sharing the upstream's process would hand each request to the
+// upstream without waking another process, a hop signet always pays, and
+// the ratios would charge signet for that difference rather than for its
+// own work (at one client it was most of the gap: docs/performance.md,
+// "GET at one client").
 type targets struct {
 	upstream, plain string // base URLs
-	cmd             *exec.Cmd
-	stdin           io.Closer
+	procs           []*child
 }
 
-// startTargets runs this same program again as the targets process.
+// child is one baseline process; closing its stdin ends it.
+type child struct {
+	cmd   *exec.Cmd
+	stdin io.Closer
+}
+
+// startTargets runs this same program again twice: as the upstream, then
+// as the plain proxy in front of it.
 func startTargets(ctx context.Context) (*targets, error) {
-	exe, err := os.Executable()
-	if err != nil {
+	t := &targets{}
+	var err error
+	if t.upstream, err = t.start("targets", ""); err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(exe)
-	cmd.Env = append(childEnv(), roleEnv+"=targets")
-	cmd.Stderr = os.Stderr
-	cmd.SysProcAttr = childAttr()
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		return nil, err
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		return nil, err
-	}
-	if err := cmd.Start(); err != nil {
-		return nil, err
-	}
-	t := &targets{cmd: cmd, stdin: stdin}
-	line, err := bufio.NewReader(stdout).ReadString('\n')
-	if _, err2 := fmt.Sscanf(line, "upstream %s plain %s", &t.upstream, &t.plain); err != nil || err2 != nil {
+	if t.plain, err = t.start("proxy", t.upstream); err != nil {
 		t.stop()
-		return nil, fmt.Errorf("targets process printed %q: %v %v", line, err, err2)
+		return nil, err
 	}
 	return t, nil
 }
 
-// stop closes the child's stdin, which ends it.
+// start runs one baseline process in role and returns the URL it serves.
+func (t *targets) start(role, upstream string) (string, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return "", err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(childEnv(), roleEnv+"="+role, upstreamEnv+"="+upstream)
+	cmd.Stderr = os.Stderr
+	cmd.SysProcAttr = childAttr()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return "", err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return "", err
+	}
+	if err := cmd.Start(); err != nil {
+		return "", err
+	}
+	t.procs = append(t.procs, &child{cmd: cmd, stdin: stdin})
+	line, err := bufio.NewReader(stdout).ReadString('\n')
+	var u string
+	if _, err2 := fmt.Sscanf(line, role+" %s", &u); err != nil || err2 != nil {
+		return "", fmt.Errorf("%s process printed %q: %v %v", role, line, err, err2)
+	}
+	return u, nil
+}
+
+// stop ends every baseline process, the proxy first.
 func (t *targets) stop() {
-	t.stdin.Close()
+	for _, c := range slices.Backward(t.procs) {
+		c.stop()
+	}
+}
+
+// stop closes the child's stdin, which ends it.
+func (c *child) stop() {
+	c.stdin.Close()
 	done := make(chan struct{})
-	go func() { t.cmd.Wait(); close(done) }()
+	go func() { c.cmd.Wait(); close(done) }()
 	select {
 	case <-done:
 	case <-time.After(10 * time.Second):
-		t.cmd.Process.Kill()
+		c.cmd.Process.Kill()
 		<-done
 	}
 }
 
-// runTargets is the targets process: the upstream, a handler that reads
-// the body and answers a small JSON document like a trivial API; and the
-// baseline, httputil.ReverseProxy with nothing but a target. The proxy
-// gets the gateway's transport so that both keep the same idle
-// connections (http.DefaultTransport keeps 2 per host and would lose on
-// connection churn alone at 64 clients, flattering the gateway). It prints
-// both URLs and serves until its stdin closes.
-func runTargets() error {
-	up, err := serve(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		_, _ = io.Copy(io.Discard, r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		_, _ = w.Write([]byte(`{"id":"42","item":"book","qty":2}`))
-	}))
+// runRole is a baseline process (role is roleEnv's value): "targets" is
+// the upstream, a handler that reads the body and answers a small JSON
+// document like a trivial API; "proxy" is the baseline,
+// httputil.ReverseProxy with nothing but a target. The proxy gets the
+// gateway's transport so that both keep the same idle connections
+// (http.DefaultTransport keeps 2 per host and would lose on connection
+// churn alone at 64 clients, flattering the gateway). It prints its role
+// and URL and serves until its stdin closes.
+func runRole(role string) error {
+	var h http.Handler
+	switch role {
+	case "targets":
+		h = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			_, _ = io.Copy(io.Discard, r.Body)
+			w.Header().Set("Content-Type", "application/json")
+			_, _ = w.Write([]byte(`{"id":"42","item":"book","qty":2}`))
+		})
+	case "proxy":
+		u, err := url.Parse(os.Getenv(upstreamEnv))
+		if err != nil || u.Host == "" {
+			return fmt.Errorf("proxy: upstream %q: %v", os.Getenv(upstreamEnv), err)
+		}
+		rp := httputil.NewSingleHostReverseProxy(u)
+		rp.Transport = gateway.NewTransport()
+		h = rp
+	default:
+		return fmt.Errorf("unknown %s %q", roleEnv, role)
+	}
+	base, err := serve(h)
 	if err != nil {
 		return err
 	}
-	u, _ := url.Parse(up)
-	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.Transport = gateway.NewTransport()
-	plain, err := serve(rp)
-	if err != nil {
-		return err
-	}
-	fmt.Printf("upstream %s plain %s\n", up, plain)
+	fmt.Printf("%s %s\n", role, base)
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	return nil
 }
@@ -110,6 +157,5 @@ func serve(h http.Handler) (string, error) {
 	return "http://" + ln.Addr().String(), nil
 }
 
-// roleTargets reports whether this process was started as the targets
-// process.
-func roleTargets() bool { return strings.TrimSpace(os.Getenv(roleEnv)) == "targets" }
+// role is this process's baseline role, "" for the load generator.
+func role() string { return strings.TrimSpace(os.Getenv(roleEnv)) }
