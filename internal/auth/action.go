@@ -39,8 +39,11 @@ func splitPath(p string) (path, query string) {
 
 // signingCredentials lists the credentials p may sign with: a user session
 // signs with the user's own credentials, a PAT or service account with its
-// token's key.
+// token's key. AuthenticateSigner read them with p; else they are read now.
 func (s *Service) signingCredentials(ctx context.Context, p *Principal) ([]*Credential, error) {
+	if p.signers != nil {
+		return p.signers, nil
+	}
 	if p.IsUserSession() {
 		return s.store.Credentials(ctx, p.OrgID, p.UserID)
 	}
@@ -114,15 +117,16 @@ func (s *Service) ActionComplete(ctx context.Context, p *Principal, challengeID 
 	return tok, id, nil
 }
 
-// peekAction is peek for an action challenge answered by p. For a user
-// session it also returns the credentials p may sign with, read with the
+// peekAction is peek for an action challenge answered by p. It also
+// returns the credentials p may sign with when they were read with p
+// (AuthenticateSigner), or, for a user session, reads them with the
 // challenge's spent record in one store call (LoginSubject, of p's own
-// user: nothing of another identity is read); for a token, creds is nil
-// and actionComplete reads them.
+// user: nothing of another identity is read); else creds is nil and
+// actionComplete reads them.
 func (s *Service) peekAction(ctx context.Context, p *Principal, id string) (*Challenge, []*Credential, error) {
-	if !p.IsUserSession() {
+	if p.signers != nil || !p.IsUserSession() {
 		ch, err := s.peek(ctx, id, PurposeAction)
-		return ch, nil, err
+		return ch, p.signers, err
 	}
 	ch, err := s.unsealFor(ctx, id, PurposeAction)
 	if err != nil {

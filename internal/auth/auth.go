@@ -211,6 +211,9 @@ type Principal struct {
 	// approval is set on the initiator's Principal while it runs an
 	// approved activity (approval.go): its approval was the policy gate.
 	approval string
+	// signers are the credentials p signs with, read with p by
+	// AuthenticateSigner for this request; nil when they were not read.
+	signers []*Credential
 }
 
 // IsUserSession reports whether p is a user's login session (not a PAT or a

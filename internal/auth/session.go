@@ -16,6 +16,21 @@ import (
 // still be active in the token's org: revocation takes effect on the next
 // request on every replica (spec 12.9).
 func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, error) {
+	return s.authenticate(ctx, bearer, false)
+}
+
+// AuthenticateSigner is Authenticate for a request that will be signed by
+// the caller (action init and complete, an RFC 9421 signed request): it
+// also reads the credentials the principal signs with, in the same store
+// read as the principal (PrincipalSigners), and keeps them on the
+// Principal for this request alone, where signingCredentials finds them.
+// They are as fresh as the principal's own state: nothing is cached across
+// requests. It refuses exactly what Authenticate refuses.
+func (s *Service) AuthenticateSigner(ctx context.Context, bearer string) (*Principal, error) {
+	return s.authenticate(ctx, bearer, true)
+}
+
+func (s *Service) authenticate(ctx context.Context, bearer string, signers bool) (*Principal, error) {
 	c, err := s.verifyBearer(bearer)
 	if err != nil {
 		return nil, errUnauthenticated(err)
@@ -25,7 +40,16 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 	default:
 		return nil, errUnauthenticated(fmt.Errorf("token kind %q cannot authenticate", c.Kind))
 	}
-	st, err := s.store.Principal(ctx, c.OrgID, c.ID)
+	var st *PrincipalState
+	var creds []*Credential
+	if signers {
+		st, creds, err = s.store.PrincipalSigners(ctx, c.OrgID, c.ID)
+		if creds == nil {
+			creds = []*Credential{} // read, and none: not to be read again
+		}
+	} else {
+		st, err = s.store.Principal(ctx, c.OrgID, c.ID)
+	}
 	if errors.Is(err, ErrNotFound) {
 		return nil, errUnauthenticated(err)
 	}
@@ -56,6 +80,7 @@ func (s *Service) Authenticate(ctx context.Context, bearer string) (*Principal, 
 		PermissionID:   st.Token.PermissionID,
 		authzVersion:   st.AuthzVersion,
 		authzKnown:     true,
+		signers:        creds,
 	}, nil
 }
 

@@ -126,7 +126,13 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 	// forward below is not: it has the upstream's own timeout.
 	ctx, cancel := context.WithTimeout(r.Context(), g.checks)
 	defer cancel()
-	p, err := g.svc.Authenticate(ctx, tok)
+	authenticate := g.svc.Authenticate
+	if httpsig.Present(r.Header) && g.signed(r, rt) {
+		// An RFC 9421 request: the credentials its signature is checked
+		// against are read with the principal, in one store read.
+		authenticate = g.svc.AuthenticateSigner
+	}
+	p, err := authenticate(ctx, tok)
 	if err != nil {
 		return g.limits.LimitFailedAuth(w, r, err)
 	}

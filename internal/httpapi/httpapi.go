@@ -138,6 +138,11 @@ type route struct {
 	// unsignedQuery names the query parameters a signed route accepts
 	// without their being signed (see routes).
 	unsignedQuery []string
+	// signer marks a route whose handler checks a signature of the
+	// principal's (action init lists the credentials, action complete
+	// verifies with one): they are read with the principal
+	// (auth.Service.AuthenticateSigner).
+	signer bool
 	// limit is how the route is rate limited (ratelimit.go); public
 	// routes must name one.
 	limit limitClass
@@ -214,7 +219,13 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) (err er
 		if !ok {
 			return s.limitFailedAuth(r, w, auth.Errorf(auth.Unauthenticated, "Not Authorized."))
 		}
-		if c.p, err = s.svc.Authenticate(r.Context(), tok); err != nil {
+		authenticate := s.svc.Authenticate
+		if rt.signer || (rt.signed() && httpsig.Present(r.Header)) {
+			// The handler or the RFC 9421 check signs with the principal's
+			// credentials: they are read with it, in one store read.
+			authenticate = s.svc.AuthenticateSigner
+		}
+		if c.p, err = authenticate(r.Context(), tok); err != nil {
 			return s.limitFailedAuth(r, w, err)
 		}
 		setPrincipal(r, c.p)

@@ -51,8 +51,8 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/auth/login/sso", access: public, limit: limitOpen, h: s.ssoLogin},
 		{method: "GET", pattern: "/auth/login/sso/providers", access: public, limit: limitOpen, h: s.ssoProviders},
 
-		{method: "POST", pattern: "/auth/action/init", access: bearer, op: noOperation, unsigned: true, h: s.actionInit},
-		{method: "POST", pattern: "/auth/action", access: bearer, op: noOperation, unsigned: true, h: s.actionComplete},
+		{method: "POST", pattern: "/auth/action/init", access: bearer, op: noOperation, unsigned: true, signer: true, h: s.actionInit},
+		{method: "POST", pattern: "/auth/action", access: bearer, op: noOperation, unsigned: true, signer: true, h: s.actionComplete},
 		// For services that receive signed requests themselves (middleware):
 		// the body carries the user action to spend, so it is not signed again.
 		{method: "POST", pattern: "/auth/action/verify", access: bearer, op: noOperation, unsigned: true, h: s.verifyAction},

@@ -115,6 +115,13 @@ func (s *store) Principal(ctx context.Context, orgID, tokenID string) (*auth.Pri
 	return v, err
 }
 
+func (s *store) PrincipalSigners(ctx context.Context, orgID, tokenID string) (*auth.PrincipalState, []*auth.Credential, error) {
+	start := time.Now()
+	v, cs, err := s.Store.PrincipalSigners(ctx, orgID, tokenID)
+	s.observe("PrincipalSigners", start, err)
+	return v, cs, err
+}
+
 func (s *store) SpendChallenge(ctx context.Context, id string, expiresAt time.Time) error {
 	start := time.Now()
 	err := s.Store.SpendChallenge(ctx, id, expiresAt)

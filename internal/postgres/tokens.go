@@ -83,26 +83,49 @@ func scanToken(row rowScanner) (*auth.AccessToken, error) {
 // inactive or gone.
 func (s *Store) Principal(ctx context.Context, orgID, tokenID string) (*auth.PrincipalState, error) {
 	var p auth.PrincipalState
-	t, u := &p.Token, &p.User
-	var tkind, ukind string
-	err := s.pool.QueryRow(ctx, `SELECT
-			t.user_id, t.kind, t.credential_uuid, t.permission_id, t.is_active, t.is_archived, t.expires_at,
-			u.username, u.kind, u.is_active, u.is_archived,
-			t.credential_uuid = '' OR coalesce(c.is_active, false), o.authz_version
-		FROM access_tokens t
-		JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id
-		JOIN orgs o ON o.id = t.org_id
-		LEFT JOIN credentials c ON c.uuid = t.credential_uuid AND c.org_id = t.org_id
-		WHERE t.org_id = $1 AND t.id = $2`, orgID, tokenID).Scan(
-		&t.UserID, &tkind, &t.CredentialUUID, &t.PermissionID, &t.IsActive, &t.IsArchived, &t.ExpiresAt,
-		&u.Username, &ukind, &u.IsActive, &u.IsArchived,
-		&p.CredentialActive, &p.AuthzVersion)
+	var sc principalScan
+	err := s.pool.QueryRow(ctx, `SELECT `+principalColumns+principalFrom+`
+		WHERE t.org_id = $1 AND t.id = $2`, orgID, tokenID).Scan(sc.dest(&p)...)
 	if err != nil {
 		return nil, dbErr("principal", err)
 	}
-	t.ID, t.OrgID, t.Kind, t.ExpiresAt = tokenID, orgID, token.Kind(tkind), utc(t.ExpiresAt)
-	u.ID, u.OrgID, u.Kind = t.UserID, orgID, auth.UserKind(ukind)
+	sc.finish(&p, orgID, tokenID)
 	return &p, nil
+}
+
+// principalColumns and principalFrom are the select list and the joins of
+// Principal (t: the token, u: its user, o: its org, c: its credential),
+// shared with PrincipalSigners; principalScan reads the list.
+const (
+	principalColumns = `
+			t.user_id, t.kind, t.credential_uuid, t.permission_id, t.is_active, t.is_archived, t.expires_at,
+			u.username, u.kind, u.is_active, u.is_archived,
+			t.credential_uuid = '' OR coalesce(c.is_active, false), o.authz_version`
+	principalFrom = `
+		FROM access_tokens t
+		JOIN users u ON u.id = t.user_id AND u.org_id = t.org_id
+		JOIN orgs o ON o.id = t.org_id
+		LEFT JOIN credentials c ON c.uuid = t.credential_uuid AND c.org_id = t.org_id`
+)
+
+// principalScan holds the kinds principalColumns reads as text until
+// finish converts them.
+type principalScan struct{ tkind, ukind string }
+
+// dest returns the scan destinations of principalColumns, into p.
+func (sc *principalScan) dest(p *auth.PrincipalState) []any {
+	t, u := &p.Token, &p.User
+	return []any{&t.UserID, &sc.tkind, &t.CredentialUUID, &t.PermissionID, &t.IsActive, &t.IsArchived, &t.ExpiresAt,
+		&u.Username, &sc.ukind, &u.IsActive, &u.IsArchived,
+		&p.CredentialActive, &p.AuthzVersion}
+}
+
+// finish fills in what principalColumns does not read: the ids the WHERE
+// and JOIN clauses make equal to the arguments, and the kinds.
+func (sc *principalScan) finish(p *auth.PrincipalState, orgID, tokenID string) {
+	t, u := &p.Token, &p.User
+	t.ID, t.OrgID, t.Kind, t.ExpiresAt = tokenID, orgID, token.Kind(sc.tkind), utc(t.ExpiresAt)
+	u.ID, u.OrgID, u.Kind = t.UserID, orgID, auth.UserKind(sc.ukind)
 }
 
 // RevokeAccessToken deactivates one token of the user; revoking a revoked

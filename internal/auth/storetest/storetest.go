@@ -101,7 +101,8 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"CreateCredential", testCreateCredential},
 		{"CreateCredentialErrors", testCreateCredentialErrors},
 		{"CredentialLists", testCredentialLists},
-		{"LoginReads", testLoginReads}, // loginread.go
+		{"LoginReads", testLoginReads},             // loginread.go
+		{"PrincipalSigners", testPrincipalSigners}, // signerread.go
 		{"CredentialOtherOrg", testCredentialOtherOrg},
 		{"SetCredentialActive", testSetCredentialActive},
 		{"SetCredentialActiveErrors", testSetCredentialActiveErrors},
