@@ -83,9 +83,11 @@ var requiredComponents = []string{"@method", "@target-uri", "authorization"}
 //     own org and identity: signingCredentials), alg is that credential's
 //     algorithm, and the signature verifies.
 //
-// Then the nonce is spent in the same commit that writes the action and
-// its pending audit entry (a replay, on any replica, finds it spent until
-// the window has closed), and the entry is appended to the chain.
+// Then the nonce is spent in the same commit that appends the action's
+// audit entry to the chain (a replay, on any replica, finds it spent until
+// the window has closed). The entry is the action's only record: no token
+// of it exists, so no action row is kept; with the audit log off, the
+// action row is written instead (SpendActionForChallenge).
 func (s *Service) SpendSignature(ctx context.Context, p *Principal, r *SignedRequest) (*Action, error) {
 	sig := r.Sig
 	for _, c := range requiredComponents {
@@ -194,8 +196,9 @@ func (s *Service) SpendSignature(ctx context.Context, p *Principal, r *SignedReq
 	// The nonce's record outlives every moment its signature could be
 	// accepted: created + window (+ skew), then the store's grace.
 	nonceExp := time.Unix(sig.Created, 0).Add(window + signatureSkew)
-	// One commit: the nonce spent, the action created used, its entry
-	// appended (issue 13: one durable write where there were two).
+	// One commit: the nonce spent and the entry appended, or the action
+	// row created used when there is no entry (issue 13: one durable write
+	// where there were two; sigrow: no action row beside its entry).
 	used := s.now()
 	target := (&Spend{Path: r.Path, Query: r.Query}).Target()
 	switch err := s.store.SpendActionForChallenge(ctx, nonceID(p.OrgID, c.UUID, sig.Nonce), nonceExp, act, e, target, used); {

@@ -30,7 +30,9 @@ type ActionOutcome struct {
 	Query     string
 	State     string // ActionStateUnused, ActionStateExpired or ActionStateUsed
 	CreatedAt time.Time
-	ExpiresAt time.Time // zero once the action is only in the audit log
+	// ExpiresAt is zero once the action is only in the audit log: after
+	// the sweep, and always for an RFC 9421 request (spent at creation).
+	ExpiresAt time.Time
 	UsedAt    *time.Time
 	// Status is the HTTP status the spending request ended with; 0 while
 	// none is recorded (the request is still running, or its process
@@ -62,7 +64,13 @@ func (s *Service) ActionOutcome(ctx context.Context, p *Principal, id string) (*
 		}
 		used := e.Time
 		o := &ActionOutcome{ID: e.ID, Method: e.Method, Path: e.Path, Query: e.Query, State: ActionStateUsed, UsedAt: &used}
-		if a, err := s.store.Action(ctx, p.OrgID, id); err == nil { // until swept
+		if strings.HasPrefix(e.Algorithm, AuditAlgPrefix) {
+			// An RFC 9421 request: its action was created spent, in the
+			// commit that appended this entry, and has no row
+			// (SpendActionForChallenge): it was created when it was used,
+			// and never had a token that could expire.
+			o.CreatedAt = used
+		} else if a, err := s.store.Action(ctx, p.OrgID, id); err == nil { // until swept
 			o.CreatedAt, o.ExpiresAt = a.CreatedAt, a.ExpiresAt
 		} else if !errors.Is(err, ErrNotFound) {
 			return nil, internalErr(err)

@@ -393,14 +393,19 @@ type ActionStore interface {
 	// and nothing inserted, when the challenge was spent before (of any
 	// number of concurrent calls with one challenge at most one inserts).
 	CreateActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *Action, pending *audit.Entry) error
-	// SpendActionForChallenge is CreateActionForChallenge and UseAction (or
-	// UseAuditedAction) in one commit, for an action that is spent as soon
-	// as it is created (an RFC 9421 signed request): it records the
-	// challenge as spent, inserts a used at now and, unless entry is nil,
-	// sets entry's Target to target, seals it at now after its org's chain
-	// head and appends it. ErrUsed, and nothing written, when the
+	// SpendActionForChallenge records, in one commit, an action that is
+	// spent as soon as it is created (an RFC 9421 signed request): it
+	// records the challenge as spent and then either, when entry is nil,
+	// inserts a used at now (the action row is the only record: Action
+	// returns it until Sweep), or sets entry's Target to target, seals it
+	// at now after its org's chain head and appends it, and stores no
+	// action row: the entry is the action's record (AuditRecord by a.ID;
+	// Action answers ErrNotFound), since no token of it is ever handed
+	// out for UseAction to find. ErrUsed, and nothing written, when the
 	// challenge was spent before (of any number of concurrent calls with
-	// one challenge exactly one writes).
+	// one challenge exactly one writes). ErrDuplicate when the row it
+	// inserts (the action, or the entry) has an id taken; ErrNotFound when
+	// a's user (without entry) or the entry's org (with one) is not there.
 	SpendActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *Action, entry *audit.Entry, target string, now time.Time) error
 	// UseAction atomically marks the unexpired, unused action with this
 	// token hash used at now and returns it. It returns ErrUsed when the

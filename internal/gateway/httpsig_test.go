@@ -2,11 +2,13 @@ package gateway_test
 
 import (
 	"bytes"
+	"errors"
 	"net/http"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/gateway"
 )
 
@@ -123,5 +125,42 @@ func TestHTTPSigEveryRoute(t *testing.T) {
 	}
 	if n < 2 {
 		t.Fatalf("%d signed routes in the route file", n)
+	}
+}
+
+// TestHTTPSigGatewayOutcome: the action of an RFC 9421 request through the
+// gateway is recorded by its audit entry alone (no action row), and
+// signet's API, served through the gateway, answers its read from that
+// entry: used, created when it was used, no expiry; only for its own
+// identity.
+func TestHTTPSigGatewayOutcome(t *testing.T) {
+	e := newEnv(t, testRoutes)
+	u := e.newUser()
+	e.grant(u, "Orders:Create")
+	const body = `{"item":"book","qty":1}`
+	if r := e.send(e.sigRequest(u, "POST", "/orders", body)); r.status != 200 {
+		t.Fatalf("signed: %d %s", r.status, r.raw)
+	}
+	ctx := t.Context()
+	sums, err := e.parts.Store.AuditSummaries(ctx, auth.AuditQuery{OrgID: u.orgID, Limit: 10})
+	if err != nil || len(sums) != 1 {
+		t.Fatalf("AuditSummaries = %v, %v; want the request's entry", sums, err)
+	}
+	id := sums[0].ID
+	if _, err := e.parts.Store.Action(ctx, u.orgID, id); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("Action(%s) = %v, want no row beside the entry", id, err)
+	}
+	o := e.do("GET", "/auth/action/"+id, u.token, nil)
+	if o.status != 200 || o.str("state") != "used" || o.str("method") != "POST" || o.str("path") != "/orders" ||
+		o.str("dateUsed") == "" || o.str("dateCreated") != o.str("dateUsed") || o.body["expiresAt"] != nil {
+		t.Fatalf("GET /auth/action/%s: %d %s; want used, created when used, no expiry", id, o.status, o.raw)
+	}
+	// The gateway records the outcome after the response has gone, so it
+	// may not be there yet; when it is, it is the upstream's status.
+	if out, ok := o.body["outcome"].(map[string]any); ok && out["status"] != float64(200) {
+		t.Errorf("outcome %v, want the upstream's 200", out)
+	}
+	if r := e.do("GET", "/auth/action/"+id, e.newUser().token, nil); r.status != 404 {
+		t.Errorf("another org reads it: %d %s", r.status, r.raw)
 	}
 }

@@ -1,9 +1,16 @@
 package httpapi_test
 
 import (
+	"context"
+	"errors"
+	"fmt"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
+
+	"github.com/signet-auth/signet/internal/audit"
+	"github.com/signet-auth/signet/internal/auth"
 )
 
 // TestActionOutcome: the caller reads what became of its own user action
@@ -100,4 +107,87 @@ func outcomeStatus(r resp) int {
 	o, _ := r.body["outcome"].(map[string]any)
 	st, _ := o["status"].(float64)
 	return int(st)
+}
+
+// spendSpy is a store that keeps the id of the last action spent at
+// creation (an RFC 9421 request), which the client is not told: the test
+// reads the outcome by it as a client that found it in the log would.
+type spendSpy struct {
+	auth.Store
+	mu   sync.Mutex
+	last string
+}
+
+func (s *spendSpy) SpendActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *auth.Action, entry *audit.Entry, target string, now time.Time) error {
+	err := s.Store.SpendActionForChallenge(ctx, challengeID, expiresAt, a, entry, target, now)
+	if err == nil {
+		s.mu.Lock()
+		s.last = a.ID
+		s.mu.Unlock()
+	}
+	return err
+}
+
+func (s *spendSpy) lastID() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.last
+}
+
+// TestActionOutcomeHTTPSig: an RFC 9421 request's action is read like any
+// other. With the audit log on, its entry is its only record (no action
+// row: SpendActionForChallenge): used, created when it was used, no
+// expiry, with the request's outcome. With the log off, its action row
+// answers: used, with its expiry, no outcome. Only its own identity reads
+// it, on both paths.
+func TestActionOutcomeHTTPSig(t *testing.T) {
+	for name, open := range stores(t) {
+		for _, audited := range []bool{true, false} {
+			t.Run(fmt.Sprintf("%s/audited=%v", name, audited), func(t *testing.T) {
+				spy := &spendSpy{Store: open(t)}
+				e := newEnv(t, spy, func(c *auth.Config) { c.DisableAudit = !audited })
+				admin := e.newUser()
+				if r := e.send(e.httpsigRequest(admin.token, admin.signer, "POST", "/permissions", permissionBody())); r.status != 200 {
+					t.Fatalf("signed request: %d %s", r.status, r.raw)
+				}
+				id := spy.lastID()
+				_, rowErr := e.store.Action(t.Context(), admin.orgID, id)
+				_, entryErr := e.store.AuditRecord(t.Context(), admin.orgID, id)
+				o := e.do("GET", "/auth/action/"+id, admin.token, nil)
+				if o.status != 200 || o.str("state") != "used" || o.str("method") != "POST" || o.str("path") != "/permissions" ||
+					o.str("dateUsed") == "" || o.str("dateCreated") == "" {
+					t.Fatalf("GET /auth/action/%s: %d %s", id, o.status, o.raw)
+				}
+				if audited {
+					if !errors.Is(rowErr, auth.ErrNotFound) || entryErr != nil {
+						t.Errorf("stored: action row %v, entry %v; want the entry alone", rowErr, entryErr)
+					}
+					if o.str("dateCreated") != o.str("dateUsed") || o.body["expiresAt"] != nil || outcomeStatus(o) != 200 {
+						t.Errorf("from the entry: %s; want created when used, no expiry, outcome 200", o.raw)
+					}
+				} else {
+					if rowErr != nil || !errors.Is(entryErr, auth.ErrNotFound) {
+						t.Errorf("stored: action row %v, entry %v; want the row alone", rowErr, entryErr)
+					}
+					if o.str("expiresAt") == "" || o.body["outcome"] != nil {
+						t.Errorf("from the row: %s; want an expiry, no outcome", o.raw)
+					}
+				}
+				pat := e.createPAT(admin, "ci", "")
+				colleague := e.invite(admin, "colleague@example.com")
+				stranger := e.newUser()
+				for _, tc := range []struct {
+					name, tok string
+				}{
+					{"the user's PAT", pat.token},
+					{"another user of the org", colleague.token},
+					{"another org", stranger.token},
+				} {
+					if r := e.do("GET", "/auth/action/"+id, tc.tok, nil); r.status != 404 || r.errMsg() != "user action not found" {
+						t.Errorf("%s reads it: %d %s, want the one not-found answer", tc.name, r.status, r.raw)
+					}
+				}
+			})
+		}
+	}
 }

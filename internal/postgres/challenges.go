@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"slices"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -86,32 +85,35 @@ func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string
 }
 
 // SpendActionForChallenge records the challenge challengeID as spent and
-// inserts a used at now in one statement (as CreateActionForChallenge), then,
-// unless entry is nil, locks its org's chain head, seals entry after it and
-// appends it, all in one transaction. A concurrent answer to the same
-// challenge waits on the spent record's key until this one commits, then
-// inserts nothing: ErrUsed, and the rollback writes nothing. Every caller
-// locks its own new rows first and the org's head last, as UseAuditedAction
-// does, so two appends cannot deadlock.
+// either, without entry (the audit log is off), inserts a used at now in
+// the same autocommitted statement (as CreateActionForChallenge), or locks
+// its org's chain head, seals entry after it and appends it, all in one
+// transaction, with no action row: the entry is the action's record
+// (auth.Store). A concurrent answer to the same challenge waits on the
+// spent record's key until this one commits, then inserts nothing:
+// ErrUsed, and the rollback writes nothing. Every caller locks its own new
+// rows first and the org's head last, as UseAuditedAction does, so two
+// appends cannot deadlock.
 //
 // With an entry, two round trips (twoTrips): BEGIN with one statement that
-// spends, inserts and locks and reads the head (the head's INSERT selects
-// from the inserted action, so a spent challenge locks nothing); then the
-// append with COMMIT. Without, one autocommitted statement.
+// spends and locks and reads the head (the head's INSERT selects from the
+// spent record, so a spent challenge locks nothing); then the append with
+// COMMIT.
 func (s *Store) SpendActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *auth.Action, entry *audit.Entry, target string, now time.Time) error {
-	const spendAndInsert = `WITH spent AS (` + spendChallengeSQL + ` RETURNING id),
+	const spend = `WITH spent AS (` + spendChallengeSQL + ` RETURNING id)`
+	var err error
+	if entry == nil {
+		const spendAndInsert = spend + `,
 		created AS (INSERT INTO actions
 			(id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query,
 			 payload_hash, expires_at, created_at, used_at)
 			SELECT $3::text, $4::bytea, $5::text, $6::text, $7::text, $8::text, $9::text, $10::text,
 				$11::text, $12::bytea, $13::timestamptz, $14::timestamptz, $15::timestamptz FROM spent
-			RETURNING id, org_id)`
-	args := []any{challengeID, expiresAt, a.ID, a.TokenHash, a.OrgID, a.UserID,
-		a.TokenID, a.CredentialUUID, a.Method, a.Path, a.Query, a.PayloadHash, a.ExpiresAt, a.CreatedAt, now}
-	var err error
-	if entry == nil {
+			RETURNING id)
+		SELECT count(*) FROM created`
 		var n int64
-		err = s.pool.QueryRow(ctx, spendAndInsert+` SELECT count(*) FROM created`, args...).Scan(&n)
+		err = s.pool.QueryRow(ctx, spendAndInsert, challengeID, expiresAt, a.ID, a.TokenHash, a.OrgID, a.UserID,
+			a.TokenID, a.CredentialUUID, a.Method, a.Path, a.Query, a.PayloadHash, a.ExpiresAt, a.CreatedAt, now).Scan(&n)
 		if err == nil && n != 1 {
 			err = errSpent
 		}
@@ -119,15 +121,16 @@ func (s *Store) SpendActionForChallenge(ctx context.Context, challengeID string,
 		if entry.OrgID != a.OrgID {
 			return fmt.Errorf("postgres: spend action for challenge: entry of org %q on an action of org %q", entry.OrgID, a.OrgID)
 		}
+		args := []any{challengeID, expiresAt}
 		var h audit.Head
 		err = s.appendAudited(ctx, &appendReq{
 			single: func() error {
-				// $16 is audit.Genesis for the head's INSERT.
-				return s.twoTrips(ctx, spendAndInsert+`,
-			head AS (INSERT INTO audit_heads (org_id, seq, hash) SELECT org_id, 0, $16::bytea FROM created
+				// $3 is the org, $4 audit.Genesis for the head's INSERT.
+				return s.twoTrips(ctx, spend+`,
+			head AS (INSERT INTO audit_heads (org_id, seq, hash) SELECT $3::text, 0, $4::bytea FROM spent
 				ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq
 				RETURNING seq, hash)
-			SELECT seq, hash FROM head`, append(slices.Clip(args), audit.Genesis),
+			SELECT seq, hash FROM head`, []any{challengeID, expiresAt, entry.OrgID, audit.Genesis},
 					func(r pgx.Row) error {
 						err := r.Scan(&h.Seq, &h.Hash)
 						if errors.Is(err, pgx.ErrNoRows) {
@@ -140,7 +143,7 @@ func (s *Store) SpendActionForChallenge(ctx context.Context, challengeID string,
 						return appendSQL, args, err
 					})
 			},
-			spendSQL:  spendAndInsert + ` SELECT count(*) FROM created`,
+			spendSQL:  spend + ` SELECT count(*) FROM spent`,
 			spendArgs: args,
 			scan: func(r pgx.Row) (*audit.Entry, error) {
 				var n int64

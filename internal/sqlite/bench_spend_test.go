@@ -17,7 +17,8 @@ import (
 )
 
 // BenchmarkSpendActionForChallenge measures the one commit of an RFC 9421
-// signed request (nonce spent, action created used, audit entry appended)
+// signed request (nonce spent, audit entry appended; no action row since
+// sigrow)
 // from 16 concurrent callers, as the gateway makes it under load, with an
 // entry of the size a real one has (a PEM key, a signature base, a
 // signature). Besides ns/op it reports the process's CPU per spend

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/signet-auth/signet/internal/audit"
 	"github.com/signet-auth/signet/internal/auth"
 )
 
@@ -18,7 +19,8 @@ import (
 // (this test binary) with the checkpoints off the writer, kills it with
 // SIGKILL after the WAL has been checkpointed and restarted several times,
 // and checks that every spend the child saw acknowledged is there after a
-// restart: its nonce spent, its action stored.
+// restart: its nonce spent, its record stored (the audit entry of an
+// audited spend, the action row of one without).
 func TestCheckpointKillLosesNoAcknowledgedSpend(t *testing.T) {
 	if path := os.Getenv("SIGNET_SQLWRITE_KILL_CHILD"); path != "" {
 		killChild(t, path)
@@ -82,7 +84,13 @@ func TestCheckpointKillLosesNoAcknowledgedSpend(t *testing.T) {
 		if err != nil || !spent {
 			t.Fatalf("nonce of acknowledged spend %s: spent %v, %v", id, spent, err)
 		}
-		if _, err := s.Action(t.Context(), org.Org.ID, id); err != nil {
+		// An audited spend's record is its entry (no action row); one
+		// without entry, its action row.
+		if strings.HasPrefix(id, "uj-a") {
+			if _, err := s.AuditRecord(t.Context(), org.Org.ID, id); err != nil {
+				t.Fatalf("entry of acknowledged spend %s: %v", id, err)
+			}
+		} else if _, err := s.Action(t.Context(), org.Org.ID, id); err != nil {
 			t.Fatalf("action of acknowledged spend %s: %v", id, err)
 		}
 	}
@@ -104,10 +112,22 @@ func killChild(t *testing.T, path string) {
 		wg.Go(func() {
 			for i := 0; ; i++ {
 				now := time.Now()
+				// Half the callers audited (an entry, no action row), half
+				// not (the action row).
 				id := fmt.Sprintf("uj-%d-%d", g, i)
+				if g%2 == 1 {
+					id = fmt.Sprintf("uj-a%d-%d", g, i)
+				}
 				a := &auth.Action{ID: id, TokenHash: []byte(id), OrgID: "or-1", UserID: "us-1", TokenID: "to-1",
 					CredentialUUID: "cr-1", Method: "POST", Path: "/wallets", ExpiresAt: now.Add(time.Hour), CreatedAt: now}
-				if err := s.SpendActionForChallenge(t.Context(), "hs-"+id, now.Add(time.Minute), a, nil, "", now); err != nil {
+				var e *audit.Entry
+				if g%2 == 1 {
+					e = &audit.Entry{ID: id, OrgID: a.OrgID, UserID: a.UserID, Username: "a@example.com", TokenID: a.TokenID,
+						TokenKind: "Token", CredentialUUID: a.CredentialUUID, CredID: "cid-1", CredentialKind: "Key",
+						PublicKey: "pem", Method: a.Method, Path: a.Path, ActionTokenHash: a.TokenHash,
+						Challenge: id, ClientData: "base", Signature: "sig", Algorithm: "rfc9421:ecdsa-p256-sha256"}
+				}
+				if err := s.SpendActionForChallenge(t.Context(), "hs-"+id, now.Add(time.Minute), a, e, "/wallets", now); err != nil {
 					t.Error(err)
 					return
 				}

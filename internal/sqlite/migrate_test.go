@@ -44,7 +44,13 @@ func TestMigration0016(t *testing.T) {
 			Challenge: "ch", ClientData: "cd", Signature: "sig"}
 	}
 	spent, used, pending, short := action("uj-1", time.Hour), action("uj-2", time.Hour), action("uj-3", time.Hour), action("uj-4", time.Minute)
-	if err := old.SpendActionForChallenge(ctx, "hs-1", now.Add(time.Minute), spent, entry(spent), "/wallets?a=1", now); err != nil {
+	// Spent at creation: audited, an entry and no row; not audited, a row
+	// and no entry.
+	signed := action("uj-5", time.Hour)
+	if err := old.SpendActionForChallenge(ctx, "hs-5", now.Add(time.Minute), signed, entry(signed), "/wallets?a=1", now); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.SpendActionForChallenge(ctx, "hs-1", now.Add(time.Minute), spent, nil, "/wallets?a=1", now); err != nil {
 		t.Fatal(err)
 	}
 	for i, a := range []*auth.Action{used, pending, short} {

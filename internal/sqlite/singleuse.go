@@ -86,26 +86,26 @@ func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string
 	}))
 }
 
-// SpendActionForChallenge records the challenge challengeID as spent,
-// inserts a used at now and, unless entry is nil, seals entry after its
-// org's chain head and appends it, in one write transaction (one commit,
-// shared with others by group commit). ErrUsed, and nothing written, when
-// the challenge was spent before: the single writer serialises the
-// transactions, so of concurrent calls exactly one inserts.
+// SpendActionForChallenge records the challenge challengeID as spent and
+// either inserts a used at now (entry nil: the audit log is off) or seals
+// entry after its org's chain head and appends it, with no action row: the
+// entry is the action's record (auth.Store), and the row's four B-trees,
+// one keyed by a random token hash, would only repeat it. One write
+// transaction (one commit, shared with others by group commit). ErrUsed,
+// and nothing written, when the challenge was spent before: the single
+// writer serialises the transactions, so of concurrent calls exactly one
+// inserts.
 func (s *Store) SpendActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *auth.Action, entry *audit.Entry, target string, now time.Time) error {
-	spent := *a
-	spent.UsedAt = &now
 	return wrap("spend action for challenge", s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.spendChallenge(ctx, tx, challengeID, expiresAt); err != nil {
 			return err
 		}
-		if err := s.insertAction(ctx, tx, &spent); err != nil {
-			return err
+		if entry != nil {
+			return s.sealAndAppend(ctx, tx, entry, target, now)
 		}
-		if entry == nil {
-			return nil
-		}
-		return s.sealAndAppend(ctx, tx, entry, target, now)
+		spent := *a
+		spent.UsedAt = &now
+		return s.insertAction(ctx, tx, &spent)
 	}))
 }
 

@@ -10,8 +10,10 @@ import (
 	"github.com/signet-auth/signet/internal/auth"
 )
 
-// SpendActionForChallenge (issue 13): the challenge, the action (already
-// used) and its audit entry in one commit, for an RFC 9421 signed request.
+// SpendActionForChallenge (issue 13): the challenge and the audit entry
+// of an action spent at creation (an RFC 9421 signed request) in one
+// commit, with no action row beside the entry; with the audit log off,
+// the action row (already used) is its only record.
 
 func testSpendActionForChallenge(t *testing.T, s auth.Store) {
 	ctx := t.Context()
@@ -20,8 +22,8 @@ func testSpendActionForChallenge(t *testing.T, s auth.Store) {
 	now := at(time.Hour)
 	exp := now.Add(time.Minute)
 
-	// Audited: the challenge is spent, the action is there and used, and
-	// the entry is sealed after the org's head with the target.
+	// Audited: the challenge is spent and the entry is sealed after the
+	// org's head with the target; it is the action's only record.
 	a1 := newAction(u.OrgID, u.ID, "uj-1", now.Add(time.Hour))
 	e1 := pending(a1)
 	check(t, "SpendActionForChallenge", s.SpendActionForChallenge(ctx, "hs-1", exp, a1, e1, "/x?y=1", now), nil)
@@ -29,17 +31,14 @@ func testSpendActionForChallenge(t *testing.T, s auth.Store) {
 		t.Errorf("entry after SpendActionForChallenge: seq %d, target %q, hash ok %v", e1.Seq, e1.Target, bytes.Equal(e1.Hash, e1.ComputeHash()))
 	}
 	check(t, "SpendChallenge(spent)", s.SpendChallenge(ctx, "hs-1", exp), auth.ErrUsed)
-	_, err := s.UseAction(ctx, a1.TokenHash, now)
-	check(t, "UseAction(spent at creation)", err, auth.ErrUsed)
-	got, err := s.Action(ctx, u.OrgID, a1.ID)
-	check(t, "Action", err, nil)
-	want := *a1
-	want.UsedAt = &now
-	diff(t, "Action", got, &want)
+	_, err := s.Action(ctx, u.OrgID, a1.ID)
+	check(t, "Action(audited: no row)", err, auth.ErrNotFound)
+	_, err = s.UseAction(ctx, a1.TokenHash, now)
+	check(t, "UseAction(audited: no row)", err, auth.ErrNotFound)
 	rec, err := s.AuditRecord(ctx, u.OrgID, a1.ID)
 	check(t, "AuditRecord", err, nil)
-	if rec != nil && (rec.Entry.Seq != 1 || !bytes.Equal(rec.Entry.Hash, e1.Hash) || rec.Entry.Target != "/x?y=1") {
-		t.Errorf("AuditRecord = %+v, want the sealed entry", rec.Entry)
+	if rec != nil && (rec.Entry.Seq != 1 || !bytes.Equal(rec.Entry.Hash, e1.Hash) || rec.Entry.Target != "/x?y=1" || !rec.Entry.Time.Equal(now)) {
+		t.Errorf("AuditRecord = %+v, want the sealed entry at %v", rec.Entry, now)
 	}
 
 	// It chains with entries appended by UseAuditedAction.
@@ -55,70 +54,122 @@ func testSpendActionForChallenge(t *testing.T, s auth.Store) {
 	}
 	verifyChain(t, s, u.OrgID, 3)
 
-	// Not audited: the action alone.
+	// Not audited: the action row alone, used at now, and no entry.
 	a4 := newAction(u.OrgID, u.ID, "uj-4", now.Add(time.Hour))
 	check(t, "SpendActionForChallenge(no entry)", s.SpendActionForChallenge(ctx, "hs-4", exp, a4, nil, "/v", now), nil)
 	_, err = s.UseAction(ctx, a4.TokenHash, now)
 	check(t, "UseAction(no entry, spent at creation)", err, auth.ErrUsed)
+	got, err := s.Action(ctx, u.OrgID, a4.ID)
+	check(t, "Action(no entry)", err, nil)
+	want := *a4
+	want.UsedAt = &now
+	diff(t, "Action(no entry)", got, &want)
+	_, err = s.AuditRecord(ctx, u.OrgID, a4.ID)
+	check(t, "AuditRecord(no entry)", err, auth.ErrNotFound)
+	verifyChain(t, s, u.OrgID, 3)
 
 	// Refused, nothing written: a challenge spent by a refused answer, by
-	// an accepted one, by this method.
+	// an accepted one, by this method with and without an entry.
 	check(t, "SpendChallenge", s.SpendChallenge(ctx, "hs-burnt", exp), nil)
-	for i, id := range []string{"hs-burnt", "ch-2", "hs-1"} {
-		a := newAction(u.OrgID, u.ID, fmt.Sprintf("uj-x%d", i), now.Add(time.Hour))
-		check(t, "SpendActionForChallenge("+id+")", s.SpendActionForChallenge(ctx, id, exp, a, pending(a), "/x", now), auth.ErrUsed)
-		_, err := s.Action(ctx, u.OrgID, a.ID)
-		check(t, "Action(refused "+id+")", err, auth.ErrNotFound)
-		_, err = s.AuditRecord(ctx, u.OrgID, a.ID)
-		check(t, "AuditRecord(refused "+id+")", err, auth.ErrNotFound)
+	for i, id := range []string{"hs-burnt", "ch-2", "hs-1", "hs-4"} {
+		for _, audited := range []bool{true, false} {
+			a := newAction(u.OrgID, u.ID, fmt.Sprintf("uj-x%d-%v", i, audited), now.Add(time.Hour))
+			var e *audit.Entry
+			if audited {
+				e = pending(a)
+			}
+			what := fmt.Sprintf("(%s, audited %v)", id, audited)
+			check(t, "SpendActionForChallenge"+what, s.SpendActionForChallenge(ctx, id, exp, a, e, "/x", now), auth.ErrUsed)
+			_, err := s.Action(ctx, u.OrgID, a.ID)
+			check(t, "Action(refused "+what+")", err, auth.ErrNotFound)
+			_, err = s.AuditRecord(ctx, u.OrgID, a.ID)
+			check(t, "AuditRecord(refused "+what+")", err, auth.ErrNotFound)
+		}
 	}
 	verifyChain(t, s, u.OrgID, 3)
 
-	// A failed insert leaves the challenge unspent and the chain as it was.
+	// A failed insert leaves the challenge unspent and the chain as it
+	// was: an entry whose id is taken, an action row whose id is taken, an
+	// action of an unknown user, an entry of an unknown org.
 	dup := newAction(u.OrgID, u.ID, a1.ID, now.Add(time.Hour))
 	dup.TokenHash = []byte("other")
-	check(t, "SpendActionForChallenge(dup id)", s.SpendActionForChallenge(ctx, "hs-5", exp, dup, pending(dup), "/x", now), auth.ErrDuplicate)
-	check(t, "SpendChallenge(after failed insert)", s.SpendChallenge(ctx, "hs-5", exp), nil)
+	dupRow := newAction(u.OrgID, u.ID, a4.ID, now.Add(time.Hour))
+	dupRow.TokenHash = []byte("other-row")
 	stranger := newAction(u.OrgID, "us-missing", "uj-6", now.Add(time.Hour))
-	check(t, "SpendActionForChallenge(unknown user)", s.SpendActionForChallenge(ctx, "hs-6", exp, stranger, pending(stranger), "/x", now), auth.ErrNotFound)
-	check(t, "SpendChallenge(after failed insert, unknown user)", s.SpendChallenge(ctx, "hs-6", exp), nil)
+	orphan := newAction("or-missing", u.ID, "uj-7", now.Add(time.Hour))
+	for _, tc := range []struct {
+		name, challenge string
+		a               *auth.Action
+		e               *audit.Entry
+		want            error
+	}{
+		{"entry id taken", "hs-5", dup, pending(dup), auth.ErrDuplicate},
+		{"action id taken", "hs-5", dupRow, nil, auth.ErrDuplicate},
+		{"unknown user", "hs-6", stranger, nil, auth.ErrNotFound},
+		{"unknown org", "hs-7", orphan, pending(orphan), auth.ErrNotFound},
+	} {
+		check(t, "SpendActionForChallenge("+tc.name+")", s.SpendActionForChallenge(ctx, tc.challenge, exp, tc.a, tc.e, "/x", now), tc.want)
+	}
+	for _, id := range []string{"hs-5", "hs-6", "hs-7"} {
+		check(t, "SpendChallenge(after failed insert "+id+")", s.SpendChallenge(ctx, id, exp), nil)
+	}
 	verifyChain(t, s, u.OrgID, 3)
 }
 
 // testSpendActionForChallengeConcurrent: one challenge (an RFC 9421 nonce)
-// spent concurrently; exactly one call writes its action and entry, and the
-// chain holds that one entry.
+// spent concurrently, audited and not: exactly one call writes (its entry
+// and no action row, or its action row), the others get ErrUsed and write
+// nothing.
 func testSpendActionForChallengeConcurrent(t *testing.T, s auth.Store) {
-	ctx := t.Context()
-	n := mustOrg(t, s, "a")
-	u := n.User
-	now := at(time.Hour)
-	const callers = 50
-	acts := make([]*auth.Action, callers)
-	for i := range acts {
-		acts[i] = newAction(u.OrgID, u.ID, fmt.Sprintf("uj-%02d", i), now.Add(time.Hour))
-	}
-	errs := concurrently(callers, func(i int) error {
-		return s.SpendActionForChallenge(ctx, "hs-1", now.Add(time.Minute), acts[i], pending(acts[i]), "/x", now)
-	})
-	tally(t, errs, auth.ErrUsed)
-	written := 0
-	for i, a := range acts {
-		_, err := s.Action(ctx, u.OrgID, a.ID)
-		switch {
-		case err == nil:
-			written++
-			if errs[i] != nil {
-				t.Errorf("action %s written by a call that failed: %v", a.ID, errs[i])
+	for _, audited := range []bool{true, false} {
+		t.Run(fmt.Sprintf("audited=%v", audited), func(t *testing.T) {
+			ctx := t.Context()
+			n := mustOrg(t, s, fmt.Sprintf("c%v", audited))
+			u := n.User
+			now := at(time.Hour)
+			const callers = 50
+			acts := make([]*auth.Action, callers)
+			for i := range acts {
+				acts[i] = newAction(u.OrgID, u.ID, fmt.Sprintf("uj-%v-%02d", audited, i), now.Add(time.Hour))
 			}
-		default:
-			check(t, "Action "+a.ID, err, auth.ErrNotFound)
-		}
+			challenge := fmt.Sprintf("hs-%v", audited)
+			errs := concurrently(callers, func(i int) error {
+				var e *audit.Entry
+				if audited {
+					e = pending(acts[i])
+				}
+				return s.SpendActionForChallenge(ctx, challenge, now.Add(time.Minute), acts[i], e, "/x", now)
+			})
+			tally(t, errs, auth.ErrUsed)
+			rows, entries := 0, 0
+			for i, a := range acts {
+				_, errRow := s.Action(ctx, u.OrgID, a.ID)
+				_, errEntry := s.AuditRecord(ctx, u.OrgID, a.ID)
+				for _, r := range []struct {
+					err error
+					n   *int
+				}{{errRow, &rows}, {errEntry, &entries}} {
+					switch {
+					case r.err == nil:
+						*r.n++
+						if errs[i] != nil {
+							t.Errorf("%s written by a call that failed: %v", a.ID, errs[i])
+						}
+					default:
+						check(t, "read "+a.ID, r.err, auth.ErrNotFound)
+					}
+				}
+			}
+			wantRows, wantEntries := 1, 0
+			if audited {
+				wantRows, wantEntries = 0, 1
+			}
+			if rows != wantRows || entries != wantEntries {
+				t.Errorf("%d action rows and %d entries written, want %d and %d", rows, entries, wantRows, wantEntries)
+			}
+			verifyChain(t, s, u.OrgID, wantEntries)
+		})
 	}
-	if written != 1 {
-		t.Errorf("%d actions written, want exactly 1", written)
-	}
-	verifyChain(t, s, u.OrgID, 1)
 }
 
 // testSpendActionForChallengeChain: concurrent spends of distinct
