@@ -26,7 +26,7 @@ func principal(t testing.TB, s *Store) *auth.PrincipalState {
 }
 
 // warm reads to-1 until it is cached and returns the counters then.
-func warm(t testing.TB, s *Store) PrincipalCacheStats {
+func warm(t testing.TB, s *Store) CacheStats {
 	t.Helper()
 	principal(t, s)
 	before := s.PrincipalCacheStats()

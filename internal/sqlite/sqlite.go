@@ -163,10 +163,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	// loses the transaction, which the WAL never saw committed), so
 	// durability does not depend on it. docs/performance.md, "sigperf".
 	wq.Set("_pragma", "temp_store(memory)")
-	// Its changes to the rows Principal reads invalidate the Principal
-	// cache (principalcache.go).
+	// Its changes to the rows the cached reads read invalidate their
+	// caches (readcache.go).
 	pc := newPrincipalCache()
-	write, err := openWatched(path+"?"+wq.Encode(), pc)
+	write, err := openWatched(path+"?"+wq.Encode(), pc.w)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -182,9 +182,11 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		write.Close()
 		return nil, err
 	}
-	if err := pc.resolve(ctx, write); err != nil {
-		write.Close()
-		return nil, err
+	for _, w := range []*watch{pc.w} {
+		if err := w.resolve(ctx, write); err != nil {
+			write.Close()
+			return nil, err
+		}
 	}
 
 	// Readers are query_only: a write sent to the read pool by mistake fails
