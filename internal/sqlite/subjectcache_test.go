@@ -1,0 +1,310 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/signet-auth/signet/internal/audit"
+	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/token"
+)
+
+// subjectReads makes the three cached reads of us-1 and fails t on an
+// error; it returns LoginSubject's user and Credentials' answer.
+func subjectReads(t testing.TB, s *Store) (*auth.User, []*auth.Credential) {
+	t.Helper()
+	ctx := t.Context()
+	if _, _, err := s.UserWithCredentials(ctx, "or-1", "admin@example.com"); err != nil {
+		t.Fatalf("UserWithCredentials: %v", err)
+	}
+	spent, u, _, err := s.LoginSubject(ctx, "or-1", "us-1", "ch-never")
+	if err != nil || spent || u == nil {
+		t.Fatalf("LoginSubject = %v, %v, %v", spent, u, err)
+	}
+	cs, err := s.Credentials(ctx, "or-1", "us-1")
+	if err != nil || len(cs) == 0 {
+		t.Fatalf("Credentials = %d, %v", len(cs), err)
+	}
+	return u, cs
+}
+
+// warmSubject makes the three reads until they are cached and returns the
+// counters then.
+func warmSubject(t testing.TB, s *Store) CacheStats {
+	t.Helper()
+	subjectReads(t, s)
+	before := s.SubjectCacheStats()
+	subjectReads(t, s)
+	st := s.SubjectCacheStats()
+	if st.Hits != before.Hits+3 {
+		t.Fatalf("the second reads were not three hits: %+v then %+v", before, st)
+	}
+	return st
+}
+
+// TestSubjectCacheHotWrites: the writes of every login and signed request
+// (login token with its spent challenge, a burnt challenge, an RFC 9421
+// spend with its audit entry, its outcome, an action and its use, a
+// registration code) change no row of users or credentials: the next
+// reads are hits.
+func TestSubjectCacheHotWrites(t *testing.T) {
+	s := open(t)
+	seed(t, s)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	tests := []struct {
+		name  string
+		write func(i int) error
+	}{
+		{"CreateAccessTokenForChallenge (a login)", func(i int) error {
+			return s.CreateAccessTokenForChallenge(ctx, fmt.Sprintf("ch-login-%d", i), now.Add(time.Hour), &auth.AccessToken{
+				ID: fmt.Sprintf("to-login-%d", i), OrgID: "or-1", UserID: "us-1", Kind: token.KindLogin,
+				CredentialUUID: "cr-1", IsActive: true, ExpiresAt: now.Add(time.Hour), CreatedAt: now})
+		}},
+		{"SpendChallenge", func(i int) error { return s.SpendChallenge(ctx, fmt.Sprintf("ch-%d", i), now.Add(time.Hour)) }},
+		{"SpendActionForChallenge and RecordOutcome (RFC 9421)", func(i int) error {
+			h := sha256.Sum256(fmt.Appendf(nil, "signed %d", i))
+			id := fmt.Sprintf("uj-signed-%d", i)
+			a := &auth.Action{ID: id, TokenHash: h[:], OrgID: "or-1", UserID: "us-1", TokenID: "to-1",
+				CredentialUUID: "cr-1", Method: "POST", Path: "/x", PayloadHash: h[:], ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+			e := &audit.Entry{ID: id, OrgID: "or-1", UserID: "us-1", Username: "admin@example.com", TokenID: "to-1",
+				TokenKind: "Token", CredentialUUID: "cr-1", CredID: "cid-1", CredentialKind: "Key", PublicKey: "pem",
+				Method: "POST", Path: "/x", PayloadHash: h[:], ActionTokenHash: h[:], Challenge: "c", ClientData: "d",
+				Signature: "s", Algorithm: "httpsig:ecdsa-p256-sha256"}
+			if err := s.SpendActionForChallenge(ctx, fmt.Sprintf("hs-%d", i), now.Add(time.Minute), a, e, "/x", now); err != nil {
+				return err
+			}
+			return s.RecordOutcome(ctx, &audit.Outcome{EntryID: id, Status: 200, Time: now})
+		}},
+		{"CreateAction and UseAction", func(i int) error {
+			h := sha256.Sum256(fmt.Appendf(nil, "action %d", i))
+			a := &auth.Action{ID: fmt.Sprintf("uj-%d", i), TokenHash: h[:], OrgID: "or-1", UserID: "us-1", TokenID: "to-1",
+				CredentialUUID: "cr-1", Method: "POST", Path: "/x", PayloadHash: h[:], ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+			if err := s.CreateAction(ctx, a); err != nil {
+				return err
+			}
+			_, err := s.UseAction(ctx, h[:], now)
+			return err
+		}},
+		{"SetRegistrationCode", func(i int) error {
+			return s.SetRegistrationCode(ctx, auth.RegistrationCode{UserID: "us-1", Hash: []byte{byte(i + 1)}, ExpiresAt: now.Add(time.Hour)})
+		}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := warmSubject(t, s)
+			if err := tt.write(i); err != nil {
+				t.Fatalf("write: %v", err)
+			}
+			subjectReads(t, s)
+			st := s.SubjectCacheStats()
+			if st.Changes != before.Changes || st.Hits != before.Hits+3 {
+				t.Errorf("after %s: %+v, want %d changes and %d hits", tt.name, st, before.Changes, before.Hits+3)
+			}
+		})
+	}
+}
+
+// TestSubjectCacheCommitOrdering: an answer read while a write
+// transaction is open, after the hook saw its change but before its commit
+// was visible, is never used once the commit returned (the second
+// generation move, watchedConn.IsValid).
+func TestSubjectCacheCommitOrdering(t *testing.T) {
+	s := open(t, GroupCommit(false))
+	seed(t, s)
+	ctx := t.Context()
+	warmSubject(t, s)
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE credentials SET is_active = 0 WHERE uuid = 'cr-1'`); err != nil {
+		t.Fatal(err)
+	}
+	// The hook moved the generation: the next reads go to the database,
+	// see the committed (old) rows and cache them.
+	for range 2 {
+		if _, cs := subjectReads(t, s); !cs[0].IsActive {
+			t.Fatal("an uncommitted change was visible")
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.Credentials(ctx, "or-1", "us-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, _, lc, err := s.LoginSubject(ctx, "or-1", "us-1", "ch-never")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, nc, err := s.UserWithCredentials(ctx, "or-1", "admin@example.com")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs[0].IsActive || lc[0].IsActive || nc[0].IsActive {
+		t.Error("a read after the commit returned answered an entry read before it was visible")
+	}
+}
+
+// TestSubjectCacheRacingWrites: readers in many goroutines never see a
+// state older than the last write that returned before their lookup began
+// (run with -race). The writes alternate a user rename and a sign count.
+func TestSubjectCacheRacingWrites(t *testing.T) {
+	s := open(t)
+	seed(t, s)
+	ctx := t.Context()
+	u, err := s.User(ctx, "or-1", "us-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rounds, readers = 60, 8
+	var published atomic.Int64 // the last round whose writes returned
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	errs := make(chan error, readers)
+	for range readers {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				min := published.Load()
+				_, lu, lc, err := s.LoginSubject(ctx, "or-1", "us-1", "ch-never")
+				if err != nil {
+					errs <- err
+					return
+				}
+				cs, err := s.Credentials(ctx, "or-1", "us-1")
+				if err != nil {
+					errs <- err
+					return
+				}
+				var got int64
+				fmt.Sscanf(lu.Username, "round-%d", &got)
+				if got < min || int64(lc[0].SignCount) < min || int64(cs[0].SignCount) < min {
+					errs <- fmt.Errorf("reads started after round %d returned answered name round %d, counts %d and %d",
+						min, got, lc[0].SignCount, cs[0].SignCount)
+					return
+				}
+			}
+		})
+	}
+	for i := int64(1); i <= rounds; i++ {
+		u.Username = fmt.Sprintf("round-%d", i)
+		if err := s.UpdateUser(ctx, u); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.UpdateSignCount(ctx, "cr-1", uint32(i-1), uint32(i)); err != nil {
+			t.Fatal(err)
+		}
+		published.Store(i)
+		// Let readers cache the new state before the next write.
+		for range 3 {
+			if _, err := s.Credentials(ctx, "or-1", "us-1"); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	close(stop)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if st := s.SubjectCacheStats(); st.Hits == 0 {
+		t.Errorf("no hits: %+v", st)
+	}
+}
+
+// TestSubjectCacheEntries: answers are copies the caller owns, a hit
+// honours a cancelled context, "no such user" is cached at login init
+// only, LoginSubject's spent flag is read on every call, and entries
+// expire after the TTL whatever the generation says (writes by other
+// processes).
+func TestSubjectCacheEntries(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "signet.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	seed(t, s)
+	clock := time.Now()
+	s.sc.byName.now = func() time.Time { return clock }
+	s.sc.byID.now = func() time.Time { return clock }
+
+	u, cs := subjectReads(t, s)
+	u.Username, cs[0].IsActive, cs[0].SignCount = "mallory", false, 99
+	cs[0] = &auth.Credential{UUID: "cr-mallory"}
+	_, _, lc, _ := s.LoginSubject(ctx, "or-1", "us-1", "ch-never")
+	lc[0].PublicKey = "mallory's key"
+	if u, cs := subjectReads(t, s); u.Username != "admin@example.com" || cs[0].UUID != "cr-1" || !cs[0].IsActive ||
+		cs[0].SignCount != 0 || cs[0].PublicKey != "pem" {
+		t.Errorf("a caller's change to its answer reached the cache: %+v %+v", u, cs[0])
+	}
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Credentials(cancelled, "or-1", "us-1"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Credentials with a cancelled context (cached): %v", err)
+	}
+	if _, _, _, err := s.LoginSubject(cancelled, "or-1", "us-1", "ch-never"); !errors.Is(err, context.Canceled) {
+		t.Errorf("LoginSubject with a cancelled context (cached): %v", err)
+	}
+
+	// The spent flag is read afresh on a hit.
+	if err := s.SpendChallenge(ctx, "ch-spent", clock.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	before := s.SubjectCacheStats()
+	if spent, _, _, err := s.LoginSubject(ctx, "or-1", "us-1", "ch-spent"); err != nil || !spent {
+		t.Errorf("LoginSubject of a spent challenge (cached user) = %v, %v", spent, err)
+	}
+	if st := s.SubjectCacheStats(); st.Hits != before.Hits+1 {
+		t.Errorf("LoginSubject was not a hit: %+v then %+v", before, st)
+	}
+
+	// An unknown name is cached at login init; an unknown id is not.
+	for range 2 {
+		if _, _, err := s.UserWithCredentials(ctx, "or-1", "nobody"); !errors.Is(err, auth.ErrNotFound) {
+			t.Fatalf("UserWithCredentials(nobody): %v", err)
+		}
+		if _, u, _, err := s.LoginSubject(ctx, "or-1", "dy-nobody", "ch-never"); err != nil || u != nil {
+			t.Fatalf("LoginSubject(dy-nobody) = %v, %v", u, err)
+		}
+	}
+	if st, n := s.SubjectCacheStats(), s.sc.byName.hits.Load(); st.Misses != before.Misses+3 || n == 0 {
+		t.Errorf("unknown name and id: %+v (before %+v), want 3 misses: the name's first, the id's two", st, before)
+	}
+
+	// Another process deactivates the credential: this store's hook does
+	// not see it, the TTL bounds how long the entries serve.
+	other, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	subjectReads(t, s)
+	if err := other.SetCredentialActive(ctx, "or-1", "us-1", "cr-1", false); err != nil {
+		t.Fatal(err)
+	}
+	if _, cs := subjectReads(t, s); !cs[0].IsActive {
+		t.Fatal("the other store's write was seen at once: the test does not test the TTL")
+	}
+	clock = clock.Add(cacheTTL)
+	if _, cs := subjectReads(t, s); cs[0].IsActive {
+		t.Errorf("entry served past the TTL: %+v", cs[0])
+	}
+}
