@@ -225,7 +225,7 @@ func newReadCache[K comparable, V any](w *watch, size int, clone func(V) V) *rea
 
 // get returns key's answer from memory, or from read, which it caches when
 // keep accepts it. A hit honours ctx as a read of the store method op
-// would.
+// would. read wraps its own errors.
 func (c *readCache[K, V]) get(ctx context.Context, op string, key K, read func() (V, error), keep func(V) bool) (V, error) {
 	if err := ctx.Err(); err != nil {
 		var zero V

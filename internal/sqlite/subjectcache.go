@@ -118,13 +118,13 @@ func (s *Store) UserWithCredentials(ctx context.Context, orgID, username string)
 	const op = "user with credentials"
 	sub, err := s.sc.byName.get(ctx, op, subjectKey{orgID, username}, func() (subject, error) {
 		_, u, cs, err := loginRead(ctx, s.stmts.userWithCredentials, false, orgID, username)
-		return subject{u, cs}, err
+		return subject{u, cs}, wrap(op, err)
 	}, anyAnswer)
-	if err == nil && sub.u == nil {
-		err = sql.ErrNoRows
-	}
 	if err != nil {
-		return nil, nil, wrap(op, err)
+		return nil, nil, err
+	}
+	if sub.u == nil {
+		return nil, nil, wrap(op, sql.ErrNoRows)
 	}
 	return sub.u, sub.cs, nil
 }
@@ -162,12 +162,9 @@ func (s *Store) Credentials(ctx context.Context, orgID, userID string) ([]*auth.
 	const op = "credentials"
 	sub, err := s.sc.byID.get(ctx, op, subjectKey{orgID, userID}, func() (subject, error) {
 		_, u, cs, err := loginRead(ctx, s.stmts.subject, false, orgID, userID)
-		return subject{u, cs}, err
+		return subject{u, cs}, wrap(op, err)
 	}, found)
-	if err != nil {
-		return nil, wrap(op, err)
-	}
-	return sub.cs, nil
+	return sub.cs, err
 }
 
 // SubjectCacheStats returns the subject caches' counters, both caches
