@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -166,62 +164,32 @@ func TestSubjectCacheRacingWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const rounds, readers = 60, 8
-	var published atomic.Int64 // the last round whose writes returned
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	errs := make(chan error, readers)
-	for range readers {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				min := published.Load()
-				_, lu, lc, err := s.LoginSubject(ctx, "or-1", "us-1", "ch-never")
-				if err != nil {
-					errs <- err
-					return
-				}
-				cs, err := s.Credentials(ctx, "or-1", "us-1")
-				if err != nil {
-					errs <- err
-					return
-				}
-				var got int64
-				fmt.Sscanf(lu.Username, "round-%d", &got)
-				if got < min || int64(lc[0].SignCount) < min || int64(cs[0].SignCount) < min {
-					errs <- fmt.Errorf("reads started after round %d returned answered name round %d, counts %d and %d",
-						min, got, lc[0].SignCount, cs[0].SignCount)
-					return
-				}
-			}
-		})
-	}
-	for i := int64(1); i <= rounds; i++ {
+	raceReads(t, 60, func(i int64) error {
 		u.Username = fmt.Sprintf("round-%d", i)
 		if err := s.UpdateUser(ctx, u); err != nil {
-			t.Fatal(err)
+			return err
 		}
-		if err := s.UpdateSignCount(ctx, "cr-1", uint32(i-1), uint32(i)); err != nil {
-			t.Fatal(err)
+		return s.UpdateSignCount(ctx, "cr-1", uint32(i-1), uint32(i))
+	}, func() (int64, error) {
+		_, lu, lc, err := s.LoginSubject(ctx, "or-1", "us-1", "ch-never")
+		if err != nil {
+			return 0, err
 		}
-		published.Store(i)
-		// Let readers cache the new state before the next write.
+		cs, err := s.Credentials(ctx, "or-1", "us-1")
+		if err != nil {
+			return 0, err
+		}
+		var name int64
+		fmt.Sscanf(lu.Username, "round-%d", &name)
+		return min(name, int64(lc[0].SignCount), int64(cs[0].SignCount)), nil
+	}, func() error {
 		for range 3 {
 			if _, err := s.Credentials(ctx, "or-1", "us-1"); err != nil {
-				t.Fatal(err)
+				return err
 			}
 		}
-	}
-	close(stop)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+		return nil
+	})
 	if st := s.SubjectCacheStats(); st.Hits == 0 {
 		t.Errorf("no hits: %+v", st)
 	}
