@@ -8,7 +8,7 @@ import (
 
 // principalStats is the SQLite store's Principal cache counters.
 type principalStats interface {
-	PrincipalCacheStats() sqlite.PrincipalCacheStats
+	PrincipalCacheStats() sqlite.CacheStats
 }
 
 // TestPrincipalCacheThroughGateway: with the SQLite store answering

@@ -58,22 +58,13 @@ func listCredentials(ctx context.Context, st *sql.Stmt, args ...any) ([]*auth.Cr
 	return cs, rows.Err()
 }
 
-// credentialsSQL and tokenCredentialsSQL are prepared once in Open: they
-// run at every action init and complete and every login.
-const (
-	credentialsSQL = `SELECT ` + credentialColumns + ` FROM credentials
-		WHERE org_id = ? AND user_id = ? AND token_id = '' ORDER BY created_at, uuid`
-	// token_id <> '' lets SQLite use the partial index (and keeps the
-	// user's own credentials out when tokenID is empty).
-	tokenCredentialsSQL = `SELECT ` + credentialColumns + ` FROM credentials
+// tokenCredentialsSQL is prepared once in Open: it runs at every action
+// init and complete of a PAT or service account. (A user's own
+// credentials are read by Credentials, subjectcache.go.) Asking for a
+// non-empty token_id lets SQLite use the partial index (and keeps the
+// user's own credentials out when tokenID is empty).
+const tokenCredentialsSQL = `SELECT ` + credentialColumns + ` FROM credentials
 		WHERE org_id = ? AND token_id = ? AND token_id <> '' ORDER BY created_at, uuid`
-)
-
-// Credentials lists the user's own credentials, oldest first.
-func (s *Store) Credentials(ctx context.Context, orgID, userID string) ([]*auth.Credential, error) {
-	cs, err := listCredentials(ctx, s.stmts.credentials, orgID, userID)
-	return cs, wrap("credentials", err)
-}
 
 // TokenCredentials lists the credentials of a PAT or service-account token,
 // oldest first.

@@ -6,8 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"path/filepath"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -26,7 +24,7 @@ func principal(t testing.TB, s *Store) *auth.PrincipalState {
 }
 
 // warm reads to-1 until it is cached and returns the counters then.
-func warm(t testing.TB, s *Store) PrincipalCacheStats {
+func warm(t testing.TB, s *Store) CacheStats {
 	t.Helper()
 	principal(t, s)
 	before := s.PrincipalCacheStats()
@@ -130,51 +128,25 @@ func TestPrincipalCacheRacingWrites(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	const rounds, readers = 60, 8
-	var published atomic.Int64 // the last round whose write returned
-	var wg sync.WaitGroup
-	stop := make(chan struct{})
-	errs := make(chan error, readers)
-	for range readers {
-		wg.Go(func() {
-			for {
-				select {
-				case <-stop:
-					return
-				default:
-				}
-				min := published.Load()
-				p, err := s.Principal(ctx, "or-1", "to-1")
-				if err != nil {
-					errs <- err
-					return
-				}
-				var got int64
-				fmt.Sscanf(p.User.Username, "round-%d", &got)
-				if got < min {
-					errs <- fmt.Errorf("Principal started after round %d returned answered round %d", min, got)
-					return
-				}
-			}
-		})
-	}
-	for i := int64(1); i <= rounds; i++ {
+	raceReads(t, 60, func(i int64) error {
 		u.Username = fmt.Sprintf("round-%d", i)
-		if err := s.UpdateUser(ctx, u); err != nil {
-			t.Fatal(err)
+		return s.UpdateUser(ctx, u)
+	}, func() (int64, error) {
+		p, err := s.Principal(ctx, "or-1", "to-1")
+		if err != nil {
+			return 0, err
 		}
-		published.Store(i)
-		// Let readers cache the new state before the next write.
+		var got int64
+		fmt.Sscanf(p.User.Username, "round-%d", &got)
+		return got, nil
+	}, func() error {
 		for range 3 {
-			principal(t, s)
+			if _, err := s.Principal(ctx, "or-1", "to-1"); err != nil {
+				return err
+			}
 		}
-	}
-	close(stop)
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+		return nil
+	})
 	if st := s.PrincipalCacheStats(); st.Hits == 0 {
 		t.Errorf("no hits: %+v", st)
 	}

@@ -58,6 +58,7 @@ type Store struct {
 	gc    *committer    // nil: group commit off (group.go)
 	ckpt  *checkpointer // nil: SQLite checkpoints on the writer (checkpoint.go)
 	pc    *principalCache
+	sc    subjectCaches
 }
 
 var (
@@ -163,10 +164,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	// loses the transaction, which the WAL never saw committed), so
 	// durability does not depend on it. docs/performance.md, "sigperf".
 	wq.Set("_pragma", "temp_store(memory)")
-	// Its changes to the rows Principal reads invalidate the Principal
-	// cache (principalcache.go).
-	pc := newPrincipalCache()
-	write, err := openWatched(path+"?"+wq.Encode(), pc)
+	// Its changes to the rows the cached reads read invalidate their
+	// caches (readcache.go).
+	pc, sc := newPrincipalCache(), newSubjectCaches()
+	write, err := openWatched(path+"?"+wq.Encode(), pc.w, sc.w)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -177,14 +178,16 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	s := &Store{write: write, pc: pc}
+	s := &Store{write: write, pc: pc, sc: sc}
 	if err := s.migrate(ctx, o.upTo); err != nil {
 		write.Close()
 		return nil, err
 	}
-	if err := pc.resolve(ctx, write); err != nil {
-		write.Close()
-		return nil, err
+	for _, w := range []*watch{pc.w, sc.w} {
+		if err := w.resolve(ctx, write); err != nil {
+			write.Close()
+			return nil, err
+		}
 	}
 
 	// Readers are query_only: a write sent to the read pool by mistake fails
@@ -245,7 +248,7 @@ type stmts struct {
 	principal        *sql.Stmt
 	operations       *sql.Stmt
 	permission       *sql.Stmt
-	credentials      *sql.Stmt
+	subject          *sql.Stmt
 	tokenCredentials *sql.Stmt
 	user             *sql.Stmt
 	userByUsername   *sql.Stmt
@@ -279,7 +282,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.principal, s.read, principalSQL},
 		{&s.stmts.operations, s.read, operationsSQL},
 		{&s.stmts.permission, s.read, permissionSQL},
-		{&s.stmts.credentials, s.read, credentialsSQL},
+		{&s.stmts.subject, s.read, subjectSQL},
 		{&s.stmts.tokenCredentials, s.read, tokenCredentialsSQL},
 		{&s.stmts.user, s.read, userSQL},
 		{&s.stmts.userByUsername, s.read, userByUsernameSQL},

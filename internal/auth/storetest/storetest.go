@@ -113,6 +113,7 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"PrincipalCredential", testPrincipalCredential},
 		{"PrincipalNotFound", testPrincipalNotFound},
 		{"PrincipalSeesChanges", testPrincipalSeesChanges}, // principalchanges.go
+		{"SubjectSeesChanges", testSubjectSeesChanges},     // subjectchanges.go
 		{"CreateAccessTokenErrors", testCreateAccessTokenErrors},
 		{"RevokeAccessToken", testRevokeAccessToken},
 		{"RevokeAccessTokenErrors", testRevokeAccessTokenErrors},

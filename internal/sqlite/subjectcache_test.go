@@ -1,0 +1,256 @@
+package sqlite
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/signet-auth/signet/internal/audit"
+	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/token"
+)
+
+// subjectReads makes the cached read of us-1 (Credentials) and fails t on
+// an error or an empty answer.
+func subjectReads(t testing.TB, s *Store) []*auth.Credential {
+	t.Helper()
+	cs, err := s.Credentials(t.Context(), "or-1", "us-1")
+	if err != nil || len(cs) == 0 {
+		t.Fatalf("Credentials = %d, %v", len(cs), err)
+	}
+	return cs
+}
+
+// warmSubject makes the read until it is cached and returns the counters
+// then.
+func warmSubject(t testing.TB, s *Store) CacheStats {
+	t.Helper()
+	subjectReads(t, s)
+	before := s.SubjectCacheStats()
+	subjectReads(t, s)
+	st := s.SubjectCacheStats()
+	if st.Hits != before.Hits+1 {
+		t.Fatalf("the second read was not a hit: %+v then %+v", before, st)
+	}
+	return st
+}
+
+// TestSubjectCacheHotWrites: the writes of every login and signed request
+// (login token with its spent challenge, a burnt challenge, an RFC 9421
+// spend with its audit entry, its outcome, an action and its use, a
+// registration code) change no row of users or credentials: the next
+// read is a hit.
+func TestSubjectCacheHotWrites(t *testing.T) {
+	s := open(t)
+	seed(t, s)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	tests := []struct {
+		name  string
+		write func(i int) error
+	}{
+		{"CreateAccessTokenForChallenge (a login)", func(i int) error {
+			return s.CreateAccessTokenForChallenge(ctx, fmt.Sprintf("ch-login-%d", i), now.Add(time.Hour), &auth.AccessToken{
+				ID: fmt.Sprintf("to-login-%d", i), OrgID: "or-1", UserID: "us-1", Kind: token.KindLogin,
+				CredentialUUID: "cr-1", IsActive: true, ExpiresAt: now.Add(time.Hour), CreatedAt: now})
+		}},
+		{"SpendChallenge", func(i int) error { return s.SpendChallenge(ctx, fmt.Sprintf("ch-%d", i), now.Add(time.Hour)) }},
+		{"SpendActionForChallenge and RecordOutcome (RFC 9421)", func(i int) error {
+			h := sha256.Sum256(fmt.Appendf(nil, "signed %d", i))
+			id := fmt.Sprintf("uj-signed-%d", i)
+			a := &auth.Action{ID: id, TokenHash: h[:], OrgID: "or-1", UserID: "us-1", TokenID: "to-1",
+				CredentialUUID: "cr-1", Method: "POST", Path: "/x", PayloadHash: h[:], ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+			e := &audit.Entry{ID: id, OrgID: "or-1", UserID: "us-1", Username: "admin@example.com", TokenID: "to-1",
+				TokenKind: "Token", CredentialUUID: "cr-1", CredID: "cid-1", CredentialKind: "Key", PublicKey: "pem",
+				Method: "POST", Path: "/x", PayloadHash: h[:], ActionTokenHash: h[:], Challenge: "c", ClientData: "d",
+				Signature: "s", Algorithm: "httpsig:ecdsa-p256-sha256"}
+			if err := s.SpendActionForChallenge(ctx, fmt.Sprintf("hs-%d", i), now.Add(time.Minute), a, e, "/x", now); err != nil {
+				return err
+			}
+			return s.RecordOutcome(ctx, &audit.Outcome{EntryID: id, Status: 200, Time: now})
+		}},
+		{"CreateAction and UseAction", func(i int) error {
+			h := sha256.Sum256(fmt.Appendf(nil, "action %d", i))
+			a := &auth.Action{ID: fmt.Sprintf("uj-%d", i), TokenHash: h[:], OrgID: "or-1", UserID: "us-1", TokenID: "to-1",
+				CredentialUUID: "cr-1", Method: "POST", Path: "/x", PayloadHash: h[:], ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+			if err := s.CreateAction(ctx, a); err != nil {
+				return err
+			}
+			_, err := s.UseAction(ctx, h[:], now)
+			return err
+		}},
+		{"SetRegistrationCode", func(i int) error {
+			return s.SetRegistrationCode(ctx, auth.RegistrationCode{UserID: "us-1", Hash: []byte{byte(i + 1)}, ExpiresAt: now.Add(time.Hour)})
+		}},
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := warmSubject(t, s)
+			if err := tt.write(i); err != nil {
+				t.Fatalf("write: %v", err)
+			}
+			subjectReads(t, s)
+			st := s.SubjectCacheStats()
+			if st.Changes != before.Changes || st.Hits != before.Hits+1 {
+				t.Errorf("after %s: %+v, want %d changes and %d hits", tt.name, st, before.Changes, before.Hits+1)
+			}
+		})
+	}
+}
+
+// TestSubjectCacheCommitOrdering: an answer read while a write
+// transaction is open, after the hook saw its change but before its commit
+// was visible, is never used once the commit returned (the second
+// generation move, watchedConn.IsValid).
+func TestSubjectCacheCommitOrdering(t *testing.T) {
+	s := open(t, GroupCommit(false))
+	seed(t, s)
+	ctx := t.Context()
+	warmSubject(t, s)
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE credentials SET is_active = 0 WHERE uuid = 'cr-1'`); err != nil {
+		t.Fatal(err)
+	}
+	// The hook moved the generation: the next reads go to the database,
+	// see the committed (old) rows and cache them.
+	for range 2 {
+		if cs := subjectReads(t, s); !cs[0].IsActive {
+			t.Fatal("an uncommitted change was visible")
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	cs, err := s.Credentials(ctx, "or-1", "us-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if cs[0].IsActive {
+		t.Error("a read after the commit returned answered an entry read before it was visible")
+	}
+}
+
+// TestSubjectCacheRacingWrites: readers in many goroutines never see a
+// state older than the last write that returned before their lookup began
+// (run with -race). The writes move the passkey's sign count.
+func TestSubjectCacheRacingWrites(t *testing.T) {
+	s := open(t)
+	seed(t, s)
+	ctx := t.Context()
+	raceReads(t, 60, func(i int64) error {
+		return s.UpdateSignCount(ctx, "cr-1", uint32(i-1), uint32(i))
+	}, func() (int64, error) {
+		cs, err := s.Credentials(ctx, "or-1", "us-1")
+		if err != nil {
+			return 0, err
+		}
+		return int64(cs[0].SignCount), nil
+	}, func() error {
+		for range 3 {
+			if _, err := s.Credentials(ctx, "or-1", "us-1"); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if st := s.SubjectCacheStats(); st.Hits == 0 {
+		t.Errorf("no hits: %+v", st)
+	}
+}
+
+// TestLoginReadsUncached: the two reads of a login (UserWithCredentials at
+// login init, LoginSubject at login) never answer from the cache, for a
+// known user, an unknown name or a decoy's id, however often they are
+// asked: their store work must not tell an unauthenticated caller which
+// names are real or in use (docs/abuse.md). Credentials of the same user,
+// cached, do not make them hits either.
+func TestLoginReadsUncached(t *testing.T) {
+	s := open(t)
+	seed(t, s)
+	ctx := t.Context()
+	warmSubject(t, s)
+	before := s.SubjectCacheStats()
+	for range 3 {
+		if _, _, err := s.UserWithCredentials(ctx, "or-1", "admin@example.com"); err != nil {
+			t.Fatalf("UserWithCredentials: %v", err)
+		}
+		if _, _, err := s.UserWithCredentials(ctx, "or-1", "nobody"); !errors.Is(err, auth.ErrNotFound) {
+			t.Fatalf("UserWithCredentials(nobody): %v", err)
+		}
+		if _, u, _, err := s.LoginSubject(ctx, "or-1", "us-1", "ch-never"); err != nil || u == nil {
+			t.Fatalf("LoginSubject = %v, %v", u, err)
+		}
+		if _, u, _, err := s.LoginSubject(ctx, "or-1", "dy-nobody", "ch-never"); err != nil || u != nil {
+			t.Fatalf("LoginSubject(dy-nobody) = %v, %v", u, err)
+		}
+	}
+	if st := s.SubjectCacheStats(); st.Hits != before.Hits || st.Misses != before.Misses {
+		t.Errorf("the login reads used the cache: %+v, then %+v", before, st)
+	}
+}
+
+// TestSubjectCacheEntries: answers are copies the caller owns, a hit
+// honours a cancelled context, and entries expire after the TTL whatever
+// the generation says (writes by other processes).
+func TestSubjectCacheEntries(t *testing.T) {
+	ctx := t.Context()
+	path := filepath.Join(t.TempDir(), "signet.db")
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	seed(t, s)
+	clock := time.Now()
+	s.sc.byID.now = func() time.Time { return clock }
+
+	cs := subjectReads(t, s)
+	cs[0].IsActive, cs[0].SignCount, cs[0].PublicKey = false, 99, "mallory's key"
+	cs[0] = &auth.Credential{UUID: "cr-mallory"}
+	if cs := subjectReads(t, s); cs[0].UUID != "cr-1" || !cs[0].IsActive || cs[0].SignCount != 0 || cs[0].PublicKey != "pem" {
+		t.Errorf("a caller's change to its answer reached the cache: %+v", cs[0])
+	}
+
+	cancelled, cancel := context.WithCancel(ctx)
+	cancel()
+	if _, err := s.Credentials(cancelled, "or-1", "us-1"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Credentials with a cancelled context (cached): %v", err)
+	}
+
+	// An unknown user id is not cached.
+	before := s.SubjectCacheStats()
+	for range 2 {
+		if cs, err := s.Credentials(ctx, "or-1", "us-nobody"); err != nil || len(cs) != 0 {
+			t.Fatalf("Credentials(us-nobody) = %v, %v", cs, err)
+		}
+	}
+	if st := s.SubjectCacheStats(); st.Misses != before.Misses+2 {
+		t.Errorf("unknown id: %+v (before %+v), want 2 misses", st, before)
+	}
+
+	// Another process deactivates the credential: this store's hook does
+	// not see it, the TTL bounds how long the entries serve.
+	other, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	subjectReads(t, s)
+	if err := other.SetCredentialActive(ctx, "or-1", "us-1", "cr-1", false); err != nil {
+		t.Fatal(err)
+	}
+	if cs := subjectReads(t, s); !cs[0].IsActive {
+		t.Fatal("the other store's write was seen at once: the test does not test the TTL")
+	}
+	clock = clock.Add(cacheTTL)
+	if cs := subjectReads(t, s); cs[0].IsActive {
+		t.Errorf("entry served past the TTL: %+v", cs[0])
+	}
+}
