@@ -18,12 +18,12 @@ var _ auth.AuditStore = (*Store)(nil)
 const (
 	insertEvidenceSQL = `INSERT INTO action_evidence (action_id, entry) VALUES (?, ?)`
 	pendingEntrySQL   = `SELECT entry FROM action_evidence WHERE action_id = ?`
-	auditHeadSQL      = `SELECT seq, hash FROM audit_heads WHERE org_id = ?`
-	insertEntrySQL    = `INSERT INTO audit_entries
+	// The org's head is its entry with the highest seq: one seek, backwards,
+	// in the primary key's index (org_id, seq), then its row.
+	auditHeadSQL   = `SELECT seq, hash FROM audit_entries WHERE org_id = ? ORDER BY seq DESC LIMIT 1`
+	insertEntrySQL = `INSERT INTO audit_entries
 		(org_id, seq, id, time, user_id, username, credential_uuid, method, path, entry, hash, target)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	moveHeadSQL = `INSERT INTO audit_heads (org_id, seq, hash) VALUES (?, ?, ?)
-		ON CONFLICT (org_id) DO UPDATE SET seq = excluded.seq, hash = excluded.hash`
 	recordOutcomeSQL = `INSERT INTO audit_outcomes (entry_id, status, time) VALUES (?, ?, ?)`
 )
 
@@ -79,6 +79,15 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 
 // sealAndAppend sets e's Target, seals it at now after its org's chain head
 // and appends it, in tx.
+//
+// The head is read from audit_entries itself: SQLite has one writer (and
+// two stores on one file take turns on its write lock), so no head row is
+// needed to serialise appends, and since 0017 there is none to move (one
+// B-tree write fewer per append). Read inside tx, the head is always what
+// this transaction sees: an earlier work of the same group-commit batch
+// that was rolled back to its savepoint took its entry with it, so the
+// next append chains onto the entry before it. PostgreSQL keeps its head
+// row: there it is the lock that orders one org's appends across replicas.
 func (s *Store) sealAndAppend(ctx context.Context, tx *sql.Tx, e *audit.Entry, target string, now time.Time) error {
 	var prev *audit.Head
 	var h audit.Head
@@ -94,18 +103,16 @@ func (s *Store) sealAndAppend(ctx context.Context, tx *sql.Tx, e *audit.Entry, t
 	return s.appendEntry(ctx, tx, e)
 }
 
-// appendEntry inserts a sealed entry and moves its org's head to it.
+// appendEntry inserts a sealed entry; it is its org's head from then on.
+// The primary key (org_id, seq) refuses a second entry at one seq.
 func (s *Store) appendEntry(ctx context.Context, tx *sql.Tx, e *audit.Entry) error {
 	blob, err := json.Marshal(e)
 	if err != nil {
 		return err
 	}
-	if _, err := in(ctx, tx, s.stmts.insertEntry).ExecContext(ctx,
+	_, err = in(ctx, tx, s.stmts.insertEntry).ExecContext(ctx,
 		e.OrgID, e.Seq, e.ID, millis(e.Time), e.UserID, e.Username, e.CredentialUUID, e.Method, e.FullPath(),
-		string(blob), e.Hash, e.Target); err != nil {
-		return err
-	}
-	_, err = in(ctx, tx, s.stmts.moveHead).ExecContext(ctx, e.OrgID, e.Seq, e.Hash)
+		string(blob), e.Hash, e.Target)
 	return err
 }
 
@@ -228,12 +235,16 @@ func (s *Store) AuditRecord(ctx context.Context, orgID, id string) (*audit.Recor
 }
 
 // UncheckpointedHeads returns the heads that moved past their org's latest
-// checkpoint.
+// checkpoint. An org's head is its entry with the highest seq: per org, one
+// seek in the primary key's index of audit_entries and one in
+// audit_checkpoints' (the maintenance loop calls this every minute).
 func (s *Store) UncheckpointedHeads(ctx context.Context, orgID string) ([]audit.Head, error) {
-	rows, err := s.read.QueryContext(ctx, `SELECT h.org_id, h.seq, h.hash FROM audit_heads h
-		WHERE (?1 = '' OR h.org_id = ?1)
-		  AND h.seq > coalesce((SELECT max(c.seq) FROM audit_checkpoints c WHERE c.org_id = h.org_id), 0)
-		ORDER BY h.org_id`, orgID)
+	rows, err := s.read.QueryContext(ctx, `SELECT o.id, e.seq, e.hash FROM orgs o
+		JOIN audit_entries e ON e.org_id = o.id
+		  AND e.seq = (SELECT max(m.seq) FROM audit_entries m WHERE m.org_id = o.id)
+		WHERE (?1 = '' OR o.id = ?1)
+		  AND e.seq > coalesce((SELECT max(c.seq) FROM audit_checkpoints c WHERE c.org_id = o.id), 0)
+		ORDER BY o.id`, orgID)
 	if err != nil {
 		return nil, wrap("uncheckpointed heads", err)
 	}

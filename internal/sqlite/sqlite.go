@@ -264,7 +264,6 @@ type stmts struct {
 	pendingEntry      *sql.Stmt
 	auditHead         *sql.Stmt
 	insertEntry       *sql.Stmt
-	moveHead          *sql.Stmt
 	recordOutcome     *sql.Stmt
 	updateSignCount   *sql.Stmt
 	insertAccessToken *sql.Stmt
@@ -296,7 +295,6 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.pendingEntry, s.write, pendingEntrySQL},
 		{&s.stmts.auditHead, s.write, auditHeadSQL},
 		{&s.stmts.insertEntry, s.write, insertEntrySQL},
-		{&s.stmts.moveHead, s.write, moveHeadSQL},
 		{&s.stmts.recordOutcome, s.write, recordOutcomeSQL},
 		{&s.stmts.updateSignCount, s.write, updateSignCountSQL},
 		{&s.stmts.insertAccessToken, s.write, insertAccessTokenSQL},

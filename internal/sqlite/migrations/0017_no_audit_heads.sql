@@ -1,0 +1,13 @@
+-- 0017 (auditappend): no head row per org on SQLite.
+--
+-- Every append read its org's audit_heads row and moved it (an INSERT ...
+-- ON CONFLICT UPDATE): one B-tree read and one B-tree write per entry, in
+-- the single writer's turn. On SQLite the row serialised nothing (there is
+-- one writer), and it repeated what audit_entries holds: an org's head is
+-- its entry with the highest seq, one backwards seek in the primary key's
+-- index (org_id, seq). The append and UncheckpointedHeads read the head
+-- from audit_entries now (internal/sqlite/audit.go), so the table goes.
+-- Its rows were written in the same transaction as the entries they point
+-- to, so dropping it loses nothing. PostgreSQL keeps its head row: there it
+-- is the lock that orders one org's appends across replicas.
+DROP TABLE audit_heads;
