@@ -140,3 +140,49 @@ func TestMigration0016(t *testing.T) {
 		t.Errorf("evidence of a swept action: %d rows, %v; want the cascade", evidence, err)
 	}
 }
+
+// TestMigration0017: a database with chains and their head rows, as signet
+// wrote them before 0017, loses the audit_heads table and keeps every
+// entry; the chains go on from their last entries and verify, and the
+// uncheckpointed heads are those entries.
+func TestMigration0017(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "signet.db")
+	old, err := Open(t.Context(), path, migrateUpTo(16))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := t.Context()
+	o1 := seed(t, old).Org.ID
+	o2 := seedSecondOrg(t, old)
+	now := time.Now()
+	for _, e := range []*audit.Entry{approvalEntry(o1, "uj-1"), approvalEntry(o2, "uj-b1"), approvalEntry(o1, "uj-2")} {
+		if err := old.AppendAuditEntry(ctx, e, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The head rows the appends before 0017 moved.
+	if _, err := old.write.ExecContext(ctx, `INSERT INTO audit_heads (org_id, seq, hash)
+		SELECT org_id, seq, hash FROM audit_entries e WHERE seq = (SELECT max(seq) FROM audit_entries WHERE org_id = e.org_id)`); err != nil {
+		t.Fatal(err)
+	}
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	s, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	var n int
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'audit_heads'`).Scan(&n); err != nil || n != 0 {
+		t.Errorf("audit_heads after 0017: %d, %v; want gone", n, err)
+	}
+	for _, e := range []*audit.Entry{approvalEntry(o2, "uj-b2"), approvalEntry(o1, "uj-3")} {
+		if err := s.AppendAuditEntry(ctx, e, now); err != nil {
+			t.Fatal(err)
+		}
+	}
+	verifyChain(t, s, o1, []string{"uj-1", "uj-2", "uj-3"})
+	verifyChain(t, s, o2, []string{"uj-b1", "uj-b2"})
+}
