@@ -2,7 +2,6 @@ package sqlite
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
 	"fmt"
 	"path/filepath"
@@ -10,7 +9,6 @@ import (
 	"time"
 
 	"github.com/signet-auth/signet/internal/auth"
-	"github.com/signet-auth/signet/internal/token"
 )
 
 // principal reads or-1's token to-1 and fails t on an error.
@@ -43,44 +41,11 @@ func TestPrincipalCacheHotWrites(t *testing.T) {
 	s := open(t)
 	seed(t, s)
 	ctx := t.Context()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	tests := []struct {
-		name  string
-		write func(i int) error
-	}{
-		{"CreateAccessToken (a login)", func(i int) error {
-			return s.CreateAccessToken(ctx, &auth.AccessToken{ID: fmt.Sprintf("to-login-%d", i), OrgID: "or-1", UserID: "us-1",
-				Kind: token.KindLogin, CredentialUUID: "cr-1", IsActive: true, ExpiresAt: now.Add(time.Hour), CreatedAt: now})
-		}},
-		{"SpendChallenge", func(i int) error { return s.SpendChallenge(ctx, fmt.Sprintf("ch-%d", i), now.Add(time.Hour)) }},
-		{"CreateAction and UseAction", func(i int) error {
-			h := sha256.Sum256(fmt.Appendf(nil, "action %d", i))
-			a := &auth.Action{ID: fmt.Sprintf("uj-%d", i), TokenHash: h[:], OrgID: "or-1", UserID: "us-1", TokenID: "to-1",
-				CredentialUUID: "cr-1", Method: "POST", Path: "/x", PayloadHash: h[:], ExpiresAt: now.Add(time.Hour), CreatedAt: now}
-			if err := s.CreateAction(ctx, a); err != nil {
-				return err
-			}
-			_, err := s.UseAction(ctx, h[:], now)
-			return err
-		}},
-		{"UpdateSignCount", func(int) error { return s.UpdateSignCount(ctx, "cr-1", 0, 7) }},
-		{"SetRegistrationCode", func(i int) error {
-			return s.SetRegistrationCode(ctx, auth.RegistrationCode{UserID: "us-1", Hash: []byte{byte(i + 1)}, ExpiresAt: now.Add(time.Hour)})
-		}},
-	}
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := warm(t, s)
-			if err := tt.write(i); err != nil {
-				t.Fatalf("write: %v", err)
-			}
-			principal(t, s)
-			st := s.PrincipalCacheStats()
-			if st.Changes != before.Changes || st.Hits != before.Hits+1 {
-				t.Errorf("after %s: %+v, want %d changes and %d hits", tt.name, st, before.Changes, before.Hits+1)
-			}
-		})
-	}
+	writes := append(hotWrites(ctx, s),
+		// The sign count is not read by Principal (it is by the subject cache).
+		hotWrite{"UpdateSignCount", func(int) error { return s.UpdateSignCount(ctx, "cr-1", 0, 7) }})
+	checkHotWrites(t, writes, func(t testing.TB) CacheStats { return warm(t, s) },
+		func(t testing.TB) { principal(t, s) }, s.PrincipalCacheStats)
 }
 
 // TestPrincipalCacheCommitOrdering: an entry read while a write

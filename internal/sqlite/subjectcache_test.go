@@ -2,16 +2,12 @@ package sqlite
 
 import (
 	"context"
-	"crypto/sha256"
 	"errors"
-	"fmt"
 	"path/filepath"
 	"testing"
 	"time"
 
-	"github.com/signet-auth/signet/internal/audit"
 	"github.com/signet-auth/signet/internal/auth"
-	"github.com/signet-auth/signet/internal/token"
 )
 
 // subjectReads makes the cached read of us-1 (Credentials) and fails t on
@@ -47,59 +43,8 @@ func warmSubject(t testing.TB, s *Store) CacheStats {
 func TestSubjectCacheHotWrites(t *testing.T) {
 	s := open(t)
 	seed(t, s)
-	ctx := t.Context()
-	now := time.Now().UTC().Truncate(time.Millisecond)
-	tests := []struct {
-		name  string
-		write func(i int) error
-	}{
-		{"CreateAccessTokenForChallenge (a login)", func(i int) error {
-			return s.CreateAccessTokenForChallenge(ctx, fmt.Sprintf("ch-login-%d", i), now.Add(time.Hour), &auth.AccessToken{
-				ID: fmt.Sprintf("to-login-%d", i), OrgID: "or-1", UserID: "us-1", Kind: token.KindLogin,
-				CredentialUUID: "cr-1", IsActive: true, ExpiresAt: now.Add(time.Hour), CreatedAt: now})
-		}},
-		{"SpendChallenge", func(i int) error { return s.SpendChallenge(ctx, fmt.Sprintf("ch-%d", i), now.Add(time.Hour)) }},
-		{"SpendActionForChallenge and RecordOutcome (RFC 9421)", func(i int) error {
-			h := sha256.Sum256(fmt.Appendf(nil, "signed %d", i))
-			id := fmt.Sprintf("uj-signed-%d", i)
-			a := &auth.Action{ID: id, TokenHash: h[:], OrgID: "or-1", UserID: "us-1", TokenID: "to-1",
-				CredentialUUID: "cr-1", Method: "POST", Path: "/x", PayloadHash: h[:], ExpiresAt: now.Add(time.Hour), CreatedAt: now}
-			e := &audit.Entry{ID: id, OrgID: "or-1", UserID: "us-1", Username: "admin@example.com", TokenID: "to-1",
-				TokenKind: "Token", CredentialUUID: "cr-1", CredID: "cid-1", CredentialKind: "Key", PublicKey: "pem",
-				Method: "POST", Path: "/x", PayloadHash: h[:], ActionTokenHash: h[:], Challenge: "c", ClientData: "d",
-				Signature: "s", Algorithm: "httpsig:ecdsa-p256-sha256"}
-			if err := s.SpendActionForChallenge(ctx, fmt.Sprintf("hs-%d", i), now.Add(time.Minute), a, e, "/x", now); err != nil {
-				return err
-			}
-			return s.RecordOutcome(ctx, &audit.Outcome{EntryID: id, Status: 200, Time: now})
-		}},
-		{"CreateAction and UseAction", func(i int) error {
-			h := sha256.Sum256(fmt.Appendf(nil, "action %d", i))
-			a := &auth.Action{ID: fmt.Sprintf("uj-%d", i), TokenHash: h[:], OrgID: "or-1", UserID: "us-1", TokenID: "to-1",
-				CredentialUUID: "cr-1", Method: "POST", Path: "/x", PayloadHash: h[:], ExpiresAt: now.Add(time.Hour), CreatedAt: now}
-			if err := s.CreateAction(ctx, a); err != nil {
-				return err
-			}
-			_, err := s.UseAction(ctx, h[:], now)
-			return err
-		}},
-		{"SetRegistrationCode", func(i int) error {
-			return s.SetRegistrationCode(ctx, auth.RegistrationCode{UserID: "us-1", Hash: []byte{byte(i + 1)}, ExpiresAt: now.Add(time.Hour)})
-		}},
-	}
-	for i, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			before := warmSubject(t, s)
-			if err := tt.write(i); err != nil {
-				t.Fatalf("write: %v", err)
-			}
-			subjectReads(t, s)
-			st := s.SubjectCacheStats()
-			if st.Changes != before.Changes || st.Hits != before.Hits+1 {
-				t.Errorf("after %s: %+v, want %d changes and %d hits", tt.name, st, before.Changes, before.Hits+1)
-			}
-		})
-	}
+	checkHotWrites(t, hotWrites(t.Context(), s), func(t testing.TB) CacheStats { return warmSubject(t, s) },
+		func(t testing.TB) { subjectReads(t, s) }, s.SubjectCacheStats)
 }
 
 // TestSubjectCacheCommitOrdering: an answer read while a write
