@@ -60,7 +60,7 @@ func listCredentials(ctx context.Context, st *sql.Stmt, args ...any) ([]*auth.Cr
 
 // tokenCredentialsSQL is prepared once in Open: it runs at every action
 // init and complete of a PAT or service account. (A user's own
-// credentials are read by Credentials, subjectcache.go.) Asking for a
+// credentials are read by Credentials, credcache.go.) Asking for a
 // non-empty token_id lets SQLite use the partial index (and keeps the
 // user's own credentials out when tokenID is empty).
 const tokenCredentialsSQL = `SELECT ` + credentialColumns + ` FROM credentials

@@ -55,7 +55,7 @@ func coalesced(table, columns string, zeros map[string]string) string {
 // UserWithCredentials returns the user of orgID named username and its own
 // credentials, oldest first, in one statement. ErrNotFound when there is no
 // such user. Never from memory: login init's store work must be the same
-// for a known and an unknown name (subjectcache.go, docs/abuse.md).
+// for a known and an unknown name (credcache.go, docs/abuse.md).
 func (s *Store) UserWithCredentials(ctx context.Context, orgID, username string) (*auth.User, []*auth.Credential, error) {
 	_, u, cs, err := loginRead(ctx, s.stmts.userWithCredentials, false, orgID, username)
 	if err == nil && u == nil {
@@ -71,7 +71,7 @@ func (s *Store) UserWithCredentials(ctx context.Context, orgID, username string)
 // returns the user of orgID with id userID and its own credentials, oldest
 // first, in one statement. u is nil when there is no such user. Never from
 // memory: a decoy challenge's answer must cost the store work of a real
-// one's (subjectcache.go, docs/abuse.md).
+// one's (credcache.go, docs/abuse.md).
 func (s *Store) LoginSubject(ctx context.Context, orgID, userID, challengeID string) (bool, *auth.User, []*auth.Credential, error) {
 	spent, u, cs, err := loginRead(ctx, s.stmts.loginSubject, true, orgID, userID, challengeID)
 	return spent, u, cs, wrap("login subject", err)

@@ -42,7 +42,7 @@ func TestPrincipalCacheHotWrites(t *testing.T) {
 	seed(t, s)
 	ctx := t.Context()
 	writes := append(hotWrites(ctx, s),
-		// The sign count is not read by Principal (it is by the subject cache).
+		// The sign count is not read by Principal (it is by the credentials cache).
 		hotWrite{"UpdateSignCount", func(int) error { return s.UpdateSignCount(ctx, "cr-1", 0, 7) }})
 	checkHotWrites(t, writes, func(t testing.TB) CacheStats { return warm(t, s) },
 		func(t testing.TB) { principal(t, s) }, s.PrincipalCacheStats)

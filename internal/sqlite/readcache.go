@@ -16,7 +16,7 @@ import (
 )
 
 // Read caches: the hot reads of the SQLite store (Principal,
-// principalcache.go; the login and signing reads, subjectcache.go) are
+// principalcache.go; the signing credential read, credcache.go) are
 // answered from memory while nothing they read has changed.
 //
 // Why it can be exact. A SQLite database is served by one `signet serve`
@@ -70,8 +70,7 @@ import (
 // export and verify, oidc add/list/remove) do not take the serve lock, and
 // their writes do not pass this process's hook. None of them updates or
 // deletes a row of a watched table today (bootstrap inserts an org and a
-// user, user invite a user: a new user no cached answer can hold, save a
-// "no such user" answer of the login init read, see subjectcache.go; the
+// user, user invite a user: a new user no cached answer can hold; the
 // others write registration codes, signing keys, audit and OIDC tables),
 // and neither do migrations a newer binary might apply beside an older
 // server, as far as this binary knows. As defence in depth an entry also

@@ -58,7 +58,7 @@ type Store struct {
 	gc    *committer    // nil: group commit off (group.go)
 	ckpt  *checkpointer // nil: SQLite checkpoints on the writer (checkpoint.go)
 	pc    *principalCache
-	sc    subjectCaches
+	cc    *credCache
 }
 
 var (
@@ -166,8 +166,8 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	wq.Set("_pragma", "temp_store(memory)")
 	// Its changes to the rows the cached reads read invalidate their
 	// caches (readcache.go).
-	pc, sc := newPrincipalCache(), newSubjectCaches()
-	write, err := openWatched(path+"?"+wq.Encode(), pc.w, sc.w)
+	pc, cc := newPrincipalCache(), newCredCache()
+	write, err := openWatched(path+"?"+wq.Encode(), pc.w, cc.w)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
@@ -178,12 +178,12 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	s := &Store{write: write, pc: pc, sc: sc}
+	s := &Store{write: write, pc: pc, cc: cc}
 	if err := s.migrate(ctx, o.upTo); err != nil {
 		write.Close()
 		return nil, err
 	}
-	for _, w := range []*watch{pc.w, sc.w} {
+	for _, w := range []*watch{pc.w, cc.w} {
 		if err := w.resolve(ctx, write); err != nil {
 			write.Close()
 			return nil, err
@@ -248,7 +248,7 @@ type stmts struct {
 	principal        *sql.Stmt
 	operations       *sql.Stmt
 	permission       *sql.Stmt
-	subject          *sql.Stmt
+	credentials      *sql.Stmt
 	tokenCredentials *sql.Stmt
 	user             *sql.Stmt
 	userByUsername   *sql.Stmt
@@ -281,7 +281,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.principal, s.read, principalSQL},
 		{&s.stmts.operations, s.read, operationsSQL},
 		{&s.stmts.permission, s.read, permissionSQL},
-		{&s.stmts.subject, s.read, subjectSQL},
+		{&s.stmts.credentials, s.read, credentialsSQL},
 		{&s.stmts.tokenCredentials, s.read, tokenCredentialsSQL},
 		{&s.stmts.user, s.read, userSQL},
 		{&s.stmts.userByUsername, s.read, userByUsernameSQL},

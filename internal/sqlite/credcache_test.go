@@ -10,9 +10,9 @@ import (
 	"github.com/signet-auth/signet/internal/auth"
 )
 
-// subjectReads makes the cached read of us-1 (Credentials) and fails t on
+// credentialsRead makes the cached read of us-1 (Credentials) and fails t on
 // an error or an empty answer.
-func subjectReads(t testing.TB, s *Store) []*auth.Credential {
+func credentialsRead(t testing.TB, s *Store) []*auth.Credential {
 	t.Helper()
 	cs, err := s.Credentials(t.Context(), "or-1", "us-1")
 	if err != nil || len(cs) == 0 {
@@ -21,41 +21,41 @@ func subjectReads(t testing.TB, s *Store) []*auth.Credential {
 	return cs
 }
 
-// warmSubject makes the read until it is cached and returns the counters
+// warmCredentials makes the read until it is cached and returns the counters
 // then.
-func warmSubject(t testing.TB, s *Store) CacheStats {
+func warmCredentials(t testing.TB, s *Store) CacheStats {
 	t.Helper()
-	subjectReads(t, s)
-	before := s.SubjectCacheStats()
-	subjectReads(t, s)
-	st := s.SubjectCacheStats()
+	credentialsRead(t, s)
+	before := s.CredentialCacheStats()
+	credentialsRead(t, s)
+	st := s.CredentialCacheStats()
 	if st.Hits != before.Hits+1 {
 		t.Fatalf("the second read was not a hit: %+v then %+v", before, st)
 	}
 	return st
 }
 
-// TestSubjectCacheHotWrites: the writes of every login and signed request
+// TestCredentialCacheHotWrites: the writes of every login and signed request
 // (login token with its spent challenge, a burnt challenge, an RFC 9421
 // spend with its audit entry, its outcome, an action and its use, a
 // registration code) change no row of users or credentials: the next
 // read is a hit.
-func TestSubjectCacheHotWrites(t *testing.T) {
+func TestCredentialCacheHotWrites(t *testing.T) {
 	s := open(t)
 	seed(t, s)
-	checkHotWrites(t, hotWrites(t.Context(), s), func(t testing.TB) CacheStats { return warmSubject(t, s) },
-		func(t testing.TB) { subjectReads(t, s) }, s.SubjectCacheStats)
+	checkHotWrites(t, hotWrites(t.Context(), s), func(t testing.TB) CacheStats { return warmCredentials(t, s) },
+		func(t testing.TB) { credentialsRead(t, s) }, s.CredentialCacheStats)
 }
 
-// TestSubjectCacheCommitOrdering: an answer read while a write
+// TestCredentialCacheCommitOrdering: an answer read while a write
 // transaction is open, after the hook saw its change but before its commit
 // was visible, is never used once the commit returned (the second
 // generation move, watchedConn.IsValid).
-func TestSubjectCacheCommitOrdering(t *testing.T) {
+func TestCredentialCacheCommitOrdering(t *testing.T) {
 	s := open(t, GroupCommit(false))
 	seed(t, s)
 	ctx := t.Context()
-	warmSubject(t, s)
+	warmCredentials(t, s)
 	tx, err := s.write.BeginTx(ctx, nil)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestSubjectCacheCommitOrdering(t *testing.T) {
 	// The hook moved the generation: the next reads go to the database,
 	// see the committed (old) rows and cache them.
 	for range 2 {
-		if cs := subjectReads(t, s); !cs[0].IsActive {
+		if cs := credentialsRead(t, s); !cs[0].IsActive {
 			t.Fatal("an uncommitted change was visible")
 		}
 	}
@@ -82,10 +82,10 @@ func TestSubjectCacheCommitOrdering(t *testing.T) {
 	}
 }
 
-// TestSubjectCacheRacingWrites: readers in many goroutines never see a
+// TestCredentialCacheRacingWrites: readers in many goroutines never see a
 // state older than the last write that returned before their lookup began
 // (run with -race). The writes move the passkey's sign count.
-func TestSubjectCacheRacingWrites(t *testing.T) {
+func TestCredentialCacheRacingWrites(t *testing.T) {
 	s := open(t)
 	seed(t, s)
 	ctx := t.Context()
@@ -105,7 +105,7 @@ func TestSubjectCacheRacingWrites(t *testing.T) {
 		}
 		return nil
 	})
-	if st := s.SubjectCacheStats(); st.Hits == 0 {
+	if st := s.CredentialCacheStats(); st.Hits == 0 {
 		t.Errorf("no hits: %+v", st)
 	}
 }
@@ -120,8 +120,8 @@ func TestLoginReadsUncached(t *testing.T) {
 	s := open(t)
 	seed(t, s)
 	ctx := t.Context()
-	warmSubject(t, s)
-	before := s.SubjectCacheStats()
+	warmCredentials(t, s)
+	before := s.CredentialCacheStats()
 	for range 3 {
 		if _, _, err := s.UserWithCredentials(ctx, "or-1", "admin@example.com"); err != nil {
 			t.Fatalf("UserWithCredentials: %v", err)
@@ -136,15 +136,15 @@ func TestLoginReadsUncached(t *testing.T) {
 			t.Fatalf("LoginSubject(dy-nobody) = %v, %v", u, err)
 		}
 	}
-	if st := s.SubjectCacheStats(); st.Hits != before.Hits || st.Misses != before.Misses {
+	if st := s.CredentialCacheStats(); st.Hits != before.Hits || st.Misses != before.Misses {
 		t.Errorf("the login reads used the cache: %+v, then %+v", before, st)
 	}
 }
 
-// TestSubjectCacheEntries: answers are copies the caller owns, a hit
+// TestCredentialCacheEntries: answers are copies the caller owns, a hit
 // honours a cancelled context, and entries expire after the TTL whatever
 // the generation says (writes by other processes).
-func TestSubjectCacheEntries(t *testing.T) {
+func TestCredentialCacheEntries(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "signet.db")
 	s, err := Open(ctx, path)
@@ -154,12 +154,12 @@ func TestSubjectCacheEntries(t *testing.T) {
 	defer s.Close()
 	seed(t, s)
 	clock := time.Now()
-	s.sc.byID.now = func() time.Time { return clock }
+	s.cc.now = func() time.Time { return clock }
 
-	cs := subjectReads(t, s)
+	cs := credentialsRead(t, s)
 	cs[0].IsActive, cs[0].SignCount, cs[0].PublicKey = false, 99, "mallory's key"
 	cs[0] = &auth.Credential{UUID: "cr-mallory"}
-	if cs := subjectReads(t, s); cs[0].UUID != "cr-1" || !cs[0].IsActive || cs[0].SignCount != 0 || cs[0].PublicKey != "pem" {
+	if cs := credentialsRead(t, s); cs[0].UUID != "cr-1" || !cs[0].IsActive || cs[0].SignCount != 0 || cs[0].PublicKey != "pem" {
 		t.Errorf("a caller's change to its answer reached the cache: %+v", cs[0])
 	}
 
@@ -169,14 +169,15 @@ func TestSubjectCacheEntries(t *testing.T) {
 		t.Errorf("Credentials with a cancelled context (cached): %v", err)
 	}
 
-	// An unknown user id is not cached.
-	before := s.SubjectCacheStats()
+	// An empty answer (no such user, or none of its credentials) is not
+	// cached: a credential another process adds is seen at once.
+	before := s.CredentialCacheStats()
 	for range 2 {
 		if cs, err := s.Credentials(ctx, "or-1", "us-nobody"); err != nil || len(cs) != 0 {
 			t.Fatalf("Credentials(us-nobody) = %v, %v", cs, err)
 		}
 	}
-	if st := s.SubjectCacheStats(); st.Misses != before.Misses+2 {
+	if st := s.CredentialCacheStats(); st.Misses != before.Misses+2 {
 		t.Errorf("unknown id: %+v (before %+v), want 2 misses", st, before)
 	}
 
@@ -187,15 +188,15 @@ func TestSubjectCacheEntries(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer other.Close()
-	subjectReads(t, s)
+	credentialsRead(t, s)
 	if err := other.SetCredentialActive(ctx, "or-1", "us-1", "cr-1", false); err != nil {
 		t.Fatal(err)
 	}
-	if cs := subjectReads(t, s); !cs[0].IsActive {
+	if cs := credentialsRead(t, s); !cs[0].IsActive {
 		t.Fatal("the other store's write was seen at once: the test does not test the TTL")
 	}
 	clock = clock.Add(cacheTTL)
-	if cs := subjectReads(t, s); cs[0].IsActive {
+	if cs := credentialsRead(t, s); cs[0].IsActive {
 		t.Errorf("entry served past the TTL: %+v", cs[0])
 	}
 }
