@@ -164,3 +164,23 @@ func TestHTTPSigGatewayOutcome(t *testing.T) {
 		t.Errorf("another org reads it: %d %s", r.status, r.raw)
 	}
 }
+
+// TestHTTPSigGatewayRevokedSession: an RFC 9421 request's principal and
+// the credentials its signature is checked against are read together
+// (auth.Service.AuthenticateSigner, one store read): a request signed
+// before its session was revoked is refused after, and nothing reaches
+// the upstream.
+func TestHTTPSigGatewayRevokedSession(t *testing.T) {
+	e := newEnv(t, testRoutes)
+	u := e.newUser()
+	e.grant(u, "Orders:Create")
+	const body = `{"item":"book","qty":1}`
+	if r := e.send(e.sigRequest(u, "POST", "/orders", body)); r.status != 200 {
+		t.Fatalf("signed: %d %s", r.status, r.raw)
+	}
+	req := e.sigRequest(u, "POST", "/orders", body)
+	if r := e.do("PUT", "/auth/logout", u.token, nil); r.status != 200 {
+		t.Fatalf("logout: %d %s", r.status, r.raw)
+	}
+	e.refused(t, "signed before logout", e.send(clone(req, body)), e.up.count(), 401, "unauthenticated")
+}
