@@ -88,6 +88,42 @@ func walSpend(t testing.TB, s *Store, n auth.NewOrg) {
 	})
 }
 
+// walDfnsFlow is one Dfns signed request's writes: the action completed
+// (challenge spent, action row and its pending entry), then used with its
+// entry appended, then the upstream's outcome queued.
+func walDfnsFlow(t testing.TB, s *Store, n auth.NewOrg) {
+	now := time.Now()
+	tok := make([]byte, 32)
+	rand.Read(tok)
+	id := benchID(true)
+	pem := "-----BEGIN PUBLIC KEY-----\n" + strings.Repeat("A", 120) + "\n-----END PUBLIC KEY-----\n"
+	cd := base64.RawURLEncoding.EncodeToString(make([]byte, 200))
+	sig := base64.RawURLEncoding.EncodeToString(make([]byte, 72))
+	a := &auth.Action{ID: id, TokenHash: tok, OrgID: n.Org.ID, UserID: n.User.ID, TokenID: "to-1",
+		CredentialUUID: "cr-1", Method: "POST", Path: "/wallets", PayloadHash: tok,
+		ExpiresAt: now.Add(5 * time.Minute), CreatedAt: now}
+	e := &audit.Entry{ID: id, OrgID: n.Org.ID, UserID: n.User.ID, Username: "a@example.com",
+		TokenID: "to-1", TokenKind: "Token", CredentialUUID: "cr-1", CredID: "cid-1",
+		CredentialKind: "Key", PublicKey: pem, Method: "POST", Path: "/wallets",
+		PayloadHash: tok, ActionTokenHash: tok, Challenge: base64.RawURLEncoding.EncodeToString(tok),
+		ClientData: cd, Signature: sig, Algorithm: "ES256"}
+	ch := make([]byte, 16)
+	rand.Read(ch)
+	if err := s.CreateActionForChallenge(t.Context(), "ch-"+base64.RawURLEncoding.EncodeToString(ch), now.Add(5*time.Minute), a, e); err != nil {
+		t.Error(err)
+		return
+	}
+	if _, _, err := s.UseAuditedAction(t.Context(), tok, "/wallets", time.Now()); err != nil {
+		t.Error(err)
+		return
+	}
+	s.QueueOutcome(t.Context(), &audit.Outcome{EntryID: id, Status: 200, Time: time.Now()}, func(err error) {
+		if err != nil {
+			t.Error(err)
+		}
+	})
+}
+
 // walProfile is what n requests from callers goroutines wrote to the WAL.
 type walProfile struct {
 	requests, frames, commits int
@@ -119,7 +155,7 @@ func (p walProfile) String() string {
 // holds a snapshot from before the requests, so no checkpoint copies or
 // restarts it meanwhile. Pages are named after their B-tree by the dbstat
 // virtual table once the requests are done.
-func profileWAL(t *testing.T, s *Store, org auth.NewOrg, path string, callers, n int) walProfile {
+func profileWAL(t *testing.T, s *Store, org auth.NewOrg, path string, callers, n int, request func(testing.TB, *Store, auth.NewOrg)) walProfile {
 	t.Helper()
 	ctx := t.Context()
 	if _, err := s.write.ExecContext(ctx, "PRAGMA wal_checkpoint(TRUNCATE)"); err != nil {
@@ -147,7 +183,7 @@ func profileWAL(t *testing.T, s *Store, org auth.NewOrg, path string, callers, n
 	for g := range callers {
 		wg.Go(func() {
 			for i := g; i < n; i += callers {
-				walSpend(t, s, org)
+				request(t, s, org)
 			}
 		})
 	}
@@ -242,7 +278,7 @@ func TestWALPagesPerRequest(t *testing.T) {
 	own := map[string]bool{"spent_challenges": true, "audit_entries": true, "sqlite_autoindex_audit_entries_1": true,
 		"sqlite_autoindex_audit_entries_2": true, "audit_entries_by_time": true, "audit_outcomes": true, "page": true}
 	for _, callers := range []int{1, 16} {
-		p := profileWAL(t, s, org, path, callers, 240)
+		p := profileWAL(t, s, org, path, callers, 240, walSpend)
 		t.Logf("%d callers: %v", callers, p)
 		for k := range p.byTree {
 			if tree, _, _ := strings.Cut(k, " "); !own[tree] {
@@ -251,6 +287,35 @@ func TestWALPagesPerRequest(t *testing.T) {
 		}
 		if perReq := float64(p.frames) / float64(p.requests); callers == 1 && perReq > 8.6 {
 			t.Errorf("one caller: %.2f frames per request; want at most 8.6", perReq)
+		}
+	}
+}
+
+// TestWALPagesDfnsFlow prints what the Dfns flow's two commits write to the
+// WAL, by B-tree (go test -v; docs/performance.md, "walpages"), and fails
+// when one flow writes a B-tree that is not its own.
+func TestWALPagesDfnsFlow(t *testing.T) {
+	path := t.TempDir() + "/signet.db"
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	org := seed(t, s)
+	for range 500 {
+		walDfnsFlow(t, s, org)
+	}
+	own := map[string]bool{"spent_challenges": true, "actions": true, "sqlite_autoindex_actions_1": true,
+		"sqlite_autoindex_actions_2": true, "actions_by_expiry": true, "action_evidence": true,
+		"sqlite_autoindex_action_evidence_1": true, "audit_entries": true, "sqlite_autoindex_audit_entries_1": true,
+		"sqlite_autoindex_audit_entries_2": true, "audit_entries_by_time": true, "audit_outcomes": true, "page": true}
+	for _, callers := range []int{1, 16} {
+		p := profileWAL(t, s, org, path, callers, 160, walDfnsFlow)
+		t.Logf("%d callers: %v", callers, p)
+		for k := range p.byTree {
+			if tree, _, _ := strings.Cut(k, " "); !own[tree] {
+				t.Errorf("%d callers: %d frames of %s; want none", callers, p.byTree[k], k)
+			}
 		}
 	}
 }
