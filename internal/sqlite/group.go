@@ -80,17 +80,42 @@ type committer struct {
 
 	commits atomic.Int64 // transactions committed, for tests
 
+	// The statements that fence each work of a batch, prepared once on
+	// db: as text, each batch of n works parsed 2n of them again (the
+	// driver prepares and finalizes every statement it execs).
+	savepoint, rollbackTo, release *sql.Stmt
+
 	// afterCommit, unless nil, is called after each commit, between two
 	// batches (the checkpointer's, checkpoint.go).
 	afterCommit func()
 }
 
 // newCommitter starts a committer on db; afterCommit may be nil.
-func newCommitter(db *sql.DB, afterCommit func()) *committer {
+func newCommitter(ctx context.Context, db *sql.DB, afterCommit func()) (*committer, error) {
 	c := &committer{db: db, afterCommit: afterCommit, reqs: make(chan *groupReq, maxBatch), later: make(chan *groupReq, 4*maxBatch),
 		quit: make(chan struct{}), exited: make(chan struct{})}
+	for _, p := range []struct {
+		st    **sql.Stmt
+		query string
+	}{{&c.savepoint, "SAVEPOINT work"}, {&c.rollbackTo, "ROLLBACK TO work"}, {&c.release, "RELEASE work"}} {
+		st, err := db.PrepareContext(ctx, p.query)
+		if err != nil {
+			c.closeStmts()
+			return nil, fmt.Errorf("sqlite: group commit: %w", err)
+		}
+		*p.st = st
+	}
 	go c.loop()
-	return c
+	return c, nil
+}
+
+// closeStmts closes the statements newCommitter prepared.
+func (c *committer) closeStmts() {
+	for _, st := range []*sql.Stmt{c.savepoint, c.rollbackTo, c.release} {
+		if st != nil {
+			st.Close()
+		}
+	}
 }
 
 // do runs fn in the next batch and returns its error, or the batch's.
@@ -159,6 +184,7 @@ func (c *committer) close() {
 	c.mu.Unlock()
 	close(c.quit) // no send can start now; the ones done are in reqs
 	<-c.exited
+	c.closeStmts()
 }
 
 func (c *committer) loop() {
@@ -244,17 +270,17 @@ func (c *committer) run(batch []*groupReq) {
 			errs[i] = err
 			continue
 		}
-		if _, err := tx.ExecContext(ctx, "SAVEPOINT work"); err != nil {
+		if _, err := tx.StmtContext(ctx, c.savepoint).ExecContext(ctx); err != nil {
 			tx.Rollback()
 			fail(err)
 			return
 		}
 		errs[i] = r.fn(context.WithoutCancel(r.ctx), tx)
 		if errs[i] != nil {
-			_, err = tx.ExecContext(ctx, "ROLLBACK TO work")
+			_, err = tx.StmtContext(ctx, c.rollbackTo).ExecContext(ctx)
 		}
 		if err == nil {
-			_, err = tx.ExecContext(ctx, "RELEASE work")
+			_, err = tx.StmtContext(ctx, c.release).ExecContext(ctx)
 		}
 		if err != nil {
 			// SQLite dropped the whole transaction (an I/O error, a

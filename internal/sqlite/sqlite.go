@@ -216,7 +216,10 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		if s.ckpt != nil {
 			after = s.ckpt.committed
 		}
-		s.gc = newCommitter(write, after)
+		if s.gc, err = newCommitter(ctx, write, after); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	return s, nil
 }
