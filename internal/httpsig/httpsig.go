@@ -212,6 +212,9 @@ func Base(m *Message, s *Signature) ([]byte, error) {
 	// The values first, then one buffer of the base's exact length: the
 	// base was built in a strings.Builder and copied to []byte, with a
 	// strconv.Quote per component (docs/performance.md, "cpucut").
+	if len(s.Components) > maxComponents { // Parse refuses more; a Signature made otherwise too
+		return nil, errorf("at most %d covered components", maxComponents)
+	}
 	var vs [maxComponents]string
 	n := len(`"@signature-params": `) + len(s.Params)
 	for i, c := range s.Components {
