@@ -270,3 +270,56 @@ func TestEntryHashStable(t *testing.T) {
 		t.Fatal("the target is not covered by the hash")
 	}
 }
+
+// TestEntryHashPinned pins the hash of one entry of each encoding (v1, v2
+// with every optional field, v3, and the zero entry) to what signet
+// computed at fa0dcb5, before ComputeHash stopped copying each field: the
+// chain bytes must not move.
+func TestEntryHashPinned(t *testing.T) {
+	base := func() *audit.Entry {
+		return &audit.Entry{ID: "uj-1", OrgID: "or-1", Seq: 7, Time: time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.UTC),
+			UserID: "us-1", Username: "u", TokenID: "to-1", TokenKind: "Token", CredentialUUID: "cr-1", CredID: "c",
+			CredentialKind: "Key", PublicKey: "pem", Method: "DELETE", Path: "/x/1", Query: "a=1",
+			PayloadHash: []byte{1, 2}, ActionTokenHash: []byte{3}, Challenge: "ch", ClientData: "cd", Signature: "sig",
+			PrevHash: []byte{9}}
+	}
+	v2 := base()
+	v2.Target = "/x/1?a=1"
+	v2.RPID, v2.AuthenticatorData, v2.UserHandle, v2.Algorithm = "rp", "ad", "uh", "httpsig:ecdsa-p256-sha256"
+	v3 := base()
+	v3.Target, v3.Kind, v3.Detail = "/t", "approval", "detail"
+	v3.Time = time.Date(2026, 12, 4, 20, 0, 0, 123e6, time.FixedZone("x", 3600))
+	for _, tc := range []struct {
+		name string
+		e    *audit.Entry
+		want string
+	}{
+		{"v1", base(), "a2cbf75b1d27793024207311246b6e6a1bbb9d4da438bebfd74140397e32d197"},
+		{"v2", v2, "15648556b635819f23daa7705256d85280fdf2bab9f0ded9dd486613bc15ea11"},
+		{"v3", v3, "ffd9d4be286ec00c9d38782a6ae71b1837b588c9efb3d5f496ad0cabd3133fa8"},
+		{"zero", &audit.Entry{}, "27b49d9403c3b85d7ce996a69b538aa63ae280fd05749dab740e220314636c53"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := hex.EncodeToString(tc.e.ComputeHash()); got != tc.want {
+				t.Fatalf("hash = %s, want %s", got, tc.want)
+			}
+		})
+	}
+}
+
+// BenchmarkComputeHash is the hash of an RFC 9421 request's entry (a
+// signature base of ~600 bytes, a PEM key): computed in the store's
+// writer turn, once per signed request.
+func BenchmarkComputeHash(b *testing.B) {
+	e := &audit.Entry{ID: "uj-0123456789-abcdefghijklmnop", OrgID: "or-1234-5678-9abcdefghijklmno", Seq: 123456,
+		Time: time.Date(2026, 12, 4, 20, 0, 0, 123e6, time.UTC), UserID: "us-1234-5678-9abcdefghijklmno", Username: "load@example.com",
+		TokenID: "to-1234-5678-9abcdefghijklmno", TokenKind: "Token", CredentialUUID: "cr-1234-5678-9abcdefghijklmno",
+		CredID: "Y2ktMXR2OXEtc2Y2MXQtOXB0cjh0ZGlzbXVuZWFx", CredentialKind: "Key", PublicKey: strings.Repeat("k", 178),
+		Method: "POST", Path: "/orders", PayloadHash: make([]byte, 32), ActionTokenHash: make([]byte, 32),
+		Challenge: strings.Repeat("n", 32), Target: "/orders", ClientData: strings.Repeat("c", 800),
+		Signature: strings.Repeat("s", 86), Algorithm: "httpsig:ecdsa-p256-sha256", PrevHash: make([]byte, 32)}
+	b.ReportAllocs()
+	for b.Loop() {
+		e.ComputeHash()
+	}
+}

@@ -23,7 +23,7 @@ func ContentDigest(body []byte) string {
 // least one must be present. Members of other algorithms are refused: a
 // digest nobody checked would be covered by the signature all the same.
 func CheckContentDigest(lines []string, body []byte) error {
-	d, err := dictionaryLines("Content-Digest", lines)
+	d, _, err := dictionaryLines("Content-Digest", lines)
 	if err != nil {
 		return err
 	}

@@ -84,11 +84,11 @@ func Present(h http.Header) bool {
 //     repeated (section 2.5 step 1.1), the known parameters of the right
 //     type and none other.
 func Parse(h http.Header) (*Signature, error) {
-	in, err := dictionary(h, "Signature-Input")
+	in, input, err := dictionary(h, "Signature-Input")
 	if err != nil {
 		return nil, err
 	}
-	sg, err := dictionary(h, "Signature")
+	sg, _, err := dictionary(h, "Signature")
 	if err != nil {
 		return nil, err
 	}
@@ -158,38 +158,38 @@ func Parse(h http.Header) (*Signature, error) {
 			return nil, errorf("signature parameter %q has the wrong type", k)
 		}
 	}
-	d := httpsfv.NewDictionary()
-	d.Add(label, il)
-	ser, err := httpsfv.Marshal(d)
-	if err != nil {
-		return nil, &Error{Msg: "Signature-Input cannot be serialized", Err: err}
-	}
-	s.Params = strings.TrimPrefix(ser, label+"=")
+	// The field is the canonical serialization of a Dictionary of one
+	// member (dictionary checked it), label=(components);params: the
+	// serialized parameters are the field after "label=", with no second
+	// serialization.
+	s.Params = input[len(label)+1:]
 	return s, nil
 }
 
-// dictionary parses the field name of h as one canonical Dictionary.
-func dictionary(h http.Header, name string) (*httpsfv.Dictionary, error) {
+// dictionary parses the field name of h as one canonical Dictionary, and
+// returns it with the field's value (its lines joined), which is its
+// canonical serialization.
+func dictionary(h http.Header, name string) (*httpsfv.Dictionary, string, error) {
 	return dictionaryLines(name, h.Values(name))
 }
 
-func dictionaryLines(name string, lines []string) (*httpsfv.Dictionary, error) {
+func dictionaryLines(name string, lines []string) (*httpsfv.Dictionary, string, error) {
 	if len(lines) == 0 {
-		return nil, errorf("%s is missing", name)
+		return nil, "", errorf("%s is missing", name)
 	}
 	joined := strings.Join(lines, ", ")
 	if len(joined) > MaxFieldLen {
-		return nil, errorf("%s is longer than %d bytes", name, MaxFieldLen)
+		return nil, "", errorf("%s is longer than %d bytes", name, MaxFieldLen)
 	}
 	d, err := httpsfv.UnmarshalDictionary([]string{joined})
 	if err != nil {
-		return nil, &Error{Msg: name + " is not a structured-field dictionary", Err: err}
+		return nil, "", &Error{Msg: name + " is not a structured-field dictionary", Err: err}
 	}
 	canon, err := httpsfv.Marshal(d)
 	if err != nil || canon != joined {
-		return nil, errorf("%s must be in canonical structured-field form, each label and parameter once", name)
+		return nil, "", errorf("%s must be in canonical structured-field form, each label and parameter once", name)
 	}
-	return d, nil
+	return d, joined, nil
 }
 
 // Message is what a signature base is built from: a request (Method and
@@ -209,8 +209,15 @@ type Message struct {
 // fields: every line of the field, trimmed, joined with ", " (section
 // 2.1). A component the message lacks is an error (section 2.5 step 2.4).
 func Base(m *Message, s *Signature) ([]byte, error) {
-	var b strings.Builder
-	for _, c := range s.Components {
+	// The values first, then one buffer of the base's exact length: the
+	// base was built in a strings.Builder and copied to []byte, with a
+	// strconv.Quote per component (docs/performance.md, "cpucut").
+	if len(s.Components) > maxComponents { // Parse refuses more; a Signature made otherwise too
+		return nil, errorf("at most %d covered components", maxComponents)
+	}
+	var vs [maxComponents]string
+	n := len(`"@signature-params": `) + len(s.Params)
+	for i, c := range s.Components {
 		v, err := component(m, c)
 		if err != nil {
 			return nil, err
@@ -218,21 +225,45 @@ func Base(m *Message, s *Signature) ([]byte, error) {
 		if strings.ContainsAny(v, "\r\n") {
 			return nil, errorf("component %q holds a line break", c)
 		}
-		b.WriteString(strconv.Quote(c)) // lower-case token characters: the sf-string form
-		b.WriteString(": ")
-		b.WriteString(v)
-		b.WriteByte('\n')
+		vs[i] = v
+		n += len(c) + 2 + len(": ") + len(v) + 1
 	}
-	b.WriteString(`"@signature-params": `)
-	b.WriteString(s.Params)
-	return []byte(b.String()), nil
+	b := make([]byte, 0, n)
+	for i, c := range s.Components {
+		b = appendSFString(b, c)
+		b = append(b, ": "...)
+		b = append(b, vs[i]...)
+		b = append(b, '\n')
+	}
+	b = append(b, `"@signature-params": `...)
+	b = append(b, s.Params...)
+	return b, nil
+}
+
+// appendSFString appends the component name c as an sf-string (RFC 8941
+// section 3.3.3): in quotes, with '"' and '\\' escaped. Parse accepts
+// only names it read as sf-strings, printable ASCII, for which this is
+// what strconv.Quote gave; anything else is quoted by strconv.Quote as
+// before.
+func appendSFString(b []byte, c string) []byte {
+	for i := 0; i < len(c); i++ {
+		if c[i] < 0x20 || c[i] >= 0x7f || c[i] == '"' || c[i] == '\\' {
+			return strconv.AppendQuote(b, c)
+		}
+	}
+	b = append(b, '"')
+	b = append(b, c...)
+	return append(b, '"')
 }
 
 func component(m *Message, name string) (string, error) {
 	if !strings.HasPrefix(name, "@") {
 		lines := m.Header.Values(name)
-		if len(lines) == 0 {
+		switch len(lines) {
+		case 0:
 			return "", errorf("covered header field %q is missing", name)
+		case 1:
+			return strings.Trim(lines[0], " \t"), nil
 		}
 		vs := make([]string, len(lines))
 		for i, l := range lines {
@@ -346,8 +377,14 @@ const (
 // AuthorizationDigest returns the marker that stands for the
 // authorization field value v in a stored signature base.
 func AuthorizationDigest(v string) string {
-	h := sha256.Sum256([]byte(v))
-	return digestMarker + base64.StdEncoding.EncodeToString(h[:]) + ":"
+	return string(appendAuthorizationDigest(nil, []byte(v)))
+}
+
+func appendAuthorizationDigest(b, v []byte) []byte {
+	h := sha256.Sum256(v)
+	b = append(b, digestMarker...)
+	b = base64.StdEncoding.AppendEncode(b, h[:])
+	return append(b, ':')
 }
 
 // DigestAuthorization returns base with the value of every covered
@@ -357,26 +394,43 @@ func AuthorizationDigest(v string) string {
 // guessing), but whoever holds the token can put it back
 // (RestoreAuthorization) and check the signature again.
 func DigestAuthorization(base []byte) ([]byte, bool) {
-	lines := bytes.Split(base, []byte("\n"))
+	// One pass into one buffer (a marker is 54 bytes, a bearer token
+	// longer: the base's length is room enough for the usual one line).
+	out := make([]byte, 0, len(base)+64)
 	found := false
-	for i, l := range lines {
-		if v, ok := bytes.CutPrefix(l, []byte(authLinePrefix)); ok && !IsDigestMarker(string(v)) {
-			lines[i] = []byte(authLinePrefix + AuthorizationDigest(string(v)))
+	for rest := base; ; {
+		l, next, more := bytes.Cut(rest, []byte("\n"))
+		if v, ok := bytes.CutPrefix(l, []byte(authLinePrefix)); ok && !isDigestMarker(v) {
+			out = appendAuthorizationDigest(append(out, authLinePrefix...), v)
 			found = true
+		} else {
+			out = append(out, l...)
 		}
+		if !more {
+			return out, found
+		}
+		out = append(out, '\n')
+		rest = next
 	}
-	return bytes.Join(lines, []byte("\n")), found
 }
 
 // IsDigestMarker reports whether v has the form of an AuthorizationDigest
 // marker.
 func IsDigestMarker(v string) bool {
-	d, ok := strings.CutPrefix(v, digestMarker)
-	if !ok || !strings.HasSuffix(d, ":") {
+	return isDigestMarker([]byte(v))
+}
+
+func isDigestMarker(v []byte) bool {
+	d, ok := bytes.CutPrefix(v, []byte(digestMarker))
+	if !ok || !bytes.HasSuffix(d, []byte(":")) {
 		return false
 	}
-	raw, err := base64.StdEncoding.DecodeString(strings.TrimSuffix(d, ":"))
-	return err == nil && len(raw) == sha256.Size
+	var raw [sha256.Size + 3]byte
+	if base64.StdEncoding.DecodedLen(len(d)-1) > len(raw) {
+		return false
+	}
+	n, err := base64.StdEncoding.Decode(raw[:], d[:len(d)-1])
+	return err == nil && n == sha256.Size
 }
 
 // DigestedAuthorization returns the markers of the authorization fields a

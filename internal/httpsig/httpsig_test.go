@@ -249,6 +249,15 @@ func TestBaseRefuses(t *testing.T) {
 	if _, err := Base(&Message{Method: "GET", URL: u, Header: h}, &Signature{Components: []string{"x"}}); err == nil {
 		t.Error("Base accepted a line break")
 	}
+	// More components than Parse accepts, in a Signature made otherwise:
+	// an error, not a panic.
+	many := make([]string, maxComponents+1)
+	for i := range many {
+		many[i] = "@method"
+	}
+	if _, err := Base(&Message{Method: "GET", URL: u, Header: h}, &Signature{Components: many}); err == nil {
+		t.Error("Base accepted more than maxComponents components")
+	}
 }
 
 // TestDerived checks each derived component of a request.
