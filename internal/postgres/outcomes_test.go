@@ -2,11 +2,14 @@ package postgres
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/signet-auth/signet/internal/audit"
 	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/postgres/pgtest"
 )
 
 func entryFor(a *auth.Action) *audit.Entry {
@@ -99,4 +102,47 @@ func TestOutcomePutBack(t *testing.T) {
 	if spent, err := s.ChallengeSpent(ctx, "ch-2"); err != nil || spent {
 		t.Errorf("ChallengeSpent(ch-2) = %v, %v after a rolled back spend", spent, err)
 	}
+}
+
+// TestOutcomePlannedOnce: the statement that records an outcome is planned
+// once per connection, not on every execution. Its plan must not depend
+// on its arguments, so that PostgreSQL switches to its generic plan after
+// the five custom plans it tries first (plan_cache_mode auto); the array
+// form it replaced was planned anew every time (outcomeSQL). Counted by
+// the server, in pg_prepared_statements, on a pool of one connection.
+func TestOutcomePlannedOnce(t *testing.T) {
+	s, err := Open(t.Context(), withParam(pgtest.URL(t), "pool_max_conns=1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	newFixture(t, s, "a")
+	s.oq.wait = time.Hour
+	ctx := t.Context()
+	const n = 12
+	for i := range n + 1 {
+		a := action(fmt.Sprint(i), t0.Add(time.Hour))
+		// Each spend carries the outcome of the one before it.
+		if err := s.SpendActionForChallenge(ctx, "ch-"+a.ID, t0.Add(time.Minute), a, entryFor(a), "/x", t0); err != nil {
+			t.Fatal(err)
+		}
+		s.QueueOutcome(ctx, &audit.Outcome{EntryID: a.ID, Status: 200, Time: t0}, func(error) {})
+	}
+	var generic, custom int64
+	err = s.pool.QueryRow(ctx, `SELECT generic_plans, custom_plans FROM pg_prepared_statements WHERE statement = $1`,
+		outcomeSQL).Scan(&generic, &custom)
+	if err != nil {
+		t.Fatalf("the outcome statement among the connection's prepared statements: %v", err)
+	}
+	if generic+custom != n || custom > 5 {
+		t.Errorf("outcome statement: %d generic and %d custom plans for %d executions, want at most 5 custom", generic, custom, n)
+	}
+}
+
+// withParam adds a query parameter to a postgres:// URL.
+func withParam(url, param string) string {
+	if strings.Contains(url, "?") {
+		return url + "&" + param
+	}
+	return url + "?" + param
 }

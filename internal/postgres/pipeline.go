@@ -64,10 +64,10 @@ func (s *Store) twoTrips(ctx context.Context, sql string, args []any, scan func(
 func (s *Store) commitWithOutcomes(ctx context.Context, conn *pgxpool.Conn, b *pgx.Batch, n int) error {
 	outcomes, settled := s.oq.take()
 	if outcomes != nil {
-		b.Queue(outcomesSQL, outcomesArgs(outcomes)...)
+		queueOutcomes(b, outcomes)
 	}
 	b.Queue("COMMIT")
-	var oerrs []error
+	var missed []int
 	tag, err := func() (pgconn.CommandTag, error) {
 		br := conn.SendBatch(ctx, b)
 		defer br.Close()
@@ -77,11 +77,8 @@ func (s *Store) commitWithOutcomes(ctx context.Context, conn *pgxpool.Conn, b *p
 			}
 		}
 		if outcomes != nil {
-			rows, err := br.Query()
-			if err != nil {
-				return pgconn.CommandTag{}, err
-			}
-			if oerrs, err = readOutcomes(rows, len(outcomes)); err != nil {
+			var err error
+			if missed, err = readOutcomes(br, outcomes); err != nil {
 				return pgconn.CommandTag{}, err
 			}
 		}
@@ -100,7 +97,7 @@ func (s *Store) commitWithOutcomes(ctx context.Context, conn *pgxpool.Conn, b *p
 		if err != nil {
 			s.oq.putBack(outcomes, settled)
 		} else {
-			s.oq.settle(outcomes, settled, oerrs)
+			s.oq.settle(outcomes, settled, judgeOutcomes(ctx, conn, outcomes, missed))
 		}
 	}
 	return err

@@ -30,8 +30,7 @@ const principalSignersSQL = `SELECT ` + principalColumns + `,
 			UNION ALL
 			SELECT ` + credentialColumns + ` FROM credentials
 				WHERE t.kind <> 'Token' AND org_id = $1 AND token_id = $2 AND token_id <> ''
-		) s ON true
-		WHERE t.org_id = $1 AND t.id = $2
+		) s ON true` + principalWhere + `
 		ORDER BY s.created_at, s.uuid`
 
 // PrincipalSigners reads the token's PrincipalState (as Principal) and the

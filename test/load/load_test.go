@@ -364,3 +364,19 @@ func TestOpensNoDatabase(t *testing.T) {
 		}
 	}
 }
+
+// TestTLSNote: the output says whether signet's connections to PostgreSQL
+// were encrypted as the URL asked, or left to pgx's default.
+func TestTLSNote(t *testing.T) {
+	tests := []struct{ dsn, want string }{
+		{"postgres://postgres@127.0.0.1:5432/test", "PostgreSQL: the URL sets no sslmode, so signet's connections use TLS"},
+		{"postgres://postgres@127.0.0.1:5432/test?search_path=x", "PostgreSQL: the URL sets no sslmode"},
+		{"postgres://postgres@127.0.0.1:5432/test?sslmode=disable", "PostgreSQL: sslmode=disable (set by the URL)"},
+		{"postgres://postgres@127.0.0.1:5432/test?sslmode=verify-full&search_path=x", "PostgreSQL: sslmode=verify-full (set by the URL)"},
+	}
+	for _, tt := range tests {
+		if got := tlsNote(tt.dsn); !strings.HasPrefix(got, tt.want) {
+			t.Errorf("tlsNote(%q) = %q, want it to start with %q", tt.dsn, got, tt.want)
+		}
+	}
+}

@@ -338,6 +338,9 @@ func printMatrix(out io.Writer, o matrixOptions, e *env, cs []cell, results [][]
 		o.duration, o.warmup, o.rounds)
 	fmt.Fprintf(out, "signet: `signet serve` in a child process per store, gateway mode, log level %s; upstream and plain proxy each in a child process of its own\n", o.logLevel)
 	fmt.Fprintf(out, "%s\n", rateLimitNote(e.rateOff))
+	if o.postgres != "" {
+		fmt.Fprintln(out, tlsNote(o.postgres))
+	}
 	if e.loadStart != "" {
 		fmt.Fprintf(out, "machine load average (1, 5, 15 min): %s when the rounds began, %s when they ended\n", e.loadStart, e.loadEnd)
 	}

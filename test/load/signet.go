@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -90,6 +91,23 @@ func serveUsage(ctx context.Context, bin string) string {
 // ("  -name" or "  -name type" at the start of a line; not "-name-suffix").
 func listsFlag(usage, name string) bool {
 	return regexp.MustCompile(`(?m)^\s*--?` + regexp.QuoteMeta(name) + `(\s|=|$)`).MatchString(usage)
+}
+
+// tlsNote says, for the output, whether signet's connections to the
+// PostgreSQL at dsn are encrypted: a URL without sslmode lets pgx
+// negotiate TLS (its default, prefer) whenever the server offers it, on
+// loopback too, and every round trip then costs a TLS record each way.
+// The run measures the URL as the operator wrote it; the note says so.
+func tlsNote(dsn string) string {
+	u, err := url.Parse(dsn)
+	if err != nil {
+		return ""
+	}
+	if m := u.Query().Get("sslmode"); m != "" {
+		return "PostgreSQL: sslmode=" + m + " (set by the URL)"
+	}
+	return "PostgreSQL: the URL sets no sslmode, so signet's connections use TLS when the server offers it (pgx's default, prefer), " +
+		"also on loopback: a few microseconds of CPU per round trip on each side (docs/performance.md, pgdfns); add sslmode=disable to measure without"
 }
 
 // rateLimitNote says, for the output, how the run treated rate limits.
