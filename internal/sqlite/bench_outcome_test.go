@@ -2,14 +2,11 @@ package sqlite
 
 import (
 	"crypto/rand"
-	"encoding/base64"
 	"fmt"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/signet-auth/signet/internal/audit"
-	"github.com/signet-auth/signet/internal/auth"
 )
 
 // BenchmarkSpendWithOutcome is the store's whole share of an RFC 9421
@@ -29,9 +26,6 @@ func BenchmarkSpendWithOutcome(b *testing.B) {
 func benchSpendWithOutcome(b *testing.B, parallel bool) {
 	s := open(b)
 	n := seed(b, s)
-	pem := "-----BEGIN PUBLIC KEY-----\n" + strings.Repeat("A", 120) + "\n-----END PUBLIC KEY-----\n"
-	base := base64.RawURLEncoding.EncodeToString(make([]byte, 420))
-	sig := base64.RawURLEncoding.EncodeToString(make([]byte, 64))
 	b.SetParallelism(8) // 16 callers at GOMAXPROCS=2
 	b.ReportAllocs()
 	cpu0, io0 := cpuTime(), procIO()
@@ -42,14 +36,7 @@ func benchSpendWithOutcome(b *testing.B, parallel bool) {
 			th := make([]byte, 32)
 			rand.Read(th)
 			id := benchID(true)
-			a := &auth.Action{ID: id, TokenHash: th, OrgID: n.Org.ID, UserID: n.User.ID, TokenID: "to-1",
-				CredentialUUID: "cr-1", Method: "POST", Path: "/wallets", PayloadHash: th,
-				ExpiresAt: now.Add(time.Hour), CreatedAt: now}
-			e := &audit.Entry{ID: id, OrgID: n.Org.ID, UserID: n.User.ID, Username: "a@example.com",
-				TokenID: "to-1", TokenKind: "Token", CredentialUUID: "cr-1", CredID: "cid-1",
-				CredentialKind: "Key", PublicKey: pem, Method: "POST", Path: "/wallets",
-				PayloadHash: th, ActionTokenHash: th, Challenge: base64.RawURLEncoding.EncodeToString(th),
-				ClientData: base, Signature: sig, Algorithm: "httpsig:ecdsa-p256-sha256"}
+			a, e := fakeSigned(n, id, th, now, time.Hour, httpsigAlg, httpsigBase, httpsigSig)
 			if err := s.SpendActionForChallenge(b.Context(), fmt.Sprintf("hs-%x", th), now.Add(time.Minute), a, e, "/wallets", now); err != nil {
 				b.Error(err)
 				return

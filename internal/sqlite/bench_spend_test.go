@@ -29,9 +29,6 @@ func BenchmarkSpendActionForChallenge(b *testing.B) {
 			b.Run(string(mode)+"/ids="+ids, func(b *testing.B) {
 				s := open(b, Synchronous(mode))
 				n := seed(b, s)
-				pem := "-----BEGIN PUBLIC KEY-----\n" + strings.Repeat("A", 120) + "\n-----END PUBLIC KEY-----\n"
-				base := base64.RawURLEncoding.EncodeToString(make([]byte, 420))
-				sig := base64.RawURLEncoding.EncodeToString(make([]byte, 64))
 				var next atomic.Int64
 				b.SetParallelism(8) // 16 callers at GOMAXPROCS=2
 				b.ReportAllocs()
@@ -44,14 +41,7 @@ func BenchmarkSpendActionForChallenge(b *testing.B) {
 						th := make([]byte, 32)
 						rand.Read(th)
 						id := benchID(ids == "ordered")
-						a := &auth.Action{ID: id, TokenHash: th, OrgID: n.Org.ID, UserID: n.User.ID, TokenID: "to-1",
-							CredentialUUID: "cr-1", Method: "POST", Path: "/wallets", PayloadHash: th,
-							ExpiresAt: now.Add(time.Hour), CreatedAt: now}
-						e := &audit.Entry{ID: id, OrgID: n.Org.ID, UserID: n.User.ID, Username: "a@example.com",
-							TokenID: "to-1", TokenKind: "Token", CredentialUUID: "cr-1", CredID: "cid-1",
-							CredentialKind: "Key", PublicKey: pem, Method: "POST", Path: "/wallets",
-							PayloadHash: th, ActionTokenHash: th, Challenge: base64.RawURLEncoding.EncodeToString(th),
-							ClientData: base, Signature: sig, Algorithm: "httpsig:ecdsa-p256-sha256"}
+						a, e := fakeSigned(n, id, th, now, time.Hour, httpsigAlg, httpsigBase, httpsigSig)
 						nonce := fmt.Sprintf("hs-%x", th)
 						if err := s.SpendActionForChallenge(b.Context(), nonce, now.Add(time.Minute), a, e, "/wallets", now); err != nil {
 							b.Error(err)
@@ -74,6 +64,38 @@ func BenchmarkSpendActionForChallenge(b *testing.B) {
 
 // benchID makes an action id as internal/auth does: random (newID, before
 // sigperf) or time-ordered (newActionID).
+// benchPEM is a public key of the size a P-256 PEM has, for fake entries.
+var benchPEM = "-----BEGIN PUBLIC KEY-----\n" + strings.Repeat("A", 120) + "\n-----END PUBLIC KEY-----\n"
+
+// fakeSigned is one signed request's action and audit entry as the
+// gateway and the API build them, of n's org and user, with fields of a
+// real entry's size: id is both their ids, th the action token's hash and
+// the payload's, the action expires ttl after now, alg names the
+// signature, and the signed bytes (clientData: the RFC 9421 signature base
+// or the WebAuthn/Key client data) and the signature are signed and sig
+// bytes long before encoding.
+func fakeSigned(n auth.NewOrg, id string, th []byte, now time.Time, ttl time.Duration, alg string, signed, sig int) (*auth.Action, *audit.Entry) {
+	a := &auth.Action{ID: id, TokenHash: th, OrgID: n.Org.ID, UserID: n.User.ID, TokenID: "to-1",
+		CredentialUUID: "cr-1", Method: "POST", Path: "/wallets", PayloadHash: th,
+		ExpiresAt: now.Add(ttl), CreatedAt: now}
+	e := &audit.Entry{ID: id, OrgID: n.Org.ID, UserID: n.User.ID, Username: "a@example.com",
+		TokenID: "to-1", TokenKind: "Token", CredentialUUID: "cr-1", CredID: "cid-1",
+		CredentialKind: "Key", PublicKey: benchPEM, Method: "POST", Path: "/wallets",
+		PayloadHash: th, ActionTokenHash: th, Challenge: base64.RawURLEncoding.EncodeToString(th),
+		ClientData: base64.RawURLEncoding.EncodeToString(make([]byte, signed)),
+		Signature:  base64.RawURLEncoding.EncodeToString(make([]byte, sig)), Algorithm: alg}
+	return a, e
+}
+
+// httpsigAlg, httpsigBase and httpsigSig are an RFC 9421 request's
+// algorithm as an entry records it and its signature base's and
+// signature's sizes, for fakeSigned.
+const (
+	httpsigAlg  = "httpsig:ecdsa-p256-sha256"
+	httpsigBase = 420
+	httpsigSig  = 64
+)
+
 func benchID(ordered bool) string {
 	t := []byte(strings.ToLower(rand.Text()))
 	if ordered {

@@ -63,17 +63,7 @@ func walSpend(t testing.TB, s *Store, n auth.NewOrg) {
 	th := make([]byte, 32)
 	rand.Read(th)
 	id := benchID(true)
-	pem := "-----BEGIN PUBLIC KEY-----\n" + strings.Repeat("A", 120) + "\n-----END PUBLIC KEY-----\n"
-	base := base64.RawURLEncoding.EncodeToString(make([]byte, 420))
-	sig := base64.RawURLEncoding.EncodeToString(make([]byte, 64))
-	a := &auth.Action{ID: id, TokenHash: th, OrgID: n.Org.ID, UserID: n.User.ID, TokenID: "to-1",
-		CredentialUUID: "cr-1", Method: "POST", Path: "/wallets", PayloadHash: th,
-		ExpiresAt: now.Add(time.Hour), CreatedAt: now}
-	e := &audit.Entry{ID: id, OrgID: n.Org.ID, UserID: n.User.ID, Username: "a@example.com",
-		TokenID: "to-1", TokenKind: "Token", CredentialUUID: "cr-1", CredID: "cid-1",
-		CredentialKind: "Key", PublicKey: pem, Method: "POST", Path: "/wallets",
-		PayloadHash: th, ActionTokenHash: th, Challenge: base64.RawURLEncoding.EncodeToString(th),
-		ClientData: base, Signature: sig, Algorithm: "httpsig:ecdsa-p256-sha256"}
+	a, e := fakeSigned(n, id, th, now, time.Hour, httpsigAlg, httpsigBase, httpsigSig)
 	h := make([]byte, 32)
 	rand.Read(h)
 	nonce := "hs-" + base64.RawURLEncoding.EncodeToString(h)
@@ -96,17 +86,7 @@ func walDfnsFlow(t testing.TB, s *Store, n auth.NewOrg) {
 	tok := make([]byte, 32)
 	rand.Read(tok)
 	id := benchID(true)
-	pem := "-----BEGIN PUBLIC KEY-----\n" + strings.Repeat("A", 120) + "\n-----END PUBLIC KEY-----\n"
-	cd := base64.RawURLEncoding.EncodeToString(make([]byte, 200))
-	sig := base64.RawURLEncoding.EncodeToString(make([]byte, 72))
-	a := &auth.Action{ID: id, TokenHash: tok, OrgID: n.Org.ID, UserID: n.User.ID, TokenID: "to-1",
-		CredentialUUID: "cr-1", Method: "POST", Path: "/wallets", PayloadHash: tok,
-		ExpiresAt: now.Add(5 * time.Minute), CreatedAt: now}
-	e := &audit.Entry{ID: id, OrgID: n.Org.ID, UserID: n.User.ID, Username: "a@example.com",
-		TokenID: "to-1", TokenKind: "Token", CredentialUUID: "cr-1", CredID: "cid-1",
-		CredentialKind: "Key", PublicKey: pem, Method: "POST", Path: "/wallets",
-		PayloadHash: tok, ActionTokenHash: tok, Challenge: base64.RawURLEncoding.EncodeToString(tok),
-		ClientData: cd, Signature: sig, Algorithm: "ES256"}
+	a, e := fakeSigned(n, id, tok, now, 5*time.Minute, "ES256", 200, 72)
 	ch := make([]byte, 16)
 	rand.Read(ch)
 	if err := s.CreateActionForChallenge(t.Context(), "ch-"+base64.RawURLEncoding.EncodeToString(ch), now.Add(5*time.Minute), a, e); err != nil {
