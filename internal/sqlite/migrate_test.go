@@ -24,11 +24,7 @@ func migrateUpTo(v int) Option { return func(o *options) { o.upTo = v } }
 // the append-only trigger and the cascade from actions to action_evidence
 // still hold.
 func TestMigration0016(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "signet.db")
-	old, err := Open(t.Context(), path, migrateUpTo(15))
-	if err != nil {
-		t.Fatal(err)
-	}
+	old, path := openAt(t, 15)
 	org := seed(t, old)
 	ctx := t.Context()
 	now := time.Now().UTC().Truncate(time.Millisecond)
@@ -76,15 +72,7 @@ func TestMigration0016(t *testing.T) {
 	if err != nil || len(wantRecords) != 2 || wantRecords[1].Outcome == nil {
 		t.Fatalf("records before: %v, %v", wantRecords, err)
 	}
-	if err := old.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := upgrade(t, old, path)
 	for _, table := range []string{"audit_outcomes"} {
 		var sql string
 		if err := s.read.QueryRowContext(ctx, `SELECT sql FROM sqlite_schema WHERE name = ?`, table).Scan(&sql); err != nil {
@@ -146,11 +134,7 @@ func TestMigration0016(t *testing.T) {
 // entry; the chains go on from their last entries and verify, and the
 // uncheckpointed heads are those entries.
 func TestMigration0017(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "signet.db")
-	old, err := Open(t.Context(), path, migrateUpTo(16))
-	if err != nil {
-		t.Fatal(err)
-	}
+	old, path := openAt(t, 16)
 	ctx := t.Context()
 	o1 := seed(t, old).Org.ID
 	o2 := seedSecondOrg(t, old)
@@ -165,19 +149,8 @@ func TestMigration0017(t *testing.T) {
 		SELECT org_id, seq, hash FROM audit_entries e WHERE seq = (SELECT max(seq) FROM audit_entries WHERE org_id = e.org_id)`); err != nil {
 		t.Fatal(err)
 	}
-	if err := old.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var n int
-	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'audit_heads'`).Scan(&n); err != nil || n != 0 {
-		t.Errorf("audit_heads after 0017: %d, %v; want gone", n, err)
-	}
+	s := upgrade(t, old, path)
+	checkDropped(t, s, "audit_heads")
 	for _, e := range []*audit.Entry{approvalEntry(o2, "uj-b2"), approvalEntry(o1, "uj-3")} {
 		if err := s.AppendAuditEntry(ctx, e, now); err != nil {
 			t.Fatal(err)
@@ -185,4 +158,41 @@ func TestMigration0017(t *testing.T) {
 	}
 	verifyChain(t, s, o1, []string{"uj-1", "uj-2", "uj-3"})
 	verifyChain(t, s, o2, []string{"uj-b1", "uj-b2"})
+}
+
+// openAt creates a database file whose schema stops at migration version,
+// for a test to write what signet wrote then, and returns it with its path.
+func openAt(t *testing.T, version int) (*Store, string) {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "signet.db")
+	old, err := Open(t.Context(), path, migrateUpTo(version))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return old, path
+}
+
+// upgrade closes old and opens its file again with every migration, as a
+// new signet does on an operator's database; the store is closed with t.
+func upgrade(t *testing.T, old *Store, path string) *Store {
+	t.Helper()
+	if err := old.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err := Open(t.Context(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// checkDropped fails t unless the schema of s no longer has an object
+// called name (a table or an index a migration dropped).
+func checkDropped(t *testing.T, s *Store, name string) {
+	t.Helper()
+	var n int
+	if err := s.read.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_schema WHERE name = ?`, name).Scan(&n); err != nil || n != 0 {
+		t.Errorf("%s after its migration: %d, %v; want gone", name, n, err)
+	}
 }

@@ -3,7 +3,6 @@ package sqlite
 import (
 	"errors"
 	"fmt"
-	"path/filepath"
 	"testing"
 	"time"
 
@@ -79,11 +78,7 @@ func TestSweepSpentChallenges(t *testing.T) {
 // and the sweep still removes the expired ones.
 func TestMigration0018(t *testing.T) {
 	ctx := t.Context()
-	path := filepath.Join(t.TempDir(), "signet.db")
-	old, err := Open(ctx, path, migrateUpTo(17))
-	if err != nil {
-		t.Fatal(err)
-	}
+	old, path := openAt(t, 17)
 	now := time.Now().Truncate(time.Millisecond)
 	if err := old.SpendChallenge(ctx, "ch-old", now.Add(-auth.SpentChallengeGrace-time.Second)); err != nil {
 		t.Fatal(err)
@@ -91,19 +86,8 @@ func TestMigration0018(t *testing.T) {
 	if err := old.SpendChallenge(ctx, "ch-live", now.Add(time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	if err := old.Close(); err != nil {
-		t.Fatal(err)
-	}
-
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	var n int
-	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM sqlite_schema WHERE name = 'spent_challenges_by_expiry'`).Scan(&n); err != nil || n != 0 {
-		t.Errorf("spent_challenges_by_expiry after 0018: %d, %v; want gone", n, err)
-	}
+	s := upgrade(t, old, path)
+	checkDropped(t, s, "spent_challenges_by_expiry")
 	for _, id := range []string{"ch-old", "ch-live"} {
 		if err := s.SpendChallenge(ctx, id, now.Add(time.Minute)); !errors.Is(err, auth.ErrUsed) {
 			t.Errorf("SpendChallenge(%s) after 0018 = %v; want ErrUsed", id, err)
