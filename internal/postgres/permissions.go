@@ -141,15 +141,18 @@ func (s *Store) DeleteAssignment(ctx context.Context, orgID, permissionID, id st
 	return nil
 }
 
-// Operations returns the union of the operations of every non-archived
-// permission assigned to identityID in orgID, deduplicated and sorted.
-func (s *Store) Operations(ctx context.Context, orgID, identityID string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT op
+// operationsSQL reads the operations granted to identity $2 of org $1.
+const operationsSQL = `SELECT DISTINCT op
 		FROM assignments a
 		JOIN permissions p ON p.id = a.permission_id AND p.org_id = a.org_id
 		CROSS JOIN LATERAL unnest(p.operations) AS op
 		WHERE a.org_id = $1 AND a.identity_id = $2 AND NOT p.is_archived
-		ORDER BY op`, orgID, identityID)
+		ORDER BY op`
+
+// Operations returns the union of the operations of every non-archived
+// permission assigned to identityID in orgID, deduplicated and sorted.
+func (s *Store) Operations(ctx context.Context, orgID, identityID string) ([]string, error) {
+	rows, err := s.pool.Query(ctx, operationsSQL, orgID, identityID)
 	if err != nil {
 		return nil, dbErr("operations", err)
 	}
