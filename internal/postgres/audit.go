@@ -72,7 +72,7 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 					return appendSQL, args, err
 				})
 		},
-		spendSQL:  spend + ` SELECT spent.*, ev.entry FROM spent LEFT JOIN action_evidence ev ON ev.action_id = spent.id`,
+		spendSQL:  useActionGroupSpendSQL,
 		spendArgs: []any{now, tokenHash},
 		scan: func(r pgx.Row) (*audit.Entry, error) {
 			if err := scan(r, false); err != nil {
@@ -101,7 +101,9 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 
 // useActionSpendSQL marks the unexpired, unused action of token hash $2
 // used at $1 and returns it, as the CTE "spent"; useAuditedSpendSQL adds
-// its pending entry and locks and reads its org's head ($3 audit.Genesis).
+// its pending entry and locks and reads its org's head ($3 audit.Genesis);
+// useActionGroupSpendSQL adds only its pending entry (a group locks the
+// heads of all its orgs afterwards, group.go).
 const (
 	useActionSpendSQL = `WITH spent AS (
 				UPDATE actions SET used_at = $1
@@ -112,6 +114,7 @@ const (
 			head AS (` + lockHeadSQL + `)
 			SELECT spent.*, ev.entry, head.seq, head.hash
 			FROM spent LEFT JOIN action_evidence ev ON ev.action_id = spent.id CROSS JOIN head`
+	useActionGroupSpendSQL = useActionSpendSQL + ` SELECT spent.*, ev.entry FROM spent LEFT JOIN action_evidence ev ON ev.action_id = spent.id`
 )
 
 // lockHeadSQL creates the head of the org of the rows of the CTE "spent"
