@@ -32,11 +32,7 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 	var a auth.Action
 	var e audit.Entry
 	var h audit.Head
-	const spend = `WITH spent AS (
-				UPDATE actions SET used_at = $1
-				WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
-				RETURNING id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query,
-					payload_hash, expires_at, created_at, used_at)`
+	const spend = useActionSpendSQL
 	// scan reads the spent action and its pending entry, and the head
 	// when withHead.
 	scan := func(r pgx.Row, withHead bool) error {
@@ -68,10 +64,7 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 	}
 	err := s.appendAudited(ctx, &appendReq{
 		single: func() error {
-			return s.twoTrips(ctx, spend+`,
-			head AS (`+lockHeadSQL+`)
-			SELECT spent.*, ev.entry, head.seq, head.hash
-			FROM spent LEFT JOIN action_evidence ev ON ev.action_id = spent.id CROSS JOIN head`,
+			return s.twoTrips(ctx, useAuditedSpendSQL,
 				[]any{now, tokenHash, audit.Genesis},
 				func(r pgx.Row) error { return scan(r, true) },
 				func() (string, []any, error) {
@@ -79,7 +72,7 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 					return appendSQL, args, err
 				})
 		},
-		spendSQL:  spend + ` SELECT spent.*, ev.entry FROM spent LEFT JOIN action_evidence ev ON ev.action_id = spent.id`,
+		spendSQL:  useActionGroupSpendSQL,
 		spendArgs: []any{now, tokenHash},
 		scan: func(r pgx.Row) (*audit.Entry, error) {
 			if err := scan(r, false); err != nil {
@@ -91,8 +84,7 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 	})
 	if errors.Is(err, errNoMatch) {
 		var used bool
-		err = s.pool.QueryRow(ctx, `SELECT used_at IS NOT NULL FROM actions WHERE token_hash = $1 AND expires_at > $2`,
-			tokenHash, now).Scan(&used)
+		err = s.pool.QueryRow(ctx, actionUsedSQL, tokenHash, now).Scan(&used)
 		switch {
 		case err != nil:
 		case used:
@@ -106,6 +98,24 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 	}
 	return &a, &e, nil
 }
+
+// useActionSpendSQL marks the unexpired, unused action of token hash $2
+// used at $1 and returns it, as the CTE "spent"; useAuditedSpendSQL adds
+// its pending entry and locks and reads its org's head ($3 audit.Genesis);
+// useActionGroupSpendSQL adds only its pending entry (a group locks the
+// heads of all its orgs afterwards, group.go).
+const (
+	useActionSpendSQL = `WITH spent AS (
+				UPDATE actions SET used_at = $1
+				WHERE token_hash = $2 AND used_at IS NULL AND expires_at > $1
+				RETURNING id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query,
+					payload_hash, expires_at, created_at, used_at)`
+	useAuditedSpendSQL = useActionSpendSQL + `,
+			head AS (` + lockHeadSQL + `)
+			SELECT spent.*, ev.entry, head.seq, head.hash
+			FROM spent LEFT JOIN action_evidence ev ON ev.action_id = spent.id CROSS JOIN head`
+	useActionGroupSpendSQL = useActionSpendSQL + ` SELECT spent.*, ev.entry FROM spent LEFT JOIN action_evidence ev ON ev.action_id = spent.id`
+)
 
 // lockHeadSQL creates the head of the org of the rows of the CTE "spent"
 // (column org_id) if it has none, and locks and returns it (seq, hash);

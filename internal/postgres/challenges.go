@@ -23,6 +23,9 @@ import (
 const spendChallengeSQL = `INSERT INTO spent_challenges (id, expires_at) VALUES ($1, $2)
 		ON CONFLICT (id) DO NOTHING`
 
+// challengeSpentSQL reads whether challenge $1 is recorded as spent.
+const challengeSpentSQL = `SELECT EXISTS (SELECT 1 FROM spent_challenges WHERE id = $1)`
+
 // used is the error for a challenge spent before.
 func used(op string) error {
 	return fmt.Errorf("postgres: %s: %w", op, auth.ErrUsed)
@@ -31,7 +34,7 @@ func used(op string) error {
 // ChallengeSpent reports whether the challenge id is recorded as spent.
 func (s *Store) ChallengeSpent(ctx context.Context, id string) (bool, error) {
 	var spent bool
-	err := s.pool.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM spent_challenges WHERE id = $1)`, id).Scan(&spent)
+	err := s.pool.QueryRow(ctx, challengeSpentSQL, id).Scan(&spent)
 	return spent, dbErr("challenge spent", err)
 }
 
@@ -126,11 +129,7 @@ func (s *Store) SpendActionForChallenge(ctx context.Context, challengeID string,
 		err = s.appendAudited(ctx, &appendReq{
 			single: func() error {
 				// $3 is the org, $4 audit.Genesis for the head's INSERT.
-				return s.twoTrips(ctx, spend+`,
-			head AS (INSERT INTO audit_heads (org_id, seq, hash) SELECT $3::text, 0, $4::bytea FROM spent
-				ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq
-				RETURNING seq, hash)
-			SELECT seq, hash FROM head`, []any{challengeID, expiresAt, entry.OrgID, audit.Genesis},
+				return s.twoTrips(ctx, spendAndLockHeadSQL, []any{challengeID, expiresAt, entry.OrgID, audit.Genesis},
 					func(r pgx.Row) error {
 						err := r.Scan(&h.Seq, &h.Hash)
 						if errors.Is(err, pgx.ErrNoRows) {
@@ -163,6 +162,15 @@ func (s *Store) SpendActionForChallenge(ctx context.Context, challengeID string,
 	}
 	return dbErr("spend action for challenge", err)
 }
+
+// spendAndLockHeadSQL records challenge $1 (expiring at $2) as spent and,
+// when it was not spent before, creates org $3's head if it has none ($4
+// audit.Genesis) and locks and returns it (SpendActionForChallenge).
+const spendAndLockHeadSQL = `WITH spent AS (` + spendChallengeSQL + ` RETURNING id),
+			head AS (INSERT INTO audit_heads (org_id, seq, hash) SELECT $3::text, 0, $4::bytea FROM spent
+				ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq
+				RETURNING seq, hash)
+			SELECT seq, hash FROM head`
 
 // errSpent: the challenge of SpendActionForChallenge was spent before.
 var errSpent = errors.New("challenge spent")
@@ -200,8 +208,7 @@ func (s *Store) UseAction(ctx context.Context, tokenHash []byte, now time.Time) 
 		return nil, err
 	}
 	var used bool
-	err = s.pool.QueryRow(ctx, `SELECT used_at IS NOT NULL FROM actions WHERE token_hash = $1 AND expires_at > $2`,
-		tokenHash, now).Scan(&used)
+	err = s.pool.QueryRow(ctx, actionUsedSQL, tokenHash, now).Scan(&used)
 	if err != nil {
 		return nil, dbErr("use action", err) // no row: unknown or expired, ErrNotFound
 	}
@@ -212,6 +219,10 @@ func (s *Store) UseAction(ctx context.Context, tokenHash []byte, now time.Time) 
 	// the UPDATE's snapshot. Report what the caller saw.
 	return nil, notFound("use action")
 }
+
+// actionUsedSQL reads whether the unexpired action of token hash $1 ($2:
+// now) is used; no row when there is none.
+const actionUsedSQL = `SELECT used_at IS NOT NULL FROM actions WHERE token_hash = $1 AND expires_at > $2`
 
 // Sweep deletes the actions that expired at or before now (the instant
 // from which UseAction refuses them) and the spent-challenge records whose

@@ -134,6 +134,13 @@ func (s *Store) commitGroup(batch []*appendReq) {
 	s.ap.mu.Unlock()
 }
 
+// lockHeadsSQL creates the heads of the orgs $1 (sorted) that have none
+// ($2 audit.Genesis) and locks and returns them, in order.
+const lockHeadsSQL = `INSERT INTO audit_heads (org_id, seq, hash)
+				SELECT o, 0, $2::bytea FROM unnest($1::text[]) WITH ORDINALITY AS u(o, n) ORDER BY n
+			ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq
+			RETURNING org_id, seq, hash`
+
 // groupTx is the group's transaction (see above). On nil, each request's
 // err is its result; on an error nothing was committed.
 func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
@@ -181,10 +188,7 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 	slices.Sort(orgs)
 	heads := map[string]*audit.Head{}
 	if len(orgs) > 0 {
-		rows, err := conn.Query(ctx, `INSERT INTO audit_heads (org_id, seq, hash)
-				SELECT o, 0, $2::bytea FROM unnest($1::text[]) WITH ORDINALITY AS u(o, n) ORDER BY n
-			ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq
-			RETURNING org_id, seq, hash`, orgs, audit.Genesis)
+		rows, err := conn.Query(ctx, lockHeadsSQL, orgs, audit.Genesis)
 		if err != nil {
 			return err
 		}

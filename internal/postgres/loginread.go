@@ -13,16 +13,26 @@ import (
 // where the separate calls (user, credentials, the challenge's spent
 // record) took one each.
 
+// The login reads' statements ($1 the org; $2 the username or the user's
+// id).
+const (
+	userByNameSQL        = `SELECT ` + userColumns + ` FROM users WHERE org_id = $1 AND username = $2`
+	credentialsByNameSQL = `SELECT ` + credentialColumns + ` FROM credentials
+		WHERE org_id = $1 AND token_id = ''
+		  AND user_id = (SELECT id FROM users WHERE org_id = $1 AND username = $2)
+		ORDER BY created_at, uuid`
+	userByIDSQL        = `SELECT ` + userColumns + ` FROM users WHERE org_id = $1 AND id = $2`
+	userCredentialsSQL = `SELECT ` + credentialColumns + ` FROM credentials
+		WHERE org_id = $1 AND user_id = $2 AND token_id = '' ORDER BY created_at, uuid`
+)
+
 // UserWithCredentials returns the user of orgID named username and its own
 // credentials, oldest first, in one round trip. ErrNotFound when there is
 // no such user.
 func (s *Store) UserWithCredentials(ctx context.Context, orgID, username string) (*auth.User, []*auth.Credential, error) {
 	b := &pgx.Batch{}
-	b.Queue(`SELECT `+userColumns+` FROM users WHERE org_id = $1 AND username = $2`, orgID, username)
-	b.Queue(`SELECT `+credentialColumns+` FROM credentials
-		WHERE org_id = $1 AND token_id = ''
-		  AND user_id = (SELECT id FROM users WHERE org_id = $1 AND username = $2)
-		ORDER BY created_at, uuid`, orgID, username)
+	b.Queue(userByNameSQL, orgID, username)
+	b.Queue(credentialsByNameSQL, orgID, username)
 	br := s.pool.SendBatch(ctx, b)
 	u, cs, err := readUserAndCredentials(br)
 	if cerr := br.Close(); err == nil {
@@ -39,10 +49,9 @@ func (s *Store) UserWithCredentials(ctx context.Context, orgID, username string)
 // first, in one round trip. u is nil when there is no such user.
 func (s *Store) LoginSubject(ctx context.Context, orgID, userID, challengeID string) (bool, *auth.User, []*auth.Credential, error) {
 	b := &pgx.Batch{}
-	b.Queue(`SELECT EXISTS (SELECT 1 FROM spent_challenges WHERE id = $1)`, challengeID)
-	b.Queue(`SELECT `+userColumns+` FROM users WHERE org_id = $1 AND id = $2`, orgID, userID)
-	b.Queue(`SELECT `+credentialColumns+` FROM credentials
-		WHERE org_id = $1 AND user_id = $2 AND token_id = '' ORDER BY created_at, uuid`, orgID, userID)
+	b.Queue(challengeSpentSQL, challengeID)
+	b.Queue(userByIDSQL, orgID, userID)
+	b.Queue(userCredentialsSQL, orgID, userID)
 	br := s.pool.SendBatch(ctx, b)
 	var spent bool
 	err := br.QueryRow().Scan(&spent)

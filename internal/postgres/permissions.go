@@ -141,15 +141,25 @@ func (s *Store) DeleteAssignment(ctx context.Context, orgID, permissionID, id st
 	return nil
 }
 
+// operationsSQL reads the operations granted to identity $2 of org $1.
+// The permission's org is compared with IS NOT DISTINCT FROM (the columns
+// are NOT NULL, so it is equality; the assignment's foreign key makes it so
+// anyway) so that $1 is not a constant of permissions: with = the generic
+// plan PostgreSQL caches per connection, made while the tables were small,
+// could read the permissions by permissions_org_id_key on the org alone,
+// every permission of the org on each request (TestHotPlans), where the
+// primary key finds each assigned one.
+const operationsSQL = `SELECT DISTINCT op
+		FROM assignments a
+		JOIN permissions p ON p.id = a.permission_id AND p.org_id IS NOT DISTINCT FROM a.org_id
+		CROSS JOIN LATERAL unnest(p.operations) AS op
+		WHERE a.org_id = $1 AND a.identity_id = $2 AND NOT p.is_archived
+		ORDER BY op`
+
 // Operations returns the union of the operations of every non-archived
 // permission assigned to identityID in orgID, deduplicated and sorted.
 func (s *Store) Operations(ctx context.Context, orgID, identityID string) ([]string, error) {
-	rows, err := s.pool.Query(ctx, `SELECT DISTINCT op
-		FROM assignments a
-		JOIN permissions p ON p.id = a.permission_id AND p.org_id = a.org_id
-		CROSS JOIN LATERAL unnest(p.operations) AS op
-		WHERE a.org_id = $1 AND a.identity_id = $2 AND NOT p.is_archived
-		ORDER BY op`, orgID, identityID)
+	rows, err := s.pool.Query(ctx, operationsSQL, orgID, identityID)
 	if err != nil {
 		return nil, dbErr("operations", err)
 	}

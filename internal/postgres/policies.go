@@ -73,10 +73,14 @@ func (s *Store) ListPolicies(ctx context.Context, orgID string, q auth.PolicyQue
 		orgID, q.Status, q.After, limit(q.Limit))
 }
 
+// activePoliciesSQL reads org $1's policies of activity kind $2 in status
+// $3 (the gate's read, policies_by_kind).
+const activePoliciesSQL = `SELECT ` + policyColumns + ` FROM policies
+		WHERE org_id = $1 AND activity_kind = $2 AND status = $3 ORDER BY id`
+
 // ActivePolicies returns the org's active policies of one activity kind.
 func (s *Store) ActivePolicies(ctx context.Context, orgID, kind string) ([]*auth.Policy, error) {
-	return s.policies(ctx, "active policies", `SELECT `+policyColumns+` FROM policies
-		WHERE org_id = $1 AND activity_kind = $2 AND status = $3 ORDER BY id`, orgID, kind, auth.PolicyActive)
+	return s.policies(ctx, "active policies", activePoliciesSQL, orgID, kind, auth.PolicyActive)
 }
 
 // UpdatePolicy writes the mutable fields of p.
