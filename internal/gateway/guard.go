@@ -126,10 +126,12 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 	// forward below is not: it has the upstream's own timeout.
 	ctx, cancel := context.WithTimeout(r.Context(), g.checks)
 	defer cancel()
+	signed := g.signed(r, rt)
+	httpSigned := signed && httpsig.Present(r.Header) // RFC 9421 in place of X-DFNS-USERACTION (docs/httpsig.md)
 	authenticate := g.svc.Authenticate
-	if httpsig.Present(r.Header) && g.signed(r, rt) {
-		// An RFC 9421 request: the credentials its signature is checked
-		// against are read with the principal, in one store read.
+	if httpSigned {
+		// The credentials its signature is checked against are read with
+		// the principal, in one store read.
 		authenticate = g.svc.AuthenticateSigner
 	}
 	p, err := authenticate(ctx, tok)
@@ -153,7 +155,6 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 		return lookalikeError(r, la)
 	}
 	var body []byte
-	signed := g.signed(r, rt)
 	if signed {
 		body, err = g.readBody(r)
 		if err != nil {
@@ -163,7 +164,7 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 		if rt != nil {
 			sp.UnsignedQuery = rt.UnsignedQuery
 		}
-		if httpsig.Present(r.Header) { // RFC 9421 in place of X-DFNS-USERACTION (docs/httpsig.md)
+		if httpSigned {
 			x.action, err = g.spendSignature(ctx, r, p, body)
 		} else {
 			x.action, err = g.svc.SpendAction(ctx, p, r.Header.Get("X-DFNS-USERACTION"), sp)
