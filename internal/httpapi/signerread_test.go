@@ -2,6 +2,7 @@ package httpapi_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/signet-auth/signet/internal/auth"
@@ -61,4 +62,56 @@ func TestSignerReadRefuses(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestSignerReadRefusesLongLived is TestSignerReadRefuses for the identities
+// whose signing credentials are the token's own (TokenCredentials, read by
+// PrincipalSigners' other arm): a PAT and a service account deactivated
+// after their requests were signed are refused on all three paths.
+func TestSignerReadRefusesLongLived(t *testing.T) {
+	forEachStore(t, func(t *testing.T, e *env) {
+		u := e.newUser()
+		perm := e.createPermission(u, "signer-read", "Permissions:Create", "Auth:Users:Read") // permissionBody grants Auth:Users:Read: one may grant only what one holds
+		for _, c := range []struct {
+			name       string
+			create     func() longLived
+			deactivate string // path format, %s the identity's id
+		}{
+			{"PAT", func() longLived { return e.createPAT(u, "signer-read", "") }, "/auth/pats/%s/deactivate"},
+			{"service account", func() longLived { return e.createServiceAccount(u, "signer-read", perm) }, "/auth/service-accounts/%s/deactivate"},
+		} {
+			t.Run(c.name, func(t *testing.T) {
+				id := c.create()
+				actionInit := func() resp {
+					return e.do("POST", "/auth/action/init", id.token, map[string]string{
+						"userActionPayload": "{}", "userActionHttpMethod": "POST", "userActionHttpPath": "/permissions",
+					})
+				}
+				// Before: each path works.
+				if r := e.send(e.httpsigRequest(id.token, id.signer, "POST", "/permissions", permissionBody())); r.status != 200 {
+					t.Fatalf("RFC 9421 before: %d %s", r.status, r.raw)
+				}
+				init := actionInit()
+				if init.status != 200 {
+					t.Fatalf("action/init before: %d %s", init.status, init.raw)
+				}
+				signedReq := e.httpsigRequest(id.token, id.signer, "POST", "/permissions", permissionBody())
+
+				if r := e.signed(u, "PUT", fmt.Sprintf(c.deactivate, id.id), "{}"); r.status != 200 {
+					t.Fatalf("deactivate: %d %s", r.status, r.raw)
+				}
+				if r := actionInit(); r.status != 401 {
+					t.Errorf("action/init after: %d %s, want 401", r.status, r.raw)
+				}
+				if r := e.do("POST", "/auth/action", id.token, map[string]any{
+					"challengeIdentifier": init.str("challengeIdentifier"), "firstFactor": id.signer.assert(init.str("challenge")),
+				}); r.status != 401 {
+					t.Errorf("action complete after: %d %s, want 401", r.status, r.raw)
+				}
+				if r := e.send(signedReq); r.status != 401 {
+					t.Errorf("RFC 9421 after: %d %s, want 401", r.status, r.raw)
+				}
+			})
+		}
+	})
 }
