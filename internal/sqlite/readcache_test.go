@@ -65,6 +65,53 @@ func hotWrites(ctx context.Context, s *Store) []hotWrite {
 	}
 }
 
+// warmRead makes read until its answer is cached (a second read is a hit)
+// and returns stats then; what names the read in the failure.
+func warmRead(t testing.TB, what string, read func(testing.TB), stats func() CacheStats) CacheStats {
+	t.Helper()
+	read(t)
+	before := stats()
+	read(t)
+	st := stats()
+	if st.Hits != before.Hits+1 {
+		t.Fatalf("a second %s was not a hit: %+v then %+v", what, before, st)
+	}
+	return st
+}
+
+// checkCommitOrdering opens a write transaction on s that runs change (which
+// deactivates what read answers for), and fails t unless an answer read
+// while it is open, after the hook saw the change but before its commit was
+// visible, is never used once the commit returned (the second generation
+// move, watchedConn.IsValid: with the hook's move alone, the entry read in
+// between is tagged with the current generation and served stale). active
+// reads through the cache and reports whether its answer is still active.
+func checkCommitOrdering(t *testing.T, s *Store, change string, active func(testing.TB) bool) {
+	t.Helper()
+	ctx := t.Context()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, change); err != nil {
+		t.Fatal(err)
+	}
+	// The hook moved the generation: the next reads go to the database,
+	// see the committed (old) rows and cache them.
+	for range 2 {
+		if !active(t) {
+			t.Fatal("an uncommitted change was visible")
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if active(t) {
+		t.Error("a read after the commit returned answered an entry read before it was visible")
+	}
+}
+
 // checkHotWrites makes each write between a warm read and one more read,
 // and fails t unless that read was a hit with no change counted. warm
 // reads until the answer is cached and returns stats then.
