@@ -133,10 +133,11 @@ func checkHotWrites(t *testing.T, writes []hotWrite, warm func(testing.TB) Cache
 }
 
 // raceReads runs 8 readers against rounds writes: write(i) makes round i,
-// read returns the oldest round its answer shows, and settle runs after
-// each write (to let readers cache the new state). A read that started
-// after write(i) returned must show round i or later (run with -race).
-func raceReads(t *testing.T, rounds int64, write func(i int64) error, read func() (int64, error), settle func() error) {
+// and read returns the oldest round its answer shows. After each write the
+// writer reads 3 times itself, to let readers hit the new state's entry. A
+// read that started after write(i) returned must show round i or later (run
+// with -race), and the reads must have made hits (stats).
+func raceReads(t *testing.T, rounds int64, write func(i int64) error, read func() (int64, error), stats func() CacheStats) {
 	t.Helper()
 	const readers = 8
 	var published atomic.Int64 // the last round whose write returned
@@ -169,8 +170,10 @@ func raceReads(t *testing.T, rounds int64, write func(i int64) error, read func(
 			t.Fatal(err)
 		}
 		published.Store(i)
-		if err := settle(); err != nil {
-			t.Fatal(err)
+		for range 3 {
+			if _, err := read(); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	close(stop)
@@ -178,5 +181,8 @@ func raceReads(t *testing.T, rounds int64, write func(i int64) error, read func(
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+	if st := stats(); st.Hits == 0 {
+		t.Errorf("no hits: %+v", st)
 	}
 }
