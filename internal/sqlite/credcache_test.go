@@ -25,14 +25,7 @@ func credentialsRead(t testing.TB, s *Store) []*auth.Credential {
 // then.
 func warmCredentials(t testing.TB, s *Store) CacheStats {
 	t.Helper()
-	credentialsRead(t, s)
-	before := s.CredentialCacheStats()
-	credentialsRead(t, s)
-	st := s.CredentialCacheStats()
-	if st.Hits != before.Hits+1 {
-		t.Fatalf("the second read was not a hit: %+v then %+v", before, st)
-	}
-	return st
+	return warmRead(t, "Credentials", func(t testing.TB) { credentialsRead(t, s) }, s.CredentialCacheStats)
 }
 
 // TestCredentialCacheHotWrites: the writes of every login and signed request
@@ -54,32 +47,9 @@ func TestCredentialCacheHotWrites(t *testing.T) {
 func TestCredentialCacheCommitOrdering(t *testing.T) {
 	s := open(t, GroupCommit(false))
 	seed(t, s)
-	ctx := t.Context()
 	warmCredentials(t, s)
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE credentials SET is_active = 0 WHERE uuid = 'cr-1'`); err != nil {
-		t.Fatal(err)
-	}
-	// The hook moved the generation: the next reads go to the database,
-	// see the committed (old) rows and cache them.
-	for range 2 {
-		if cs := credentialsRead(t, s); !cs[0].IsActive {
-			t.Fatal("an uncommitted change was visible")
-		}
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	cs, err := s.Credentials(ctx, "or-1", "us-1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if cs[0].IsActive {
-		t.Error("a read after the commit returned answered an entry read before it was visible")
-	}
+	checkCommitOrdering(t, s, `UPDATE credentials SET is_active = 0 WHERE uuid = 'cr-1'`,
+		func(t testing.TB) bool { return credentialsRead(t, s)[0].IsActive })
 }
 
 // TestCredentialCacheRacingWrites: readers in many goroutines never see a
@@ -97,17 +67,7 @@ func TestCredentialCacheRacingWrites(t *testing.T) {
 			return 0, err
 		}
 		return int64(cs[0].SignCount), nil
-	}, func() error {
-		for range 3 {
-			if _, err := s.Credentials(ctx, "or-1", "us-1"); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if st := s.CredentialCacheStats(); st.Hits == 0 {
-		t.Errorf("no hits: %+v", st)
-	}
+	}, s.CredentialCacheStats)
 }
 
 // TestLoginReadsUncached: the two reads of a login (UserWithCredentials at
@@ -147,11 +107,7 @@ func TestLoginReadsUncached(t *testing.T) {
 func TestCredentialCacheEntries(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "signet.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openPath(t, path)
 	seed(t, s)
 	clock := time.Now()
 	s.cc.now = func() time.Time { return clock }
@@ -183,11 +139,7 @@ func TestCredentialCacheEntries(t *testing.T) {
 
 	// Another process deactivates the credential: this store's hook does
 	// not see it, the TTL bounds how long the entries serve.
-	other, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := openPath(t, path)
 	credentialsRead(t, s)
 	if err := other.SetCredentialActive(ctx, "or-1", "us-1", "cr-1", false); err != nil {
 		t.Fatal(err)

@@ -24,14 +24,7 @@ func principal(t testing.TB, s *Store) *auth.PrincipalState {
 // warm reads to-1 until it is cached and returns the counters then.
 func warm(t testing.TB, s *Store) CacheStats {
 	t.Helper()
-	principal(t, s)
-	before := s.PrincipalCacheStats()
-	principal(t, s)
-	st := s.PrincipalCacheStats()
-	if st.Hits != before.Hits+1 {
-		t.Fatalf("a second Principal was not a hit: %+v then %+v", before, st)
-	}
-	return st
+	return warmRead(t, "Principal", func(t testing.TB) { principal(t, s) }, s.PrincipalCacheStats)
 }
 
 // TestPrincipalCacheHotWrites: the writes of every signed request and
@@ -57,29 +50,9 @@ func TestPrincipalCacheHotWrites(t *testing.T) {
 func TestPrincipalCacheCommitOrdering(t *testing.T) {
 	s := open(t, GroupCommit(false))
 	seed(t, s)
-	ctx := t.Context()
 	warm(t, s)
-	tx, err := s.write.BeginTx(ctx, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := tx.ExecContext(ctx, `UPDATE access_tokens SET is_active = 0 WHERE id = 'to-1'`); err != nil {
-		t.Fatal(err)
-	}
-	// The hook moved the generation: the next read goes to the database,
-	// sees the committed (old) row and caches it.
-	if p := principal(t, s); !p.Token.IsActive {
-		t.Fatal("an uncommitted change was visible")
-	}
-	if p := principal(t, s); !p.Token.IsActive {
-		t.Fatal("an uncommitted change was visible")
-	}
-	if err := tx.Commit(); err != nil {
-		t.Fatal(err)
-	}
-	if p := principal(t, s); p.Token.IsActive {
-		t.Error("Principal after the commit returned answered the entry read before it was visible")
-	}
+	checkCommitOrdering(t, s, `UPDATE access_tokens SET is_active = 0 WHERE id = 'to-1'`,
+		func(t testing.TB) bool { return principal(t, s).Token.IsActive })
 }
 
 // TestPrincipalCacheRacingWrites: readers in many goroutines never see a
@@ -104,17 +77,7 @@ func TestPrincipalCacheRacingWrites(t *testing.T) {
 		var got int64
 		fmt.Sscanf(p.User.Username, "round-%d", &got)
 		return got, nil
-	}, func() error {
-		for range 3 {
-			if _, err := s.Principal(ctx, "or-1", "to-1"); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if st := s.PrincipalCacheStats(); st.Hits == 0 {
-		t.Errorf("no hits: %+v", st)
-	}
+	}, s.PrincipalCacheStats)
 }
 
 // TestPrincipalCacheEntries: entries are copies, expire after the TTL
@@ -123,11 +86,7 @@ func TestPrincipalCacheRacingWrites(t *testing.T) {
 func TestPrincipalCacheEntries(t *testing.T) {
 	ctx := t.Context()
 	path := filepath.Join(t.TempDir(), "signet.db")
-	s, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openPath(t, path)
 	seed(t, s)
 	clock := time.Now()
 	s.pc.now = func() time.Time { return clock }
@@ -147,11 +106,7 @@ func TestPrincipalCacheEntries(t *testing.T) {
 
 	// Another process deactivates the token: this store's hook does not
 	// see it, the TTL bounds how long the entry serves.
-	other, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer other.Close()
+	other := openPath(t, path)
 	if err := other.RevokeAccessToken(ctx, "or-1", "us-1", "to-1"); err != nil {
 		t.Fatal(err)
 	}

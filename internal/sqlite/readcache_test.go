@@ -65,6 +65,53 @@ func hotWrites(ctx context.Context, s *Store) []hotWrite {
 	}
 }
 
+// warmRead makes read until its answer is cached (a second read is a hit)
+// and returns stats then; what names the read in the failure.
+func warmRead(t testing.TB, what string, read func(testing.TB), stats func() CacheStats) CacheStats {
+	t.Helper()
+	read(t)
+	before := stats()
+	read(t)
+	st := stats()
+	if st.Hits != before.Hits+1 {
+		t.Fatalf("a second %s was not a hit: %+v then %+v", what, before, st)
+	}
+	return st
+}
+
+// checkCommitOrdering opens a write transaction on s that runs change (which
+// deactivates what read answers for), and fails t unless an answer read
+// while it is open, after the hook saw the change but before its commit was
+// visible, is never used once the commit returned (the second generation
+// move, watchedConn.IsValid: with the hook's move alone, the entry read in
+// between is tagged with the current generation and served stale). active
+// reads through the cache and reports whether its answer is still active.
+func checkCommitOrdering(t *testing.T, s *Store, change string, active func(testing.TB) bool) {
+	t.Helper()
+	ctx := t.Context()
+	tx, err := s.write.BeginTx(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tx.Rollback()
+	if _, err := tx.ExecContext(ctx, change); err != nil {
+		t.Fatal(err)
+	}
+	// The hook moved the generation: the next reads go to the database,
+	// see the committed (old) rows and cache them.
+	for range 2 {
+		if !active(t) {
+			t.Fatal("an uncommitted change was visible")
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	if active(t) {
+		t.Error("a read after the commit returned answered an entry read before it was visible")
+	}
+}
+
 // checkHotWrites makes each write between a warm read and one more read,
 // and fails t unless that read was a hit with no change counted. warm
 // reads until the answer is cached and returns stats then.
@@ -86,10 +133,11 @@ func checkHotWrites(t *testing.T, writes []hotWrite, warm func(testing.TB) Cache
 }
 
 // raceReads runs 8 readers against rounds writes: write(i) makes round i,
-// read returns the oldest round its answer shows, and settle runs after
-// each write (to let readers cache the new state). A read that started
-// after write(i) returned must show round i or later (run with -race).
-func raceReads(t *testing.T, rounds int64, write func(i int64) error, read func() (int64, error), settle func() error) {
+// and read returns the oldest round its answer shows. After each write the
+// writer reads 3 times itself, to let readers hit the new state's entry. A
+// read that started after write(i) returned must show round i or later (run
+// with -race), and the reads must have made hits (stats).
+func raceReads(t *testing.T, rounds int64, write func(i int64) error, read func() (int64, error), stats func() CacheStats) {
 	t.Helper()
 	const readers = 8
 	var published atomic.Int64 // the last round whose write returned
@@ -122,8 +170,10 @@ func raceReads(t *testing.T, rounds int64, write func(i int64) error, read func(
 			t.Fatal(err)
 		}
 		published.Store(i)
-		if err := settle(); err != nil {
-			t.Fatal(err)
+		for range 3 {
+			if _, err := read(); err != nil {
+				t.Fatal(err)
+			}
 		}
 	}
 	close(stop)
@@ -131,5 +181,8 @@ func raceReads(t *testing.T, rounds int64, write func(i int64) error, read func(
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+	if st := stats(); st.Hits == 0 {
+		t.Errorf("no hits: %+v", st)
 	}
 }

@@ -17,7 +17,14 @@ import (
 // open returns a new store on a file of its own in t's temp directory.
 func open(t testing.TB, opts ...Option) *Store {
 	t.Helper()
-	s, err := Open(t.Context(), filepath.Join(t.TempDir(), "signet.db"), opts...)
+	return openPath(t, filepath.Join(t.TempDir(), "signet.db"), opts...)
+}
+
+// openPath opens the store at path, closed when t ends; tests that open a
+// second store on the same file, or read the file itself, use it.
+func openPath(t testing.TB, path string, opts ...Option) *Store {
+	t.Helper()
+	s, err := Open(t.Context(), path, opts...)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}

@@ -210,6 +210,26 @@ func profileWAL(t *testing.T, s *Store, org auth.NewOrg, path string, callers, n
 	return p
 }
 
+// profileOwnTrees profiles n requests (profileWAL) with one caller and with
+// 16, logs each profile (go test -v) and fails t for every frame of a B-tree
+// not in own, the trees a request writes itself; it returns the profiles by
+// number of callers.
+func profileOwnTrees(t *testing.T, s *Store, org auth.NewOrg, path string, n int, request func(testing.TB, *Store, auth.NewOrg), own map[string]bool) map[int]walProfile {
+	t.Helper()
+	profiles := make(map[int]walProfile)
+	for _, callers := range []int{1, 16} {
+		p := profileWAL(t, s, org, path, callers, n, request)
+		t.Logf("%d callers: %v", callers, p)
+		for k := range p.byTree {
+			if tree, _, _ := strings.Cut(k, " "); !own[tree] {
+				t.Errorf("%d callers: %d frames of %s; want none", callers, p.byTree[k], k)
+			}
+		}
+		profiles[callers] = p
+	}
+	return profiles
+}
+
 // TestWALPagesPerRequest: what an RFC 9421 request's commit writes to the
 // WAL, by B-tree, with one caller (one request per commit) and with 16
 // (group commit), on a store that already holds the spent nonces of a
@@ -220,11 +240,7 @@ func profileWAL(t *testing.T, s *Store, org auth.NewOrg, path string, callers, n
 // before).
 func TestWALPagesPerRequest(t *testing.T) {
 	path := t.TempDir() + "/signet.db"
-	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openPath(t, path)
 	org := seed(t, s)
 	// A busy window: 200,000 spent nonces (random keys, as nonceID makes
 	// them) and 2,000 entries.
@@ -257,17 +273,9 @@ func TestWALPagesPerRequest(t *testing.T) {
 	// page 1 (the database's size in its header) when the file grows.
 	own := map[string]bool{"spent_challenges": true, "audit_entries": true, "sqlite_autoindex_audit_entries_1": true,
 		"sqlite_autoindex_audit_entries_2": true, "audit_entries_by_time": true, "audit_outcomes": true, "page": true}
-	for _, callers := range []int{1, 16} {
-		p := profileWAL(t, s, org, path, callers, 240, walSpend)
-		t.Logf("%d callers: %v", callers, p)
-		for k := range p.byTree {
-			if tree, _, _ := strings.Cut(k, " "); !own[tree] {
-				t.Errorf("%d callers: %d frames of %s; want none", callers, p.byTree[k], k)
-			}
-		}
-		if perReq := float64(p.frames) / float64(p.requests); callers == 1 && perReq > 8.6 {
-			t.Errorf("one caller: %.2f frames per request; want at most 8.6", perReq)
-		}
+	p := profileOwnTrees(t, s, org, path, 240, walSpend, own)
+	if perReq := float64(p[1].frames) / float64(p[1].requests); perReq > 8.6 {
+		t.Errorf("one caller: %.2f frames per request; want at most 8.6", perReq)
 	}
 }
 
@@ -276,11 +284,7 @@ func TestWALPagesPerRequest(t *testing.T) {
 // when one flow writes a B-tree that is not its own.
 func TestWALPagesDfnsFlow(t *testing.T) {
 	path := t.TempDir() + "/signet.db"
-	s, err := Open(t.Context(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openPath(t, path)
 	org := seed(t, s)
 	for range 500 {
 		walDfnsFlow(t, s, org)
@@ -289,13 +293,5 @@ func TestWALPagesDfnsFlow(t *testing.T) {
 		"sqlite_autoindex_actions_2": true, "actions_by_expiry": true, "action_evidence": true,
 		"sqlite_autoindex_action_evidence_1": true, "audit_entries": true, "sqlite_autoindex_audit_entries_1": true,
 		"sqlite_autoindex_audit_entries_2": true, "audit_entries_by_time": true, "audit_outcomes": true, "page": true}
-	for _, callers := range []int{1, 16} {
-		p := profileWAL(t, s, org, path, callers, 160, walDfnsFlow)
-		t.Logf("%d callers: %v", callers, p)
-		for k := range p.byTree {
-			if tree, _, _ := strings.Cut(k, " "); !own[tree] {
-				t.Errorf("%d callers: %d frames of %s; want none", callers, p.byTree[k], k)
-			}
-		}
-	}
+	profileOwnTrees(t, s, org, path, 160, walDfnsFlow, own)
 }

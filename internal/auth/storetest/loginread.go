@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/signet-auth/signet/internal/auth"
-	"github.com/signet-auth/signet/internal/token"
 )
 
 // testLoginReads: UserWithCredentials and LoginSubject return what
@@ -15,31 +14,9 @@ import (
 // user, and the challenge's spent record whether the user exists or not.
 func testLoginReads(t *testing.T, s auth.Store) {
 	ctx := t.Context()
-	n := mustOrg(t, s, "a")
-	b := mustOrg(t, s, "b")
-	u := mustUser(t, s, n.Org.ID, "us-login")
-	other := mustUser(t, s, n.Org.ID, "us-other")
-	// Created newest first, so that the order comes from created_at.
-	late := newCred(u.OrgID, u.ID, "", "cr-a-late")
-	late.CreatedAt = at(5 * time.Second)
-	check(t, "CreateCredential late", s.CreateCredential(ctx, late), nil)
-	early := mustCred(t, s, u.OrgID, u.ID, "", "cr-z-early")
-	inactive := newCred(u.OrgID, u.ID, "", "cr-inactive")
-	inactive.IsActive = false
-	inactive.SignCount = 7
-	inactive.Kind = auth.KindPasswordProtectedKey
-	inactive.EncryptedPrivateKey = "ciphertext"
-	check(t, "CreateCredential inactive", s.CreateCredential(ctx, inactive), nil)
-	mustCred(t, s, u.OrgID, other.ID, "", "cr-other")
-	pat := mustCred(t, s, u.OrgID, u.ID, "to-pat", "cr-pat")
-	mustToken(t, s, u.OrgID, u.ID, "to-pat", token.KindPAT, pat.UUID)
+	k := mustKeyedUser(t, s, "us-login")
+	n, b, u, early, wantCreds := k.n, k.b, k.u, k.early, k.own
 	mustCred(t, s, b.Org.ID, b.User.ID, "", "cr-b")
-
-	wantCreds, err := s.Credentials(ctx, u.OrgID, u.ID)
-	check(t, "Credentials", err, nil)
-	if len(wantCreds) != 3 || wantCreds[2].UUID != late.UUID {
-		t.Fatalf("Credentials = %d, last %v; want 3 with %s last", len(wantCreds), wantCreds, late.UUID)
-	}
 
 	gu, gc, err := s.UserWithCredentials(ctx, u.OrgID, u.Username)
 	check(t, "UserWithCredentials", err, nil)

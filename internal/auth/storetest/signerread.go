@@ -2,7 +2,6 @@ package storetest
 
 import (
 	"testing"
-	"time"
 
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/token"
@@ -17,24 +16,8 @@ import (
 // on the next read.
 func testPrincipalSigners(t *testing.T, s auth.Store) {
 	ctx := t.Context()
-	n := mustOrg(t, s, "a")
-	b := mustOrg(t, s, "b")
-	u := mustUser(t, s, n.Org.ID, "us-signer")
-	other := mustUser(t, s, n.Org.ID, "us-other")
-	// Created newest first, so that the order comes from created_at.
-	late := newCred(u.OrgID, u.ID, "", "cr-a-late")
-	late.CreatedAt = at(5 * time.Second)
-	check(t, "CreateCredential late", s.CreateCredential(ctx, late), nil)
-	early := mustCred(t, s, u.OrgID, u.ID, "", "cr-z-early")
-	inactive := newCred(u.OrgID, u.ID, "", "cr-inactive")
-	inactive.IsActive = false
-	inactive.SignCount = 7
-	inactive.Kind = auth.KindPasswordProtectedKey
-	inactive.EncryptedPrivateKey = "ciphertext"
-	check(t, "CreateCredential inactive", s.CreateCredential(ctx, inactive), nil)
-	mustCred(t, s, u.OrgID, other.ID, "", "cr-other")
-	pat := mustCred(t, s, u.OrgID, u.ID, "to-pat", "cr-pat")
-	mustToken(t, s, u.OrgID, u.ID, "to-pat", token.KindPAT, pat.UUID)
+	k := mustKeyedUser(t, s, "us-signer")
+	n, b, u, early, own := k.n, k.b, k.u, k.early, k.own
 	mustToken(t, s, u.OrgID, u.ID, "to-login", token.KindLogin, early.UUID)
 	mustToken(t, s, u.OrgID, u.ID, "to-bare", token.KindPAT, "") // a PAT without a key
 	mustToken(t, s, n.Org.ID, n.User.ID, "to-admin", token.KindLogin, "")
@@ -43,11 +26,6 @@ func testPrincipalSigners(t *testing.T, s auth.Store) {
 	mustCred(t, s, b.Org.ID, bu.ID, "", "cr-b")
 	mustToken(t, s, b.Org.ID, bu.ID, "to-b", token.KindLogin, "")
 
-	own, err := s.Credentials(ctx, u.OrgID, u.ID)
-	check(t, "Credentials", err, nil)
-	if len(own) != 3 || own[2].UUID != late.UUID {
-		t.Fatalf("Credentials = %d, last %v; want 3 with %s last", len(own), own, late.UUID)
-	}
 	patCreds, err := s.TokenCredentials(ctx, u.OrgID, "to-pat")
 	check(t, "TokenCredentials", err, nil)
 	if len(patCreds) != 1 {

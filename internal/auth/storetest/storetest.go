@@ -410,6 +410,53 @@ func mustToken(t *testing.T, s auth.Store, orgID, userID, id string, kind token.
 	return tok
 }
 
+// keyedUser is a user of org a, created by mustKeyedUser, whose credentials
+// test the reads that return them with the user (LoginReads,
+// PrincipalSigners).
+type keyedUser struct {
+	n, b  auth.NewOrg        // orgs a and b
+	u     *auth.User         // the user, in org a
+	early *auth.Credential   // its oldest credential
+	late  *auth.Credential   // its newest credential
+	own   []*auth.Credential // Credentials(u): early, the inactive one, late
+}
+
+// mustKeyedUser creates orgs a and b and, in a, the user id with three
+// credentials of its own, created newest first so that their order comes
+// from created_at (late, early, and an inactive password-protected key with
+// a sign count), one of another user (cr-other) and one of its PAT to-pat
+// (cr-pat), which Credentials must leave out. It fails t unless Credentials
+// returns the three, late last.
+func mustKeyedUser(t *testing.T, s auth.Store, id string) keyedUser {
+	t.Helper()
+	ctx := t.Context()
+	k := keyedUser{n: mustOrg(t, s, "a"), b: mustOrg(t, s, "b")}
+	k.u = mustUser(t, s, k.n.Org.ID, id)
+	u := k.u
+	other := mustUser(t, s, k.n.Org.ID, "us-other")
+	k.late = newCred(u.OrgID, u.ID, "", "cr-a-late")
+	k.late.CreatedAt = at(5 * time.Second)
+	check(t, "CreateCredential late", s.CreateCredential(ctx, k.late), nil)
+	k.early = mustCred(t, s, u.OrgID, u.ID, "", "cr-z-early")
+	inactive := newCred(u.OrgID, u.ID, "", "cr-inactive")
+	inactive.IsActive = false
+	inactive.SignCount = 7
+	inactive.Kind = auth.KindPasswordProtectedKey
+	inactive.EncryptedPrivateKey = "ciphertext"
+	check(t, "CreateCredential inactive", s.CreateCredential(ctx, inactive), nil)
+	mustCred(t, s, u.OrgID, other.ID, "", "cr-other")
+	pat := mustCred(t, s, u.OrgID, u.ID, "to-pat", "cr-pat")
+	mustToken(t, s, u.OrgID, u.ID, "to-pat", token.KindPAT, pat.UUID)
+
+	var err error
+	k.own, err = s.Credentials(ctx, u.OrgID, u.ID)
+	check(t, "Credentials", err, nil)
+	if len(k.own) != 3 || k.own[2].UUID != k.late.UUID {
+		t.Fatalf("Credentials = %d, last %v; want 3 with %s last", len(k.own), k.own, k.late.UUID)
+	}
+	return k
+}
+
 // tokenState returns the stored state of a token, read through Principal.
 func tokenState(t *testing.T, s auth.Store, orgID, id string) auth.PrincipalToken {
 	t.Helper()
