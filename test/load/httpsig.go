@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto"
 	"fmt"
 	"io"
 	"net/http"
@@ -16,33 +17,39 @@ import (
 // action init and action: one round trip (docs/httpsig.md).
 func httpsigPost(s *signet) op {
 	return func(ctx context.Context, c *http.Client) (time.Duration, error) {
-		ks, err := client.NewKeySigner(s.user.credID, s.user.priv)
-		if err != nil {
-			return 0, err
-		}
-		req, err := http.NewRequestWithContext(ctx, "POST", s.base+"/orders", strings.NewReader(postBody))
-		if err != nil {
-			return 0, err
-		}
-		req.Header.Set("Content-Type", "application/json")
-		req.Header.Set("Authorization", "Bearer "+s.user.token)
-		start := time.Now()
-		if err := ks.SignRequest(req, []byte(postBody), time.Now()); err != nil {
-			return 0, err
-		}
-		res, err := c.Do(req)
-		if err != nil {
-			return 0, err
-		}
-		b, err := io.ReadAll(res.Body)
-		res.Body.Close()
-		d := time.Since(start)
-		if err != nil {
-			return 0, err
-		}
-		if res.StatusCode != http.StatusOK {
-			return 0, fmt.Errorf("RFC 9421 POST %s/orders: %d %.200s", s.base, res.StatusCode, b)
-		}
-		return d, nil
+		return sendHTTPSig(ctx, c, s.base+"/orders", s.user.token, s.user.credID, s.user.priv)
 	}
+}
+
+// sendHTTPSig POSTs postBody to url with the bearer token tok, signed with
+// RFC 9421 by priv as credential credID, and wants a 200.
+func sendHTTPSig(ctx context.Context, c *http.Client, url, tok, credID string, priv crypto.Signer) (time.Duration, error) {
+	ks, err := client.NewKeySigner(credID, priv)
+	if err != nil {
+		return 0, err
+	}
+	req, err := http.NewRequestWithContext(ctx, "POST", url, strings.NewReader(postBody))
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Content-Type", "application/json")
+	req.Header.Set("Authorization", "Bearer "+tok)
+	start := time.Now()
+	if err := ks.SignRequest(req, []byte(postBody), time.Now()); err != nil {
+		return 0, err
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	b, err := io.ReadAll(res.Body)
+	res.Body.Close()
+	d := time.Since(start)
+	if err != nil {
+		return 0, err
+	}
+	if res.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("RFC 9421 POST %s: %d %.200s", url, res.StatusCode, b)
+	}
+	return d, nil
 }

@@ -3,11 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto"
 	"encoding/json"
 	"fmt"
 	"go/parser"
 	"go/token"
 	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +20,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signet-auth/signet/client"
 )
 
 // signetBin is cmd/signet, built once for every test.
@@ -61,6 +66,7 @@ func TestMatrix(t *testing.T) {
 		"| GET plain ReverseProxy |  | 1 |", "| POST upstream direct |  | 2 |",
 		"| ↳ of which the signed POST alone | SQLite NORMAL | 2 |",
 		"rate limits: ",
+		"| " + floorCellP256 + " |  | 1 |", "| " + floorCellEd25519 + " |  | 2 |",
 	}
 	for _, st := range stores(o.postgres) {
 		for _, name := range []string{st.name, st.name + " (before)"} {
@@ -377,6 +383,90 @@ func TestTLSNote(t *testing.T) {
 	for _, tt := range tests {
 		if got := tlsNote(tt.dsn); !strings.HasPrefix(got, tt.want) {
 			t.Errorf("tlsNote(%q) = %q, want it to start with %q", tt.dsn, got, tt.want)
+		}
+	}
+}
+
+// TestFloorVerifier: the floor verifies what it claims to (floor.go), so
+// its rate is that of a real verifier: for each of its keys, each way a
+// request can be wrong is refused, and only the request as signed passes,
+// once.
+func TestFloorVerifier(t *testing.T) {
+	keys, pubs, err := newFloorKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	others, _, err := newFloorKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	signed := func(t *testing.T, key crypto.Signer, keyID string, created time.Time) *http.Request {
+		t.Helper()
+		req := httptest.NewRequest("POST", "http://floor.test/orders?x=1", strings.NewReader(postBody))
+		req.Header.Set("Authorization", "Bearer floor-token")
+		ks, err := client.NewKeySigner(keyID, key)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := ks.SignRequest(req, []byte(postBody), created); err != nil {
+			t.Fatal(err)
+		}
+		return req
+	}
+	for _, id := range []string{floorP256, floorEd25519} {
+		k := keys[id]
+		tests := []struct {
+			name   string
+			req    func(t *testing.T) (*http.Request, []byte)
+			accept bool
+		}{
+			{"as signed", func(t *testing.T) (*http.Request, []byte) {
+				return signed(t, k, id, now), []byte(postBody)
+			}, true},
+			{"another key", func(t *testing.T) (*http.Request, []byte) {
+				return signed(t, others[id], id, now), []byte(postBody)
+			}, false},
+			{"unknown keyid", func(t *testing.T) (*http.Request, []byte) {
+				return signed(t, k, "someone", now), []byte(postBody)
+			}, false},
+			{"changed body", func(t *testing.T) (*http.Request, []byte) {
+				return signed(t, k, id, now), []byte(`{"item":"car"}`)
+			}, false},
+			{"changed query", func(t *testing.T) (*http.Request, []byte) {
+				r := signed(t, k, id, now)
+				r.URL.RawQuery = "x=2"
+				return r, []byte(postBody)
+			}, false},
+			{"changed token", func(t *testing.T) (*http.Request, []byte) {
+				r := signed(t, k, id, now)
+				r.Header.Set("Authorization", "Bearer other")
+				return r, []byte(postBody)
+			}, false},
+			{"created too old", func(t *testing.T) (*http.Request, []byte) {
+				return signed(t, k, id, now.Add(-2*floorWindow)), []byte(postBody)
+			}, false},
+			{"no signature", func(t *testing.T) (*http.Request, []byte) {
+				return httptest.NewRequest("POST", "http://floor.test/orders", strings.NewReader(postBody)), []byte(postBody)
+			}, false},
+		}
+		for _, tt := range tests {
+			t.Run(id+"/"+tt.name, func(t *testing.T) {
+				f, err := newFloorVerifier(pubs)
+				if err != nil {
+					t.Fatal(err)
+				}
+				r, body := tt.req(t)
+				err = f.verify(r, body, now)
+				if (err == nil) != tt.accept {
+					t.Fatalf("verify = %v, want accepted %v", err, tt.accept)
+				}
+				if tt.accept {
+					if err := f.verify(r, body, now); err == nil {
+						t.Errorf("a replay was accepted")
+					}
+				}
+			})
 		}
 	}
 }

@@ -35,8 +35,10 @@ const (
 // own work (at one client it was most of the gap: docs/performance.md,
 // "GET at one client").
 type targets struct {
-	upstream, plain string // base URLs
-	procs           []*child
+	upstream, plain, floor string // base URLs
+	// floorKeys sign the floor cells' requests (floor.go).
+	floorKeys floorKeys
+	procs     []*child
 }
 
 // child is one baseline process; closing its stdin ends it.
@@ -45,8 +47,8 @@ type child struct {
 	stdin io.Closer
 }
 
-// startTargets runs this same program again twice: as the upstream, then
-// as the plain proxy in front of it.
+// startTargets runs this same program again three times: as the upstream,
+// then as the plain proxy and as the floor (floor.go) in front of it.
 func startTargets(ctx context.Context) (*targets, error) {
 	t := &targets{}
 	var err error
@@ -57,17 +59,36 @@ func startTargets(ctx context.Context) (*targets, error) {
 		t.stop()
 		return nil, err
 	}
+	var pubs string
+	if t.floorKeys, pubs, err = newFloorKeys(); err == nil {
+		t.floor, err = t.start("floor", t.upstream, floorKeyEnv+"="+pubs)
+	}
+	if err != nil {
+		t.stop()
+		return nil, err
+	}
 	return t, nil
 }
 
-// start runs one baseline process in role and returns the URL it serves.
-func (t *targets) start(role, upstream string) (string, error) {
+// pid is the process id of the baseline process serving base, 0 if none.
+func (t *targets) pid(base string) int {
+	for i, u := range []string{t.upstream, t.plain, t.floor} {
+		if u == base && i < len(t.procs) {
+			return t.procs[i].cmd.Process.Pid
+		}
+	}
+	return 0
+}
+
+// start runs one baseline process in role, with env added to its
+// environment, and returns the URL it serves.
+func (t *targets) start(role, upstream string, env ...string) (string, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return "", err
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(childEnv(), roleEnv+"="+role, upstreamEnv+"="+upstream)
+	cmd.Env = append(append(childEnv(), roleEnv+"="+role, upstreamEnv+"="+upstream), env...)
 	cmd.Stderr = os.Stderr
 	cmd.SysProcAttr = childAttr()
 	stdin, err := cmd.StdinPipe()
@@ -113,7 +134,8 @@ func (c *child) stop() {
 // runRole is a baseline process (role is roleEnv's value): "targets" is
 // the upstream, a handler that reads the body and answers a small JSON
 // document like a trivial API; "proxy" is the baseline,
-// httputil.ReverseProxy with nothing but a target. The proxy gets the
+// httputil.ReverseProxy with nothing but a target; "floor" is that proxy
+// behind the least an RFC 9421 verifier must do (floor.go). The proxy gets the
 // gateway's transport so that both keep the same idle connections
 // (http.DefaultTransport keeps 2 per host and would lose on connection
 // churn alone at 64 clients, flattering the gateway). It prints its role
@@ -127,14 +149,19 @@ func runRole(role string) error {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"id":"42","item":"book","qty":2}`))
 		})
-	case "proxy":
+	case "proxy", "floor":
 		u, err := url.Parse(os.Getenv(upstreamEnv))
 		if err != nil || u.Host == "" {
-			return fmt.Errorf("proxy: upstream %q: %v", os.Getenv(upstreamEnv), err)
+			return fmt.Errorf("%s: upstream %q: %v", role, os.Getenv(upstreamEnv), err)
 		}
 		rp := httputil.NewSingleHostReverseProxy(u)
 		rp.Transport = gateway.NewTransport()
 		h = rp
+		if role == "floor" {
+			if h, err = floorHandler(rp); err != nil {
+				return err
+			}
+		}
 	default:
 		return fmt.Errorf("unknown %s %q", roleEnv, role)
 	}
