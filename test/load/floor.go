@@ -10,6 +10,7 @@ import (
 	"crypto/rand"
 	"crypto/x509"
 	"encoding/base64"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -158,19 +159,40 @@ func (f *floorVerifier) spend(nonce string, created int64, now time.Time) error 
 	return nil
 }
 
-// floorHandler is the floor process: verify, then the plain proxy.
+// floorHandler is the floor process: action init and action
+// (floorflow.go) answered from memory; any other request verified, by its
+// user action or its RFC 9421 signature, then sent through the plain proxy.
 func floorHandler(rp *httputil.ReverseProxy) (http.Handler, error) {
 	f, err := newFloorVerifier(os.Getenv(floorKeyEnv))
 	if err != nil {
 		return nil, err
 	}
+	ff := newFloorFlow(f)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		now := time.Now()
 		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-		if err == nil {
-			err = f.verify(r, body, time.Now())
+		if err != nil {
+			http.Error(w, `{"error":"bad request"}`, http.StatusBadRequest)
+			return
+		}
+		var answer any
+		switch {
+		case r.Method == "POST" && r.URL.Path == "/auth/action/init":
+			answer, err = ff.actionInit(body, now)
+		case r.Method == "POST" && r.URL.Path == "/auth/action":
+			answer, err = ff.action(body, now)
+		case r.Header.Get("X-DFNS-USERACTION") != "":
+			err = ff.use(r, body, now)
+		default:
+			err = f.verify(r, body, now)
 		}
 		if err != nil {
 			http.Error(w, `{"error":"unauthenticated"}`, http.StatusUnauthorized)
+			return
+		}
+		if answer != nil {
+			w.Header().Set("Content-Type", "application/json")
+			_ = json.NewEncoder(w).Encode(answer)
 			return
 		}
 		r.Body = io.NopCloser(bytes.NewReader(body))

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"crypto"
+	"crypto/ecdsa"
 	"encoding/json"
 	"fmt"
 	"go/parser"
@@ -11,6 +12,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -468,5 +471,82 @@ func TestFloorVerifier(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// TestFloorFlow: the floor's Dfns flow (floorflow.go) is a real one: a
+// challenge answers once, a user action is used once and only for the
+// request it binds, and only the credential's key signs.
+func TestFloorFlow(t *testing.T) {
+	keys, pubs, err := newFloorKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(floorKeyEnv, pubs)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "{}") }))
+	defer up.Close()
+	u, _ := url.Parse(up.URL)
+	h, err := floorHandler(httputil.NewSingleHostReverseProxy(u))
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	defer srv.Close()
+	ctx, c := t.Context(), srv.Client()
+	s := &session{base: srv.URL, token: "floor-token", credID: floorP256, priv: keys[floorP256].(*ecdsa.PrivateKey)}
+	post := func(ua, path, body string) error {
+		_, err := do(ctx, c, "POST", srv.URL+path, s.token, body, ua)
+		return err
+	}
+
+	ua, err := s.userAction(ctx, c, "POST", "/orders", postBody)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := post(ua, "/orders", postBody); err != nil {
+		t.Fatalf("the bound request: %v", err)
+	}
+	if post(ua, "/orders", postBody) == nil {
+		t.Errorf("a user action was used twice")
+	}
+	for _, tt := range []struct{ name, path, body string }{
+		{"another body", "/orders", `{"item":"car"}`},
+		{"another path", "/orders/1", postBody},
+	} {
+		ua, err := s.userAction(ctx, c, "POST", "/orders", postBody)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if post(ua, tt.path, tt.body) == nil {
+			t.Errorf("%s: accepted", tt.name)
+		}
+	}
+
+	// A challenge answers once; another key's assertion is refused.
+	var ch struct{ Challenge, ChallengeIdentifier string }
+	init := func() {
+		t.Helper()
+		if err := s.call(ctx, c, "POST", "/auth/action/init", s.token, map[string]string{
+			"userActionPayload": postBody, "userActionHttpMethod": "POST", "userActionHttpPath": "/orders"}, &ch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	init()
+	answer := func(s *session) error {
+		return s.call(ctx, c, "POST", "/auth/action", s.token, map[string]any{"challengeIdentifier": ch.ChallengeIdentifier, "firstFactor": s.assert(ch.Challenge)}, nil)
+	}
+	if err := answer(s); err != nil {
+		t.Fatal(err)
+	}
+	if answer(s) == nil {
+		t.Errorf("a challenge was answered twice")
+	}
+	other, _, err := newFloorKeys()
+	if err != nil {
+		t.Fatal(err)
+	}
+	init()
+	if answer(&session{base: s.base, token: s.token, credID: floorP256, priv: other[floorP256].(*ecdsa.PrivateKey)}) == nil {
+		t.Errorf("another key's assertion was accepted")
 	}
 }

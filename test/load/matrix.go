@@ -84,13 +84,16 @@ func login(s *signet) op {
 // signedPost is a signed request as an SDK makes it: action init, sign the
 // challenge, action, then the POST through the gateway with the user
 // action.
-func signedPost(s *signet) op {
+func signedPost(s *signet) op { return flowPost(s.user, s.base) }
+
+// flowPost is the signed POST of u to base's /orders, user-action signed.
+func flowPost(u *session, base string) op {
 	return func(ctx context.Context, c *http.Client) (time.Duration, error) {
-		ua, err := s.user.userAction(ctx, c, "POST", "/orders", postBody)
+		ua, err := u.userAction(ctx, c, "POST", "/orders", postBody)
 		if err != nil {
 			return 0, err
 		}
-		return do(ctx, c, "POST", s.base+"/orders", s.user.token, postBody, ua)
+		return do(ctx, c, "POST", base+"/orders", u.token, postBody, ua)
 	}
 }
 
@@ -98,6 +101,7 @@ func signedPost(s *signet) op {
 const (
 	floorCellP256    = "RFC 9421 signed POST via verify-only proxy (the floor, P-256)"
 	floorCellEd25519 = "RFC 9421 signed POST via verify-only proxy (the floor, Ed25519)"
+	floorCellFlow    = "signed POST via verify-only proxy (the floor: init + sign + complete + POST)"
 )
 
 // cells lists the matrix: the baselines and the floor, then per store the
@@ -111,6 +115,7 @@ func cells(t *targets, ss []*signet) []cell {
 		{name: postPlain, key: postPlain, op: post(t.plain), server: plain},
 		{name: floorCellP256, op: floorPost(t, floorP256), ratioTo: postPlain, ratioFor: "to plain proxy POST: the bound for RFC 9421", server: t.pid(t.floor)},
 		{name: floorCellEd25519, op: floorPost(t, floorEd25519), ratioTo: postPlain, ratioFor: "to plain proxy POST: the bound for RFC 9421", server: t.pid(t.floor)},
+		{name: floorCellFlow, op: floorFlowPost(t), ratioTo: postPlain, ratioFor: "to plain proxy POST: the bound for the Dfns flow", server: t.pid(t.floor)},
 	}
 	for _, s := range ss {
 		cs = append(cs,
