@@ -87,6 +87,10 @@ func newFloorKeys() (floorKeys, string, error) {
 // floorVerifier checks what the floor checks; its nonces live in memory.
 type floorVerifier struct {
 	pubs map[string]crypto.PublicKey // by keyid
+	// durable, unless nil, also marks each single-use thing (a nonce, a
+	// challenge answered, a user action used) in a database, once, for
+	// good: the floor on PostgreSQL (floorpg.go).
+	durable func(ctx context.Context, id string) error
 
 	mu     sync.Mutex
 	nonces map[string]int64 // nonce -> created
@@ -110,33 +114,51 @@ func newFloorVerifier(env string) (*floorVerifier, error) {
 
 // verify checks r's signature over r and body at now.
 func (f *floorVerifier) verify(r *http.Request, body []byte, now time.Time) error {
-	sig, err := httpsig.Parse(r.Header)
+	nonce, err := f.check(r, body, now)
 	if err != nil {
 		return err
 	}
+	return f.mark(r.Context(), "n:"+nonce)
+}
+
+// mark makes id used for good when the floor has a database.
+func (f *floorVerifier) mark(ctx context.Context, id string) error {
+	if f.durable == nil {
+		return nil
+	}
+	return f.durable(ctx, id)
+}
+
+// check is verify without the database; it returns the nonce it spent in
+// memory.
+func (f *floorVerifier) check(r *http.Request, body []byte, now time.Time) (string, error) {
+	sig, err := httpsig.Parse(r.Header)
+	if err != nil {
+		return "", err
+	}
 	pub, ok := f.pubs[sig.KeyID]
 	if !ok {
-		return errors.New("unknown keyid")
+		return "", errors.New("unknown keyid")
 	}
 	if !sig.HasCreated || sig.Nonce == "" {
-		return errors.New("created and nonce are required")
+		return "", errors.New("created and nonce are required")
 	}
 	if c := time.Unix(sig.Created, 0); c.Before(now.Add(-floorWindow)) || c.After(now.Add(time.Minute)) {
-		return errors.New("created is outside the window")
+		return "", errors.New("created is outside the window")
 	}
 	if len(body) > 0 {
 		if err := httpsig.CheckContentDigest(r.Header.Values("Content-Digest"), body); err != nil {
-			return err
+			return "", err
 		}
 	}
 	base, err := httpsig.Base(httpsig.Request(r), sig)
 	if err != nil {
-		return err
+		return "", err
 	}
 	if err := httpsig.Verify(sig.Alg, pub, base, sig.Value); err != nil {
-		return err
+		return "", err
 	}
-	return f.spend(sig.Nonce, sig.Created, now)
+	return sig.Nonce, f.spend(sig.Nonce, sig.Created, now)
 }
 
 // spend marks nonce used; it forgets nonces whose window has closed once
@@ -162,11 +184,12 @@ func (f *floorVerifier) spend(nonce string, created int64, now time.Time) error 
 // floorHandler is the floor process: action init and action
 // (floorflow.go) answered from memory; any other request verified, by its
 // user action or its RFC 9421 signature, then sent through the plain proxy.
-func floorHandler(rp *httputil.ReverseProxy) (http.Handler, error) {
+func floorHandler(rp *httputil.ReverseProxy, durable func(context.Context, string) error) (http.Handler, error) {
 	f, err := newFloorVerifier(os.Getenv(floorKeyEnv))
 	if err != nil {
 		return nil, err
 	}
+	f.durable = durable
 	ff := newFloorFlow(f)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now()
@@ -180,7 +203,7 @@ func floorHandler(rp *httputil.ReverseProxy) (http.Handler, error) {
 		case r.Method == "POST" && r.URL.Path == "/auth/action/init":
 			answer, err = ff.actionInit(body, now)
 		case r.Method == "POST" && r.URL.Path == "/auth/action":
-			answer, err = ff.action(body, now)
+			answer, err = ff.action(r.Context(), body, now)
 		case r.Header.Get("X-DFNS-USERACTION") != "":
 			err = ff.use(r, body, now)
 		default:
@@ -201,9 +224,9 @@ func floorHandler(rp *httputil.ReverseProxy) (http.Handler, error) {
 }
 
 // floorPost is a floor cell's operation: the RFC 9421 POST of httpsigPost,
-// signed with the floor's key keyID, to the floor process.
-func floorPost(t *targets, keyID string) op {
+// signed with the floor's key keyID, to the floor process at base.
+func floorPost(t *targets, base, keyID string) op {
 	return func(ctx context.Context, c *http.Client) (time.Duration, error) {
-		return sendHTTPSig(ctx, c, t.floor+"/orders", "floor-token", keyID, t.floorKeys[keyID])
+		return sendHTTPSig(ctx, c, base+"/orders", "floor-token", keyID, t.floorKeys[keyID])
 	}
 }

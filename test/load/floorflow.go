@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/rand"
 	"crypto/sha256"
@@ -27,7 +28,8 @@ import (
 //     binding compared with the request's method, path and body, then the
 //     plain proxy.
 //
-// No bearer token, no key lookup, no durable write, no audit; its answers
+// No bearer token, no key lookup, no audit, and no durable write but on
+// PostgreSQL (floorpg.go: the challenge answered, the user action used); its answers
 // carry only the fields the client reads. Its ratio to the plain proxy
 // bounds what any implementation of the Dfns flow can reach on the machine.
 
@@ -99,7 +101,7 @@ func (ff *floorFlow) actionInit(body []byte, now time.Time) (any, error) {
 }
 
 // action answers POST /auth/action: a Key assertion over the challenge.
-func (ff *floorFlow) action(body []byte, now time.Time) (any, error) {
+func (ff *floorFlow) action(ctx context.Context, body []byte, now time.Time) (any, error) {
 	var in struct {
 		ChallengeIdentifier string `json:"challengeIdentifier"`
 		FirstFactor         struct {
@@ -133,21 +135,25 @@ func (ff *floorFlow) action(body []byte, now time.Time) (any, error) {
 	if !ecdsa.VerifyASN1(pub, h[:], sig) {
 		return nil, errors.New("bad signature")
 	}
+	if err := ff.f.mark(ctx, "c:"+in.ChallengeIdentifier); err != nil {
+		return nil, err
+	}
 	p.expires = now.Add(floorTTL)
 	return map[string]string{"userAction": ff.put(ff.actions, p, now)}, nil
 }
 
 // use spends the user action of r, whose body is body.
 func (ff *floorFlow) use(r *http.Request, body []byte, now time.Time) error {
-	p, ok := ff.take(ff.actions, r.Header.Get("X-DFNS-USERACTION"), now)
+	ua := r.Header.Get("X-DFNS-USERACTION")
+	p, ok := ff.take(ff.actions, ua, now)
 	if !ok || p.method != r.Method || p.path != r.URL.Path || p.body != string(body) {
 		return errors.New("bad user action")
 	}
-	return nil
+	return ff.f.mark(r.Context(), "a:"+ua)
 }
 
 // floorFlowPost is the floor's Dfns flow cell: action init, sign, action,
 // then the POST, as signedPost makes it against signet.
-func floorFlowPost(t *targets) op {
-	return flowPost(&session{base: t.floor, token: "floor-token", credID: floorP256, priv: t.floorKeys[floorP256].(*ecdsa.PrivateKey)}, t.floor)
+func floorFlowPost(t *targets, base string) op {
+	return flowPost(&session{base: base, token: "floor-token", credID: floorP256, priv: t.floorKeys[floorP256].(*ecdsa.PrivateKey)}, base)
 }

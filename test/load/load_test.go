@@ -71,6 +71,9 @@ func TestMatrix(t *testing.T) {
 		"rate limits: ",
 		"| " + floorCellP256 + " |  | 1 |", "| " + floorCellEd25519 + " |  | 2 |",
 	}
+	if o.postgres != "" {
+		want = append(want, "| "+floorCellP256+" | "+floorPGStore+" | 1 |", "| "+floorCellFlow+" | "+floorPGStore+" | 2 |")
+	}
 	for _, st := range stores(o.postgres) {
 		for _, name := range []string{st.name, st.name + " (before)"} {
 			for _, sc := range []string{"authenticated GET via gateway", "Key login (init + sign + login)",
@@ -486,7 +489,7 @@ func TestFloorFlow(t *testing.T) {
 	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { io.WriteString(w, "{}") }))
 	defer up.Close()
 	u, _ := url.Parse(up.URL)
-	h, err := floorHandler(httputil.NewSingleHostReverseProxy(u))
+	h, err := floorHandler(httputil.NewSingleHostReverseProxy(u), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -102,6 +102,7 @@ const (
 	floorCellP256    = "RFC 9421 signed POST via verify-only proxy (the floor, P-256)"
 	floorCellEd25519 = "RFC 9421 signed POST via verify-only proxy (the floor, Ed25519)"
 	floorCellFlow    = "signed POST via verify-only proxy (the floor: init + sign + complete + POST)"
+	floorPGStore     = "PostgreSQL, single use only"
 )
 
 // cells lists the matrix: the baselines and the floor, then per store the
@@ -113,9 +114,15 @@ func cells(t *targets, ss []*signet) []cell {
 		{name: getPlain, key: getPlain, op: get(t.plain, ""), server: plain},
 		{name: "POST upstream direct", op: post(t.upstream), ratioTo: postPlain, server: up},
 		{name: postPlain, key: postPlain, op: post(t.plain), server: plain},
-		{name: floorCellP256, op: floorPost(t, floorP256), ratioTo: postPlain, ratioFor: "to plain proxy POST: the bound for RFC 9421", server: t.pid(t.floor)},
-		{name: floorCellEd25519, op: floorPost(t, floorEd25519), ratioTo: postPlain, ratioFor: "to plain proxy POST: the bound for RFC 9421", server: t.pid(t.floor)},
-		{name: floorCellFlow, op: floorFlowPost(t), ratioTo: postPlain, ratioFor: "to plain proxy POST: the bound for the Dfns flow", server: t.pid(t.floor)},
+		{name: floorCellP256, op: floorPost(t, t.floor, floorP256), ratioTo: postPlain, ratioFor: "to plain proxy POST: the bound for RFC 9421", server: t.pid(t.floor)},
+		{name: floorCellEd25519, op: floorPost(t, t.floor, floorEd25519), ratioTo: postPlain, ratioFor: "to plain proxy POST: the bound for RFC 9421", server: t.pid(t.floor)},
+		{name: floorCellFlow, op: floorFlowPost(t, t.floor), ratioTo: postPlain, ratioFor: "to plain proxy POST: the bound for the Dfns flow", server: t.pid(t.floor)},
+	}
+	if t.floorPG != "" {
+		cs = append(cs,
+			cell{name: floorCellP256, store: floorPGStore, op: floorPost(t, t.floorPG, floorP256), ratioTo: postPlain, ratioFor: "to plain proxy POST: the bound for RFC 9421", server: t.pid(t.floorPG)},
+			cell{name: floorCellFlow, store: floorPGStore, op: floorFlowPost(t, t.floorPG), ratioTo: postPlain, ratioFor: "to plain proxy POST: the bound for the Dfns flow", server: t.pid(t.floorPG)},
+		)
 	}
 	for _, s := range ss {
 		cs = append(cs,
@@ -219,7 +226,17 @@ func setup(ctx context.Context, o common, ss []store, progress io.Writer) (_ *en
 	if e.targets, err = startTargets(ctx); err != nil {
 		return nil, fmt.Errorf("targets: %w", err)
 	}
-	fmt.Fprintf(progress, "upstream %s, plain proxy %s\n", e.targets.upstream, e.targets.plain)
+	fmt.Fprintf(progress, "upstream %s, plain proxy %s, floor %s\n", e.targets.upstream, e.targets.plain, e.targets.floor)
+	if o.postgres != "" {
+		dsn, err := e.pgSchema(ctx, o.postgres)
+		if err == nil {
+			err = e.targets.startFloorPG(dsn)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("the floor on PostgreSQL: %w", err)
+		}
+		fmt.Fprintf(progress, "floor on PostgreSQL %s\n", e.targets.floorPG)
+	}
 	setupClient := newClients(1)[0]
 	defer setupClient.CloseIdleConnections()
 	for i, st := range ss {

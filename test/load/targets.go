@@ -36,8 +36,11 @@ const (
 // "GET at one client").
 type targets struct {
 	upstream, plain, floor string // base URLs
-	// floorKeys sign the floor cells' requests (floor.go).
+	floorPG                string // the floor on PostgreSQL (floorpg.go), "" without -postgres
+	// floorKeys sign the floor cells' requests (floor.go); floorPubs is
+	// how the floor processes are told the public keys.
 	floorKeys floorKeys
+	floorPubs string
 	procs     []*child
 }
 
@@ -59,9 +62,8 @@ func startTargets(ctx context.Context) (*targets, error) {
 		t.stop()
 		return nil, err
 	}
-	var pubs string
-	if t.floorKeys, pubs, err = newFloorKeys(); err == nil {
-		t.floor, err = t.start("floor", t.upstream, floorKeyEnv+"="+pubs)
+	if t.floorKeys, t.floorPubs, err = newFloorKeys(); err == nil {
+		t.floor, err = t.start("floor", t.upstream, floorKeyEnv+"="+t.floorPubs)
 	}
 	if err != nil {
 		t.stop()
@@ -70,9 +72,15 @@ func startTargets(ctx context.Context) (*targets, error) {
 	return t, nil
 }
 
+// startFloorPG runs the floor on PostgreSQL, in dsn's schema.
+func (t *targets) startFloorPG(dsn string) (err error) {
+	t.floorPG, err = t.start("floor-pg", t.upstream, floorKeyEnv+"="+t.floorPubs, floorPGEnv+"="+dsn)
+	return err
+}
+
 // pid is the process id of the baseline process serving base, 0 if none.
 func (t *targets) pid(base string) int {
-	for i, u := range []string{t.upstream, t.plain, t.floor} {
+	for i, u := range []string{t.upstream, t.plain, t.floor, t.floorPG} {
 		if u == base && i < len(t.procs) {
 			return t.procs[i].cmd.Process.Pid
 		}
@@ -149,7 +157,7 @@ func runRole(role string) error {
 			w.Header().Set("Content-Type", "application/json")
 			_, _ = w.Write([]byte(`{"id":"42","item":"book","qty":2}`))
 		})
-	case "proxy", "floor":
+	case "proxy", "floor", "floor-pg":
 		u, err := url.Parse(os.Getenv(upstreamEnv))
 		if err != nil || u.Host == "" {
 			return fmt.Errorf("%s: upstream %q: %v", role, os.Getenv(upstreamEnv), err)
@@ -157,8 +165,14 @@ func runRole(role string) error {
 		rp := httputil.NewSingleHostReverseProxy(u)
 		rp.Transport = gateway.NewTransport()
 		h = rp
-		if role == "floor" {
-			if h, err = floorHandler(rp); err != nil {
+		var durable func(context.Context, string) error
+		if role == "floor-pg" {
+			if durable, err = floorDurable(context.Background()); err != nil {
+				return err
+			}
+		}
+		if role != "proxy" {
+			if h, err = floorHandler(rp, durable); err != nil {
 				return err
 			}
 		}
