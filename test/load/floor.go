@@ -226,7 +226,5 @@ func floorHandler(rp *httputil.ReverseProxy, durable func(context.Context, strin
 // floorPost is a floor cell's operation: the RFC 9421 POST of httpsigPost,
 // signed with the floor's key keyID, to the floor process at base.
 func floorPost(t *targets, base, keyID string) op {
-	return func(ctx context.Context, c *http.Client) (time.Duration, error) {
-		return sendHTTPSig(ctx, c, base+"/orders", "floor-token", keyID, t.floorKeys[keyID])
-	}
+	return httpsigOp(base+"/orders", "floor-token", keyID, t.floorKeys[keyID])
 }
