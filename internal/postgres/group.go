@@ -156,12 +156,15 @@ func (s *Store) commitGroup(batch []*appendReq) {
 // that the planner keeps (OFFSET 0), so that it estimates them at its
 // default of ten elements in a custom plan as in the generic one: when a
 // custom plan sees the array's own length it always looks cheaper, and
-// the statement was planned anew on every execution (TestHotPlans).
+// the statement was planned anew on every execution (TestHotPlans). The
+// union is kept as it is too (OFFSET 0): pushed into it, the filter of
+// unknown token hashes (o IS NOT NULL) ran each action's subquery twice.
 const lockHeadsSQL = `INSERT INTO audit_heads (org_id, seq, hash)
 				SELECT o, 0, $3::bytea FROM (
 					SELECT (SELECT org_id FROM actions WHERE token_hash = h)
 						FROM (SELECT $1::bytea[] OFFSET 0) AS x(a), unnest(x.a) AS u(h)
-					UNION SELECT o FROM (SELECT $2::text[] OFFSET 0) AS y(a), unnest(y.a) AS v(o)) AS g(o)
+					UNION SELECT o FROM (SELECT $2::text[] OFFSET 0) AS y(a), unnest(y.a) AS v(o)
+					OFFSET 0) AS g(o)
 				WHERE o IS NOT NULL
 				ORDER BY o COLLATE "C"
 			ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq
