@@ -74,6 +74,7 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 		},
 		spendSQL:  useActionGroupSpendSQL,
 		spendArgs: []any{now, tokenHash},
+		tokenHash: tokenHash,
 		scan: func(r pgx.Row) (*audit.Entry, error) {
 			if err := scan(r, false); err != nil {
 				return nil, err

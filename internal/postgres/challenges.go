@@ -144,6 +144,7 @@ func (s *Store) SpendActionForChallenge(ctx context.Context, challengeID string,
 			},
 			spendSQL:  spend + ` SELECT count(*) FROM spent`,
 			spendArgs: args,
+			org:       entry.OrgID,
 			scan: func(r pgx.Row) (*audit.Entry, error) {
 				var n int64
 				if err := r.Scan(&n); err != nil {

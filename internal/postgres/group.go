@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"time"
 
@@ -21,13 +20,19 @@ import (
 // for all of them (as SQLite's group committer does): one flush for the
 // group.
 //
-// The group's transaction is three round trips: BEGIN with every
-// request's spend (the action row is locked; no head yet); then every
-// org's head, locked in org order by one statement; then the sealed
-// appends (in request order, each org's entries chained one after the
-// other), the queued outcomes and COMMIT. Each request's own rows are
-// locked first and the heads last and in order, by this transaction and
-// by twoTrips alike, so groups on several replicas cannot deadlock.
+// The group's transaction is two round trips: BEGIN with every request's
+// spend (the action row is locked) and, last in the same pipeline, one
+// statement that locks the heads of the group's orgs in org order; then
+// the sealed appends (in request order, each org's entries chained one
+// after the other), the queued outcomes and COMMIT. Each request's own
+// rows are locked first and the heads last and in order, by this
+// transaction and by twoTrips alike, so groups on several replicas cannot
+// deadlock. The head statement cannot read the spends' results (they are
+// in the same pipeline), so it finds the orgs itself: an RFC 9421 request
+// names its org, and a Dfns spend's org is its action's, looked up by the
+// token hash (unique; the org of an action never changes). A spend that
+// matched nothing (a replay) may so lock its org's head for nothing: it
+// appends nothing, and the lock order is the same.
 //
 // A request whose spend matched nothing (a replay, a spent challenge)
 // changed nothing and gets its error. Anything else that fails in a group
@@ -43,9 +48,14 @@ type appendReq struct {
 	// scan reads the spend's row and returns the entry to seal; errNoMatch
 	// or errSpent when it matched nothing. Any other error rolls the group
 	// back.
-	scan   func(pgx.Row) (*audit.Entry, error)
-	target string
-	now    time.Time
+	scan func(pgx.Row) (*audit.Entry, error)
+	// The org whose head the group locks for this request: org when the
+	// request knows it (SpendActionForChallenge), else its action's, found
+	// by tokenHash (UseAuditedAction).
+	org       string
+	tokenHash []byte
+	target    string
+	now       time.Time
 
 	err  error
 	done chan struct{}
@@ -134,10 +144,29 @@ func (s *Store) commitGroup(batch []*appendReq) {
 	s.ap.mu.Unlock()
 }
 
-// lockHeadsSQL creates the heads of the orgs $1 (sorted) that have none
-// ($2 audit.Genesis) and locks and returns them, in order.
+// lockHeadsSQL creates the heads that do not exist yet of the orgs of the
+// actions of token hashes $1 and of the orgs $2 ($3 audit.Genesis), and
+// locks and returns them, in the orgs' byte order (as Go sorts them, so
+// that replicas of the version that sorted them in Go lock in the same
+// order). UNION makes each org one row (ON CONFLICT DO UPDATE may not
+// touch a row twice). Each action is found by a subquery of its own, an
+// index lookup by its unique token hash whatever the statistics (with
+// token_hash = ANY($1) the generic plan made on a new table read the
+// whole table, TestHotPlans). The arrays are unnested from a subquery
+// that the planner keeps (OFFSET 0), so that it estimates them at its
+// default of ten elements in a custom plan as in the generic one: when a
+// custom plan sees the array's own length it always looks cheaper, and
+// the statement was planned anew on every execution (TestHotPlans). The
+// union is kept as it is too (OFFSET 0): pushed into it, the filter of
+// unknown token hashes (o IS NOT NULL) ran each action's subquery twice.
 const lockHeadsSQL = `INSERT INTO audit_heads (org_id, seq, hash)
-				SELECT o, 0, $2::bytea FROM unnest($1::text[]) WITH ORDINALITY AS u(o, n) ORDER BY n
+				SELECT o, 0, $3::bytea FROM (
+					SELECT (SELECT org_id FROM actions WHERE token_hash = h)
+						FROM (SELECT $1::bytea[] OFFSET 0) AS x(a), unnest(x.a) AS u(h)
+					UNION SELECT o FROM (SELECT $2::text[] OFFSET 0) AS y(a), unnest(y.a) AS v(o)
+					OFFSET 0) AS g(o)
+				WHERE o IS NOT NULL
+				ORDER BY o COLLATE "C"
 			ON CONFLICT (org_id) DO UPDATE SET seq = audit_heads.seq
 			RETURNING org_id, seq, hash`
 
@@ -149,13 +178,23 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 		return err
 	}
 	defer release(&err)
-	// 1: BEGIN and every spend.
+	// 1: BEGIN, every spend and the heads of the group's orgs, locked in
+	// order.
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
+	var hashes [][]byte
+	var known []string
 	for _, r := range batch {
 		b.Queue(r.spendSQL, r.spendArgs...)
+		if r.org != "" {
+			known = append(known, r.org)
+		} else {
+			hashes = append(hashes, r.tokenHash)
+		}
 	}
+	b.Queue(lockHeadsSQL, hashes, known, audit.Genesis)
 	entries := make([]*audit.Entry, len(batch))
+	heads := map[string]*audit.Head{}
 	err = func() error {
 		br := conn.SendBatch(ctx, b)
 		defer br.Close()
@@ -173,22 +212,7 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 				entries[i] = e
 			}
 		}
-		return br.Close()
-	}()
-	if err != nil {
-		return err
-	}
-	// 2: the heads of the orgs, locked in order.
-	var orgs []string
-	for _, e := range entries {
-		if e != nil && !slices.Contains(orgs, e.OrgID) {
-			orgs = append(orgs, e.OrgID)
-		}
-	}
-	slices.Sort(orgs)
-	heads := map[string]*audit.Head{}
-	if len(orgs) > 0 {
-		rows, err := conn.Query(ctx, lockHeadsSQL, orgs, audit.Genesis)
+		rows, err := br.Query()
 		if err != nil {
 			return err
 		}
@@ -204,11 +228,17 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 		if err := rows.Err(); err != nil {
 			return err
 		}
-		if len(heads) != len(orgs) {
-			return fmt.Errorf("%d heads locked for %d orgs", len(heads), len(orgs))
+		return br.Close()
+	}()
+	if err != nil {
+		return err
+	}
+	for _, e := range entries {
+		if e != nil && heads[e.OrgID] == nil {
+			return fmt.Errorf("no head locked for org %q", e.OrgID)
 		}
 	}
-	// 3: the appends, chained per org in request order, the outcomes and
+	// 2: the appends, chained per org in request order, the outcomes and
 	// COMMIT.
 	b = &pgx.Batch{}
 	n := 0

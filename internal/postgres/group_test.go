@@ -2,12 +2,17 @@ package postgres
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/signet-auth/signet/internal/audit"
 	"github.com/signet-auth/signet/internal/auth"
@@ -208,4 +213,78 @@ func TestPoolSize(t *testing.T) {
 	if got := s2.pool.Config().MaxConns; got != 3 {
 		t.Errorf("MaxConns with pool_max_conns=3 = %d", got)
 	}
+}
+
+// tripCounter counts the round trips pgx makes: one per query outside a
+// batch, one per batch (pgx sends a batch's statements in one pipeline).
+type tripCounter struct{ n atomic.Int64 }
+
+func (c *tripCounter) TraceQueryStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceQueryStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *tripCounter) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndData) {}
+func (c *tripCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBatchStartData) context.Context {
+	c.n.Add(1)
+	return ctx
+}
+func (c *tripCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
+func (c *tripCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+
+// TestGroupTwoTrips: a group's transaction, RFC 9421 and Dfns spends of
+// two orgs mixed, is two round trips: BEGIN with the spends and the
+// heads' lock, then the appends with COMMIT.
+func TestGroupTwoTrips(t *testing.T) {
+	url := pgtest.URL(t)
+	s, err := Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound(cfg)
+	trips := &tripCounter{}
+	cfg.ConnConfig.Tracer = trips
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.pool.Close()
+	s.pool = pool
+	newFixture(t, s, "a")
+	newFixture(t, s, "b")
+	ctx := t.Context()
+	var used []*auth.Action
+	for i, org := range []string{"b", "a"} {
+		a := orgAction(org, 100+i)
+		if err := s.CreateActionForChallenge(ctx, fmt.Sprintf("ca-%d", i), t0.Add(time.Minute), a, entryFor(a)); err != nil {
+			t.Fatal(err)
+		}
+		used = append(used, a)
+	}
+	trips.n.Store(0)
+	errs := holdGroup(t, s, 6, func(i int) error {
+		if i < len(used) {
+			_, _, err := s.UseAuditedAction(ctx, used[i].TokenHash, "/y", t0)
+			return err
+		}
+		a := orgAction([]string{"a", "b"}[i%2], i)
+		return s.SpendActionForChallenge(ctx, fmt.Sprintf("hs-%d", i), t0.Add(time.Minute), a, entryFor(a), "/x", t0)
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+	if s.ap.grouped != 1 {
+		t.Fatalf("%d group transactions, want 1", s.ap.grouped)
+	}
+	if got := trips.n.Load(); got != 2 {
+		t.Errorf("the group took %d round trips, want 2", got)
+	}
+	checkChain(t, s, "or-a", 3)
+	checkChain(t, s, "or-b", 3)
 }

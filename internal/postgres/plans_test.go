@@ -108,7 +108,7 @@ func hotPlans(t *testing.T, before, after func(grow func(stage int), analyze fun
 		{"UseAuditedAction spend", useAuditedSpendSQL, []any{now, act.TokenHash, audit.Genesis}, true},
 		{"UseAuditedAction group spend", useActionGroupSpendSQL, []any{now, act.TokenHash}, true},
 		{"SpendActionForChallenge spend", spendAndLockHeadSQL, []any{ch, now, org, audit.Genesis}, true},
-		{"group head lock", lockHeadsSQL, []any{[]string{org}, audit.Genesis}, true},
+		{"group head lock", lockHeadsSQL, []any{[][]byte{act.TokenHash}, []string{org}, audit.Genesis}, true},
 		{"append", appendSQL, []any{org, int64(2), "en-next", now, user, f.user.Username, "", "POST", "/x", "{}", []byte{1}, "/x"}, true},
 		{"outcome", outcomeSQL, []any{"en-hot", int32(200), now}, true},
 	}
