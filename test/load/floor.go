@@ -87,10 +87,11 @@ func newFloorKeys() (floorKeys, string, error) {
 // floorVerifier checks what the floor checks; its nonces live in memory.
 type floorVerifier struct {
 	pubs map[string]crypto.PublicKey // by keyid
-	// durable, unless nil, also marks each single-use thing (a nonce, a
+	// db, unless nil, also marks each single-use thing (a nonce, a
 	// challenge answered, a user action used) in a database, once, for
-	// good: the floor on PostgreSQL (floorpg.go).
-	durable func(ctx context.Context, id string) error
+	// good, and answers GETs by their token's state: the floor on
+	// PostgreSQL (floorpg.go).
+	db *floorDB
 
 	mu     sync.Mutex
 	nonces map[string]int64 // nonce -> created
@@ -123,10 +124,10 @@ func (f *floorVerifier) verify(r *http.Request, body []byte, now time.Time) erro
 
 // mark makes id used for good when the floor has a database.
 func (f *floorVerifier) mark(ctx context.Context, id string) error {
-	if f.durable == nil {
+	if f.db == nil {
 		return nil
 	}
-	return f.durable(ctx, id)
+	return f.db.mark(ctx, id)
 }
 
 // check is verify without the database; it returns the nonce it spent in
@@ -184,12 +185,12 @@ func (f *floorVerifier) spend(nonce string, created int64, now time.Time) error 
 // floorHandler is the floor process: action init and action
 // (floorflow.go) answered from memory; any other request verified, by its
 // user action or its RFC 9421 signature, then sent through the plain proxy.
-func floorHandler(rp *httputil.ReverseProxy, durable func(context.Context, string) error) (http.Handler, error) {
+func floorHandler(rp *httputil.ReverseProxy, db *floorDB) (http.Handler, error) {
 	f, err := newFloorVerifier(os.Getenv(floorKeyEnv))
 	if err != nil {
 		return nil, err
 	}
-	f.durable = durable
+	f.db = db
 	ff := newFloorFlow(f)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		now := time.Now()
@@ -206,6 +207,11 @@ func floorHandler(rp *httputil.ReverseProxy, durable func(context.Context, strin
 			answer, err = ff.action(r.Context(), body, now)
 		case r.Header.Get("X-DFNS-USERACTION") != "":
 			err = ff.use(r, body, now)
+		case r.Method == "GET" && db != nil:
+			tok, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if err = errors.New("no bearer token"); ok {
+				err = db.token(r.Context(), tok)
+			}
 		default:
 			err = f.verify(r, body, now)
 		}
@@ -226,5 +232,5 @@ func floorHandler(rp *httputil.ReverseProxy, durable func(context.Context, strin
 // floorPost is a floor cell's operation: the RFC 9421 POST of httpsigPost,
 // signed with the floor's key keyID, to the floor process at base.
 func floorPost(t *targets, base, keyID string) op {
-	return httpsigOp(base+"/orders", "floor-token", keyID, t.floorKeys[keyID])
+	return httpsigOp(base+"/orders", floorToken, keyID, t.floorKeys[keyID])
 }

@@ -155,5 +155,5 @@ func (ff *floorFlow) use(r *http.Request, body []byte, now time.Time) error {
 // floorFlowPost is the floor's Dfns flow cell: action init, sign, action,
 // then the POST, as signedPost makes it against signet.
 func floorFlowPost(t *targets, base string) op {
-	return flowPost(&session{base: base, token: "floor-token", credID: floorP256, priv: t.floorKeys[floorP256].(*ecdsa.PrivateKey)}, base)
+	return flowPost(&session{base: base, token: floorToken, credID: floorP256, priv: t.floorKeys[floorP256].(*ecdsa.PrivateKey)}, base)
 }

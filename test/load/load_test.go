@@ -496,7 +496,7 @@ func TestFloorFlow(t *testing.T) {
 	srv := httptest.NewServer(h)
 	defer srv.Close()
 	ctx, c := t.Context(), srv.Client()
-	s := &session{base: srv.URL, token: "floor-token", credID: floorP256, priv: keys[floorP256].(*ecdsa.PrivateKey)}
+	s := &session{base: srv.URL, token: floorToken, credID: floorP256, priv: keys[floorP256].(*ecdsa.PrivateKey)}
 	post := func(ua, path, body string) error {
 		_, err := do(ctx, c, "POST", srv.URL+path, s.token, body, ua)
 		return err
@@ -551,5 +551,44 @@ func TestFloorFlow(t *testing.T) {
 	init()
 	if answer(&session{base: s.base, token: s.token, credID: floorP256, priv: other[floorP256].(*ecdsa.PrivateKey)}) == nil {
 		t.Errorf("another key's assertion was accepted")
+	}
+}
+
+// TestFloorDB: the floor on PostgreSQL (floorpg.go) marks an id once and
+// answers a GET only for its own active token. Needs SIGNET_TEST_POSTGRES.
+func TestFloorDB(t *testing.T) {
+	dsn := os.Getenv("SIGNET_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("SIGNET_TEST_POSTGRES is not set")
+	}
+	e := &env{}
+	defer e.close()
+	dsn, err := e.pgSchema(t.Context(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(floorPGEnv, dsn)
+	db, err := openFloorDB(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.pool.Close()
+	if err := db.mark(t.Context(), "n:1"); err != nil {
+		t.Fatal(err)
+	}
+	if db.mark(t.Context(), "n:1") == nil {
+		t.Errorf("an id was marked twice")
+	}
+	if err := db.token(t.Context(), floorToken); err != nil {
+		t.Errorf("the floor's token: %v", err)
+	}
+	if db.token(t.Context(), "another") == nil {
+		t.Errorf("an unknown token was accepted")
+	}
+	if _, err := db.pool.Exec(t.Context(), `UPDATE floor_tokens SET active = false`); err != nil {
+		t.Fatal(err)
+	}
+	if db.token(t.Context(), floorToken) == nil {
+		t.Errorf("a revoked token was accepted")
 	}
 }

@@ -102,7 +102,8 @@ const (
 	floorCellP256    = "RFC 9421 signed POST via verify-only proxy (the floor, P-256)"
 	floorCellEd25519 = "RFC 9421 signed POST via verify-only proxy (the floor, Ed25519)"
 	floorCellFlow    = "signed POST via verify-only proxy (the floor: init + sign + complete + POST)"
-	floorPGStore     = "PostgreSQL, single use only"
+	floorCellGET     = "authenticated GET via proxy reading its token (the floor)"
+	floorPGStore     = "PostgreSQL, single use and token state only"
 )
 
 // cells lists the matrix: the baselines and the floor, then per store the
@@ -120,6 +121,7 @@ func cells(t *targets, ss []*signet) []cell {
 	}
 	if t.floorPG != "" {
 		cs = append(cs,
+			cell{name: floorCellGET, store: floorPGStore, op: get(t.floorPG, floorToken), ratioTo: getPlain, ratioFor: "to plain proxy GET: the bound with immediate revocation", server: t.pid(t.floorPG)},
 			cell{name: floorCellP256, store: floorPGStore, op: floorPost(t, t.floorPG, floorP256), ratioTo: postPlain, ratioFor: "to plain proxy POST: the bound for RFC 9421", server: t.pid(t.floorPG)},
 			cell{name: floorCellFlow, store: floorPGStore, op: floorFlowPost(t, t.floorPG), ratioTo: postPlain, ratioFor: "to plain proxy POST: the bound for the Dfns flow", server: t.pid(t.floorPG)},
 		)

@@ -165,14 +165,14 @@ func runRole(role string) error {
 		rp := httputil.NewSingleHostReverseProxy(u)
 		rp.Transport = gateway.NewTransport()
 		h = rp
-		var durable func(context.Context, string) error
+		var db *floorDB
 		if role == "floor-pg" {
-			if durable, err = floorDurable(context.Background()); err != nil {
+			if db, err = openFloorDB(context.Background()); err != nil {
 				return err
 			}
 		}
 		if role != "proxy" {
-			if h, err = floorHandler(rp, durable); err != nil {
+			if h, err = floorHandler(rp, db); err != nil {
 				return err
 			}
 		}
