@@ -16,8 +16,11 @@ var _ auth.AuditStore = (*Store)(nil)
 
 // The statements of the audit append, prepared once in Open.
 const (
-	insertEvidenceSQL = `INSERT INTO action_evidence (action_id, entry) VALUES (?, ?)`
-	pendingEntrySQL   = `SELECT entry FROM action_evidence WHERE action_id = ?`
+	// useAction's, returning the pending entry too.
+	useAuditedActionSQL = `UPDATE actions SET used_at = ?1
+		WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1
+		RETURNING id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query, payload_hash,
+			expires_at, created_at, used_at, entry`
 	// The org's head is its entry with the highest seq: one seek, backwards,
 	// in the primary key's index (org_id, seq), then its row.
 	auditHeadSQL   = `SELECT seq, hash FROM audit_entries WHERE org_id = ? ORDER BY seq DESC LIMIT 1`
@@ -32,17 +35,26 @@ var errNoMatch = errors.New("no unused, unexpired action")
 
 // UseAuditedAction spends the action and appends its entry to its org's
 // chain in one write transaction. SQLite's single writer serialises every
-// append, so reading the head and writing the next entry cannot race.
+// append, so reading the head and writing the next entry cannot race. The
+// pending entry is a column of the action's row (0019): the UPDATE that
+// spends the action returns it.
 func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target string, now time.Time) (*auth.Action, *audit.Entry, error) {
 	var a auth.Action
 	var e audit.Entry
 	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var expires, created int64
 		var used sql.NullInt64
-		rows, err := tx.StmtContext(ctx, s.stmts.useAction).QueryContext(ctx, millis(now), tokenHash)
+		var pending sql.RawBytes
+		rows, err := tx.StmtContext(ctx, s.stmts.useAuditedAction).QueryContext(ctx, millis(now), tokenHash)
 		err = one(rows, err, func(sc scanner) error {
-			return sc.Scan(&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
-				&a.Path, &a.Query, &a.PayloadHash, &expires, &created, &used)
+			if err := sc.Scan(&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
+				&a.Path, &a.Query, &a.PayloadHash, &expires, &created, &used, &pending); err != nil {
+				return err
+			}
+			if pending == nil {
+				return auth.ErrNotFound // the rollback leaves the token unspent
+			}
+			return json.Unmarshal(pending, &e)
 		})
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNoMatch
@@ -51,13 +63,6 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 			return err
 		}
 		a.ExpiresAt, a.CreatedAt, a.UsedAt = fromMillis(expires), fromMillis(created), fromNullMillis(used)
-		var pending string
-		if err := in(ctx, tx, s.stmts.pendingEntry).QueryRowContext(ctx, a.ID).Scan(&pending); err != nil {
-			return err // no row: ErrNotFound, and the rollback leaves the token unspent
-		}
-		if err := json.Unmarshal([]byte(pending), &e); err != nil {
-			return err
-		}
 		return s.sealAndAppend(ctx, tx, &e, target, now)
 	})
 	if errors.Is(err, errNoMatch) {

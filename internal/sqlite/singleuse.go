@@ -75,14 +75,7 @@ func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string
 		if err := s.spendChallenge(ctx, tx, challengeID, expiresAt); err != nil {
 			return err
 		}
-		if err := s.insertAction(ctx, tx, a); err != nil {
-			return err
-		}
-		if pending == nil {
-			return nil
-		}
-		_, err := in(ctx, tx, s.stmts.insertEvidence).ExecContext(ctx, a.ID, string(blob))
-		return err
+		return s.insertActionEntry(ctx, tx, a, blob)
 	}))
 }
 
@@ -130,14 +123,24 @@ func (s *Store) CreateAction(ctx context.Context, a *auth.Action) error {
 // insertActionSQL is prepared once in Open.
 const insertActionSQL = `INSERT INTO actions
 		(id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query, payload_hash,
-		 expires_at, created_at, used_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		 expires_at, created_at, used_at, entry)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// insertAction inserts a, in tx unless it is nil.
+// insertAction inserts a, without a pending entry, in tx unless it is nil.
 func (s *Store) insertAction(ctx context.Context, tx *sql.Tx, a *auth.Action) error {
+	return s.insertActionEntry(ctx, tx, a, nil)
+}
+
+// insertActionEntry inserts a with its pending entry's JSON (none if nil),
+// in tx unless it is nil.
+func (s *Store) insertActionEntry(ctx context.Context, tx *sql.Tx, a *auth.Action, entry []byte) error {
+	var e any
+	if entry != nil {
+		e = string(entry)
+	}
 	_, err := in(ctx, tx, s.stmts.insertAction).ExecContext(ctx,
 		a.ID, a.TokenHash, a.OrgID, a.UserID, a.TokenID, a.CredentialUUID, a.Method, a.Path, a.Query,
-		a.PayloadHash, millis(a.ExpiresAt), millis(a.CreatedAt), nullMillis(a.UsedAt))
+		a.PayloadHash, millis(a.ExpiresAt), millis(a.CreatedAt), nullMillis(a.UsedAt), e)
 	return err
 }
 
