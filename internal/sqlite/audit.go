@@ -45,7 +45,7 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 		var expires, created int64
 		var used sql.NullInt64
 		var pending sql.RawBytes
-		rows, err := tx.StmtContext(ctx, s.stmts.useAuditedAction).QueryContext(ctx, millis(now), tokenHash)
+		rows, err := s.in(ctx, tx, s.stmts.useAuditedAction).QueryContext(ctx, millis(now), tokenHash)
 		err = one(rows, err, func(sc scanner) error {
 			if err := sc.Scan(&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
 				&a.Path, &a.Query, &a.PayloadHash, &expires, &created, &used, &pending); err != nil {
@@ -96,7 +96,7 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 func (s *Store) sealAndAppend(ctx context.Context, tx *sql.Tx, e *audit.Entry, target string, now time.Time) error {
 	var prev *audit.Head
 	var h audit.Head
-	err := in(ctx, tx, s.stmts.auditHead).QueryRowContext(ctx, e.OrgID).Scan(&h.Seq, &h.Hash)
+	err := s.in(ctx, tx, s.stmts.auditHead).QueryRowContext(ctx, e.OrgID).Scan(&h.Seq, &h.Hash)
 	switch {
 	case err == nil:
 		prev = &h
@@ -115,7 +115,7 @@ func (s *Store) appendEntry(ctx context.Context, tx *sql.Tx, e *audit.Entry) err
 	if err != nil {
 		return err
 	}
-	_, err = in(ctx, tx, s.stmts.insertEntry).ExecContext(ctx,
+	_, err = s.in(ctx, tx, s.stmts.insertEntry).ExecContext(ctx,
 		e.OrgID, e.Seq, e.ID, millis(e.Time), e.UserID, e.Username, e.CredentialUUID, e.Method, e.FullPath(),
 		string(blob), e.Hash, e.Target)
 	return err
@@ -124,7 +124,7 @@ func (s *Store) appendEntry(ctx context.Context, tx *sql.Tx, e *audit.Entry) err
 // RecordOutcome inserts o.
 func (s *Store) RecordOutcome(ctx context.Context, o *audit.Outcome) error {
 	return wrap("record outcome", s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.StmtContext(ctx, s.stmts.recordOutcome).ExecContext(ctx, o.EntryID, o.Status, millis(o.Time))
+		_, err := s.in(ctx, tx, s.stmts.recordOutcome).ExecContext(ctx, o.EntryID, o.Status, millis(o.Time))
 		return err
 	}))
 }
@@ -138,7 +138,7 @@ func (s *Store) QueueOutcome(ctx context.Context, o *audit.Outcome, done func(er
 		return
 	}
 	s.gc.queueLater(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.StmtContext(ctx, s.stmts.recordOutcome).ExecContext(ctx, o.EntryID, o.Status, millis(o.Time))
+		_, err := s.in(ctx, tx, s.stmts.recordOutcome).ExecContext(ctx, o.EntryID, o.Status, millis(o.Time))
 		return err
 	}, func(err error) { done(wrap("record outcome", err)) })
 }

@@ -27,7 +27,7 @@ const spendChallengeSQL = `INSERT INTO spent_challenges (id, expires_at) VALUES 
 // ErrUsed when it was spent before (the single writer serialises the
 // transactions, so of concurrent calls exactly one inserts).
 func (s *Store) spendChallenge(ctx context.Context, tx *sql.Tx, id string, expiresAt time.Time) error {
-	res, err := in(ctx, tx, s.stmts.spendChallenge).ExecContext(ctx, id, millis(expiresAt))
+	res, err := s.in(ctx, tx, s.stmts.spendChallenge).ExecContext(ctx, id, millis(expiresAt))
 	if err != nil {
 		return err
 	}
@@ -138,7 +138,7 @@ func (s *Store) insertActionEntry(ctx context.Context, tx *sql.Tx, a *auth.Actio
 	if entry != nil {
 		e = string(entry)
 	}
-	_, err := in(ctx, tx, s.stmts.insertAction).ExecContext(ctx,
+	_, err := s.in(ctx, tx, s.stmts.insertAction).ExecContext(ctx,
 		a.ID, a.TokenHash, a.OrgID, a.UserID, a.TokenID, a.CredentialUUID, a.Method, a.Path, a.Query,
 		a.PayloadHash, millis(a.ExpiresAt), millis(a.CreatedAt), nullMillis(a.UsedAt), e)
 	return err
@@ -159,7 +159,7 @@ func (s *Store) UseAction(ctx context.Context, tokenHash []byte, now time.Time) 
 	var expires, created int64
 	var used sql.NullInt64
 	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		rows, err := tx.StmtContext(ctx, s.stmts.useAction).QueryContext(ctx, millis(now), tokenHash)
+		rows, err := s.in(ctx, tx, s.stmts.useAction).QueryContext(ctx, millis(now), tokenHash)
 		return one(rows, err, func(sc scanner) error {
 			return sc.Scan(&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
 				&a.Path, &a.Query, &a.PayloadHash, &expires, &created, &used)

@@ -319,10 +319,14 @@ func (s *Store) prepare(ctx context.Context, old bool) error {
 
 // in returns st (prepared on the write pool) bound to tx, or st itself when
 // tx is nil. database/sql finds the statement already prepared on the
-// write pool's one connection, so binding costs no parse.
-func in(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stmt {
-	if tx == nil {
+// write pool's one connection, so binding costs no parse; in a group
+// commit's transaction each statement is bound once (committer.stmt).
+func (s *Store) in(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stmt {
+	switch {
+	case tx == nil:
 		return st
+	case s.gc != nil:
+		return s.gc.stmt(ctx, tx, st)
 	}
 	return tx.StmtContext(ctx, st)
 }
