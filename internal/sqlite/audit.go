@@ -93,19 +93,38 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 // that was rolled back to its savepoint took its entry with it, so the
 // next append chains onto the entry before it. PostgreSQL keeps its head
 // row: there it is the lock that orders one org's appends across replicas.
+//
+// In a group commit's batch, an append after another to the same chain
+// takes the head that one left (committer.head) instead of reading it: the
+// committer forgets the heads whenever a work is rolled back and between
+// batches, so the head taken is always the one tx holds.
 func (s *Store) sealAndAppend(ctx context.Context, tx *sql.Tx, e *audit.Entry, target string, now time.Time) error {
 	var prev *audit.Head
-	var h audit.Head
-	err := s.in(ctx, tx, s.stmts.auditHead).QueryRowContext(ctx, e.OrgID).Scan(&h.Seq, &h.Hash)
-	switch {
-	case err == nil:
+	h, ok := audit.Head{}, false
+	if s.gc != nil {
+		h, ok = s.gc.head(tx, e.OrgID)
+	}
+	if !ok {
+		err := s.in(ctx, tx, s.stmts.auditHead).QueryRowContext(ctx, e.OrgID).Scan(&h.Seq, &h.Hash)
+		switch {
+		case err == nil:
+			ok = true
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+	}
+	if ok {
 		prev = &h
-	case !errors.Is(err, sql.ErrNoRows):
-		return err
 	}
 	e.Target = target
 	audit.Seal(e, prev, now)
-	return s.appendEntry(ctx, tx, e)
+	if err := s.appendEntry(ctx, tx, e); err != nil {
+		return err
+	}
+	if s.gc != nil {
+		s.gc.appended(tx, audit.Head{OrgID: e.OrgID, Seq: e.Seq, Hash: e.Hash})
+	}
+	return nil
 }
 
 // appendEntry inserts a sealed entry; it is its org's head from then on.

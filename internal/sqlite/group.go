@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/signet-auth/signet/internal/audit"
 )
 
 // Group commit (issue 13). With synchronous=FULL every commit is an fsync
@@ -96,12 +98,20 @@ type committer struct {
 	// committer's goroutine, which runs the works, reads bound.
 	cur   atomic.Pointer[sql.Tx]
 	bound map[*sql.Stmt]*sql.Stmt
+	// heads are the audit chain heads (seq, hash by org) that works of
+	// the batch appended in cur and that no rollback has undone since
+	// (head, appended): the next append to that chain in the batch needs
+	// no read of it. Emptied when a work is rolled back to its savepoint
+	// (its entry may have been one of them) and between batches (another
+	// store on the file may append between two transactions; none can
+	// within one, which holds the write lock from BEGIN IMMEDIATE).
+	heads map[string]audit.Head
 }
 
 // newCommitter starts a committer on db; afterCommit may be nil.
 func newCommitter(ctx context.Context, db *sql.DB, afterCommit func()) (*committer, error) {
 	c := &committer{db: db, afterCommit: afterCommit, reqs: make(chan *groupReq, maxBatch), later: make(chan *groupReq, 4*maxBatch),
-		quit: make(chan struct{}), exited: make(chan struct{}), bound: make(map[*sql.Stmt]*sql.Stmt)}
+		quit: make(chan struct{}), exited: make(chan struct{}), bound: make(map[*sql.Stmt]*sql.Stmt), heads: make(map[string]audit.Head)}
 	for _, p := range []struct {
 		st    **sql.Stmt
 		query string
@@ -269,6 +279,7 @@ func (c *committer) run(batch []*groupReq) {
 	defer func() {
 		c.cur.Store(nil)
 		clear(c.bound)
+		clear(c.heads)
 	}()
 	// A batch of one needs no savepoint: its work failing rolls back the
 	// whole transaction, which holds nothing else. That spares the lone
@@ -291,6 +302,7 @@ func (c *committer) run(batch []*groupReq) {
 		}
 		errs[i] = r.fn(context.WithoutCancel(r.ctx), tx)
 		if errs[i] != nil {
+			clear(c.heads)
 			_, err = c.stmt(ctx, tx, c.rollbackTo).ExecContext(ctx)
 		}
 		if err == nil {
@@ -335,6 +347,25 @@ func (c *committer) stmt(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stm
 		c.bound[st] = b
 	}
 	return b
+}
+
+// head returns the head of orgID's audit chain as tx holds it, when tx is
+// the batch's transaction and a work of the batch appended to that chain
+// (appended) with no rollback since.
+func (c *committer) head(tx *sql.Tx, orgID string) (audit.Head, bool) {
+	if c.cur.Load() != tx {
+		return audit.Head{}, false
+	}
+	h, ok := c.heads[orgID]
+	return h, ok
+}
+
+// appended records h, just inserted in tx, as its chain's head, when tx is
+// the batch's transaction.
+func (c *committer) appended(tx *sql.Tx, h audit.Head) {
+	if c.cur.Load() == tx {
+		c.heads[h.OrgID] = h
+	}
 }
 
 // committed runs afterCommit, after the callers of the batch are answered.
