@@ -54,6 +54,10 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 			if pending == nil {
 				return auth.ErrNotFound // the rollback leaves the token unspent
 			}
+			var ok bool
+			if e, ok = s.takePending(a.ID, pending); ok {
+				return nil
+			}
 			return json.Unmarshal(pending, &e)
 		})
 		if errors.Is(err, sql.ErrNoRows) {

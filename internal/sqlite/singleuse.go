@@ -71,12 +71,16 @@ func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string
 			return wrap("create action for challenge", err)
 		}
 	}
-	return wrap("create action for challenge", s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.spendChallenge(ctx, tx, challengeID, expiresAt); err != nil {
 			return err
 		}
 		return s.insertActionEntry(ctx, tx, a, blob)
-	}))
+	})
+	if err == nil && pending != nil {
+		s.rememberPending(a.ID, blob, pending)
+	}
+	return wrap("create action for challenge", err)
 }
 
 // SpendActionForChallenge records the challenge challengeID as spent and

@@ -47,6 +47,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/lru"
 )
 
 // Store is an auth.Store on one SQLite database file. It is safe for
@@ -59,6 +60,9 @@ type Store struct {
 	ckpt  *checkpointer // nil: SQLite checkpoints on the writer (checkpoint.go)
 	pc    *principalCache
 	cc    *credCache
+	// pending keeps the pending entries this store wrote, for their use
+	// (pendingmemo.go).
+	pending *lru.Cache[string, *pendingMemo]
 }
 
 var (
@@ -178,7 +182,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	s := &Store{write: write, pc: pc, cc: cc}
+	s := &Store{write: write, pc: pc, cc: cc, pending: newPendingMemos()}
 	if err := s.migrate(ctx, o.upTo); err != nil {
 		write.Close()
 		return nil, err
