@@ -89,7 +89,7 @@ func (s *Service) ActionInit(ctx context.Context, p *Principal, req *ActionReque
 	path, query := splitPath(req.HTTPPath)
 	now := s.clock()
 	ch := &Challenge{
-		ID: newID("ch"), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID, Purpose: PurposeAction,
+		ID: newOrderedID("ch"), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID, Purpose: PurposeAction,
 		Challenge: newSecret(), Method: req.HTTPMethod, Path: path, Query: query, PayloadHash: ph,
 		ExpiresAt: now.Add(s.cfg.ChallengeTTL), CreatedAt: now,
 	}
@@ -168,7 +168,7 @@ func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challeng
 	tok := newSecret()
 	now := s.clock()
 	act := &Action{
-		ID: newActionID("uj"), TokenHash: hash(tok), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID,
+		ID: newOrderedID("uj"), TokenHash: hash(tok), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID,
 		CredentialUUID: c.UUID, Method: ch.Method, Path: ch.Path, Query: ch.Query, PayloadHash: ch.PayloadHash,
 		ExpiresAt: now.Add(s.cfg.ActionTTL), CreatedAt: now,
 	}

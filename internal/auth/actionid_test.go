@@ -15,7 +15,7 @@ func TestNewActionID(t *testing.T) {
 	seen := map[string]bool{}
 	prev := ""
 	for i := range 50 {
-		id := newActionID("uj")
+		id := newOrderedID("uj")
 		if !shape.MatchString(id) {
 			t.Fatalf("id %q does not have the shape of an id", id)
 		}
@@ -40,5 +40,37 @@ func TestNewActionID(t *testing.T) {
 	}
 	if strings.Trim(sortedBase32, "abcdefghijklmnopqrstuvwxyz234567") != "" || len(sortedBase32) != 32 {
 		t.Fatal("sortedBase32 is not the alphabet of rand.Text")
+	}
+}
+
+// TestChallengeIDOrdered: an action challenge's id, the key of its spent
+// record, is an ordered id (newOrderedID): two challenges made one after
+// the other have ids that sort in that order.
+func TestChallengeIDOrdered(t *testing.T) {
+	svc, err := New(Config{Store: nilStore{}, Tokens: nilTokens{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &Principal{OrgID: "or-1", UserID: "us-1", TokenID: "to-1",
+		signers: []*Credential{{UUID: "cr-1", CredID: "cid-1", Kind: KindKey, IsActive: true}}}
+	shape := regexp.MustCompile(`^ch-[a-z2-7]{5}-[a-z2-7]{5}-[a-z2-7]{16}$`)
+	var prev string
+	for range 8 {
+		sc, err := svc.ActionInit(t.Context(), p, &ActionRequest{HTTPMethod: "POST", HTTPPath: "/wallets"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ch, err := svc.sealer.open(sc.ChallengeIdentifier)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !shape.MatchString(ch.ID) {
+			t.Fatalf("challenge id %q does not have the shape of an ordered id", ch.ID)
+		}
+		if prev != "" && ch.ID[:14] <= prev[:14] {
+			t.Errorf("challenge id %q made after %q does not sort after it", ch.ID, prev)
+		}
+		prev = ch.ID
+		time.Sleep(2 * time.Millisecond) // a later millisecond
 	}
 }

@@ -481,7 +481,7 @@ func (s *Service) auditResolution(ctx context.Context, a *Approval, status Appro
 	for _, d := range a.Decisions {
 		detail.Decisions = append(detail.Decisions, decision{d.UserID, d.Value})
 	}
-	e := &audit.Entry{ID: newActionID("uj"), OrgID: a.OrgID, UserID: a.InitiatorID, TokenID: a.Data.InitiatorTokenID,
+	e := &audit.Entry{ID: newOrderedID("uj"), OrgID: a.OrgID, UserID: a.InitiatorID, TokenID: a.Data.InitiatorTokenID,
 		Path: "/v2/policy-approvals/" + a.ID, Kind: audit.KindApproval, Detail: string(mustJSON(detail))}
 	if err := s.store.AppendAuditEntry(ctx, e, s.clock()); err != nil {
 		s.log.ErrorContext(ctx, "auditing an approval's resolution failed", "org", a.OrgID, "approval", a.ID, "err", err)

@@ -231,17 +231,19 @@ func newID(prefix string) string {
 // so that a number written in it sorts as its value does.
 const sortedBase32 = "234567abcdefghijklmnopqrstuvwxyz"
 
-// newActionID returns an id of newID's shape whose first ten characters
+// newOrderedID returns an id of newID's shape whose first ten characters
 // are the wall-clock time in milliseconds (base32 in sortedBase32, most significant
 // first) and whose other sixteen are random (80 bits). A user action's id is
 // the key of three indexes written by every signed request (actions,
-// audit_entries, audit_outcomes): ids made one after the other sort one
-// after the other, so an insert lands on the last page of each index, which
-// the other inserts of the same commit write too, instead of on a random
-// page of its own (docs/performance.md, "sigperf"). The id names the
-// action; it is no secret (the user-action token is), so that it tells when
-// the action was made costs nothing.
-func newActionID(prefix string) string {
+// audit_entries, audit_outcomes), and a challenge's id the key of its spent
+// record (spent_challenges), written by every login and action complete:
+// ids made one after the other sort one after the other, so an insert
+// lands on the last page of each index, which the other inserts of the
+// same commit write too, instead of on a random page of its own
+// (docs/performance.md, "sigperf", "dfnscpu"). Neither id is a secret (the
+// user-action token and the challenge value are; a challenge's id is only
+// ever seen sealed), so that it tells when it was made costs nothing.
+func newOrderedID(prefix string) string {
 	var t [26]byte
 	ms := uint64(time.Now().UnixMilli())
 	for i := 9; i >= 0; i-- {

@@ -61,7 +61,7 @@ func (s *Service) creatableKind(kind CredentialKind) error {
 // client sees it. Nothing is stored.
 func (s *Service) credentialChallenge(ctx context.Context, ch *Challenge, username string, kind CredentialKind) (*CredentialChallenge, error) {
 	now := s.clock()
-	ch.ID, ch.Challenge, ch.CredentialKind = newID("ch"), newSecret(), kind
+	ch.ID, ch.Challenge, ch.CredentialKind = newOrderedID("ch"), newSecret(), kind
 	if ch.ExpiresAt.IsZero() { // the caller may set an earlier expiry
 		ch.ExpiresAt = now.Add(s.cfg.ChallengeTTL)
 	}

@@ -162,7 +162,7 @@ func (s *Service) SpendSignature(ctx context.Context, p *Principal, r *SignedReq
 	}
 	tok := newSecret() // never handed out: the action is spent right away
 	act := &Action{
-		ID: newActionID("uj"), TokenHash: hash(tok), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID,
+		ID: newOrderedID("uj"), TokenHash: hash(tok), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID,
 		CredentialUUID: c.UUID, Method: r.Method, Path: r.Path, Query: r.Query, PayloadHash: ph,
 		ExpiresAt: now.Add(s.cfg.ActionTTL), CreatedAt: now,
 	}

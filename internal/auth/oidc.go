@@ -376,7 +376,7 @@ func (s *Service) SSOLoginInit(ctx context.Context, orgID, clientID, redirectURI
 		return "", internalErr(err)
 	}
 	now := s.clock()
-	ch := &Challenge{ID: newID("ch"), OrgID: orgID, Purpose: PurposeSSO, Challenge: newSecret(),
+	ch := &Challenge{ID: newOrderedID("ch"), OrgID: orgID, Purpose: PurposeSSO, Challenge: newSecret(),
 		ProviderID: p.ID, RedirectURI: redirectURI, PKCEVerifier: newSecret() + newSecret(),
 		ExpiresAt: now.Add(s.cfg.ChallengeTTL), CreatedAt: now}
 	state, err := s.sealer.seal(ch)

@@ -211,7 +211,7 @@ func (s *Service) recoveryChallenge(ctx context.Context, u *User, credentialID s
 		return nil, Errorf(Unauthenticated, msgNotRecovery)
 	}
 	ch := &Challenge{
-		ID: newID("ch"), OrgID: u.OrgID, UserID: u.ID, Purpose: PurposeRecovery, Challenge: newSecret(),
+		ID: newOrderedID("ch"), OrgID: u.OrgID, UserID: u.ID, Purpose: PurposeRecovery, Challenge: newSecret(),
 		ExpiresAt: now.Add(s.cfg.TempTTL), CreatedAt: now,
 	}
 	// The temporary token's jti is the sealed challenge: nothing is stored.

@@ -93,7 +93,7 @@ func (s *Service) RegistrationInit(ctx context.Context, orgID, username, code st
 func (s *Service) registrationChallenge(orgID string, u *User) (*RegistrationChallenge, error) {
 	now := s.clock()
 	ch := &Challenge{
-		ID:        newID("ch"),
+		ID:        newOrderedID("ch"),
 		OrgID:     orgID,
 		UserID:    u.ID,
 		Purpose:   PurposeRegistration,

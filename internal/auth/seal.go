@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"time"
 
+	jsonv1 "github.com/go-json-experiment/json/v1"
 	"golang.org/x/crypto/chacha20poly1305"
 )
 
@@ -132,7 +133,7 @@ func (cs *challengeSealer) open(id string) (*Challenge, error) {
 		return nil, errBadSeal
 	}
 	var sc sealedChallenge
-	if err := json.Unmarshal(pt, &sc); err != nil || sc.ID == "" || sc.OrgID == "" {
+	if err := jsonv1.Unmarshal(pt, &sc); err != nil || sc.ID == "" || sc.OrgID == "" {
 		// Only this code seals, so this is a bug, not an attack.
 		return nil, fmt.Errorf("%w: %v", errBadSeal, err)
 	}

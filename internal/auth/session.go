@@ -227,7 +227,7 @@ func (s *Service) decoyLogin(ctx context.Context, orgID, username string, reason
 func (s *Service) loginChallenge(orgID, userID string, allow AllowCredentials) (*SignChallenge, error) {
 	now := s.clock()
 	ch := &Challenge{
-		ID:        newID("ch"),
+		ID:        newOrderedID("ch"),
 		OrgID:     orgID,
 		UserID:    userID,
 		Purpose:   PurposeLogin,

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"io"
 	"unicode/utf8"
+
+	"github.com/go-json-experiment/json/jsontext"
 )
 
 // maxDepth bounds the nesting of JSON inputs. Key-credential JSON is flat;
@@ -33,14 +35,17 @@ func decodeObject(raw []byte) (map[string]any, error) {
 	if !utf8.Valid(raw) {
 		return nil, errors.New("invalid UTF-8")
 	}
-	dec := json.NewDecoder(bytes.NewReader(raw))
-	dec.UseNumber() // numbers are never converted, so 1e999 is no error
-
-	tok, err := dec.Token()
+	// Read as encoding/json read it before (json_legacy_test.go): a lone
+	// surrogate escape is U+FFFD (raw bytes are valid UTF-8, checked
+	// above), and duplicate keys are looked for here, among the keys as
+	// read. jsontext's token reader allocates far less than
+	// json.Decoder.Token (docs/performance.md, "dfnscpu").
+	dec := jsontext.NewDecoder(bytes.NewReader(raw), jsontext.AllowInvalidUTF8(true), jsontext.AllowDuplicateNames(true))
+	tok, err := dec.ReadToken()
 	if err != nil {
 		return nil, err
 	}
-	if tok != json.Delim('{') {
+	if tok.Kind() != '{' {
 		return nil, errors.New("not a JSON object")
 	}
 
@@ -52,20 +57,18 @@ func decodeObject(raw []byte) (map[string]any, error) {
 	stack := []frame{{keys: make(map[string]bool), wantKey: true}}
 	var topKey string
 	for len(stack) > 0 {
-		tok, err := dec.Token()
+		tok, err := dec.ReadToken()
 		if err != nil {
 			return nil, err
 		}
 		f := &stack[len(stack)-1]
-		if tok == json.Delim('}') || tok == json.Delim(']') {
+		kind := tok.Kind()
+		if kind == '}' || kind == ']' {
 			stack = stack[:len(stack)-1]
 			continue
 		}
 		if f.keys != nil && f.wantKey {
-			key, ok := tok.(string)
-			if !ok { // json.Decoder guarantees it; be safe anyway
-				return nil, errors.New("object key is not a string")
-			}
+			key := tok.String() // jsontext gives nothing but a string here
 			if f.keys[key] {
 				return nil, fmt.Errorf("duplicate key %q", key)
 			}
@@ -79,23 +82,29 @@ func decodeObject(raw []byte) (map[string]any, error) {
 		// A value, in an object (after its key) or in an array.
 		f.wantKey = true
 		depth := len(stack)
-		var v any = tok
-		if (tok == json.Delim('{') || tok == json.Delim('[')) && depth >= maxDepth {
+		if (kind == '{' || kind == '[') && depth >= maxDepth {
 			return nil, errors.New("JSON nested too deeply")
 		}
-		switch tok {
-		case json.Delim('{'):
+		var v any
+		switch kind {
+		case '{':
 			stack = append(stack, frame{keys: make(map[string]bool), wantKey: true})
 			v = composite{}
-		case json.Delim('['):
+		case '[':
 			stack = append(stack, frame{})
 			v = composite{}
+		case '"':
+			v = tok.String()
+		case 't', 'f':
+			v = tok.Bool()
+		case '0':
+			v = json.Number(tok.String()) // as written: never converted, so 1e999 is no error
 		}
 		if depth == 1 {
 			top[topKey] = v
 		}
 	}
-	if _, err := dec.Token(); err != io.EOF {
+	if _, err := dec.ReadToken(); err != io.EOF {
 		return nil, errors.New("data after the JSON object")
 	}
 	return top, nil

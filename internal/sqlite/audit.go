@@ -16,8 +16,11 @@ var _ auth.AuditStore = (*Store)(nil)
 
 // The statements of the audit append, prepared once in Open.
 const (
-	insertEvidenceSQL = `INSERT INTO action_evidence (action_id, entry) VALUES (?, ?)`
-	pendingEntrySQL   = `SELECT entry FROM action_evidence WHERE action_id = ?`
+	// useAction's, returning the pending entry too.
+	useAuditedActionSQL = `UPDATE actions SET used_at = ?1
+		WHERE token_hash = ?2 AND used_at IS NULL AND expires_at > ?1
+		RETURNING id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query, payload_hash,
+			expires_at, created_at, used_at, entry`
 	// The org's head is its entry with the highest seq: one seek, backwards,
 	// in the primary key's index (org_id, seq), then its row.
 	auditHeadSQL   = `SELECT seq, hash FROM audit_entries WHERE org_id = ? ORDER BY seq DESC LIMIT 1`
@@ -32,17 +35,30 @@ var errNoMatch = errors.New("no unused, unexpired action")
 
 // UseAuditedAction spends the action and appends its entry to its org's
 // chain in one write transaction. SQLite's single writer serialises every
-// append, so reading the head and writing the next entry cannot race.
+// append, so reading the head and writing the next entry cannot race. The
+// pending entry is a column of the action's row (0019): the UPDATE that
+// spends the action returns it.
 func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target string, now time.Time) (*auth.Action, *audit.Entry, error) {
 	var a auth.Action
 	var e audit.Entry
 	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		var expires, created int64
 		var used sql.NullInt64
-		rows, err := tx.StmtContext(ctx, s.stmts.useAction).QueryContext(ctx, millis(now), tokenHash)
+		var pending sql.RawBytes
+		rows, err := s.in(ctx, tx, s.stmts.useAuditedAction).QueryContext(ctx, millis(now), tokenHash)
 		err = one(rows, err, func(sc scanner) error {
-			return sc.Scan(&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
-				&a.Path, &a.Query, &a.PayloadHash, &expires, &created, &used)
+			if err := sc.Scan(&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
+				&a.Path, &a.Query, &a.PayloadHash, &expires, &created, &used, &pending); err != nil {
+				return err
+			}
+			if pending == nil {
+				return auth.ErrNotFound // the rollback leaves the token unspent
+			}
+			var ok bool
+			if e, ok = s.takePending(a.ID, pending); ok {
+				return nil
+			}
+			return json.Unmarshal(pending, &e)
 		})
 		if errors.Is(err, sql.ErrNoRows) {
 			return errNoMatch
@@ -51,13 +67,6 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 			return err
 		}
 		a.ExpiresAt, a.CreatedAt, a.UsedAt = fromMillis(expires), fromMillis(created), fromNullMillis(used)
-		var pending string
-		if err := in(ctx, tx, s.stmts.pendingEntry).QueryRowContext(ctx, a.ID).Scan(&pending); err != nil {
-			return err // no row: ErrNotFound, and the rollback leaves the token unspent
-		}
-		if err := json.Unmarshal([]byte(pending), &e); err != nil {
-			return err
-		}
 		return s.sealAndAppend(ctx, tx, &e, target, now)
 	})
 	if errors.Is(err, errNoMatch) {
@@ -88,19 +97,38 @@ func (s *Store) UseAuditedAction(ctx context.Context, tokenHash []byte, target s
 // that was rolled back to its savepoint took its entry with it, so the
 // next append chains onto the entry before it. PostgreSQL keeps its head
 // row: there it is the lock that orders one org's appends across replicas.
+//
+// In a group commit's batch, an append after another to the same chain
+// takes the head that one left (committer.head) instead of reading it: the
+// committer forgets the heads whenever a work is rolled back and between
+// batches, so the head taken is always the one tx holds.
 func (s *Store) sealAndAppend(ctx context.Context, tx *sql.Tx, e *audit.Entry, target string, now time.Time) error {
 	var prev *audit.Head
-	var h audit.Head
-	err := in(ctx, tx, s.stmts.auditHead).QueryRowContext(ctx, e.OrgID).Scan(&h.Seq, &h.Hash)
-	switch {
-	case err == nil:
+	h, ok := audit.Head{}, false
+	if s.gc != nil {
+		h, ok = s.gc.head(tx, e.OrgID)
+	}
+	if !ok {
+		err := s.in(ctx, tx, s.stmts.auditHead).QueryRowContext(ctx, e.OrgID).Scan(&h.Seq, &h.Hash)
+		switch {
+		case err == nil:
+			ok = true
+		case !errors.Is(err, sql.ErrNoRows):
+			return err
+		}
+	}
+	if ok {
 		prev = &h
-	case !errors.Is(err, sql.ErrNoRows):
-		return err
 	}
 	e.Target = target
 	audit.Seal(e, prev, now)
-	return s.appendEntry(ctx, tx, e)
+	if err := s.appendEntry(ctx, tx, e); err != nil {
+		return err
+	}
+	if s.gc != nil {
+		s.gc.appended(tx, audit.Head{OrgID: e.OrgID, Seq: e.Seq, Hash: e.Hash})
+	}
+	return nil
 }
 
 // appendEntry inserts a sealed entry; it is its org's head from then on.
@@ -110,7 +138,7 @@ func (s *Store) appendEntry(ctx context.Context, tx *sql.Tx, e *audit.Entry) err
 	if err != nil {
 		return err
 	}
-	_, err = in(ctx, tx, s.stmts.insertEntry).ExecContext(ctx,
+	_, err = s.in(ctx, tx, s.stmts.insertEntry).ExecContext(ctx,
 		e.OrgID, e.Seq, e.ID, millis(e.Time), e.UserID, e.Username, e.CredentialUUID, e.Method, e.FullPath(),
 		string(blob), e.Hash, e.Target)
 	return err
@@ -119,7 +147,7 @@ func (s *Store) appendEntry(ctx context.Context, tx *sql.Tx, e *audit.Entry) err
 // RecordOutcome inserts o.
 func (s *Store) RecordOutcome(ctx context.Context, o *audit.Outcome) error {
 	return wrap("record outcome", s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.StmtContext(ctx, s.stmts.recordOutcome).ExecContext(ctx, o.EntryID, o.Status, millis(o.Time))
+		_, err := s.in(ctx, tx, s.stmts.recordOutcome).ExecContext(ctx, o.EntryID, o.Status, millis(o.Time))
 		return err
 	}))
 }
@@ -133,7 +161,7 @@ func (s *Store) QueueOutcome(ctx context.Context, o *audit.Outcome, done func(er
 		return
 	}
 	s.gc.queueLater(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		_, err := tx.StmtContext(ctx, s.stmts.recordOutcome).ExecContext(ctx, o.EntryID, o.Status, millis(o.Time))
+		_, err := s.in(ctx, tx, s.stmts.recordOutcome).ExecContext(ctx, o.EntryID, o.Status, millis(o.Time))
 		return err
 	}, func(err error) { done(wrap("record outcome", err)) })
 }

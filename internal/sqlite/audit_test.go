@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"sync"
 	"testing"
@@ -211,4 +212,59 @@ func TestAuditAppendTwoOrgsConcurrently(t *testing.T) {
 		}
 		verifyChain(t, s, orgID, ids) // the order appended, whatever it was
 	}
+}
+
+// TestAuditAppendTwoStoresOneFile: two stores on one file (two processes,
+// or the CLI beside the server) take turns appending to one org's chain,
+// one after the other and then concurrently: every append chains onto the
+// entry the other store appended last, so the chain holds them all and
+// verifies. A head remembered by a store past its own transaction would
+// give two entries one seq.
+func TestAuditAppendTwoStoresOneFile(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "signet.db")
+	var stores [2]*Store
+	for i := range stores {
+		s, err := Open(t.Context(), path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { s.Close() })
+		stores[i] = s
+	}
+	orgID := seed(t, stores[0]).Org.ID
+	var want []string
+	for i := range 6 {
+		id := fmt.Sprintf("uj-s%02d", i)
+		if err := stores[i%2].AppendAuditEntry(t.Context(), approvalEntry(orgID, id), time.Now()); err != nil {
+			t.Fatalf("append %d through store %d: %v", i, i%2, err)
+		}
+		want = append(want, id)
+	}
+	verifyChain(t, stores[1], orgID, want)
+
+	const n = 40
+	var wg sync.WaitGroup
+	for g := range 8 {
+		wg.Go(func() {
+			for i := g; i < n; i += 8 {
+				if err := stores[i%2].AppendAuditEntry(t.Context(), approvalEntry(orgID, fmt.Sprintf("uj-c%02d", i)), time.Now()); err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	recs, err := stores[0].AuditRecords(t.Context(), orgID, 0, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, len(recs))
+	for i, r := range recs {
+		ids[i] = r.Entry.ID
+	}
+	if len(ids) != len(want)+n {
+		t.Fatalf("%d entries, want %d", len(ids), len(want)+n)
+	}
+	verifyChain(t, stores[0], orgID, ids)
 }

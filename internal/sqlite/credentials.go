@@ -102,7 +102,7 @@ const updateSignCountSQL = `UPDATE credentials SET sign_count = ? WHERE uuid = ?
 
 func (s *Store) UpdateSignCount(ctx context.Context, uuid string, old, new uint32) error {
 	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		res, err := tx.StmtContext(ctx, s.stmts.updateSignCount).ExecContext(ctx, int64(new), uuid, int64(old))
+		res, err := s.in(ctx, tx, s.stmts.updateSignCount).ExecContext(ctx, int64(new), uuid, int64(old))
 		return oneRow(res, err)
 	})
 	if err == nil || !errors.Is(err, sql.ErrNoRows) {

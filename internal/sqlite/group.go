@@ -8,6 +8,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/signet-auth/signet/internal/audit"
 )
 
 // Group commit (issue 13). With synchronous=FULL every commit is an fsync
@@ -88,12 +90,28 @@ type committer struct {
 	// afterCommit, unless nil, is called after each commit, between two
 	// batches (the checkpointer's, checkpoint.go).
 	afterCommit func()
+
+	// cur is the transaction of the batch being run (nil between
+	// batches) and bound the statements bound to it so far (stmt): a
+	// batch runs each statement once per work, and every binding
+	// (Tx.StmtContext) allocated a statement of its own. Only the
+	// committer's goroutine, which runs the works, reads bound.
+	cur   atomic.Pointer[sql.Tx]
+	bound map[*sql.Stmt]*sql.Stmt
+	// heads are the audit chain heads (seq, hash by org) that works of
+	// the batch appended in cur and that no rollback has undone since
+	// (head, appended): the next append to that chain in the batch needs
+	// no read of it. Emptied when a work is rolled back to its savepoint
+	// (its entry may have been one of them) and between batches (another
+	// store on the file may append between two transactions; none can
+	// within one, which holds the write lock from BEGIN IMMEDIATE).
+	heads map[string]audit.Head
 }
 
 // newCommitter starts a committer on db; afterCommit may be nil.
 func newCommitter(ctx context.Context, db *sql.DB, afterCommit func()) (*committer, error) {
 	c := &committer{db: db, afterCommit: afterCommit, reqs: make(chan *groupReq, maxBatch), later: make(chan *groupReq, 4*maxBatch),
-		quit: make(chan struct{}), exited: make(chan struct{})}
+		quit: make(chan struct{}), exited: make(chan struct{}), bound: make(map[*sql.Stmt]*sql.Stmt), heads: make(map[string]audit.Head)}
 	for _, p := range []struct {
 		st    **sql.Stmt
 		query string
@@ -256,6 +274,13 @@ func (c *committer) run(batch []*groupReq) {
 		fail(err)
 		return
 	}
+	// database/sql closes the statements bound to tx when it ends.
+	c.cur.Store(tx)
+	defer func() {
+		c.cur.Store(nil)
+		clear(c.bound)
+		clear(c.heads)
+	}()
 	// A batch of one needs no savepoint: its work failing rolls back the
 	// whole transaction, which holds nothing else. That spares the lone
 	// caller (every write at one client) two statements and the statement
@@ -270,17 +295,18 @@ func (c *committer) run(batch []*groupReq) {
 			errs[i] = err
 			continue
 		}
-		if _, err := tx.StmtContext(ctx, c.savepoint).ExecContext(ctx); err != nil {
+		if _, err := c.stmt(ctx, tx, c.savepoint).ExecContext(ctx); err != nil {
 			tx.Rollback()
 			fail(err)
 			return
 		}
 		errs[i] = r.fn(context.WithoutCancel(r.ctx), tx)
 		if errs[i] != nil {
-			_, err = tx.StmtContext(ctx, c.rollbackTo).ExecContext(ctx)
+			clear(c.heads)
+			_, err = c.stmt(ctx, tx, c.rollbackTo).ExecContext(ctx)
 		}
 		if err == nil {
-			_, err = tx.StmtContext(ctx, c.release).ExecContext(ctx)
+			_, err = c.stmt(ctx, tx, c.release).ExecContext(ctx)
 		}
 		if err != nil {
 			// SQLite dropped the whole transaction (an I/O error, a
@@ -306,6 +332,39 @@ func (c *committer) run(batch []*groupReq) {
 	}
 	if live > 0 && err == nil {
 		c.committed()
+	}
+}
+
+// stmt returns st bound to tx, binding it once per batch when tx is the
+// batch's transaction (which only the committer's goroutine runs).
+func (c *committer) stmt(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stmt {
+	if c.cur.Load() != tx {
+		return tx.StmtContext(ctx, st)
+	}
+	b, ok := c.bound[st]
+	if !ok {
+		b = tx.StmtContext(ctx, st)
+		c.bound[st] = b
+	}
+	return b
+}
+
+// head returns the head of orgID's audit chain as tx holds it, when tx is
+// the batch's transaction and a work of the batch appended to that chain
+// (appended) with no rollback since.
+func (c *committer) head(tx *sql.Tx, orgID string) (audit.Head, bool) {
+	if c.cur.Load() != tx {
+		return audit.Head{}, false
+	}
+	h, ok := c.heads[orgID]
+	return h, ok
+}
+
+// appended records h, just inserted in tx, as its chain's head, when tx is
+// the batch's transaction.
+func (c *committer) appended(tx *sql.Tx, h audit.Head) {
+	if c.cur.Load() == tx {
+		c.heads[h.OrgID] = h
 	}
 }
 

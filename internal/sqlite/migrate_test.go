@@ -2,6 +2,8 @@ package sqlite
 
 import (
 	"bytes"
+	"database/sql"
+	"encoding/json"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -46,17 +48,13 @@ func TestMigration0016(t *testing.T) {
 	if err := old.SpendActionForChallenge(ctx, "hs-5", now.Add(time.Minute), signed, entry(signed), "/wallets?a=1", now); err != nil {
 		t.Fatal(err)
 	}
-	if err := old.SpendActionForChallenge(ctx, "hs-1", now.Add(time.Minute), spent, nil, "/wallets?a=1", now); err != nil {
-		t.Fatal(err)
+	spent.UsedAt = &now
+	writeOldAction(t, old, spent, nil)
+	spent.UsedAt = nil
+	for _, a := range []*auth.Action{used, pending, short} {
+		writeOldAction(t, old, a, entry(a))
 	}
-	for i, a := range []*auth.Action{used, pending, short} {
-		if err := old.CreateActionForChallenge(ctx, "ch-"+a.ID, now.Add(time.Minute), a, entry(a)); err != nil {
-			t.Fatal(i, err)
-		}
-	}
-	if _, _, err := old.UseAuditedAction(ctx, used.TokenHash, "/wallets?a=1", now); err != nil {
-		t.Fatal(err)
-	}
+	useOldAction(t, old, used, entry(used), "/wallets?a=1", now)
 	if err := old.RecordOutcome(ctx, &audit.Outcome{EntryID: used.ID, Status: 201, Time: now}); err != nil {
 		t.Fatal(err)
 	}
@@ -119,13 +117,52 @@ func TestMigration0016(t *testing.T) {
 	if _, err := s.write.ExecContext(ctx, `UPDATE audit_outcomes SET status = 500`); err == nil {
 		t.Error("UPDATE audit_outcomes succeeded after 0016, want the append-only trigger")
 	}
-	// The sweep's delete of an action takes its entry with it.
+	// The sweep's delete of an action takes its entry with it (since 0019
+	// a column of its row).
 	if _, err := s.Sweep(ctx, now.Add(2*time.Minute)); err != nil {
 		t.Fatal(err)
 	}
-	var evidence int
-	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM action_evidence WHERE action_id = ?`, short.ID).Scan(&evidence); err != nil || evidence != 0 {
-		t.Errorf("evidence of a swept action: %d rows, %v; want the cascade", evidence, err)
+	if _, err := s.Action(ctx, org.Org.ID, short.ID); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("swept action: %v, want ErrNotFound", err)
+	}
+}
+
+// writeOldAction writes a, with its pending entry unless e is nil, as a
+// schema before 0019 held them: the entry's JSON in action_evidence.
+func writeOldAction(t *testing.T, s *Store, a *auth.Action, e *audit.Entry) {
+	t.Helper()
+	err := s.tx(t.Context(), func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(t.Context(), `INSERT INTO actions
+			(id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query, payload_hash,
+			 expires_at, created_at, used_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			a.ID, a.TokenHash, a.OrgID, a.UserID, a.TokenID, a.CredentialUUID, a.Method, a.Path, a.Query,
+			a.PayloadHash, millis(a.ExpiresAt), millis(a.CreatedAt), nullMillis(a.UsedAt)); err != nil || e == nil {
+			return err
+		}
+		blob, err := json.Marshal(e)
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(t.Context(), `INSERT INTO action_evidence (action_id, entry) VALUES (?, ?)`, a.ID, string(blob))
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// useOldAction spends a written by writeOldAction at now and appends its
+// entry e with target, as UseAuditedAction did before 0019.
+func useOldAction(t *testing.T, s *Store, a *auth.Action, e *audit.Entry, target string, now time.Time) {
+	t.Helper()
+	err := s.tx(t.Context(), func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(t.Context(), `UPDATE actions SET used_at = ? WHERE id = ?`, millis(now), a.ID); err != nil {
+			return err
+		}
+		return s.sealAndAppend(t.Context(), tx, e, target, now)
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -194,5 +231,96 @@ func checkDropped(t *testing.T, s *Store, name string) {
 	var n int
 	if err := s.read.QueryRowContext(t.Context(), `SELECT count(*) FROM sqlite_schema WHERE name = ?`, name).Scan(&n); err != nil || n != 0 {
 		t.Errorf("%s after its migration: %d, %v; want gone", name, n, err)
+	}
+}
+
+// TestMigration0019: a database at 0018 holding actions with their pending
+// entries in action_evidence, as signet wrote them before 0019, moves each
+// entry into its action's row and drops the table: a pending action's use
+// appends exactly the entry written at its completion, an action that had
+// none is still refused by an audited use and left unspent, a used one
+// stays used, and every action reads back unchanged.
+func TestMigration0019(t *testing.T) {
+	old, path := openAt(t, 18)
+	org := seed(t, old)
+	ctx := t.Context()
+	now := time.Now().UTC().Truncate(time.Millisecond)
+	action := func(id string) *auth.Action {
+		return &auth.Action{ID: id, TokenHash: []byte("th-" + id), OrgID: org.Org.ID, UserID: org.User.ID, TokenID: "to-1",
+			CredentialUUID: "cr-1", Method: "POST", Path: "/wallets", Query: "a=1", PayloadHash: []byte{1, 2},
+			ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+	}
+	entry := func(a *auth.Action, kind string) *audit.Entry {
+		return &audit.Entry{ID: a.ID, OrgID: a.OrgID, UserID: a.UserID, Username: "admin@example.com", TokenID: a.TokenID,
+			TokenKind: "Token", CredentialUUID: a.CredentialUUID, CredID: "cid-" + a.ID, CredentialKind: kind,
+			PublicKey: "pem-" + a.ID, RPID: "rp.example", Method: a.Method, Path: a.Path, Query: a.Query,
+			PayloadHash: a.PayloadHash, ActionTokenHash: a.TokenHash, Challenge: "ch-" + a.ID, ClientData: "cd-" + a.ID,
+			AuthenticatorData: "ad-" + a.ID, Signature: "sig-" + a.ID, UserHandle: "uh", Algorithm: "ES256"}
+	}
+	used, bare := action("uj-1"), action("uj-2")
+	pending := []*auth.Action{action("uj-3"), action("uj-4")}
+	writeOldAction(t, old, used, entry(used, "Key"))
+	useOldAction(t, old, used, entry(used, "Key"), "/wallets?a=1", now)
+	writeOldAction(t, old, bare, nil)
+	for i, a := range pending {
+		writeOldAction(t, old, a, entry(a, []string{"Key", "Fido2"}[i]))
+	}
+	want := map[string]*auth.Action{}
+	for _, a := range append([]*auth.Action{used, bare}, pending...) {
+		got, err := old.Action(ctx, org.Org.ID, a.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want[a.ID] = got
+	}
+
+	s := upgrade(t, old, path)
+	checkDropped(t, s, "action_evidence")
+	var fkErrors int
+	if err := s.read.QueryRowContext(ctx, `SELECT count(*) FROM pragma_foreign_key_check`).Scan(&fkErrors); err != nil || fkErrors != 0 {
+		t.Errorf("foreign_key_check: %d rows, %v", fkErrors, err)
+	}
+	for id, w := range want {
+		got, err := s.Action(ctx, org.Org.ID, id)
+		if err != nil {
+			t.Fatal(id, err)
+		}
+		if d := cmp.Diff(w, got); d != "" {
+			t.Errorf("action %s after 0019 (-before +after):\n%s", id, d)
+		}
+	}
+	for i, a := range pending {
+		_, e, err := s.UseAuditedAction(ctx, a.TokenHash, "/wallets?a=1", now)
+		if err != nil {
+			t.Fatalf("UseAuditedAction(%s, pending before 0019): %v", a.ID, err)
+		}
+		w := entry(a, []string{"Key", "Fido2"}[i])
+		w.Target = "/wallets?a=1"
+		audit.Seal(w, &audit.Head{Seq: e.Seq - 1, Hash: e.PrevHash}, now)
+		if d := cmp.Diff(w, e); d != "" || e.Seq != int64(i+2) {
+			t.Errorf("entry of %s after 0019 at seq %d (-written +appended):\n%s", a.ID, e.Seq, d)
+		}
+	}
+	if _, _, err := s.UseAuditedAction(ctx, bare.TokenHash, "/wallets?a=1", now); !errors.Is(err, auth.ErrNotFound) {
+		t.Errorf("UseAuditedAction(no entry before 0019) = %v, want ErrNotFound", err)
+	}
+	if _, err := s.UseAction(ctx, bare.TokenHash, now); err != nil {
+		t.Errorf("UseAction(no entry before 0019, after the refused audited use) = %v, want it unspent", err)
+	}
+	if _, _, err := s.UseAuditedAction(ctx, used.TokenHash, "/wallets?a=1", now); !errors.Is(err, auth.ErrUsed) {
+		t.Errorf("UseAuditedAction(used before 0019) = %v, want ErrUsed", err)
+	}
+	recs, err := s.AuditRecords(ctx, org.Org.ID, 0, 0)
+	if err != nil || len(recs) != 3 {
+		t.Fatalf("AuditRecords after 0019 = %d, %v; want 3", len(recs), err)
+	}
+	x := &audit.Export{Format: audit.Format, OrgID: org.Org.ID}
+	for _, r := range recs {
+		x.Entries = append(x.Entries, r.Entry)
+	}
+	for _, p := range audit.Verify(x, nil).Problems {
+		if !strings.Contains(p.Why, "assertion") { // the fake assertions do not verify
+			t.Errorf("chain after 0019: %s", p)
+		}
 	}
 }

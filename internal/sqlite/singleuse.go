@@ -27,7 +27,7 @@ const spendChallengeSQL = `INSERT INTO spent_challenges (id, expires_at) VALUES 
 // ErrUsed when it was spent before (the single writer serialises the
 // transactions, so of concurrent calls exactly one inserts).
 func (s *Store) spendChallenge(ctx context.Context, tx *sql.Tx, id string, expiresAt time.Time) error {
-	res, err := in(ctx, tx, s.stmts.spendChallenge).ExecContext(ctx, id, millis(expiresAt))
+	res, err := s.in(ctx, tx, s.stmts.spendChallenge).ExecContext(ctx, id, millis(expiresAt))
 	if err != nil {
 		return err
 	}
@@ -71,19 +71,16 @@ func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string
 			return wrap("create action for challenge", err)
 		}
 	}
-	return wrap("create action for challenge", s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
 		if err := s.spendChallenge(ctx, tx, challengeID, expiresAt); err != nil {
 			return err
 		}
-		if err := s.insertAction(ctx, tx, a); err != nil {
-			return err
-		}
-		if pending == nil {
-			return nil
-		}
-		_, err := in(ctx, tx, s.stmts.insertEvidence).ExecContext(ctx, a.ID, string(blob))
-		return err
-	}))
+		return s.insertActionEntry(ctx, tx, a, blob)
+	})
+	if err == nil && pending != nil {
+		s.rememberPending(a.ID, blob, pending)
+	}
+	return wrap("create action for challenge", err)
 }
 
 // SpendActionForChallenge records the challenge challengeID as spent and
@@ -130,14 +127,24 @@ func (s *Store) CreateAction(ctx context.Context, a *auth.Action) error {
 // insertActionSQL is prepared once in Open.
 const insertActionSQL = `INSERT INTO actions
 		(id, token_hash, org_id, user_id, token_id, credential_uuid, method, path, query, payload_hash,
-		 expires_at, created_at, used_at)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+		 expires_at, created_at, used_at, entry)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
 
-// insertAction inserts a, in tx unless it is nil.
+// insertAction inserts a, without a pending entry, in tx unless it is nil.
 func (s *Store) insertAction(ctx context.Context, tx *sql.Tx, a *auth.Action) error {
-	_, err := in(ctx, tx, s.stmts.insertAction).ExecContext(ctx,
+	return s.insertActionEntry(ctx, tx, a, nil)
+}
+
+// insertActionEntry inserts a with its pending entry's JSON (none if nil),
+// in tx unless it is nil.
+func (s *Store) insertActionEntry(ctx context.Context, tx *sql.Tx, a *auth.Action, entry []byte) error {
+	var e any
+	if entry != nil {
+		e = string(entry)
+	}
+	_, err := s.in(ctx, tx, s.stmts.insertAction).ExecContext(ctx,
 		a.ID, a.TokenHash, a.OrgID, a.UserID, a.TokenID, a.CredentialUUID, a.Method, a.Path, a.Query,
-		a.PayloadHash, millis(a.ExpiresAt), millis(a.CreatedAt), nullMillis(a.UsedAt))
+		a.PayloadHash, millis(a.ExpiresAt), millis(a.CreatedAt), nullMillis(a.UsedAt), e)
 	return err
 }
 
@@ -156,7 +163,7 @@ func (s *Store) UseAction(ctx context.Context, tokenHash []byte, now time.Time) 
 	var expires, created int64
 	var used sql.NullInt64
 	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
-		rows, err := tx.StmtContext(ctx, s.stmts.useAction).QueryContext(ctx, millis(now), tokenHash)
+		rows, err := s.in(ctx, tx, s.stmts.useAction).QueryContext(ctx, millis(now), tokenHash)
 		return one(rows, err, func(sc scanner) error {
 			return sc.Scan(&a.ID, &a.TokenHash, &a.OrgID, &a.UserID, &a.TokenID, &a.CredentialUUID, &a.Method,
 				&a.Path, &a.Query, &a.PayloadHash, &expires, &created, &used)

@@ -47,6 +47,7 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/lru"
 )
 
 // Store is an auth.Store on one SQLite database file. It is safe for
@@ -59,6 +60,9 @@ type Store struct {
 	ckpt  *checkpointer // nil: SQLite checkpoints on the writer (checkpoint.go)
 	pc    *principalCache
 	cc    *credCache
+	// pending keeps the pending entries this store wrote, for their use
+	// (pendingmemo.go).
+	pending *lru.Cache[string, *pendingMemo]
 }
 
 var (
@@ -178,7 +182,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 	write.SetMaxIdleConns(1)
 	write.SetConnMaxLifetime(0)
 	write.SetConnMaxIdleTime(0)
-	s := &Store{write: write, pc: pc, cc: cc}
+	s := &Store{write: write, pc: pc, cc: cc, pending: newPendingMemos()}
 	if err := s.migrate(ctx, o.upTo); err != nil {
 		write.Close()
 		return nil, err
@@ -206,7 +210,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("sqlite: %w", err)
 	}
-	if err := s.prepare(ctx); err != nil {
+	if err := s.prepare(ctx, o.upTo > 0); err != nil {
 		s.Close()
 		return nil, err
 	}
@@ -263,8 +267,7 @@ type stmts struct {
 	useAction         *sql.Stmt
 	spendChallenge    *sql.Stmt
 	insertAction      *sql.Stmt
-	insertEvidence    *sql.Stmt
-	pendingEntry      *sql.Stmt
+	useAuditedAction  *sql.Stmt
 	auditHead         *sql.Stmt
 	insertEntry       *sql.Stmt
 	recordOutcome     *sql.Stmt
@@ -275,7 +278,10 @@ type stmts struct {
 	all []*sql.Stmt // every one of the above that was prepared, for Close
 }
 
-func (s *Store) prepare(ctx context.Context) error {
+// prepare prepares the statements. With old (a test's store at an older
+// schema, migrateUpTo), a statement the schema cannot take yet is left nil:
+// the test writes what that schema held without it.
+func (s *Store) prepare(ctx context.Context, old bool) error {
 	for _, p := range []struct {
 		stmt  **sql.Stmt
 		db    *sql.DB
@@ -294,8 +300,7 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.useAction, s.write, useActionSQL},
 		{&s.stmts.spendChallenge, s.write, spendChallengeSQL},
 		{&s.stmts.insertAction, s.write, insertActionSQL},
-		{&s.stmts.insertEvidence, s.write, insertEvidenceSQL},
-		{&s.stmts.pendingEntry, s.write, pendingEntrySQL},
+		{&s.stmts.useAuditedAction, s.write, useAuditedActionSQL},
 		{&s.stmts.auditHead, s.write, auditHeadSQL},
 		{&s.stmts.insertEntry, s.write, insertEntrySQL},
 		{&s.stmts.recordOutcome, s.write, recordOutcomeSQL},
@@ -304,6 +309,9 @@ func (s *Store) prepare(ctx context.Context) error {
 		{&s.stmts.setCredActive, s.write, setCredentialActiveSQL},
 	} {
 		st, err := p.db.PrepareContext(ctx, p.query)
+		if err != nil && old {
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("sqlite: prepare: %w", err)
 		}
@@ -315,10 +323,14 @@ func (s *Store) prepare(ctx context.Context) error {
 
 // in returns st (prepared on the write pool) bound to tx, or st itself when
 // tx is nil. database/sql finds the statement already prepared on the
-// write pool's one connection, so binding costs no parse.
-func in(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stmt {
-	if tx == nil {
+// write pool's one connection, so binding costs no parse; in a group
+// commit's transaction each statement is bound once (committer.stmt).
+func (s *Store) in(ctx context.Context, tx *sql.Tx, st *sql.Stmt) *sql.Stmt {
+	switch {
+	case tx == nil:
 		return st
+	case s.gc != nil:
+		return s.gc.stmt(ctx, tx, st)
 	}
 	return tx.StmtContext(ctx, st)
 }

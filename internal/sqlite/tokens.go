@@ -25,7 +25,7 @@ const insertAccessTokenSQL = `INSERT INTO access_tokens
 
 // insertAccessToken inserts t, in tx unless it is nil.
 func (s *Store) insertAccessToken(ctx context.Context, tx *sql.Tx, t *auth.AccessToken) error {
-	_, err := in(ctx, tx, s.stmts.insertAccessToken).ExecContext(ctx,
+	_, err := s.in(ctx, tx, s.stmts.insertAccessToken).ExecContext(ctx,
 		t.ID, t.OrgID, t.UserID, string(t.Kind), t.Name, t.CredentialUUID, t.PermissionID, t.ExternalID,
 		t.IsActive, t.IsArchived, millis(t.ExpiresAt), millis(t.CreatedAt))
 	return err

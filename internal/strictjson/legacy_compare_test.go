@@ -2,10 +2,12 @@ package strictjson
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 )
 
 // tricky are inputs at the edges of every rule, for the comparison with the
@@ -47,6 +49,13 @@ func tricky() []string {
 		nestObj(64, "1"), nestObj(65, "1"), nestObj(63, "{}"), nestObj(64, "{}"), nestObj(65, "{}"),
 		many(15, `"K1":0`), many(16, `"K1":0`), many(17, `"K1":0`), many(40, `"k39":0`), many(40, `"x":0`),
 		many(40, `"\u212a3":0`), many(40, `"k3":0`),
+		`{"b":true,"n":12,"u":7,"f":1.5,"pb":false,"pn":-3,"strs":["a","b"],"m":{"k":"v"},"bytes":"aGk=","t":"2026-01-02T03:04:05Z","num":12.50,"arr":[1,2],"str":"5","omit":"","any":{"x":[1,"y",null]}}`,
+		`{"n":1.5}`, `{"n":"12"}`, `{"u":300}`, `{"u":-1}`, `{"n":1e2}`, `{"f":1e400}`, `{"b":"true"}`, `{"b":null}`,
+		`{"pb":null}`, `{"strs":null}`, `{"strs":[1]}`, `{"m":{"k":1}}`, `{"m":[]}`, `{"bytes":"aGk"}`, `{"bytes":"a-_="}`,
+		`{"bytes":"aG\nk="}`, `{"bytes":[1,2]}`, `{"bytes":null}`, `{"t":"2026-01-02"}`, `{"t":"2026-01-02T03:04:05.123+01:00"}`,
+		`{"t":null}`, `{"num":"12"}`, `{"num":true}`, `{"num":1e999}`, `{"arr":[1,2,3]}`, `{"arr":[1]}`, `{"str":5}`,
+		`{"str":"x"}`, `{"str":"\"5\""}`, `{"any":1e400}`, `{"any":-0}`, `{"n":-0}`, `{"f":-0}`,
+		`{"nums":{"a":1.50,"b":-2e3}}`, `{"nums":{"a":"1"}}`, `{"num":"x"}`,
 	}
 }
 
@@ -63,6 +72,34 @@ type withPointer struct {
 	ID string  `json:"id"`
 }
 
+// scalars has a field of each other kind a request body is decoded into
+// (since dfnscpu Decode unmarshals with go-json-experiment/json's v1
+// emulation, not encoding/json: this compares the two on them).
+type scalars struct {
+	B     bool              `json:"b"`
+	N     int               `json:"n"`
+	U     uint8             `json:"u"`
+	F     float64           `json:"f"`
+	PB    *bool             `json:"pb"`
+	PN    *int64            `json:"pn"`
+	Strs  []string          `json:"strs"`
+	M     map[string]string `json:"m"`
+	Bytes []byte            `json:"bytes"`
+	T     time.Time         `json:"t"`
+	Arr   [2]int            `json:"arr"`
+	Str   int               `json:"str,string"`
+	Omit  string            `json:"omit,omitempty"`
+	Any   any               `json:"any"`
+}
+
+// withNumber holds an encoding/json Number, which Decode leaves to
+// encoding/json.
+type withNumber struct {
+	Num  json.Number            `json:"num"`
+	Nums map[string]json.Number `json:"nums"`
+	N    int                    `json:"n"`
+}
+
 // targets returns fresh values of the types the comparison decodes into.
 func targets() []func() any {
 	return []func() any{
@@ -73,6 +110,8 @@ func targets() []func() any {
 		func() any { return new(recursive) },
 		func() any { return new(withPointer) },
 		func() any { return new(map[string][]inner) },
+		func() any { return new(scalars) },
+		func() any { return new(withNumber) },
 	}
 }
 

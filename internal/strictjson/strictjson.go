@@ -44,6 +44,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/go-json-experiment/json/jsontext"
+	jsonv1 "github.com/go-json-experiment/json/v1"
 )
 
 // MaxDepth bounds nesting so that a hostile body cannot exhaust the stack:
@@ -79,14 +80,82 @@ func decode(b []byte, v any, known bool) error {
 	if _, err := parse(b, shapeOf(reflect.TypeOf(v)), known, false); err != nil {
 		return err
 	}
-	if err := json.Unmarshal(b, v); err != nil {
-		var te *json.UnmarshalTypeError
+	unmarshal, typeErr := jsonv1.Unmarshal, func(err error) (string, reflect.Type, bool) {
+		var te *jsonv1.UnmarshalTypeError
 		if errors.As(err, &te) {
-			return fmt.Errorf("field %q: expected %s", te.Field, te.Type)
+			return te.Field, te.Type, true
+		}
+		return "", nil, false
+	}
+	if usesStdNumber(reflect.TypeOf(v)) {
+		unmarshal, typeErr = json.Unmarshal, func(err error) (string, reflect.Type, bool) {
+			var te *json.UnmarshalTypeError
+			if errors.As(err, &te) {
+				return te.Field, te.Type, true
+			}
+			return "", nil, false
+		}
+	}
+	if err := unmarshal(b, v); err != nil {
+		if field, t, ok := typeErr(err); ok {
+			return fmt.Errorf("field %q: expected %s", field, t)
 		}
 		return errors.New("malformed JSON")
 	}
 	return nil
+}
+
+// Decode's unmarshal is the encoding/json v1 emulation of
+// go-json-experiment/json (jsonv1), the decoder of encoding/json/v2 run
+// with encoding/json's behaviour: one pass, where encoding/json scanned the
+// body once to validate it and once more to decode it (a login body:
+// ~11 -> ~5 us, 27 -> 14 allocations; docs/performance.md, "dfnscpu").
+// TestSameAsLegacy and FuzzSameAsLegacy hold it to encoding/json's values
+// on every kind of field. The one type it does not know is encoding/json's
+// own Number (it knows its own): a target that holds one is decoded by
+// encoding/json.
+
+// stdNumber is encoding/json's Number.
+var stdNumber = reflect.TypeFor[json.Number]()
+
+// numberTypes caches usesStdNumber by type.
+var numberTypes sync.Map // reflect.Type -> bool
+
+// usesStdNumber reports whether a value of type t can hold an
+// encoding/json Number, in a field, an element or itself.
+func usesStdNumber(t reflect.Type) bool {
+	if t == nil {
+		return false
+	}
+	if v, ok := numberTypes.Load(t); ok {
+		return v.(bool)
+	}
+	found := holdsNumber(t, map[reflect.Type]bool{})
+	numberTypes.Store(t, found)
+	return found
+}
+
+func holdsNumber(t reflect.Type, seen map[reflect.Type]bool) bool {
+	if t == stdNumber {
+		return true
+	}
+	if seen[t] {
+		return false
+	}
+	seen[t] = true
+	switch t.Kind() {
+	case reflect.Pointer, reflect.Slice, reflect.Array:
+		return holdsNumber(t.Elem(), seen)
+	case reflect.Map:
+		return holdsNumber(t.Key(), seen) || holdsNumber(t.Elem(), seen)
+	case reflect.Struct:
+		for i := range t.NumField() {
+			if holdsNumber(t.Field(i).Type, seen) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // Canonical returns a canonical encoding of the JSON value in b: object keys
