@@ -16,7 +16,7 @@ func BenchmarkDfnsFlow(b *testing.B) {
 	n := seed(b, s)
 	b.SetParallelism(8) // 16 callers at GOMAXPROCS=2
 	b.ReportAllocs()
-	cpu0, io0 := cpuTime(), procIO()
+	m := startMeter()
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -27,10 +27,7 @@ func BenchmarkDfnsFlow(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.StopTimer()
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
-	io1 := procIO()
-	b.ReportMetric(float64(io1.wchar-io0.wchar)/1024/float64(b.N), "written-KiB/op")
-	b.ReportMetric(float64(io1.syscw-io0.syscw)/float64(b.N), "writes/op")
+	m.report(b)
 	if s.gc != nil {
 		b.ReportMetric(float64(2*b.N)/float64(s.gc.commits.Load()), "works/commit")
 	}

@@ -28,7 +28,7 @@ func benchSpendWithOutcome(b *testing.B, parallel bool) {
 	n := seed(b, s)
 	b.SetParallelism(8) // 16 callers at GOMAXPROCS=2
 	b.ReportAllocs()
-	cpu0, io0 := cpuTime(), procIO()
+	m := startMeter()
 	b.ResetTimer()
 	run := func(next func() bool) {
 		for next() {
@@ -64,10 +64,7 @@ func benchSpendWithOutcome(b *testing.B, parallel bool) {
 		run(func() bool { i++; return i <= b.N })
 	}
 	b.StopTimer()
-	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
-	io1 := procIO()
-	b.ReportMetric(float64(io1.wchar-io0.wchar)/1024/float64(b.N), "written-KiB/op")
-	b.ReportMetric(float64(io1.syscw-io0.syscw)/float64(b.N), "writes/op")
+	m.report(b)
 	if s.ckpt != nil {
 		// Checkpoints the writer ran, and the frames they copied, per 1000
 		// requests (SQLite's own autocheckpoint ran one per ~1000 frames).

@@ -32,7 +32,7 @@ func BenchmarkSpendActionForChallenge(b *testing.B) {
 				var next atomic.Int64
 				b.SetParallelism(8) // 16 callers at GOMAXPROCS=2
 				b.ReportAllocs()
-				cpu0, io0 := cpuTime(), procIO()
+				m := startMeter()
 				b.ResetTimer()
 				b.RunParallel(func(pb *testing.PB) {
 					for pb.Next() {
@@ -50,10 +50,7 @@ func BenchmarkSpendActionForChallenge(b *testing.B) {
 					}
 				})
 				b.StopTimer()
-				b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
-				io1 := procIO()
-				b.ReportMetric(float64(io1.wchar-io0.wchar)/1024/float64(b.N), "written-KiB/op")
-				b.ReportMetric(float64(io1.syscw-io0.syscw)/float64(b.N), "writes/op")
+				m.report(b)
 				if s.gc != nil {
 					b.ReportMetric(float64(b.N)/float64(s.gc.commits.Load()), "spends/commit")
 				}
@@ -111,6 +108,23 @@ func benchID(ordered bool) string {
 
 // ioCounts are the write counters of /proc/self/io (zero elsewhere).
 type ioCounts struct{ wchar, syscw int64 }
+
+// meter is what a benchmark reports beside its time: the process's CPU
+// and write syscalls and bytes since startMeter.
+type meter struct {
+	cpu time.Duration
+	io  ioCounts
+}
+
+func startMeter() meter { return meter{cpuTime(), procIO()} }
+
+// report reports CPU microseconds, KiB written and write calls per op.
+func (m meter) report(b *testing.B) {
+	b.ReportMetric(float64((cpuTime()-m.cpu).Microseconds())/float64(b.N), "cpu-us/op")
+	now := procIO()
+	b.ReportMetric(float64(now.wchar-m.io.wchar)/1024/float64(b.N), "written-KiB/op")
+	b.ReportMetric(float64(now.syscw-m.io.syscw)/float64(b.N), "writes/op")
+}
 
 func procIO() ioCounts {
 	var c ioCounts

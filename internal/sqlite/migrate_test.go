@@ -310,17 +310,5 @@ func TestMigration0019(t *testing.T) {
 	if _, _, err := s.UseAuditedAction(ctx, used.TokenHash, "/wallets?a=1", now); !errors.Is(err, auth.ErrUsed) {
 		t.Errorf("UseAuditedAction(used before 0019) = %v, want ErrUsed", err)
 	}
-	recs, err := s.AuditRecords(ctx, org.Org.ID, 0, 0)
-	if err != nil || len(recs) != 3 {
-		t.Fatalf("AuditRecords after 0019 = %d, %v; want 3", len(recs), err)
-	}
-	x := &audit.Export{Format: audit.Format, OrgID: org.Org.ID}
-	for _, r := range recs {
-		x.Entries = append(x.Entries, r.Entry)
-	}
-	for _, p := range audit.Verify(x, nil).Problems {
-		if !strings.Contains(p.Why, "assertion") { // the fake assertions do not verify
-			t.Errorf("chain after 0019: %s", p)
-		}
-	}
+	checkChain(t, s, org.Org.ID, 3, "after 0019")
 }

@@ -92,17 +92,25 @@ func TestPendingMemo(t *testing.T) {
 	s.pending.Put(e.ID, &pendingMemo{blob: blob, e: other})
 	use("kept differs", want)
 
-	recs, err := s.AuditRecords(ctx, org.Org.ID, 0, 0)
-	if err != nil || len(recs) != 3 {
-		t.Fatalf("AuditRecords = %d, %v; want 3", len(recs), err)
+	checkChain(t, s, org.Org.ID, 3, "after the uses")
+}
+
+// checkChain reads org's audit records from s, wants n of them, and
+// verifies their chain; the tests' fake assertions do not verify, so only
+// problems of the chain itself count. what names the state checked.
+func checkChain(t *testing.T, s *Store, org string, n int, what string) {
+	t.Helper()
+	recs, err := s.AuditRecords(t.Context(), org, 0, 0)
+	if err != nil || len(recs) != n {
+		t.Fatalf("AuditRecords %s = %d, %v; want %d", what, len(recs), err, n)
 	}
-	x := &audit.Export{Format: audit.Format, OrgID: org.Org.ID}
+	x := &audit.Export{Format: audit.Format, OrgID: org}
 	for _, r := range recs {
 		x.Entries = append(x.Entries, r.Entry)
 	}
 	for _, p := range audit.Verify(x, nil).Problems {
-		if !strings.Contains(p.Why, "assertion") { // the fake assertions do not verify
-			t.Errorf("chain: %s", p)
+		if !strings.Contains(p.Why, "assertion") {
+			t.Errorf("chain %s: %s", what, p)
 		}
 	}
 }

@@ -3,8 +3,6 @@ package main
 import (
 	"context"
 	"crypto"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -44,18 +42,5 @@ func sendHTTPSig(ctx context.Context, c *http.Client, url, tok string, ks *clien
 	if err := ks.SignRequest(req, []byte(postBody), time.Now()); err != nil {
 		return 0, err
 	}
-	res, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	b, err := io.ReadAll(res.Body)
-	res.Body.Close()
-	d := time.Since(start)
-	if err != nil {
-		return 0, err
-	}
-	if res.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("RFC 9421 POST %s: %d %.200s", url, res.StatusCode, b)
-	}
-	return d, nil
+	return roundTrip(c, req, start)
 }

@@ -490,7 +490,12 @@ func do(ctx context.Context, c *http.Client, method, url, tok, body, ua string) 
 	if ua != "" {
 		req.Header.Set("X-DFNS-USERACTION", ua)
 	}
-	start := time.Now()
+	return roundTrip(c, req, time.Now())
+}
+
+// roundTrip sends req, reads the whole response and wants a 200; it
+// returns the time since start.
+func roundTrip(c *http.Client, req *http.Request, start time.Time) (time.Duration, error) {
 	res, err := c.Do(req)
 	if err != nil {
 		return 0, err
@@ -502,7 +507,7 @@ func do(ctx context.Context, c *http.Client, method, url, tok, body, ua string) 
 		return 0, err
 	}
 	if res.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("%s %s: %d %.200s", method, url, res.StatusCode, b)
+		return 0, fmt.Errorf("%s %s: %d %.200s", req.Method, req.URL, res.StatusCode, b)
 	}
 	return d, nil
 }
