@@ -30,34 +30,11 @@ func TestSignerReadRefuses(t *testing.T) {
 				t.Run(c.name, func(t *testing.T) {
 					e := newEnv(t, open(t))
 					u := e.newUser()
-					// Before: each path works.
-					if r := e.send(e.httpsigRequest(u.token, u.signer, "POST", "/permissions", permissionBody())); r.status != 200 {
-						t.Fatalf("RFC 9421 before: %d %s", r.status, r.raw)
-					}
-					init := e.do("POST", "/auth/action/init", u.token, map[string]string{
-						"userActionPayload": "{}", "userActionHttpMethod": "POST", "userActionHttpPath": "/permissions",
-					})
-					if init.status != 200 {
-						t.Fatalf("action/init before: %d %s", init.status, init.raw)
-					}
-					signedReq := e.httpsigRequest(u.token, u.signer, "POST", "/permissions", permissionBody())
-
+					sp := signerPathsBefore(t, e, u.token, u.signer)
 					if err := c.revoke(e.store, u); err != nil {
 						t.Fatal(err)
 					}
-					if r := e.do("POST", "/auth/action/init", u.token, map[string]string{
-						"userActionPayload": "{}", "userActionHttpMethod": "POST", "userActionHttpPath": "/permissions",
-					}); r.status != 401 {
-						t.Errorf("action/init after: %d %s, want 401", r.status, r.raw)
-					}
-					if r := e.do("POST", "/auth/action", u.token, map[string]any{
-						"challengeIdentifier": init.str("challengeIdentifier"), "firstFactor": u.signer.assert(init.str("challenge")),
-					}); r.status != 401 {
-						t.Errorf("action complete after: %d %s, want 401", r.status, r.raw)
-					}
-					if r := e.send(signedReq); r.status != 401 {
-						t.Errorf("RFC 9421 after: %d %s, want 401", r.status, r.raw)
-					}
+					sp.refused(t, e)
 				})
 			}
 		})
@@ -82,36 +59,61 @@ func TestSignerReadRefusesLongLived(t *testing.T) {
 		} {
 			t.Run(c.name, func(t *testing.T) {
 				id := c.create()
-				actionInit := func() resp {
-					return e.do("POST", "/auth/action/init", id.token, map[string]string{
-						"userActionPayload": "{}", "userActionHttpMethod": "POST", "userActionHttpPath": "/permissions",
-					})
-				}
-				// Before: each path works.
-				if r := e.send(e.httpsigRequest(id.token, id.signer, "POST", "/permissions", permissionBody())); r.status != 200 {
-					t.Fatalf("RFC 9421 before: %d %s", r.status, r.raw)
-				}
-				init := actionInit()
-				if init.status != 200 {
-					t.Fatalf("action/init before: %d %s", init.status, init.raw)
-				}
-				signedReq := e.httpsigRequest(id.token, id.signer, "POST", "/permissions", permissionBody())
-
+				sp := signerPathsBefore(t, e, id.token, id.signer)
 				if r := e.signed(u, "PUT", fmt.Sprintf(c.deactivate, id.id), "{}"); r.status != 200 {
 					t.Fatalf("deactivate: %d %s", r.status, r.raw)
 				}
-				if r := actionInit(); r.status != 401 {
-					t.Errorf("action/init after: %d %s, want 401", r.status, r.raw)
-				}
-				if r := e.do("POST", "/auth/action", id.token, map[string]any{
-					"challengeIdentifier": init.str("challengeIdentifier"), "firstFactor": id.signer.assert(init.str("challenge")),
-				}); r.status != 401 {
-					t.Errorf("action complete after: %d %s, want 401", r.status, r.raw)
-				}
-				if r := e.send(signedReq); r.status != 401 {
-					t.Errorf("RFC 9421 after: %d %s, want 401", r.status, r.raw)
-				}
+				sp.refused(t, e)
 			})
 		}
+	})
+}
+
+// signerPaths is what a caller of the three signing paths (action init,
+// action complete, an RFC 9421 request) prepared while it could still use
+// them: an action challenge to answer and a request signed to send later.
+type signerPaths struct {
+	tok       string
+	k         *keySigner
+	init      resp
+	signedReq *sigReq
+}
+
+// signerPathsBefore checks that each path works for tok, signed by k, and
+// prepares what signerPaths.refused uses afterwards.
+func signerPathsBefore(t *testing.T, e *env, tok string, k *keySigner) *signerPaths {
+	t.Helper()
+	if r := e.send(e.httpsigRequest(tok, k, "POST", "/permissions", permissionBody())); r.status != 200 {
+		t.Fatalf("RFC 9421 before: %d %s", r.status, r.raw)
+	}
+	sp := &signerPaths{tok: tok, k: k, init: signerActionInit(e, tok)}
+	if sp.init.status != 200 {
+		t.Fatalf("action/init before: %d %s", sp.init.status, sp.init.raw)
+	}
+	sp.signedReq = e.httpsigRequest(tok, k, "POST", "/permissions", permissionBody())
+	return sp
+}
+
+// refused checks that each path now refuses the caller with 401: a new
+// action init, the answer to the challenge made before, and the request
+// signed before.
+func (sp *signerPaths) refused(t *testing.T, e *env) {
+	t.Helper()
+	if r := signerActionInit(e, sp.tok); r.status != 401 {
+		t.Errorf("action/init after: %d %s, want 401", r.status, r.raw)
+	}
+	if r := e.do("POST", "/auth/action", sp.tok, map[string]any{
+		"challengeIdentifier": sp.init.str("challengeIdentifier"), "firstFactor": sp.k.assert(sp.init.str("challenge")),
+	}); r.status != 401 {
+		t.Errorf("action complete after: %d %s, want 401", r.status, r.raw)
+	}
+	if r := e.send(sp.signedReq); r.status != 401 {
+		t.Errorf("RFC 9421 after: %d %s, want 401", r.status, r.raw)
+	}
+}
+
+func signerActionInit(e *env, tok string) resp {
+	return e.do("POST", "/auth/action/init", tok, map[string]string{
+		"userActionPayload": "{}", "userActionHttpMethod": "POST", "userActionHttpPath": "/permissions",
 	})
 }
