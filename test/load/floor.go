@@ -93,13 +93,19 @@ type floorVerifier struct {
 	// PostgreSQL (floorpg.go).
 	db *floorDB
 
-	mu     sync.Mutex
-	nonces map[string]int64 // nonce -> created
+	mu sync.Mutex
+	// The nonces seen in this window and the one before: a nonce stays at
+	// least a window, longer than a signature it was part of is accepted,
+	// and spending one costs the same however many were seen (pruning one
+	// map on a size cap scanned it all on every spend once the cap was
+	// reached with nothing expired yet, slowing the floor in long runs).
+	nonces, older map[string]bool
+	rotated       time.Time // when nonces was started
 }
 
 // newFloorVerifier reads the keys newFloorKeys encoded.
 func newFloorVerifier(env string) (*floorVerifier, error) {
-	f := &floorVerifier{pubs: map[string]crypto.PublicKey{}, nonces: map[string]int64{}}
+	f := &floorVerifier{pubs: map[string]crypto.PublicKey{}, nonces: map[string]bool{}}
 	for kv := range strings.SplitSeq(env, ",") {
 		id, b64, _ := strings.Cut(kv, "=")
 		der, err := base64.StdEncoding.DecodeString(b64)
@@ -159,26 +165,21 @@ func (f *floorVerifier) check(r *http.Request, body []byte, now time.Time) (stri
 	if err := httpsig.Verify(sig.Alg, pub, base, sig.Value); err != nil {
 		return "", err
 	}
-	return sig.Nonce, f.spend(sig.Nonce, sig.Created, now)
+	return sig.Nonce, f.spend(sig.Nonce, now)
 }
 
-// spend marks nonce used; it forgets nonces whose window has closed once
-// the map has grown, so a long run stays bounded.
-func (f *floorVerifier) spend(nonce string, created int64, now time.Time) error {
+// spend marks nonce used; a window after the last rotation, the nonces
+// seen become the older ones and the oldest are forgotten.
+func (f *floorVerifier) spend(nonce string, now time.Time) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if _, ok := f.nonces[nonce]; ok {
+	if f.nonces[nonce] || f.older[nonce] {
 		return errors.New("nonce already used")
 	}
-	if len(f.nonces) >= 1<<17 {
-		old := now.Add(-floorWindow).Unix()
-		for n, c := range f.nonces {
-			if c < old {
-				delete(f.nonces, n)
-			}
-		}
+	if now.Sub(f.rotated) > floorWindow {
+		f.older, f.nonces, f.rotated = f.nonces, map[string]bool{}, now
 	}
-	f.nonces[nonce] = created
+	f.nonces[nonce] = true
 	return nil
 }
 

@@ -592,3 +592,22 @@ func TestFloorDB(t *testing.T) {
 		t.Errorf("a revoked token was accepted")
 	}
 }
+
+// TestFloorNonceRotation: a nonce the floor has seen stays refused across
+// the rotation of its nonce maps, for at least a window.
+func TestFloorNonceRotation(t *testing.T) {
+	f := &floorVerifier{nonces: map[string]bool{}}
+	t0 := time.Now()
+	if err := f.spend("a", t0); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.spend("b", t0.Add(floorWindow+time.Second)); err != nil { // rotates
+		t.Fatal(err)
+	}
+	if f.spend("a", t0.Add(floorWindow+2*time.Second)) == nil {
+		t.Errorf("a nonce was accepted again after a rotation")
+	}
+	if f.spend("b", t0.Add(floorWindow+2*time.Second)) == nil {
+		t.Errorf("a nonce was accepted twice")
+	}
+}
