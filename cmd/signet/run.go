@@ -188,6 +188,9 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	log := server.NewLogger(cfg, m.Stderr)
+	if pct, set := server.TuneGC(m.Env); set {
+		log.Debug("GOGC not set: garbage collector target set", "percent", pct)
+	}
 	parts, err := server.Assemble(ctx, cfg, log)
 	if err != nil {
 		return err
