@@ -104,14 +104,27 @@ func (s *Service) ActionInit(ctx context.Context, p *Principal, req *ActionReque
 // The challenge is single use (spec 12.4): a refused answer burns it, an
 // accepted one is spent in the same commit that writes the action and its
 // pending audit entry, so that two concurrent answers cannot both pass.
+//
+// A challenge spent before (a replay) is refused with the same answer on
+// every path, whether or not its spent record was read first: a Key
+// answer's check has no effect on the store, so its spent record is not
+// read before it (peekAction) and the write that would spend it decides
+// (CreateActionForChallenge: ErrUsed), or, when the answer is refused
+// anyway, the burn that finds it spent; a passkey's check moves its sign
+// counter, so its spent record is read before the check, as before
+// (actionComplete).
 func (s *Service) ActionComplete(ctx context.Context, p *Principal, challengeID string, a *Assertion) (tok, id string, err error) {
-	ch, creds, err := s.peekAction(ctx, p, challengeID)
+	ch, creds, unread, err := s.peekAction(ctx, p, challengeID)
 	if err != nil {
 		return "", "", err
 	}
-	tok, id, err = s.actionComplete(ctx, p, ch, creds, a)
+	tok, id, err = s.actionComplete(ctx, p, ch, creds, unread, a)
 	if err != nil {
-		s.burn(ctx, ch)
+		if spent := s.burnSeen(ctx, ch); spent && unread {
+			// Spent before this answer, and not read first: the answer
+			// a replay gets when it is read first (peek).
+			return "", "", wrap(Invalid, msgChallengeBad, ErrUsed)
+		}
 		return "", "", err
 	}
 	return tok, id, nil
@@ -123,31 +136,42 @@ func (s *Service) ActionComplete(ctx context.Context, p *Principal, challengeID 
 // challenge's spent record in one store call (LoginSubject, of p's own
 // user: nothing of another identity is read); else creds is nil and
 // actionComplete reads them.
-func (s *Service) peekAction(ctx context.Context, p *Principal, id string) (*Challenge, []*Credential, error) {
-	if p.signers != nil || !p.IsUserSession() {
-		ch, err := s.peek(ctx, id, PurposeAction)
-		return ch, p.signers, err
+//
+// With the credentials read with p, the spent record is not read here
+// (unread): actionComplete reads it before a check that has an effect on
+// the store (a passkey's), and the spending write, or the burn of a
+// refused answer, finds a spent challenge otherwise (ActionComplete). One
+// store read less per action.
+func (s *Service) peekAction(ctx context.Context, p *Principal, id string) (ch *Challenge, creds []*Credential, unread bool, err error) {
+	if p.signers != nil {
+		ch, err := s.unsealFor(ctx, id, PurposeAction)
+		return ch, p.signers, true, err
 	}
-	ch, err := s.unsealFor(ctx, id, PurposeAction)
+	if !p.IsUserSession() {
+		ch, err := s.peek(ctx, id, PurposeAction)
+		return ch, nil, false, err
+	}
+	ch, err = s.unsealFor(ctx, id, PurposeAction)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, false, err
 	}
 	spent, _, creds, err := s.store.LoginSubject(ctx, p.OrgID, p.UserID, ch.ID)
 	if err != nil {
-		return nil, nil, internalErr(err)
+		return nil, nil, false, internalErr(err)
 	}
 	if spent {
-		return nil, nil, wrap(Invalid, msgChallengeBad, ErrUsed)
+		return nil, nil, false, wrap(Invalid, msgChallengeBad, ErrUsed)
 	}
 	if creds == nil {
 		creds = []*Credential{} // read, and none: not to be read again
 	}
-	return ch, creds, nil
+	return ch, creds, false, nil
 }
 
 // actionComplete checks the answer a to ch; creds are the credentials p may
-// sign with, or nil when they were not read yet.
-func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challenge, creds []*Credential, a *Assertion) (string, string, error) {
+// sign with, or nil when they were not read yet. unread: ch's spent record
+// was not read yet (peekAction).
+func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challenge, creds []*Credential, unread bool, a *Assertion) (string, string, error) {
 	if ch.OrgID != p.OrgID || ch.TokenID != p.TokenID || ch.UserID != p.UserID {
 		return "", "", wrap(Invalid, msgChallengeBad, errors.New("challenge of another identity"))
 	}
@@ -160,6 +184,18 @@ func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challeng
 	c, e := pickCredential(creds, a)
 	if e != nil {
 		return "", "", e
+	}
+	if unread && !effectless(a.Kind) {
+		// The check below moves a passkey's sign counter: a replayed
+		// assertion must be refused before it, not mistaken for a cloned
+		// authenticator (peek).
+		spent, err := s.store.ChallengeSpent(ctx, ch.ID)
+		if err != nil {
+			return "", "", internalErr(err)
+		}
+		if spent {
+			return "", "", wrap(Invalid, msgChallengeBad, ErrUsed)
+		}
 	}
 	if e := s.verifyAssertion(ctx, c, a, ch.Challenge); e != nil {
 		s.log.InfoContext(ctx, "action signature rejected", "org", p.OrgID, "user", p.UserID, "token", p.TokenID, "credential", c.UUID, "err", e.Err)
@@ -180,6 +216,13 @@ func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challeng
 		return "", "", internalErr(err)
 	}
 	return tok, act.ID, nil
+}
+
+// effectless reports whether checking an assertion of this kind leaves
+// the store as it was (verifyAssertion: a Key's signature is checked in
+// memory; a passkey's check moves its sign counter).
+func effectless(k CredentialKind) bool {
+	return k == KindKey || k == KindPasswordProtectedKey
 }
 
 // Spend is the request a user-action token is presented with, as it was

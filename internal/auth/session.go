@@ -343,12 +343,19 @@ func (s *Service) unsealFor(ctx context.Context, id string, purpose Purpose) (*C
 // away, within its own short bound; a challenge already spent (a
 // concurrent answer took it) is fine.
 func (s *Service) burn(ctx context.Context, ch *Challenge) {
+	s.burnSeen(ctx, ch)
+}
+
+// burnSeen is burn, and reports whether the challenge was found spent
+// already (committed before, or by a concurrent answer).
+func (s *Service) burnSeen(ctx context.Context, ch *Challenge) (spent bool) {
 	after, cancel := afterwards(ctx)
 	defer cancel()
 	err := s.store.SpendChallenge(after, ch.ID, ch.ExpiresAt)
 	if err != nil && !errors.Is(err, ErrUsed) {
 		s.log.ErrorContext(ctx, "spending a refused challenge failed", "challenge", ch.ID, "err", err)
 	}
+	return errors.Is(err, ErrUsed)
 }
 
 // Login completes a login: the assertion is verified against an active

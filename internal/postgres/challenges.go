@@ -55,7 +55,9 @@ func (s *Store) SpendChallenge(ctx context.Context, id string, expiresAt time.Ti
 // inserts a and, unless pending is nil, its pending audit entry, in one
 // statement: the inserts select from the spent record's INSERT ... ON
 // CONFLICT DO NOTHING RETURNING, so when the challenge was spent before
-// (or by a concurrent answer) nothing is inserted and ErrUsed is returned.
+// (or by a concurrent answer, in this transaction or another) nothing is
+// inserted and ErrUsed is returned. The statement is committed alone, or
+// in a group with the other writes that gathered meanwhile (group.go).
 func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, a *auth.Action, pending *audit.Entry) error {
 	const spendAndInsert = `WITH spent AS (` + spendChallengeSQL + ` RETURNING id),
 		created AS (INSERT INTO actions
@@ -77,14 +79,34 @@ func (s *Store) CreateActionForChallenge(ctx context.Context, challengeID string
 		SELECT count(*) FROM evidence`
 		args = append(args, string(blob))
 	}
-	var n int64
-	if err := s.pool.QueryRow(ctx, q, args...).Scan(&n); err != nil {
-		return dbErr("create action for challenge", err)
+	scan := func(r pgx.Row) (*audit.Entry, error) {
+		var n int64
+		if err := r.Scan(&n); err != nil {
+			return nil, err
+		}
+		if n != 1 {
+			return nil, errSpent
+		}
+		return nil, nil
 	}
-	if n != 1 {
+	// Alone when nothing is committing (one autocommitted statement, one
+	// round trip); else in the group committer's next transaction, whose
+	// COMMIT it shares with the audited spends and other creations that
+	// gathered (group.go): the caller is answered after that COMMIT.
+	err := s.appendAudited(ctx, &appendReq{
+		single: func() error {
+			_, err := scan(s.pool.QueryRow(ctx, q, args...))
+			return err
+		},
+		spendSQL:  q,
+		spendArgs: args,
+		scan:      scan,
+		noHead:    true,
+	})
+	if errors.Is(err, errSpent) {
 		return used("create action for challenge")
 	}
-	return nil
+	return dbErr("create action for challenge", err)
 }
 
 // SpendActionForChallenge records the challenge challengeID as spent and

@@ -34,6 +34,13 @@ import (
 // matched nothing (a replay) may so lock its org's head for nothing: it
 // appends nothing, and the lock order is the same.
 //
+// Action complete's write (CreateActionForChallenge: the challenge spent,
+// the action and its pending entry inserted) joins the same groups: its
+// statement goes in the first pipeline with the spends, locks no head and
+// appends nothing, and it shares the group's COMMIT, so under concurrency
+// a Dfns flow's two commits become shares of group commits. Its caller,
+// as every caller, is answered only after that COMMIT.
+//
 // A request whose spend matched nothing (a replay, a spent challenge)
 // changed nothing and gets its error. Anything else that fails in a group
 // rolls the whole group back, and each request then runs on its own
@@ -54,8 +61,12 @@ type appendReq struct {
 	// by tokenHash (UseAuditedAction).
 	org       string
 	tokenHash []byte
-	target    string
-	now       time.Time
+	// noHead: the request appends nothing and locks no head (an action
+	// created with its pending entry, CreateActionForChallenge); scan
+	// returns a nil entry for it.
+	noHead bool
+	target string
+	now    time.Time
 
 	err  error
 	done chan struct{}
@@ -186,13 +197,18 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 	var known []string
 	for _, r := range batch {
 		b.Queue(r.spendSQL, r.spendArgs...)
-		if r.org != "" {
+		switch {
+		case r.noHead:
+		case r.org != "":
 			known = append(known, r.org)
-		} else {
+		default:
 			hashes = append(hashes, r.tokenHash)
 		}
 	}
-	b.Queue(lockHeadsSQL, hashes, known, audit.Genesis)
+	lock := hashes != nil || known != nil // a group of creations only locks no head
+	if lock {
+		b.Queue(lockHeadsSQL, hashes, known, audit.Genesis)
+	}
 	entries := make([]*audit.Entry, len(batch))
 	heads := map[string]*audit.Head{}
 	err = func() error {
@@ -211,6 +227,9 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 			default:
 				entries[i] = e
 			}
+		}
+		if !lock {
+			return br.Close()
 		}
 		rows, err := br.Query()
 		if err != nil {

@@ -288,3 +288,133 @@ func TestGroupTwoTrips(t *testing.T) {
 	checkChain(t, s, "or-a", 3)
 	checkChain(t, s, "or-b", 3)
 }
+
+// TestGroupCreates: action complete's write (CreateActionForChallenge)
+// joins the group committer: creations gathered while a commit is in
+// flight commit in one transaction with the audited spends that gathered
+// too, or alone in a group of creations only (which locks no head); of
+// four answers to one challenge exactly one creates its action, and each
+// action created is then spent, with its entry, once.
+func TestGroupCreates(t *testing.T) {
+	for _, mixed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("mixed=%v", mixed), func(t *testing.T) {
+			s := openTest(t)
+			newFixture(t, s, "a")
+			newFixture(t, s, "b")
+			ctx := t.Context()
+			var used []*auth.Action
+			if mixed {
+				for i, org := range []string{"a", "b"} {
+					a := orgAction(org, 100+i)
+					if err := s.CreateActionForChallenge(ctx, fmt.Sprintf("ca-%d", i), t0.Add(time.Minute), a, entryFor(a)); err != nil {
+						t.Fatal(err)
+					}
+					used = append(used, a)
+				}
+			}
+			const creates, dup = 6, 4
+			acts := make([]*auth.Action, creates+dup)
+			errs := holdGroup(t, s, creates+dup+len(used), func(i int) error {
+				switch {
+				case i < creates:
+					a := orgAction([]string{"a", "b"}[i%2], i)
+					acts[i] = a
+					return s.CreateActionForChallenge(ctx, fmt.Sprintf("cc-%d", i), t0.Add(time.Minute), a, entryFor(a))
+				case i < creates+dup:
+					a := orgAction("a", i)
+					acts[i] = a
+					return s.CreateActionForChallenge(ctx, "cc-dup", t0.Add(time.Minute), a, entryFor(a))
+				default:
+					_, _, err := s.UseAuditedAction(ctx, used[i-creates-dup].TokenHash, "/y", t0)
+					return err
+				}
+			})
+			var won []int
+			for i, err := range errs {
+				if i >= creates && i < creates+dup {
+					if err == nil {
+						won = append(won, i)
+					} else if !errors.Is(err, auth.ErrUsed) {
+						t.Errorf("answer %d to one challenge: %v, want ErrUsed", i, err)
+					}
+					continue
+				}
+				if err != nil {
+					t.Errorf("call %d: %v", i, err)
+				}
+			}
+			if len(won) != 1 {
+				t.Fatalf("answers to one challenge: %v created, want exactly one", won)
+			}
+			if s.ap.grouped != 1 {
+				t.Errorf("%d group transactions, want 1", s.ap.grouped)
+			}
+			if spent, err := s.ChallengeSpent(ctx, "cc-dup"); err != nil || !spent {
+				t.Errorf("the answered challenge: spent %v, %v", spent, err)
+			}
+			// Every action created is there, with its entry, once.
+			for i, a := range acts {
+				if i >= creates && i != won[0] {
+					if _, err := s.Action(ctx, a.OrgID, a.ID); !errors.Is(err, auth.ErrNotFound) {
+						t.Errorf("losing answer %d: action %v, want ErrNotFound", i, err)
+					}
+					continue
+				}
+				if _, _, err := s.UseAuditedAction(ctx, a.TokenHash, "/x", t0); err != nil {
+					t.Errorf("spend of created action %d: %v", i, err)
+				}
+				if _, _, err := s.UseAuditedAction(ctx, a.TokenHash, "/x", t0); !errors.Is(err, auth.ErrUsed) {
+					t.Errorf("second spend of created action %d: %v, want ErrUsed", i, err)
+				}
+			}
+			// Org a: 3 creations + the dup's winner (+1 mixed use); org b: 3 (+1).
+			extra := 0
+			if mixed {
+				extra = 1
+			}
+			checkChain(t, s, "or-a", 4+extra)
+			checkChain(t, s, "or-b", 3+extra)
+		})
+	}
+}
+
+// TestGroupCreateFailureIsolated: a creation that fails in a group (its
+// action's id is taken) rolls the group back; every call then runs alone,
+// the others create their actions, and the failing one's challenge stays
+// unspent.
+func TestGroupCreateFailureIsolated(t *testing.T) {
+	s := openTest(t)
+	newFixture(t, s, "a")
+	ctx := t.Context()
+	first := orgAction("a", 0)
+	if err := s.CreateActionForChallenge(ctx, "cc-0", t0.Add(time.Minute), first, entryFor(first)); err != nil {
+		t.Fatal(err)
+	}
+	errs := holdGroup(t, s, 5, func(i int) error {
+		a := orgAction("a", i+1)
+		if i == 2 {
+			a.ID = first.ID // taken: the insert fails
+		}
+		return s.CreateActionForChallenge(ctx, fmt.Sprintf("cc-%d", i+1), t0.Add(time.Minute), a, entryFor(a))
+	})
+	for i, err := range errs {
+		if (err != nil) != (i == 2) {
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+	if s.ap.grouped != 0 {
+		t.Errorf("a failed group counted as committed")
+	}
+	if spent, err := s.ChallengeSpent(ctx, "cc-3"); err != nil || spent {
+		t.Errorf("the failing call's challenge: spent %v, %v", spent, err)
+	}
+	for i := range 5 {
+		if i == 2 {
+			continue
+		}
+		a := orgAction("a", i+1)
+		if _, err := s.Action(ctx, a.OrgID, a.ID); err != nil {
+			t.Errorf("call %d's action: %v", i, err)
+		}
+	}
+}
