@@ -1,10 +1,13 @@
 package auth
 
 import (
+	"context"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/signet-auth/signet/internal/token"
 )
 
 // TestNewActionID: an action id has the shape of every other id (Dfns's),
@@ -72,5 +75,51 @@ func TestChallengeIDOrdered(t *testing.T) {
 		}
 		prev = ch.ID
 		time.Sleep(2 * time.Millisecond) // a later millisecond
+	}
+}
+
+// tokenRecorder records the access-token records a Service writes.
+type tokenRecorder struct {
+	nilStore
+	ids []string
+}
+
+func (r *tokenRecorder) CreateAccessTokenForChallenge(_ context.Context, _ string, _ time.Time, t *AccessToken) error {
+	r.ids = append(r.ids, t.ID)
+	return nil
+}
+
+type mintAny struct{ nilTokens }
+
+func (mintAny) Mint(c token.Claims) (string, error) { return "tok." + c.ID, nil }
+
+// TestLoginTokenIDOrdered: a login session's record id (the token's jti,
+// the key of access_tokens, written by every login) is an ordered id: two
+// logins one after the other write ids that sort in that order.
+func TestLoginTokenIDOrdered(t *testing.T) {
+	st := &tokenRecorder{}
+	svc, err := New(Config{Store: st, Tokens: mintAny{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &User{ID: "us-1", OrgID: "or-1", Username: "u@example.com", IsActive: true, IsRegistered: true}
+	shape := regexp.MustCompile(`^to-[a-z2-7]{5}-[a-z2-7]{5}-[a-z2-7]{16}$`)
+	for range 8 {
+		ch := &Challenge{ID: newOrderedID("ch"), OrgID: "or-1", UserID: "us-1", Purpose: PurposeLogin, ExpiresAt: time.Now().Add(time.Minute)}
+		if _, err := svc.issue(t.Context(), u, token.KindLogin, "cr-1", time.Hour, ch); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(2 * time.Millisecond) // a later millisecond
+	}
+	for i, id := range st.ids {
+		if !shape.MatchString(id) {
+			t.Fatalf("token id %q does not have the shape of an id", id)
+		}
+		if i > 0 && id[:14] <= st.ids[i-1][:14] {
+			t.Errorf("token id %q made after %q does not sort after it", id, st.ids[i-1])
+		}
+	}
+	if len(st.ids) != 8 {
+		t.Fatalf("%d records written, want 8", len(st.ids))
 	}
 }

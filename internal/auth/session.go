@@ -428,10 +428,18 @@ func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion, u *Use
 // issue records and mints a token of kind for u. With a challenge ch, the
 // record is written in one commit with the spending of ch, and a challenge
 // spent before (a concurrent or replayed answer) is refused as not valid.
+//
+// The record's id (the token's jti) is an ordered id (newOrderedID): it is
+// the key of the access_tokens primary key index, which every login writes;
+// a random id put each login's insert on a leaf of its own, an ordered one
+// puts the logins of one commit on the same last leaf (docs/performance.md,
+// "login2"). The id is no secret: it is in the token, whose iat already
+// tells when it was made, and it is only ever looked up after the token's
+// signature is checked.
 func (s *Service) issue(ctx context.Context, u *User, kind token.Kind, credUUID string, ttl time.Duration, ch *Challenge) (string, error) {
 	now := s.clock()
 	rec := &AccessToken{
-		ID:             newID("to"),
+		ID:             newOrderedID("to"),
 		OrgID:          u.OrgID,
 		UserID:         u.ID,
 		Kind:           kind,
