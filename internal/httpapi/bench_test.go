@@ -8,7 +8,9 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
+	"syscall"
 	"testing"
+	"time"
 
 	"github.com/signet-auth/signet/internal/sqlite"
 )
@@ -66,6 +68,43 @@ func BenchmarkLogin(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkLoginParallel: Key logins (login init, the client signs the
+// challenge, login) over loopback HTTP from 16 callers on SQLite FULL, the
+// load command's "Key login" cell in process. cpu-us/op is the process's
+// user+system time per login: signet's and the client's (its ECDSA
+// signature, its JSON, its HTTP), whose share does not change with
+// signet's code, so a difference between two builds is signet's.
+func BenchmarkLoginParallel(b *testing.B) {
+	e := newEnv(b, stores(nil)["sqlite"](b))
+	u := e.newUser()
+	// Each caller keeps its connection, as the load command's do.
+	if tr, ok := http.DefaultTransport.(*http.Transport); ok && tr.MaxIdleConnsPerHost < 32 {
+		old := tr.MaxIdleConnsPerHost
+		tr.MaxIdleConnsPerHost = 32
+		b.Cleanup(func() { tr.MaxIdleConnsPerHost = old })
+	}
+	b.SetParallelism(8) // 16 callers at GOMAXPROCS=2
+	b.ReportAllocs()
+	cpu0 := processCPU(b)
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			e.login(u, u.signer)
+		}
+	})
+	b.StopTimer()
+	b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
+}
+
+// processCPU is the process's user+system time so far.
+func processCPU(b *testing.B) time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		b.Fatal(err)
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }
 
 // BenchmarkConcurrency measures an authenticated GET and a complete signed
