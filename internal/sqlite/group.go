@@ -80,9 +80,13 @@ const laterDelay = 20 * time.Millisecond
 // or more. At 16 callers on SQLite FULL it doubled the works per commit
 // (BenchmarkDfnsFlow: 7.5 -> 15) and cut the store's CPU per flow by a
 // sixth; at one caller it never applies.
+// A batch that holds lingerUntil callers' works does not wait (nor wait
+// longer): at 64 clients batches are that large already, and waiting for
+// more only added latency (the load command's 64-client cell).
 const (
 	lingerFor   = 200 * time.Microsecond
 	lingerAfter = 2
+	lingerUntil = 16
 )
 
 type committer struct {
@@ -285,13 +289,13 @@ func (c *committer) loop() {
 		// Concurrent writers: wait a little for the callers the last
 		// commit answered. Not for queued work alone (batch empty): it
 		// has its own timer.
-		if last >= lingerAfter && len(batch) > 0 && len(batch) < maxBatch && c.linger > 0 {
+		if last >= lingerAfter && len(batch) > 0 && len(batch) < lingerUntil && c.linger > 0 {
 			if c.onLinger != nil {
 				c.onLinger()
 			}
 			linger.Reset(c.linger)
 		wait:
-			for len(batch) < maxBatch {
+			for len(batch) < lingerUntil {
 				select {
 				case r := <-c.reqs:
 					batch = append(batch, r)
