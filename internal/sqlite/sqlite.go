@@ -96,6 +96,10 @@ type options struct {
 	readConns   int
 	noGroup     bool
 	upTo        int // > 0: apply the migrations up to this version only (tests)
+	// For tests of the committer's linger (group.go): a channel that
+	// ends each wait instead of its timer, and a call when one begins.
+	lingerC  chan time.Time
+	onLinger func()
 }
 
 // Synchronous sets PRAGMA synchronous (default SyncFull). It is an option of
@@ -220,7 +224,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		if s.ckpt != nil {
 			after = s.ckpt.committed
 		}
-		if s.gc, err = newCommitter(ctx, write, after); err != nil {
+		if s.gc, err = newCommitter(ctx, write, after, o.lingerC, o.onLinger); err != nil {
 			s.Close()
 			return nil, err
 		}
