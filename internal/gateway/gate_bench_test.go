@@ -5,11 +5,11 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/signet-auth/signet/internal/config"
+	"github.com/signet-auth/signet/internal/cputime"
 )
 
 // The cost of a guarded request for an org without policies
@@ -75,7 +75,7 @@ func BenchmarkGatewayRFC9421(b *testing.B) {
 		reqs[i] = req
 	}
 	b.ReportAllocs()
-	cpu0 := processCPU(b)
+	cpuPerOp := cputime.Meter(b)
 	b.ResetTimer()
 	for _, req := range reqs {
 		rec := httptest.NewRecorder()
@@ -85,16 +85,7 @@ func BenchmarkGatewayRFC9421(b *testing.B) {
 		}
 	}
 	b.StopTimer()
-	b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
-}
-
-// processCPU is the user+system time the process has used.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	cpuPerOp()
 }
 
 // BenchmarkGatewayDfnsFlow: the Dfns signed POST (action init, sign and
@@ -111,7 +102,7 @@ func BenchmarkGatewayDfnsFlow(b *testing.B) {
 	const body = `{"item":"widget","quantity":3,"note":"load test order"}`
 	b.SetParallelism(8) // 16 callers at GOMAXPROCS=2
 	b.ReportAllocs()
-	cpu0 := processCPU(b)
+	cpuPerOp := cputime.Meter(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -142,5 +133,5 @@ func BenchmarkGatewayDfnsFlow(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
+	cpuPerOp()
 }

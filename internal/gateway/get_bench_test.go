@@ -5,11 +5,10 @@ import (
 	"net/http/httptest"
 	"net/http/httputil"
 	"net/url"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/signet-auth/signet/internal/config"
+	"github.com/signet-auth/signet/internal/cputime"
 	"github.com/signet-auth/signet/internal/gateway"
 )
 
@@ -47,7 +46,7 @@ func BenchmarkGET(b *testing.B) {
 				req.Header.Set("Authorization", "Bearer "+u.token)
 			}
 			b.ReportAllocs()
-			before := cpuTime(b)
+			cpuPerOp := cputime.Meter(b)
 			b.RunParallel(func(pb *testing.PB) {
 				for pb.Next() {
 					r := req.Clone(req.Context())
@@ -61,16 +60,7 @@ func BenchmarkGET(b *testing.B) {
 			// The process's CPU time per request: what decides the ratio
 			// on a shared 2-core machine, and less noisy than ns/op. It
 			// includes the upstream's side, the same in both.
-			b.ReportMetric(float64((cpuTime(b)-before).Microseconds())/float64(b.N), "cpu-us/op")
+			cpuPerOp()
 		})
 	}
-}
-
-// cpuTime is the user and system CPU time this process has used.
-func cpuTime(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
 }

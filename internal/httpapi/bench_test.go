@@ -8,10 +8,9 @@ import (
 	"runtime"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
-	"time"
 
+	"github.com/signet-auth/signet/internal/cputime"
 	"github.com/signet-auth/signet/internal/sqlite"
 )
 
@@ -87,7 +86,7 @@ func BenchmarkLoginParallel(b *testing.B) {
 	}
 	b.SetParallelism(8) // 16 callers at GOMAXPROCS=2
 	b.ReportAllocs()
-	cpu0 := processCPU(b)
+	cpuPerOp := cputime.Meter(b)
 	b.ResetTimer()
 	b.RunParallel(func(pb *testing.PB) {
 		for pb.Next() {
@@ -95,16 +94,7 @@ func BenchmarkLoginParallel(b *testing.B) {
 		}
 	})
 	b.StopTimer()
-	b.ReportMetric(float64((processCPU(b)-cpu0).Microseconds())/float64(b.N), "cpu-us/op")
-}
-
-// processCPU is the process's user+system time so far.
-func processCPU(b *testing.B) time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		b.Fatal(err)
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+	cpuPerOp()
 }
 
 // BenchmarkConcurrency measures an authenticated GET and a complete signed

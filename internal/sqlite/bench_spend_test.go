@@ -8,12 +8,12 @@ import (
 	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
 	"github.com/signet-auth/signet/internal/audit"
 	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/cputime"
 )
 
 // BenchmarkSpendActionForChallenge measures the one commit of an RFC 9421
@@ -116,11 +116,11 @@ type meter struct {
 	io  ioCounts
 }
 
-func startMeter() meter { return meter{cpuTime(), procIO()} }
+func startMeter() meter { return meter{cpuNow(), procIO()} }
 
 // report reports CPU microseconds, KiB written and write calls per op.
 func (m meter) report(b *testing.B) {
-	b.ReportMetric(float64((cpuTime()-m.cpu).Microseconds())/float64(b.N), "cpu-us/op")
+	b.ReportMetric(float64((cpuNow()-m.cpu).Microseconds())/float64(b.N), "cpu-us/op")
 	now := procIO()
 	b.ReportMetric(float64(now.wchar-m.io.wchar)/1024/float64(b.N), "written-KiB/op")
 	b.ReportMetric(float64(now.syscw-m.io.syscw)/float64(b.N), "writes/op")
@@ -145,11 +145,8 @@ func procIO() ioCounts {
 	return c
 }
 
-// cpuTime is the user+system CPU time of the process so far.
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+// cpuNow is the process's CPU time so far (0 where it cannot be read).
+func cpuNow() time.Duration {
+	d, _ := cputime.Process()
+	return d
 }

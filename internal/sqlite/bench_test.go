@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/cputime"
 )
 
 // syncModes are the durability settings the benchmarks compare.
@@ -114,13 +115,13 @@ func benchReads(b *testing.B, reads []benchRead) {
 	for _, bb := range reads {
 		b.Run(bb.name, func(b *testing.B) {
 			b.ReportAllocs()
-			start := cpuTime()
+			cpuPerOp := cputime.Meter(b)
 			for range b.N {
 				if err := bb.read(); err != nil {
 					b.Fatal(err)
 				}
 			}
-			b.ReportMetric(float64((cpuTime()-start).Nanoseconds())/1e3/float64(b.N), "cpu-us/op")
+			cpuPerOp()
 		})
 	}
 }
