@@ -119,8 +119,11 @@ func (s *Service) ActionComplete(ctx context.Context, p *Principal, challengeID 
 		return "", "", err
 	}
 	tok, id, err = s.actionComplete(ctx, p, ch, creds, unread, a)
+	if errors.Is(err, ErrUsed) {
+		return "", "", err // found spent: nothing left to burn
+	}
 	if err != nil {
-		if spent := s.burnSeen(ctx, ch); spent && unread {
+		if spent := s.burn(ctx, ch); spent && unread {
 			// Spent before this answer, and not read first: the answer
 			// a replay gets when it is read first (peek).
 			return "", "", wrap(Invalid, msgChallengeBad, ErrUsed)

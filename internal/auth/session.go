@@ -341,14 +341,9 @@ func (s *Service) unsealFor(ctx context.Context, id string, purpose Purpose) (*C
 // burn spends a challenge that was answered and refused, so that it cannot
 // be answered again (spec 12.4). It is done even when the caller has gone
 // away, within its own short bound; a challenge already spent (a
-// concurrent answer took it) is fine.
-func (s *Service) burn(ctx context.Context, ch *Challenge) {
-	s.burnSeen(ctx, ch)
-}
-
-// burnSeen is burn, and reports whether the challenge was found spent
-// already (committed before, or by a concurrent answer).
-func (s *Service) burnSeen(ctx context.Context, ch *Challenge) (spent bool) {
+// concurrent answer took it) is fine, and reported: spent is true when it
+// was found spent already (committed before, or by a concurrent answer).
+func (s *Service) burn(ctx context.Context, ch *Challenge) (spent bool) {
 	after, cancel := afterwards(ctx)
 	defer cancel()
 	err := s.store.SpendChallenge(after, ch.ID, ch.ExpiresAt)
