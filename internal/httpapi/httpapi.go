@@ -8,7 +8,6 @@ package httpapi
 import (
 	"bytes"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -22,6 +21,7 @@ import (
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/health"
 	"github.com/signet-auth/signet/internal/httpsig"
+	"github.com/signet-auth/signet/internal/reqid"
 	"github.com/signet-auth/signet/internal/strictjson"
 )
 
@@ -427,7 +427,7 @@ func (s *Server) observe(route string, h func(w http.ResponseWriter, r *http.Req
 		start := time.Now()
 		id := r.Header.Get("X-Request-Id")
 		if id == "" || len(id) > 64 {
-			id = rand.Text()[:16]
+			id = reqid.New()
 		}
 		w.Header().Set("X-Request-Id", id)
 		li := &logInfo{}
