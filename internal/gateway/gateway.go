@@ -2,7 +2,6 @@ package gateway
 
 import (
 	"context"
-	"crypto/rand"
 	"errors"
 	"log/slog"
 	"net"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/reqid"
 )
 
 // Config holds a Gateway's dependencies and settings.
@@ -213,21 +213,26 @@ func (bufferPool) Put(b []byte) {
 func requestID(r *http.Request) string {
 	id := r.Header.Get("X-Request-Id")
 	if id == "" || len(id) > 64 {
-		return rand.Text()[:16]
+		return reqid.New()
 	}
 	return id
 }
 
 // exchange is the state of one forwarded request, shared by the middleware
-// and the ReverseProxy hooks through the request context.
+// and the ReverseProxy hooks through the request context. It holds the
+// response recorder and the checks' context too: one allocation per
+// request for all three.
 type exchange struct {
-	id     string
-	p      *auth.Principal
-	action *auth.Action
-	route  *Route
-	body   *limitedBody // the streamed body, if any
-	timer  *time.Timer  // cancels the upstream call at the timeout
-	in     context.Context
+	id       string
+	idHeader []string // X-Request-Id's value as sent upstream (rewrite)
+	rec      recorder
+	check    checkContext
+	p        *auth.Principal
+	action   *auth.Action
+	route    *Route
+	body     *limitedBody // the streamed body, if any
+	timer    *time.Timer  // cancels the upstream call at the timeout
+	in       context.Context
 	// upstreamErr is why the upstream call failed, for the log.
 	upstreamErr error
 }

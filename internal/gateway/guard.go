@@ -24,7 +24,8 @@ import (
 func (g *Gateway) observe(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	x := &exchange{id: requestID(r), in: r.Context()}
-	rec := &recorder{ResponseWriter: w}
+	x.rec.ResponseWriter = w
+	rec := &x.rec
 	// The exchange joins the request's context in forward, where the
 	// ReverseProxy hooks that read it run: a refused request never copies
 	// its Request for it.
@@ -123,9 +124,10 @@ func (g *Gateway) guard(w http.ResponseWriter, r *http.Request, x *exchange) err
 		return g.limits.LimitFailedAuth(w, r, auth.Errorf(auth.Unauthenticated, "Not Authorized."))
 	}
 	// signet's checks are bounded (a stalled database makes a 503); the
-	// forward below is not: it has the upstream's own timeout.
-	ctx, cancel := context.WithTimeout(r.Context(), g.checks)
-	defer cancel()
+	// forward below is not: it has the upstream's own timeout. The bound
+	// arms a timer only when a check waits (checkctx.go).
+	ctx := x.check.start(r.Context(), g.checks)
+	defer ctx.release()
 	signed := g.signed(r, rt)
 	httpSigned := signed && httpsig.Present(r.Header) // RFC 9421 in place of X-DFNS-USERACTION (docs/httpsig.md)
 	authenticate := g.svc.Authenticate

@@ -8,7 +8,7 @@ import (
 	"net/http"
 	"net/http/httputil"
 	"net/url"
-	"slices"
+	"strings"
 
 	"github.com/signet-auth/signet/internal/auth"
 )
@@ -36,33 +36,67 @@ func (g *Gateway) rewrite(pr *httputil.ProxyRequest, target *url.URL) {
 			delete(h, k)
 		}
 	}
-	// X-Forwarded-For gets the client's address appended to what the client
-	// sent, as ReverseProxy does with a Director: an upstream must trust
-	// only the entries its own proxies added, from the right.
-	// X-Forwarded-Host and -Proto are the gateway's own.
-	if prior, ok := pr.In.Header["X-Forwarded-For"]; ok {
-		h["X-Forwarded-For"] = slices.Clone(prior)
-	}
-	pr.SetXForwarded()
 	x := exchangeOf(pr.In.Context())
 	actionID := ""
 	if x.action != nil {
 		actionID = x.action.ID
 	}
-	setIdentity(h, x.id, x.p, actionID)
+	// One backing array for every value set here: one allocation.
+	var v [identityValues + forwardedValues]string
+	x.idHeader = fillIdentity(h, v[:identityValues], x.id, x.p, actionID)
+	setXForwarded(h, pr.In, v[identityValues:])
 }
+
+// forwardedValues is how many values setXForwarded sets.
+const forwardedValues = 3
+
+// setXForwarded is httputil.ProxyRequest.SetXForwarded with the values in
+// vals (len forwardedValues), a part of the caller's array: X-Forwarded-For
+// gets the client's address appended to what the client sent, as
+// ReverseProxy does with a Director (an upstream must trust only the
+// entries its own proxies added, from the right); X-Forwarded-Host and
+// -Proto are the gateway's own. TestSetXForwardedAsHTTPUtil holds it to
+// the standard library's.
+func setXForwarded(h http.Header, in *http.Request, vals []string) {
+	if clientIP, _, err := net.SplitHostPort(in.RemoteAddr); err == nil {
+		if prior := in.Header["X-Forwarded-For"]; len(prior) > 0 {
+			clientIP = strings.Join(prior, ", ") + ", " + clientIP
+		}
+		vals[0] = clientIP
+		h["X-Forwarded-For"] = vals[0:1:1]
+	} else {
+		delete(h, "X-Forwarded-For")
+	}
+	vals[1] = in.Host
+	h["X-Forwarded-Host"] = vals[1:2:2]
+	vals[2] = "http"
+	if in.TLS != nil {
+		vals[2] = "https"
+	}
+	h["X-Forwarded-Proto"] = vals[2:3:3]
+}
+
+// identityValues is how many values fillIdentity may set.
+const identityValues = 6
 
 // setIdentity sets the headers by which the upstream learns who asks: the
 // request id, and for an authenticated request the principal and the user
 // action it spent (actionID, "" for none). A live forward (rewrite) and an
-// approved held request (forwardHeld) set them alike. The values share one
-// backing array: one allocation, not six. Each is a full slice
-// expression, so an append by the transport to one header cannot write
-// over the next.
+// approved held request (forwardHeld) set them alike.
 func setIdentity(h http.Header, requestID string, p *auth.Principal, actionID string) {
-	v := [...]string{requestID, "", "", "", "", ""}
-	vals := v[:]
-	h["X-Request-Id"] = vals[0:1:1]
+	var v [identityValues]string
+	fillIdentity(h, v[:], requestID, p, actionID)
+}
+
+// fillIdentity is setIdentity with the values in vals (len
+// identityValues): the values share one backing array, one allocation, not
+// six. Each is a full slice expression, so an append by the transport to
+// one header cannot write over the next. It returns X-Request-Id's value,
+// which the response carries too.
+func fillIdentity(h http.Header, vals []string, requestID string, p *auth.Principal, actionID string) []string {
+	vals[0] = requestID
+	id := vals[0:1:1]
+	h["X-Request-Id"] = id
 	if p != nil {
 		vals[1], vals[2], vals[3], vals[4] = p.OrgID, p.UserID, p.TokenID, string(p.Kind)
 		h[HeaderOrgID] = vals[1:2:2]
@@ -74,6 +108,7 @@ func setIdentity(h http.Header, requestID string, p *auth.Principal, actionID st
 		vals[5] = actionID
 		h[HeaderActionID] = vals[5:6:6]
 	}
+	return id
 }
 
 // untrusted reports whether a client header must not reach the upstream:
@@ -120,7 +155,13 @@ func equalFold(s, lower string) bool {
 func (g *Gateway) modifyResponse(res *http.Response) error {
 	if x := exchangeOf(res.Request.Context()); x != nil {
 		x.timer.Stop()
-		res.Header.Set("X-Request-Id", x.id)
+		// The request's own value, shared: ReverseProxy copies the
+		// response's headers value by value (cap 1, so never appended to).
+		if x.idHeader != nil {
+			res.Header["X-Request-Id"] = x.idHeader
+		} else {
+			res.Header.Set("X-Request-Id", x.id)
+		}
 	}
 	return nil
 }
