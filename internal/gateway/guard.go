@@ -74,7 +74,7 @@ func (g *Gateway) observe(w http.ResponseWriter, r *http.Request) {
 		if g.observer != nil {
 			route, code := "upstream unmatched", ""
 			if x.route != nil {
-				route = "upstream " + x.route.Path
+				route = x.route.metric
 			}
 			if err != nil {
 				code = string(auth.ErrorCode(err))

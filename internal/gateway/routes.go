@@ -33,6 +33,10 @@ type Route struct {
 	// header is refused: once the upstream answers 101, nothing sent on
 	// the connection passes through any check.
 	Upgrade string `json:"upgrade,omitempty"`
+
+	// metric is the route label of the requests it matched: "upstream "
+	// and its path pattern, made once, when the route file is loaded.
+	metric string
 }
 
 func (rt *Route) String() string { return rt.Method + " " + rt.Path }
@@ -177,6 +181,7 @@ func ParseRoutes(b []byte) (*Routes, error) {
 			}
 			return nil, fmt.Errorf("%s: %w", at, err)
 		}
+		rt.metric = "upstream " + rt.Path
 		rs.routes = append(rs.routes, rt)
 		rs.addLookalike(rt, looks)
 	}

@@ -19,6 +19,7 @@ import (
 	"net/http"
 	"runtime/debug"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -43,13 +44,35 @@ type Metrics struct {
 	storeLatency *prometheus.HistogramVec
 	storeErrors  *prometheus.CounterVec
 	cache        *prometheus.CounterVec
+
+	// series caches the request counter and latency histogram of each
+	// (route, method, status) seen, so that a request costs no label
+	// hashing and no lookup in the vectors (issue 13). It holds at most the
+	// series the vectors hold: label values come from fixed sets.
+	seriesMu sync.RWMutex
+	series   map[seriesKey]requestSeries
+}
+
+// seriesKey is the labels of one request series (method already passed
+// through knownMethod).
+type seriesKey struct {
+	route, method string
+	status        int
+}
+
+// requestSeries is the request counter and latency histogram of a
+// seriesKey.
+type requestSeries struct {
+	count   prometheus.Counter
+	latency prometheus.Observer
 }
 
 // New creates and registers every collector, with the Go runtime's and
 // the process's.
 func New() *Metrics {
 	m := &Metrics{
-		reg: prometheus.NewRegistry(),
+		reg:    prometheus.NewRegistry(),
+		series: map[seriesKey]requestSeries{},
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "signet_http_requests_total",
 			Help: "Requests answered, by route pattern, method and status.",
@@ -102,15 +125,38 @@ func (m *Metrics) Handler() http.Handler {
 // (or Unmatched), code the error code of a refusal ("" when it succeeded),
 // spent whether it spent a user action.
 func (m *Metrics) ObserveRequest(route, method string, status int, code string, spent bool, d time.Duration) {
-	method = knownMethod(method)
-	m.requests.WithLabelValues(route, method, statusLabel(status)).Inc()
-	m.latency.WithLabelValues(route, method).Observe(d.Seconds())
+	rs := m.requestSeries(route, knownMethod(method), status)
+	rs.count.Inc()
+	rs.latency.Observe(d.Seconds())
 	if spent {
 		m.actions.Inc()
 	}
 	if kind := refusalKind(auth.Code(code)); kind != "" {
 		m.refusals.WithLabelValues(kind, code).Inc()
 	}
+}
+
+// requestSeries returns the series of (route, method, status), looked up
+// in the vectors the first time only.
+func (m *Metrics) requestSeries(route, method string, status int) requestSeries {
+	if status < 100 || status > 599 {
+		status = 0 // one key for every status statusLabel calls "other"
+	}
+	k := seriesKey{route, method, status}
+	m.seriesMu.RLock()
+	rs, ok := m.series[k]
+	m.seriesMu.RUnlock()
+	if ok {
+		return rs
+	}
+	rs = requestSeries{
+		count:   m.requests.WithLabelValues(route, method, statusLabel(status)),
+		latency: m.latency.WithLabelValues(route, method),
+	}
+	m.seriesMu.Lock()
+	m.series[k] = rs
+	m.seriesMu.Unlock()
+	return rs
 }
 
 // CacheLookup implements auth.CacheObserver.
