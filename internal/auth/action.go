@@ -204,10 +204,10 @@ func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challeng
 		s.log.InfoContext(ctx, "action signature rejected", "org", p.OrgID, "user", p.UserID, "token", p.TokenID, "credential", c.UUID, "err", e.Err)
 		return "", "", e
 	}
-	tok := newSecret()
+	tok, key := newActionToken()
 	now := s.clock()
 	act := &Action{
-		ID: newOrderedID("uj"), TokenHash: hash(tok), OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID,
+		ID: newOrderedID("uj"), TokenHash: key, OrgID: p.OrgID, UserID: p.UserID, TokenID: p.TokenID,
 		CredentialUUID: c.UUID, Method: ch.Method, Path: ch.Path, Query: ch.Query, PayloadHash: ch.PayloadHash,
 		ExpiresAt: now.Add(s.cfg.ActionTTL), CreatedAt: now,
 	}
@@ -271,7 +271,7 @@ func (s *Service) SpendAction(ctx context.Context, p *Principal, tok string, sp 
 	if tok == "" || len(tok) > 512 {
 		return nil, Errorf(ActionInvalid, msgActionInvalid)
 	}
-	a, err := s.useAction(ctx, hash(tok), sp.Target()) // audit.go: appends the audit entry in the same transaction
+	a, err := s.useAction(ctx, actionTokenKey(tok), sp.Target()) // audit.go: appends the audit entry in the same transaction
 	switch {
 	case errors.Is(err, ErrUsed):
 		return nil, wrap(ActionUsed, msgActionUsed, err)

@@ -95,7 +95,7 @@ func (s *Service) createAction(ctx context.Context, act *Action, p *Principal, c
 		UserID: p.UserID, Username: p.Username, TokenID: p.TokenID, TokenKind: string(p.Kind),
 		CredentialUUID: c.UUID, CredID: c.CredID, CredentialKind: string(c.Kind), PublicKey: c.PublicKey, RPID: c.RPID,
 		Method: act.Method, Path: act.Path, Query: act.Query, PayloadHash: act.PayloadHash,
-		ActionTokenHash: act.TokenHash, Challenge: ch.Challenge,
+		ActionTokenHash: actionTokenHash(act.TokenHash), Challenge: ch.Challenge,
 		ClientData: ca.ClientData, AuthenticatorData: ca.AuthenticatorData, Signature: ca.Signature,
 		UserHandle: ca.UserHandle, Algorithm: ca.Algorithm,
 	}

@@ -262,6 +262,70 @@ func newSecret() string {
 	return base64.RawURLEncoding.EncodeToString(b)
 }
 
+// actionTokenStamp is the length of the time stamp a user-action token
+// starts with (newActionToken): newOrderedID's ten characters.
+const actionTokenStamp = 10
+
+// newActionToken returns a fresh user-action token and the key its action
+// is stored and found by (Action.TokenHash). The token is a time stamp,
+// the wall-clock milliseconds in sortedBase32 as newOrderedID writes them,
+// followed by newSecret's 32 random bytes; its key is that stamp followed
+// by the SHA-256 of the whole token (actionTokenKey).
+//
+// Why: the key is indexed (the store finds an action by it, and refuses
+// a second action with it), and as a bare hash every action complete
+// inserted into a random page of that index and every signed request read
+// one: at 16 clients about one page of WAL per flow, written again by the
+// checkpoint. Keys that start with the time sort as they were made, so a
+// commit's inserts share the index's last page and a use finds the page
+// a recent commit wrote (docs/performance.md, "sqlflow3"). The stamp tells
+// when the token was made, which its action's id (returned with it, and
+// time-ordered) tells already; the secret is as before.
+func newActionToken() (tok string, key []byte) {
+	var t [actionTokenStamp]byte
+	ms := uint64(time.Now().UnixMilli())
+	for i := actionTokenStamp - 1; i >= 0; i-- {
+		t[i] = sortedBase32[ms&31]
+		ms >>= 5
+	}
+	tok = string(t[:]) + newSecret()
+	return tok, actionTokenKey(tok)
+}
+
+// actionTokenKey is the key of the action of the user-action token tok:
+// for a token newActionToken made, its stamp followed by the SHA-256 of
+// tok; for any other string (a token made before stamps, 43 characters),
+// the SHA-256 of it alone, which is how its action was stored. Either way
+// the key holds the token's hash, so only the token finds its action.
+func actionTokenKey(tok string) []byte {
+	if !stamped(tok) {
+		return hash(tok)
+	}
+	h := sha256.Sum256([]byte(tok))
+	return append([]byte(tok[:actionTokenStamp]), h[:]...)
+}
+
+// stamped reports whether tok has the shape newActionToken makes: a
+// stamp of sortedBase32 characters, then newSecret's 43.
+func stamped(tok string) bool {
+	if len(tok) != actionTokenStamp+43 {
+		return false
+	}
+	for i := range actionTokenStamp {
+		if strings.IndexByte(sortedBase32, tok[i]) < 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// actionTokenHash is the SHA-256 of the token an action key was made
+// from (actionTokenKey): what the audit entry records as the token's hash
+// (audit.Entry.ActionTokenHash), whatever the key's form.
+func actionTokenHash(key []byte) []byte {
+	return key[len(key)-sha256.Size:]
+}
+
 func hash(s string) []byte {
 	h := sha256.Sum256([]byte(s))
 	return h[:]

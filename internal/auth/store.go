@@ -184,7 +184,7 @@ type Challenge struct {
 // of the token is stored.
 type Action struct {
 	ID             string // uj-…
-	TokenHash      []byte // SHA-256 of the opaque token
+	TokenHash      []byte // the key of the opaque token: its SHA-256, after the token's time stamp if it has one (actionTokenKey)
 	OrgID          string
 	UserID         string
 	TokenID        string

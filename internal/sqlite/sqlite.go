@@ -152,6 +152,7 @@ func Open(ctx context.Context, path string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("sqlite: negative busy timeout %v", o.busyTimeout)
 	}
 
+	useFdatasync()
 	common := url.Values{}
 	common.Set("_busy_timeout", strconv.FormatInt(o.busyTimeout.Milliseconds(), 10))
 	common.Set("_foreign_keys", "1")
