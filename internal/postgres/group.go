@@ -39,7 +39,11 @@ import (
 // statement goes in the first pipeline with the spends, locks no head and
 // appends nothing, and it shares the group's COMMIT, so under concurrency
 // a Dfns flow's two commits become shares of group commits. Its caller,
-// as every caller, is answered only after that COMMIT.
+// as every caller, is answered only after that COMMIT. A Key login's write
+// (CreateAccessTokenForChallenge: the challenge spent, the login session's
+// record inserted) joins the groups the same way, so that concurrent
+// logins share a COMMIT and their foreign-key checks share one
+// transaction's key-share locks of the org and user rows.
 //
 // A request whose spend matched nothing (a replay, a spent challenge)
 // changed nothing and gets its error. Anything else that fails in a group
