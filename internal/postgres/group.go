@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/signet-auth/signet/internal/audit"
 )
@@ -20,7 +21,8 @@ import (
 // for all of them (as SQLite's group committer does): one flush for the
 // group.
 //
-// The group's transaction is two round trips: BEGIN with every request's
+// The group's transaction is two round trips (one for a group of
+// creations only, below): BEGIN with every request's
 // spend (the action row is locked) and, last in the same pipeline, one
 // statement that locks the heads of the group's orgs in org order; then
 // the sealed appends (in request order, each org's entries chained one
@@ -43,7 +45,9 @@ import (
 // (CreateAccessTokenForChallenge: the challenge spent, the login session's
 // record inserted) joins the groups the same way, so that concurrent
 // logins share a COMMIT and their foreign-key checks share one
-// transaction's key-share locks of the org and user rows.
+// transaction's key-share locks of the org and user rows. A group of
+// creations only (logins, action completes) is one round trip: BEGIN, the
+// creations and COMMIT in one pipeline (creationsTx).
 //
 // A request whose spend matched nothing (a replay, a spent challenge)
 // changed nothing and gets its error. Anything else that fails in a group
@@ -193,14 +197,9 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 		return err
 	}
 	defer release(&err)
-	// 1: BEGIN, every spend and the heads of the group's orgs, locked in
-	// order.
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
 	var hashes [][]byte
 	var known []string
 	for _, r := range batch {
-		b.Queue(r.spendSQL, r.spendArgs...)
 		switch {
 		case r.noHead:
 		case r.org != "":
@@ -209,10 +208,17 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 			hashes = append(hashes, r.tokenHash)
 		}
 	}
-	lock := hashes != nil || known != nil // a group of creations only locks no head
-	if lock {
-		b.Queue(lockHeadsSQL, hashes, known, audit.Genesis)
+	if hashes == nil && known == nil {
+		return creationsTx(ctx, conn, batch)
 	}
+	// 1: BEGIN, every spend and the heads of the group's orgs, locked in
+	// order.
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	for _, r := range batch {
+		b.Queue(r.spendSQL, r.spendArgs...)
+	}
+	b.Queue(lockHeadsSQL, hashes, known, audit.Genesis)
 	entries := make([]*audit.Entry, len(batch))
 	heads := map[string]*audit.Head{}
 	err = func() error {
@@ -231,9 +237,6 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 			default:
 				entries[i] = e
 			}
-		}
-		if !lock {
-			return br.Close()
 		}
 		rows, err := br.Query()
 		if err != nil {
@@ -279,4 +282,45 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 		n++
 	}
 	return s.commitWithOutcomes(ctx, conn, b, n)
+}
+
+// creationsTx commits a group of creations only (no head to lock, nothing
+// to append) in one round trip: BEGIN, the creations and COMMIT in one
+// pipeline. A failing statement aborts the block, so the COMMIT behind it
+// does not commit (the server skips it, or answers ROLLBACK) and the
+// error is returned: nothing was committed. The outcomes waiting in the
+// queue are left for the next spend or their timer (outcomes.go).
+func creationsTx(ctx context.Context, conn *pgxpool.Conn, batch []*appendReq) error {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	for _, r := range batch {
+		b.Queue(r.spendSQL, r.spendArgs...)
+	}
+	b.Queue("COMMIT")
+	br := conn.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
+	errs := make([]error, len(batch))
+	for i, r := range batch {
+		_, errs[i] = r.scan(br.QueryRow())
+	}
+	tag, err := br.Exec()
+	if err == nil {
+		err = br.Close()
+	}
+	if err == nil && tag.String() != "COMMIT" {
+		err = fmt.Errorf("commit answered %q", tag.String())
+	}
+	if err != nil {
+		return err
+	}
+	// Committed. A result that could not be read (with no statement
+	// failing) is that caller's error alone: as when a commit's answer is
+	// lost, it does not learn what it created.
+	for i, r := range batch {
+		r.err = errs[i]
+	}
+	return nil
 }

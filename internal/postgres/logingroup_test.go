@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgxpool"
+
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/postgres/pgtest"
 	"github.com/signet-auth/signet/internal/token"
@@ -236,5 +238,54 @@ func TestGroupLoginFailureIsolated(t *testing.T) {
 	}
 	if spent, err := s.ChallengeSpent(ctx, "cl-3"); err != nil || spent {
 		t.Errorf("the failing login's challenge: spent %v, %v", spent, err)
+	}
+}
+
+// TestGroupCreationsOneTrip: a group of creations only (logins and action
+// completes) commits in one round trip: BEGIN, the creations and COMMIT
+// in one pipeline; and a failing creation in it commits nothing of the
+// group before each call runs on its own.
+func TestGroupCreationsOneTrip(t *testing.T) {
+	url := pgtest.URL(t)
+	s, err := Open(t.Context(), url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	cfg, err := pgxpool.ParseConfig(url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound(cfg)
+	trips := &tripCounter{}
+	cfg.ConnConfig.Tracer = trips
+	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.pool.Close()
+	s.pool = pool
+	newFixture(t, s, "a")
+	ctx := t.Context()
+	before := trips.n.Load()
+	errs := holdGroup(t, s, 6, func(i int) error {
+		if i%2 == 0 {
+			a := orgAction("a", i)
+			return s.CreateActionForChallenge(ctx, fmt.Sprintf("cc-%d", i), t0.Add(time.Minute), a, entryFor(a))
+		}
+		return s.CreateAccessTokenForChallenge(ctx, fmt.Sprintf("cl-%d", i), t0.Add(time.Minute), loginToken("a", i))
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("call %d: %v", i, err)
+		}
+	}
+	if n := trips.n.Load() - before; n != 1 || s.ap.grouped != 1 {
+		t.Errorf("the group took %d round trips in %d transactions, want 1 in 1", n, s.ap.grouped)
+	}
+	for i := 1; i < 6; i += 2 {
+		if _, err := s.AccessToken(ctx, "or-a", loginToken("a", i).ID); err != nil {
+			t.Errorf("login %d's session: %v", i, err)
+		}
 	}
 }
