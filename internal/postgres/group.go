@@ -88,21 +88,29 @@ func noEffect(err error) bool { return errors.Is(err, errNoMatch) || errors.Is(e
 type appender struct {
 	mu      sync.Mutex
 	pending []*appendReq
-	running bool
+	running int // transactions in flight, at most groupLanes
 	grouped int // groups of more than one committed in one transaction (tests read it)
 }
 
-// appendAudited runs r: alone when nothing is committing, else in the
-// next group. A caller that finds nothing running runs alone, then hands
-// what gathered meanwhile to a goroutine that commits group after group
-// until none is left.
+// groupLanes is how many transactions of the committer a replica keeps in
+// flight at once. With one, every write waited for the group before it to
+// commit, and a Key login's latency grew by a group's commit under load;
+// with two, one group gathers while another commits, yet the groups stay
+// large (docs/performance.md, "pglogin"). Two lanes are to PostgreSQL what
+// two replicas committing at once are: the same locks in the same order.
+const groupLanes = 2
+
+// appendAudited runs r: alone when fewer than groupLanes transactions are
+// in flight, else in the next group. A caller that finds a lane free runs
+// alone, then hands what gathered meanwhile to a goroutine that commits
+// group after group in that lane until none is left.
 func (s *Store) appendAudited(ctx context.Context, r *appendReq) error {
 	g := &s.ap
 	r.done = make(chan struct{})
 	g.mu.Lock()
-	if !g.running {
-		// Nothing in flight: run alone, then lead what gathered meanwhile.
-		g.running = true
+	if g.running < groupLanes {
+		// A lane is free: run alone, then lead what gathered meanwhile.
+		g.running++
 		g.mu.Unlock()
 		err := r.single()
 		go s.leadGroups() // what gathered meanwhile; this caller is answered now
@@ -121,7 +129,7 @@ func (s *Store) appendAudited(ctx context.Context, r *appendReq) error {
 }
 
 // leadGroups commits the requests that gathered, group after group, until
-// none is left, then steps down.
+// none is left, then frees its lane.
 func (s *Store) leadGroups() {
 	g := &s.ap
 	for {
@@ -129,7 +137,7 @@ func (s *Store) leadGroups() {
 		batch := g.pending
 		g.pending = nil
 		if len(batch) == 0 {
-			g.running = false
+			g.running--
 			g.mu.Unlock()
 			return
 		}
