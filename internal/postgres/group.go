@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/signet-auth/signet/internal/audit"
 )
@@ -20,7 +21,8 @@ import (
 // for all of them (as SQLite's group committer does): one flush for the
 // group.
 //
-// The group's transaction is two round trips: BEGIN with every request's
+// The group's transaction is two round trips (one for a group of
+// creations only, below): BEGIN with every request's
 // spend (the action row is locked) and, last in the same pipeline, one
 // statement that locks the heads of the group's orgs in org order; then
 // the sealed appends (in request order, each org's entries chained one
@@ -39,7 +41,13 @@ import (
 // statement goes in the first pipeline with the spends, locks no head and
 // appends nothing, and it shares the group's COMMIT, so under concurrency
 // a Dfns flow's two commits become shares of group commits. Its caller,
-// as every caller, is answered only after that COMMIT.
+// as every caller, is answered only after that COMMIT. A Key login's write
+// (CreateAccessTokenForChallenge: the challenge spent, the login session's
+// record inserted) joins the groups the same way, so that concurrent
+// logins share a COMMIT and their foreign-key checks share one
+// transaction's key-share locks of the org and user rows. A group of
+// creations only (logins, action completes) is one round trip: BEGIN, the
+// creations and COMMIT in one pipeline (creationsTx).
 //
 // A request whose spend matched nothing (a replay, a spent challenge)
 // changed nothing and gets its error. Anything else that fails in a group
@@ -80,21 +88,29 @@ func noEffect(err error) bool { return errors.Is(err, errNoMatch) || errors.Is(e
 type appender struct {
 	mu      sync.Mutex
 	pending []*appendReq
-	running bool
+	running int // transactions in flight, at most groupLanes
 	grouped int // groups of more than one committed in one transaction (tests read it)
 }
 
-// appendAudited runs r: alone when nothing is committing, else in the
-// next group. A caller that finds nothing running runs alone, then hands
-// what gathered meanwhile to a goroutine that commits group after group
-// until none is left.
+// groupLanes is how many transactions of the committer a replica keeps in
+// flight at once. With one, every write waited for the group before it to
+// commit, and a Key login's latency grew by a group's commit under load;
+// with two, one group gathers while another commits, yet the groups stay
+// large (docs/performance.md, "pglogin"). Two lanes are to PostgreSQL what
+// two replicas committing at once are: the same locks in the same order.
+const groupLanes = 2
+
+// appendAudited runs r: alone when fewer than groupLanes transactions are
+// in flight, else in the next group. A caller that finds a lane free runs
+// alone, then hands what gathered meanwhile to a goroutine that commits
+// group after group in that lane until none is left.
 func (s *Store) appendAudited(ctx context.Context, r *appendReq) error {
 	g := &s.ap
 	r.done = make(chan struct{})
 	g.mu.Lock()
-	if !g.running {
-		// Nothing in flight: run alone, then lead what gathered meanwhile.
-		g.running = true
+	if g.running < groupLanes {
+		// A lane is free: run alone, then lead what gathered meanwhile.
+		g.running++
 		g.mu.Unlock()
 		err := r.single()
 		go s.leadGroups() // what gathered meanwhile; this caller is answered now
@@ -113,7 +129,7 @@ func (s *Store) appendAudited(ctx context.Context, r *appendReq) error {
 }
 
 // leadGroups commits the requests that gathered, group after group, until
-// none is left, then steps down.
+// none is left, then frees its lane.
 func (s *Store) leadGroups() {
 	g := &s.ap
 	for {
@@ -121,7 +137,7 @@ func (s *Store) leadGroups() {
 		batch := g.pending
 		g.pending = nil
 		if len(batch) == 0 {
-			g.running = false
+			g.running--
 			g.mu.Unlock()
 			return
 		}
@@ -189,14 +205,9 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 		return err
 	}
 	defer release(&err)
-	// 1: BEGIN, every spend and the heads of the group's orgs, locked in
-	// order.
-	b := &pgx.Batch{}
-	b.Queue("BEGIN")
 	var hashes [][]byte
 	var known []string
 	for _, r := range batch {
-		b.Queue(r.spendSQL, r.spendArgs...)
 		switch {
 		case r.noHead:
 		case r.org != "":
@@ -205,10 +216,17 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 			hashes = append(hashes, r.tokenHash)
 		}
 	}
-	lock := hashes != nil || known != nil // a group of creations only locks no head
-	if lock {
-		b.Queue(lockHeadsSQL, hashes, known, audit.Genesis)
+	if hashes == nil && known == nil {
+		return creationsTx(ctx, conn, batch)
 	}
+	// 1: BEGIN, every spend and the heads of the group's orgs, locked in
+	// order.
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	for _, r := range batch {
+		b.Queue(r.spendSQL, r.spendArgs...)
+	}
+	b.Queue(lockHeadsSQL, hashes, known, audit.Genesis)
 	entries := make([]*audit.Entry, len(batch))
 	heads := map[string]*audit.Head{}
 	err = func() error {
@@ -227,9 +245,6 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 			default:
 				entries[i] = e
 			}
-		}
-		if !lock {
-			return br.Close()
 		}
 		rows, err := br.Query()
 		if err != nil {
@@ -275,4 +290,45 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 		n++
 	}
 	return s.commitWithOutcomes(ctx, conn, b, n)
+}
+
+// creationsTx commits a group of creations only (no head to lock, nothing
+// to append) in one round trip: BEGIN, the creations and COMMIT in one
+// pipeline. A failing statement aborts the block, so the COMMIT behind it
+// does not commit (the server skips it, or answers ROLLBACK) and the
+// error is returned: nothing was committed. The outcomes waiting in the
+// queue are left for the next spend or their timer (outcomes.go).
+func creationsTx(ctx context.Context, conn *pgxpool.Conn, batch []*appendReq) error {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	for _, r := range batch {
+		b.Queue(r.spendSQL, r.spendArgs...)
+	}
+	b.Queue("COMMIT")
+	br := conn.SendBatch(ctx, b)
+	defer br.Close()
+	if _, err := br.Exec(); err != nil {
+		return err
+	}
+	errs := make([]error, len(batch))
+	for i, r := range batch {
+		_, errs[i] = r.scan(br.QueryRow())
+	}
+	tag, err := br.Exec()
+	if err == nil {
+		err = br.Close()
+	}
+	if err == nil && tag.String() != "COMMIT" {
+		err = fmt.Errorf("commit answered %q", tag.String())
+	}
+	if err != nil {
+		return err
+	}
+	// Committed. A result that could not be read (with no statement
+	// failing) is that caller's error alone: as when a commit's answer is
+	// lost, it does not learn what it created.
+	for i, r := range batch {
+		r.err = errs[i]
+	}
+	return nil
 }

@@ -19,17 +19,20 @@ import (
 	"github.com/signet-auth/signet/internal/postgres/pgtest"
 )
 
-// holdGroup makes the store's appender look busy, so that the calls f
-// starts (n of them) gather into one group instead of running alone;
-// then it commits them as the appender would and returns their errors.
+// holdGroup makes the store's appender look busy (every lane taken), so
+// that the calls f starts (n of them) gather into one group instead of
+// running alone; then it commits them as the appender would and returns
+// their errors.
 func holdGroup(t *testing.T, s *Store, n int, f func(i int) error) []error {
 	t.Helper()
 	// Wait for the appender to be idle (a call before may have left a
-	// goroutine leading), then take its place.
+	// goroutine leading), then take every lane.
 	for deadline := time.Now().Add(10 * time.Second); ; {
 		s.ap.mu.Lock()
-		idle := !s.ap.running
-		s.ap.running = true
+		idle := s.ap.running == 0
+		if idle {
+			s.ap.running = groupLanes
+		}
 		s.ap.mu.Unlock()
 		if idle {
 			break
@@ -56,6 +59,9 @@ func holdGroup(t *testing.T, s *Store, n int, f func(i int) error) []error {
 		}
 		time.Sleep(time.Millisecond)
 	}
+	s.ap.mu.Lock()
+	s.ap.running -= groupLanes - 1 // leadGroups frees the last lane
+	s.ap.mu.Unlock()
 	s.leadGroups()
 	wg.Wait()
 	return errs

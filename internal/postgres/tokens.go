@@ -8,6 +8,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/signet-auth/signet/internal/audit"
+
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/token"
 )
@@ -23,29 +25,57 @@ func (s *Store) CreateAccessToken(ctx context.Context, t *auth.AccessToken) erro
 // CreateAccessTokenForChallenge records the challenge challengeID as spent
 // and inserts t in one statement: the insert selects from the spent
 // record's INSERT ... ON CONFLICT DO NOTHING RETURNING, so when the
-// challenge was spent before (or a concurrent answer is spending it: the
-// second insert of one key waits for the first to commit, then does
-// nothing) nothing is inserted and ErrUsed is returned.
+// challenge was spent before (or a concurrent answer is spending it, in
+// this transaction or another: the second insert of one key waits for the
+// first to commit, then does nothing) nothing is inserted and ErrUsed is
+// returned. The statement is committed alone when nothing is committing,
+// or in a group with the other writes that gathered meanwhile (group.go),
+// as CreateActionForChallenge's is: the caller is answered only after the
+// group's COMMIT.
 func (s *Store) CreateAccessTokenForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *auth.AccessToken) error {
-	var n int64
-	err := s.pool.QueryRow(ctx, `WITH spent AS (`+spendChallengeSQL+` RETURNING id),
+	args := []any{challengeID, expiresAt,
+		t.ID, t.OrgID, t.UserID, string(t.Kind), t.Name, t.CredentialUUID, t.PermissionID,
+		t.ExternalID, t.IsActive, t.IsArchived, t.ExpiresAt, t.CreatedAt}
+	err := s.appendAudited(ctx, &appendReq{
+		single: func() error {
+			_, err := scanCreated(s.pool.QueryRow(ctx, createTokenForChallengeSQL, args...))
+			return err
+		},
+		spendSQL:  createTokenForChallengeSQL,
+		spendArgs: args,
+		scan:      scanCreated,
+		noHead:    true,
+	})
+	if errors.Is(err, errSpent) {
+		return used("create access token for challenge")
+	}
+	return dbErr("create access token for challenge", err)
+}
+
+// createTokenForChallengeSQL spends challenge $1 (expiring at $2) and, when
+// it was not spent before, inserts the token record $3-$14; it returns the
+// number of records inserted.
+const createTokenForChallengeSQL = `WITH spent AS (` + spendChallengeSQL + ` RETURNING id),
 		created AS (INSERT INTO access_tokens
 			(id, org_id, user_id, kind, name, credential_uuid, permission_id, external_id, is_active,
 			 is_archived, expires_at, created_at)
 			SELECT $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, $10::text, $11::boolean,
 				$12::boolean, $13::timestamptz, $14::timestamptz FROM spent
 			RETURNING 1)
-		SELECT count(*) FROM created`,
-		challengeID, expiresAt,
-		t.ID, t.OrgID, t.UserID, string(t.Kind), t.Name, t.CredentialUUID, t.PermissionID,
-		t.ExternalID, t.IsActive, t.IsArchived, t.ExpiresAt, t.CreatedAt).Scan(&n)
-	if err != nil {
-		return dbErr("create access token for challenge", err)
+		SELECT count(*) FROM created`
+
+// scanCreated reads the count a creation for a challenge returns: errSpent
+// when it created nothing (the challenge was spent), a nil entry (it
+// appends nothing) otherwise.
+func scanCreated(r pgx.Row) (*audit.Entry, error) {
+	var n int64
+	if err := r.Scan(&n); err != nil {
+		return nil, err
 	}
 	if n != 1 {
-		return used("create access token for challenge")
+		return nil, errSpent
 	}
-	return nil
+	return nil, nil
 }
 
 func insertAccessToken(ctx context.Context, db execer, t *auth.AccessToken) error {
