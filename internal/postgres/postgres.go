@@ -30,6 +30,8 @@ type Store struct {
 	pool *pgxpool.Pool
 	oq   outcomeQueue // outcomes waiting for a commit to ride in (outcomes.go)
 	ap   appender     // audited spends waiting for a group commit (group.go)
+	// principals coalesces concurrent Principal reads (readbatch.go).
+	principals *readBatcher[orgToken, auth.PrincipalState]
 }
 
 var (
@@ -61,8 +63,17 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	}
 	s := &Store{pool: pool}
 	s.oq.flush = s.flushAlone
+	s.principals = newReadBatcher(ReadsInFlight, ReadBatchKeys, s.principalOne, s.principalMany)
 	return s, nil
 }
+
+// ReadsInFlight is how many statements of one coalesced read
+// (readbatch.go) may be out before concurrent callers gather into the
+// next; ReadBatchKeys caps the distinct keys of one statement.
+const (
+	ReadsInFlight = 2
+	ReadBatchKeys = 64
+)
 
 // DefaultMaxConns is the pool's size when the URL sets no pool_max_conns.
 // pgxpool's own default is the number of CPUs (at least 4), which suits
