@@ -69,9 +69,14 @@ func Open(ctx context.Context, url string) (*Store, error) {
 
 // ReadsInFlight is how many statements of one coalesced read
 // (readbatch.go) may be out before concurrent callers gather into the
-// next; ReadBatchKeys caps the distinct keys of one statement.
+// next; ReadBatchKeys caps the distinct keys of one statement. One
+// statement out cost the least CPU per read, in signet and in PostgreSQL,
+// at 16 parallel callers (BenchmarkPrincipalParallel: 7.5 us and 4.5 us,
+// against 18 and 16 with two out and 31 and 52 uncoalesced; one statement
+// serves tens of thousands of reads a second); under the load command two
+// and four did no better (docs/performance.md, "pgget").
 const (
-	ReadsInFlight = 2
+	ReadsInFlight = 1
 	ReadBatchKeys = 64
 )
 

@@ -50,6 +50,7 @@ type readBatcher[K comparable, V any] struct {
 // it).
 type readBatchStats struct {
 	alone, batches, keys, callers int64
+	retried                       int64 // callers of a failed batch that ran alone
 }
 
 // readBatchHooks let tests hold a readBatcher at its decisions; nil in
@@ -88,7 +89,11 @@ func (b *readBatcher[K, V]) read(ctx context.Context, k K) (*V, error) {
 		b.out++
 		b.stats.alone++
 		b.mu.Unlock()
-		v, err := b.one(ctx, k)
+		// Bounded as a batch is: while it is out, others may wait for
+		// its slot.
+		sctx, cancel := context.WithTimeout(ctx, StatementTimeout)
+		v, err := b.one(sctx, k)
+		cancel()
 		if h := b.hooks.afterRead; h != nil {
 			h(1)
 		}
@@ -110,6 +115,9 @@ func (b *readBatcher[K, V]) read(ctx context.Context, k K) (*V, error) {
 	case bt.err != nil:
 		return nil, bt.err
 	case bt.alone:
+		b.mu.Lock()
+		b.stats.retried++
+		b.mu.Unlock()
 		return b.one(ctx, k)
 	}
 	return bt.res[i], nil

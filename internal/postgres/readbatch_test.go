@@ -210,9 +210,15 @@ func TestPrincipalBatchIsolation(t *testing.T) {
 		if err := <-errc; !errors.Is(err, context.Canceled) {
 			t.Errorf("the cancelled caller got %v", err)
 		}
+		retried := s.principals.stats.retried
 		free()
 		if err := <-other; err != nil || p.Token.ID != b.token.ID {
 			t.Errorf("the other caller got %+v, %v", p, err)
+		}
+		s.principals.mu.Lock()
+		defer s.principals.mu.Unlock()
+		if s.principals.stats.retried != retried {
+			t.Error("the batch failed with the cancelled caller: the other ran alone")
 		}
 	})
 
