@@ -32,6 +32,8 @@ type Store struct {
 	ap   appender     // audited spends waiting for a group commit (group.go)
 	// principals coalesces concurrent Principal reads (readbatch.go).
 	principals *readBatcher[orgToken, auth.PrincipalState]
+	// signers coalesces concurrent PrincipalSigners reads.
+	signers *readBatcher[orgToken, signers]
 }
 
 var (
@@ -64,6 +66,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	s := &Store{pool: pool}
 	s.oq.flush = s.flushAlone
 	s.principals = newReadBatcher(ReadsInFlight, ReadBatchKeys, s.principalOne, s.principalMany)
+	s.signers = newReadBatcher(ReadsInFlight, ReadBatchKeys, s.signersOne, s.signersMany)
 	return s, nil
 }
 

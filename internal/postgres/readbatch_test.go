@@ -335,3 +335,38 @@ func TestPrincipalBatchStatements(t *testing.T) {
 		})
 	}
 }
+
+// TestPrincipalSignersBatch: PrincipalSigners callers gathered into one
+// statement each get their own principal and credentials, or not-found
+// (a token asked under another org among them).
+func TestPrincipalSignersBatch(t *testing.T) {
+	s := openTest(t)
+	a, b := newFixture(t, s, "a"), newFixture(t, s, "b")
+	h := holdReads(s.signers)
+	cases := principalCases(a, b)
+	free := occupy(t, s.signers)
+	ps, creds, errs := make([]*auth.PrincipalState, len(cases)), make([][]*auth.Credential, len(cases)), make([]error, len(cases))
+	var wg sync.WaitGroup
+	for i, c := range cases {
+		wg.Go(func() { ps[i], creds[i], errs[i] = s.PrincipalSigners(t.Context(), c.org, c.token) })
+	}
+	h.waitJoined(len(cases))
+	free()
+	wg.Wait()
+	for i, c := range cases {
+		checkPrincipal(t, c, ps[i], errs[i])
+		if !c.found {
+			continue
+		}
+		want := map[string]string{a.org.ID: a.cred.UUID, b.org.ID: b.cred.UUID}[c.org]
+		if len(creds[i]) != 1 || creds[i][0].UUID != want || creds[i][0].OrgID != c.org {
+			t.Errorf("%s: credentials %+v, want %s", c.name, creds[i], want)
+		}
+	}
+	if got := s.signers.stats; got.batches != 1 || got.keys != int64(len(cases)-1) {
+		t.Errorf("%d batches of %d keys, want 1 of %d", got.batches, got.keys, len(cases)-1)
+	}
+	if creds[0][0] == creds[5][0] {
+		t.Error("two callers of one key share one Credential")
+	}
+}
