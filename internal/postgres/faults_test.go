@@ -163,11 +163,22 @@ func storeCalls(s *Store, f fixture) []struct {
 // store serves again.
 func TestStalledDatabase(t *testing.T) {
 	s, p := openThrough(t)
+	h := holdReads(s.principals)
 	f := newFixture(t, s, "a")
 	const deadline = 500 * time.Millisecond
 	const slack = 3 * time.Second // scheduling on a loaded machine; the stall itself lasts forever
 
 	p.setStalled(true)
+	// First, while the pool still holds its connections (a call cut off
+	// by its deadline closes its own): callers gathered into one
+	// statement leave at their deadline, though the statement hangs.
+	ctx, cancel := context.WithTimeout(t.Context(), deadline)
+	start := time.Now()
+	coalescedFails(t, s, h, f, ctx)
+	cancel()
+	if took := time.Since(start); took > deadline+slack {
+		t.Errorf("coalesced Principal calls returned after %v, deadline %v", took, deadline)
+	}
 	for _, c := range storeCalls(s, f) {
 		ctx, cancel := context.WithTimeout(t.Context(), deadline)
 		start := time.Now()
@@ -193,6 +204,7 @@ func TestStalledDatabase(t *testing.T) {
 // reconnects by itself and serves again.
 func TestDatabaseOutage(t *testing.T) {
 	s, p := openThrough(t)
+	h := holdReads(s.principals)
 	f := newFixture(t, s, "a")
 
 	p.setCut(true)
@@ -206,8 +218,35 @@ func TestDatabaseOutage(t *testing.T) {
 			t.Errorf("%s: error %v is not unavailable", c.name, err)
 		}
 	}
+	ctx, cancel := context.WithTimeout(t.Context(), 5*time.Second)
+	coalescedFails(t, s, h, f, ctx)
+	cancel()
 	p.setCut(false)
 	waitServing(t, s, f)
+}
+
+// coalescedFails gathers Principal calls under ctx into one batch
+// (readbatch.go) while the database is faulty, and checks that each of
+// them returns (no hang) with an error the domain answers 503.
+func coalescedFails(t *testing.T, s *Store, h *readHold, f fixture, ctx context.Context) {
+	t.Helper()
+	const n = 6
+	free := occupy(t, s.principals)
+	errs := make([]error, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() { _, errs[i] = s.Principal(ctx, f.org.ID, []string{f.token.ID, "to-other"}[i%2]) })
+	}
+	h.waitJoined(n)
+	free()
+	wg.Wait()
+	for i, err := range errs {
+		if err == nil {
+			t.Errorf("coalesced Principal %d succeeded while the database was faulty", i)
+		} else if !auth.IsUnavailable(err) {
+			t.Errorf("coalesced Principal %d: error %v is not unavailable", i, err)
+		}
+	}
 }
 
 // waitServing waits until the store answers again (the pool replaces the

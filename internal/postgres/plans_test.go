@@ -94,8 +94,10 @@ func hotPlans(t *testing.T, before, after func(grow func(stage int), analyze fun
 		args  []any
 		write bool // run in a transaction rolled back
 	}{
-		{"Principal", `SELECT ` + principalColumns + principalFrom + principalWhere, []any{org, tok}, false},
+		{"Principal", principalSQL, []any{org, tok}, false},
+		{"Principal batch", principalBatchSQL, []any{[]string{org, g.org.ID, org}, []string{tok, g.token.ID, g.token.ID}}, false},
 		{"PrincipalSigners", principalSignersSQL, []any{org, tok}, false},
+		{"PrincipalSigners batch", principalSignersBatchSQL, []any{[]string{org, g.org.ID, org}, []string{tok, g.token.ID, g.token.ID}}, false},
 		{"Operations", operationsSQL, []any{org, user}, false},
 		{"ActivePolicies", activePoliciesSQL, []any{org, "Wallets:Sign", string(auth.PolicyActive)}, false},
 		{"ChallengeSpent", challengeSpentSQL, []any{ch}, false},
