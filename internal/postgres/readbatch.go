@@ -124,10 +124,13 @@ func (b *readBatcher[K, V]) read(ctx context.Context, k K) (*V, error) {
 }
 
 // join adds k to the newest gathering batch that has room for it, or to a
-// new one, and returns the batch and k's position in it. b.mu is held.
+// new one, and returns the batch and k's position in it. A batch every
+// caller left is not joined: its statement's context is cancelled (leave),
+// so it would fail and send its new caller to run alone; pop drops it.
+// b.mu is held.
 func (b *readBatcher[K, V]) join(k K) (*readBatch[K, V], int) {
 	var bt *readBatch[K, V]
-	if n := len(b.queue); n > 0 {
+	if n := len(b.queue); n > 0 && b.queue[n-1].waiting > 0 {
 		bt = b.queue[n-1]
 	}
 	i, ok := 0, false

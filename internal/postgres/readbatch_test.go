@@ -243,6 +243,37 @@ func TestPrincipalBatchIsolation(t *testing.T) {
 		}
 	})
 
+	t.Run("left, then joined", func(t *testing.T) {
+		// Every caller of a gathering batch left (its statement context is
+		// cancelled); a caller that comes after must not join that batch
+		// and be answered with its cancellation.
+		free := occupy(t, s.principals)
+		cctx, cancel := context.WithCancel(t.Context())
+		errc := make(chan error, 1)
+		go func() { _, err := s.Principal(cctx, a.org.ID, a.token.ID); errc <- err }()
+		h.waitJoined(1)
+		cancel()
+		if err := <-errc; !errors.Is(err, context.Canceled) {
+			t.Errorf("the cancelled caller got %v", err)
+		}
+		s.principals.mu.Lock()
+		retried := s.principals.stats.retried
+		s.principals.mu.Unlock()
+		later := make(chan error, 1)
+		var p *auth.PrincipalState
+		go func() { var err error; p, err = s.Principal(t.Context(), b.org.ID, b.token.ID); later <- err }()
+		h.waitJoined(1)
+		free()
+		if err := <-later; err != nil || p.Token.ID != b.token.ID {
+			t.Errorf("the caller after them got %+v, %v", p, err)
+		}
+		s.principals.mu.Lock()
+		defer s.principals.mu.Unlock()
+		if s.principals.stats.retried != retried {
+			t.Error("the caller after them joined the abandoned batch, whose statement failed: it ran alone")
+		}
+	})
+
 	t.Run("everyone left", func(t *testing.T) {
 		free := occupy(t, s.principals)
 		before := s.principals.stats.batches
