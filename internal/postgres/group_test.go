@@ -237,10 +237,10 @@ func (c *tripCounter) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.Tr
 func (c *tripCounter) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {}
 func (c *tripCounter) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
 
-// TestGroupTwoTrips: a group's transaction, RFC 9421 and Dfns spends of
-// two orgs mixed, is two round trips: BEGIN with the spends and the
-// heads' lock, then the appends with COMMIT.
-func TestGroupTwoTrips(t *testing.T) {
+// openTraced opens a store on the test database whose pool counts the
+// round trips pgx makes (tripCounter).
+func openTraced(t *testing.T) (*Store, *tripCounter) {
+	t.Helper()
 	url := pgtest.URL(t)
 	s, err := Open(t.Context(), url)
 	if err != nil {
@@ -260,6 +260,14 @@ func TestGroupTwoTrips(t *testing.T) {
 	}
 	s.pool.Close()
 	s.pool = pool
+	return s, trips
+}
+
+// TestGroupTwoTrips: a group's transaction, RFC 9421 and Dfns spends of
+// two orgs mixed, is two round trips: BEGIN with the spends and the
+// heads' lock, then the appends with COMMIT.
+func TestGroupTwoTrips(t *testing.T) {
+	s, trips := openTraced(t)
 	newFixture(t, s, "a")
 	newFixture(t, s, "b")
 	ctx := t.Context()

@@ -8,8 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/postgres/pgtest"
 	"github.com/signet-auth/signet/internal/token"
@@ -246,25 +244,7 @@ func TestGroupLoginFailureIsolated(t *testing.T) {
 // in one pipeline; and a failing creation in it commits nothing of the
 // group before each call runs on its own.
 func TestGroupCreationsOneTrip(t *testing.T) {
-	url := pgtest.URL(t)
-	s, err := Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bound(cfg)
-	trips := &tripCounter{}
-	cfg.ConnConfig.Tracer = trips
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.pool.Close()
-	s.pool = pool
+	s, trips := openTraced(t)
 	newFixture(t, s, "a")
 	ctx := t.Context()
 	before := trips.n.Load()

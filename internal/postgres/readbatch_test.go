@@ -7,10 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/signet-auth/signet/internal/auth"
-	"github.com/signet-auth/signet/internal/postgres/pgtest"
 )
 
 // readHold drives a readBatcher in tests: it can take every statement slot
@@ -299,25 +296,7 @@ func TestPrincipalBatchIsolation(t *testing.T) {
 // share one statement (a capped batch holds at most ReadBatchKeys distinct
 // keys), a lone caller sends its own.
 func TestPrincipalBatchStatements(t *testing.T) {
-	url := pgtest.URL(t)
-	s, err := Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bound(cfg)
-	trips := &tripCounter{}
-	cfg.ConnConfig.Tracer = trips
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.pool.Close()
-	s.pool = pool
+	s, trips := openTraced(t)
 	a, b := newFixture(t, s, "a"), newFixture(t, s, "b")
 	h := holdReads(s.principals)
 	cases := principalCases(a, b)
