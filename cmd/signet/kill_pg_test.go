@@ -4,9 +4,7 @@ import (
 	"context"
 	"path/filepath"
 	"sync"
-	"syscall"
 	"testing"
-	"time"
 
 	"github.com/signet-auth/signet/client"
 	"github.com/signet-auth/signet/internal/postgres/pgtest"
@@ -50,13 +48,7 @@ func TestKillUnderLoginLoadPostgreSQL(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(1500 * time.Millisecond)
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Wait()
-	stop()
-	wg.Wait()
+	killUnderLoad(t, p, stop, &wg)
 	mu.Lock()
 	defer mu.Unlock()
 	if len(sessions) < workers {

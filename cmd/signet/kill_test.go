@@ -75,13 +75,7 @@ func TestKillUnderLoadLosesNoAcknowledgedWrite(t *testing.T) {
 			}
 		})
 	}
-	time.Sleep(1500 * time.Millisecond)
-	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
-		t.Fatal(err)
-	}
-	p.cmd.Wait()
-	stop()
-	wg.Wait()
+	killUnderLoad(t, p, stop, &wg)
 	mu.Lock()
 	defer mu.Unlock()
 	if len(writes) < workers || len(sessions) == 0 {
@@ -134,4 +128,17 @@ func postPermission(ctx context.Context, url, token, ua string, body []byte) (st
 		}
 	}
 	return out.ID, res.StatusCode
+}
+
+// killUnderLoad lets the load of wg's workers run against p for 1.5 s,
+// kills p with SIGKILL, then stops the workers (stop) and waits for them.
+func killUnderLoad(t *testing.T, p *process, stop func(), wg *sync.WaitGroup) {
+	t.Helper()
+	time.Sleep(1500 * time.Millisecond)
+	if err := p.cmd.Process.Signal(syscall.SIGKILL); err != nil {
+		t.Fatal(err)
+	}
+	p.cmd.Wait()
+	stop()
+	wg.Wait()
 }
