@@ -303,6 +303,26 @@ func TestGroupTwoTrips(t *testing.T) {
 	checkChain(t, s, "or-b", 3)
 }
 
+// twoOrgs makes the fixtures of orgs "a" and "b" in s and, when mixed,
+// one action of each org, created for a challenge of its own and returned
+// (a group test spends them beside its creations).
+func twoOrgs(t *testing.T, s *Store, mixed bool) []*auth.Action {
+	t.Helper()
+	newFixture(t, s, "a")
+	newFixture(t, s, "b")
+	var used []*auth.Action
+	if mixed {
+		for i, org := range []string{"a", "b"} {
+			a := orgAction(org, 100+i)
+			if err := s.CreateActionForChallenge(t.Context(), fmt.Sprintf("ca-%d", i), t0.Add(time.Minute), a, entryFor(a)); err != nil {
+				t.Fatal(err)
+			}
+			used = append(used, a)
+		}
+	}
+	return used
+}
+
 // TestGroupCreates: action complete's write (CreateActionForChallenge)
 // joins the group committer: creations gathered while a commit is in
 // flight commit in one transaction with the audited spends that gathered
@@ -313,19 +333,8 @@ func TestGroupCreates(t *testing.T) {
 	for _, mixed := range []bool{true, false} {
 		t.Run(fmt.Sprintf("mixed=%v", mixed), func(t *testing.T) {
 			s := openTest(t)
-			newFixture(t, s, "a")
-			newFixture(t, s, "b")
+			used := twoOrgs(t, s, mixed)
 			ctx := t.Context()
-			var used []*auth.Action
-			if mixed {
-				for i, org := range []string{"a", "b"} {
-					a := orgAction(org, 100+i)
-					if err := s.CreateActionForChallenge(ctx, fmt.Sprintf("ca-%d", i), t0.Add(time.Minute), a, entryFor(a)); err != nil {
-						t.Fatal(err)
-					}
-					used = append(used, a)
-				}
-			}
 			const creates, dup = 6, 4
 			acts := make([]*auth.Action, creates+dup)
 			errs := holdGroup(t, s, creates+dup+len(used), func(i int) error {

@@ -59,19 +59,8 @@ func TestGroupLogins(t *testing.T) {
 	for _, mixed := range []bool{true, false} {
 		t.Run(fmt.Sprintf("mixed=%v", mixed), func(t *testing.T) {
 			s := openTest(t)
-			newFixture(t, s, "a")
-			newFixture(t, s, "b")
+			used := twoOrgs(t, s, mixed)
 			ctx := t.Context()
-			var used []*auth.Action
-			if mixed {
-				for i, org := range []string{"a", "b"} {
-					a := orgAction(org, 100+i)
-					if err := s.CreateActionForChallenge(ctx, fmt.Sprintf("ca-%d", i), t0.Add(time.Minute), a, entryFor(a)); err != nil {
-						t.Fatal(err)
-					}
-					used = append(used, a)
-				}
-			}
 			const logins, dup, creates = 6, 4, 2
 			toks := make([]*auth.AccessToken, logins+dup)
 			n := logins + dup
