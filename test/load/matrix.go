@@ -121,7 +121,7 @@ func cells(t *targets, ss []*signet) []cell {
 	}
 	if t.floorPG != "" {
 		cs = append(cs,
-			cell{name: floorCellGET, store: floorPGStore, op: get(t.floorPG, floorToken), ratioTo: getPlain, ratioFor: "to plain proxy GET: the bound with immediate revocation", server: t.pid(t.floorPG)},
+			cell{name: floorCellGET, store: floorPGStore, op: get(t.floorPG, floorToken), ratioTo: getPlain, ratioFor: "to plain proxy GET: one token-state read per request", server: t.pid(t.floorPG)},
 			cell{name: floorCellP256, store: floorPGStore, op: floorPost(t, t.floorPG, floorP256), ratioTo: postPlain, ratioFor: "to plain proxy POST: the bound for RFC 9421", server: t.pid(t.floorPG)},
 			cell{name: floorCellFlow, store: floorPGStore, op: floorFlowPost(t, t.floorPG), ratioTo: postPlain, ratioFor: "to plain proxy POST: the bound for the Dfns flow", server: t.pid(t.floorPG)},
 		)
