@@ -34,6 +34,10 @@ type Store struct {
 	principals *readBatcher[orgToken, auth.PrincipalState]
 	// signers coalesces concurrent PrincipalSigners reads.
 	signers *readBatcher[orgToken, signers]
+	// logins and subjects coalesce concurrent UserWithCredentials and
+	// LoginSubject reads (loginread.go).
+	logins   *readBatcher[orgName, userCreds]
+	subjects *readBatcher[subjectKey, loginSubject]
 }
 
 var (
@@ -67,6 +71,8 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	s.oq.flush = s.flushAlone
 	s.principals = newReadBatcher(ReadsInFlight, ReadBatchKeys, s.principalOne, s.principalMany)
 	s.signers = newReadBatcher(ReadsInFlight, ReadBatchKeys, s.signersOne, s.signersMany)
+	s.logins = newReadBatcher(ReadsInFlight, ReadBatchKeys, s.loginOne, s.loginMany)
+	s.subjects = newReadBatcher(ReadsInFlight, ReadBatchKeys, s.subjectOne, s.subjectMany)
 	return s, nil
 }
 
