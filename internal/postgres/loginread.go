@@ -4,8 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
-	"strings"
 
 	"github.com/jackc/pgx/v5"
 
@@ -301,13 +299,7 @@ func collectLogin(rows pgx.Rows, n int, withSpent bool, subjects []*loginSubject
 		if r == nil {
 			continue
 		}
-		// The single statements' order (ORDER BY created_at, uuid).
-		slices.SortFunc(r.creds, func(a, b *auth.Credential) int {
-			if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-				return c
-			}
-			return strings.Compare(a.UUID, b.UUID)
-		})
+		sortCredentials(r.creds)
 	}
 	return res, nil
 }

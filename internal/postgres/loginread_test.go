@@ -7,10 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5/pgxpool"
-
 	"github.com/signet-auth/signet/internal/auth"
-	"github.com/signet-auth/signet/internal/postgres/pgtest"
 )
 
 // loginCase is one UserWithCredentials caller of a batch and what it must
@@ -235,25 +232,7 @@ func TestLoginBatchSeesCommits(t *testing.T) {
 // login reads: callers gathered while the slot is taken share one
 // statement, a lone caller sends its own round trip.
 func TestLoginBatchStatements(t *testing.T) {
-	url := pgtest.URL(t)
-	s, err := Open(t.Context(), url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	cfg, err := pgxpool.ParseConfig(url)
-	if err != nil {
-		t.Fatal(err)
-	}
-	bound(cfg)
-	trips := &tripCounter{}
-	cfg.ConnConfig.Tracer = trips
-	pool, err := pgxpool.NewWithConfig(t.Context(), cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	s.pool.Close()
-	s.pool = pool
+	s, trips := openTraced(t)
 	a, b := newFixture(t, s, "a"), newFixture(t, s, "b")
 	hl, hs := holdReads(s.logins), holdReads(s.subjects)
 	cases := loginCases(a, b)

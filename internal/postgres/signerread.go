@@ -160,15 +160,20 @@ func collectSigners(rows pgx.Rows, keys []orgToken, indexed bool) ([]*signers, e
 		if r == nil {
 			continue
 		}
-		// Credentials' order (ORDER BY created_at, uuid); uuids are
-		// fixed-format ids, ordered alike by bytes and by any collation.
-		slices.SortFunc(r.creds, func(a, b *auth.Credential) int {
-			if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
-				return c
-			}
-			return strings.Compare(a.UUID, b.UUID)
-		})
+		sortCredentials(r.creds)
 		scans[i].finish(&r.p, keys[i].org, keys[i].token)
 	}
 	return res, nil
+}
+
+// sortCredentials puts the credentials a batch statement read for one key
+// in the single statements' order (ORDER BY created_at, uuid); uuids are
+// fixed-format ids, ordered alike by bytes and by any collation.
+func sortCredentials(creds []*auth.Credential) {
+	slices.SortFunc(creds, func(a, b *auth.Credential) int {
+		if c := a.CreatedAt.Compare(b.CreatedAt); c != 0 {
+			return c
+		}
+		return strings.Compare(a.UUID, b.UUID)
+	})
 }
