@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/signet-auth/signet/internal/cputime"
 	"github.com/signet-auth/signet/internal/postgres/pgtest"
@@ -30,13 +29,7 @@ func BenchmarkLoginReadsParallel(b *testing.B) {
 	defer s.Close()
 	f := newFixture(b, s, "a")
 	ctx := context.Background()
-	pids := backendPIDs(b, s)
-	pgCPU := func() (d time.Duration) {
-		for _, pid := range pids {
-			d += procCPU(pid)
-		}
-		return d
-	}
+	pgCPU := poolBackendsCPU(b, s)
 	var n atomic.Int64
 	for _, mode := range []struct {
 		name     string

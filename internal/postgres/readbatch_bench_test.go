@@ -42,13 +42,7 @@ func BenchmarkPrincipalParallel(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-	pids := backendPIDs(b, s)
-	pgCPU := func() (d time.Duration) {
-		for _, pid := range pids {
-			d += procCPU(pid)
-		}
-		return d
-	}
+	pgCPU := poolBackendsCPU(b, s)
 	reads := []struct {
 		name  string
 		read  func(tok string) error
@@ -108,9 +102,10 @@ func resetBatcher[K comparable, V any](b *readBatcher[K, V], inflight int) *read
 	return &b.stats
 }
 
-// backendPIDs opens every connection of s's pool and returns the process
-// ids of their PostgreSQL backends.
-func backendPIDs(b *testing.B, s *Store) []int {
+// poolBackendsCPU opens every connection of s's pool and returns a
+// function that sums the CPU time their PostgreSQL backends used so far
+// (0 when the server runs elsewhere).
+func poolBackendsCPU(b *testing.B, s *Store) func() time.Duration {
 	conns, pids := []interface{ Release() }{}, []int{}
 	for range s.pool.Config().MaxConns {
 		c, err := s.pool.Acquire(context.Background())
@@ -123,5 +118,10 @@ func backendPIDs(b *testing.B, s *Store) []int {
 	for _, c := range conns {
 		c.Release()
 	}
-	return pids
+	return func() (d time.Duration) {
+		for _, pid := range pids {
+			d += procCPU(pid)
+		}
+		return d
+	}
 }
