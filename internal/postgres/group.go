@@ -102,8 +102,9 @@ const groupLanes = 2
 
 // appendAudited runs r: alone when fewer than groupLanes transactions are
 // in flight, else in the next group. A caller that finds a lane free runs
-// alone, then hands what gathered meanwhile to a goroutine that commits
-// group after group in that lane until none is left.
+// alone, then hands what gathered meanwhile (if anything did) to a
+// goroutine that commits group after group in that lane until none is
+// left.
 func (s *Store) appendAudited(ctx context.Context, r *appendReq) error {
 	g := &s.ap
 	r.done = make(chan struct{})
@@ -113,6 +114,15 @@ func (s *Store) appendAudited(ctx context.Context, r *appendReq) error {
 		g.running++
 		g.mu.Unlock()
 		err := r.single()
+		g.mu.Lock()
+		if len(g.pending) == 0 {
+			// Nothing gathered meanwhile (most lone writes): free the
+			// lane here, with no goroutine started to find that out.
+			g.running--
+			g.mu.Unlock()
+			return err
+		}
+		g.mu.Unlock()
 		go s.leadGroups() // what gathered meanwhile; this caller is answered now
 		return err
 	}

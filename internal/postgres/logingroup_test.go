@@ -321,3 +321,69 @@ func TestGroupLanesChain(t *testing.T) {
 	checkChain(t, s, "or-a", n/3)
 	checkChain(t, s, "or-b", n/3)
 }
+
+// TestLoneWriteFreesLane: a write that ran alone, with nothing gathered
+// meanwhile, has freed its lane when it returns (it starts no goroutine
+// to find out that there is nothing to commit); with something gathered,
+// its lane stays taken until a leader has committed it.
+func TestLoneWriteFreesLane(t *testing.T) {
+	s := openTest(t)
+	newFixture(t, s, "a")
+	ctx := t.Context()
+	for i := range 20 {
+		if err := s.CreateAccessTokenForChallenge(ctx, fmt.Sprintf("cl-free-%d", i), t0.Add(time.Minute), loginToken("a", i)); err != nil {
+			t.Fatal(err)
+		}
+		s.ap.mu.Lock()
+		running := s.ap.running
+		s.ap.mu.Unlock()
+		if running != 0 {
+			t.Fatalf("after lone write %d, %d lanes taken, want 0", i, running)
+		}
+	}
+	// Something gathered while the write ran alone: it is committed by a
+	// leader, which then frees the lane.
+	s.ap.mu.Lock()
+	s.ap.running = groupLanes - 1 // the other lanes are committing
+	s.ap.mu.Unlock()
+	gathered := make(chan error, 1)
+	err := s.appendAudited(ctx, &appendReq{single: func() error {
+		go func() {
+			gathered <- s.CreateAccessTokenForChallenge(ctx, "cl-gathered", t0.Add(time.Minute), loginToken("a", 100))
+		}()
+		for {
+			s.ap.mu.Lock()
+			n := len(s.ap.pending)
+			s.ap.mu.Unlock()
+			if n > 0 {
+				break
+			}
+			time.Sleep(time.Millisecond)
+		}
+		_, err := scanCreated(s.pool.QueryRow(ctx, createTokenForChallengeSQL, "cl-lone", t0.Add(time.Minute),
+			"to-a-lone", "or-a", "us-a", string(token.KindLogin), "", "cr-a", "", "", true, false, t0.Add(time.Hour), t0))
+		return err
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := <-gathered; err != nil {
+		t.Fatalf("the write gathered meanwhile: %v", err)
+	}
+	if _, err := s.AccessToken(ctx, "or-a", loginToken("a", 100).ID); err != nil {
+		t.Errorf("the gathered write's session: %v", err)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		s.ap.mu.Lock()
+		running := s.ap.running
+		s.ap.mu.Unlock()
+		if running == groupLanes-1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d lanes taken after the leader committed, want %d", running, groupLanes-1)
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
