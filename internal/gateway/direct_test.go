@@ -124,6 +124,9 @@ func TestDirectConnectionReuse(t *testing.T) {
 					body, err = io.ReadAll(res.Body)
 				}
 				res.Body.Close()
+				if c.readShort && len(d.idle) != 0 {
+					t.Errorf("a connection with an unread body went idle")
+				}
 				if err != nil || string(body) != c.wantBody {
 					t.Fatalf("body %q, %v; want %q", body, err, c.wantBody)
 				}
