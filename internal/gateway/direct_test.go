@@ -447,3 +447,48 @@ func TestDirectLeavesTheRest(t *testing.T) {
 		t.Errorf("default port: addr %q", d80.addr)
 	}
 }
+
+// TestDirectWritesAsTransport: the request head the upstream receives is
+// the one http.Transport writes, byte for byte, but for the
+// Accept-Encoding: gzip that http.Transport adds (and then decodes
+// itself) when the client sent none: the direct path passes the client's
+// choice through.
+func TestDirectWritesAsTransport(t *testing.T) {
+	heads := make(chan string, 2)
+	base := scripted(t, func(_ int, c net.Conn, br *bufio.Reader) {
+		var head strings.Builder
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return
+			}
+			head.WriteString(line)
+			if line == "\r\n" {
+				break
+			}
+		}
+		heads <- head.String()
+		io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok")
+	})
+	d, fb := newDirect(t, base)
+	for _, rt := range []http.RoundTripper{d, fb.Transport} {
+		req, _ := http.NewRequestWithContext(t.Context(), "GET", base+"/orders/42?x=1", nil)
+		req.Host = ""                    // as ReverseProxy's SetURL leaves it
+		req.Header.Set("User-Agent", "") // as ReverseProxy sets it: no Go default
+		req.Header.Set("X-Signet-User-Id", "us-1")
+		req.Header["X-Forwarded-For"] = []string{"10.0.0.1"}
+		res, err := rt.RoundTrip(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.ReadAll(res.Body)
+		res.Body.Close()
+	}
+	direct, transport := <-heads, <-heads
+	if want := strings.Replace(transport, "Accept-Encoding: gzip\r\n", "", 1); direct != want {
+		t.Errorf("direct wrote\n%q\nhttp.Transport wrote\n%q", direct, transport)
+	}
+	if fb.n.Load() != 0 || strings.Contains(direct, "User-Agent") {
+		t.Errorf("fallback used %d times; head %q", fb.n.Load(), direct)
+	}
+}
