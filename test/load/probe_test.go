@@ -85,7 +85,6 @@ func TestProbeOneClientGET(t *testing.T) {
 				}
 				time.Sleep(time.Second)
 			}
-			var tr *http.Response
 			if dir := os.Getenv("SIGNET_PROBE_TRACE"); r == 1 && dir != "" && tg.debug != "" {
 				go func() {
 					res, err := http.Get("http://" + tg.debug + "/debug/pprof/trace?seconds=1")
@@ -98,7 +97,6 @@ func TestProbeOneClientGET(t *testing.T) {
 				}()
 				time.Sleep(100 * time.Millisecond)
 			}
-			_ = tr
 			cpu0, csw0 := cpuTime(tg.pid), voluntarySwitches(tg.pid)
 			lat := make([]time.Duration, n)
 			for i := range lat {
