@@ -42,7 +42,9 @@ type Config struct {
 	// 5s); a database that does not answer within it makes a 503.
 	CheckTimeout time.Duration
 	// Transport reaches the upstream; nil means a tuned clone of
-	// http.DefaultTransport (NewTransport).
+	// http.DefaultTransport (NewTransport), in front of which an http://
+	// upstream's bodiless GETs and HEADs are sent on the calling goroutine
+	// (direct.go).
 	Transport http.RoundTripper
 	// Observer, if set, is told of every request bound for the upstream
 	// (metrics); signet's own paths are observed by the API.
@@ -140,7 +142,13 @@ func New(cfg Config) (*Gateway, error) {
 		cfg.CheckTimeout = 5 * time.Second
 	}
 	if cfg.Transport == nil {
-		cfg.Transport = NewTransport()
+		t := NewTransport()
+		cfg.Transport = t
+		if cfg.Upstream.Scheme == "http" {
+			// Bodiless GETs and HEADs without goroutine hand-offs
+			// (direct.go); the rest on t.
+			cfg.Transport = newDirectTransport(cfg.Upstream, t)
+		}
 	}
 	g := &Gateway{
 		svc: cfg.Service, api: cfg.API, status: cfg.Status, routes: cfg.Routes, log: cfg.Logger, observer: cfg.Observer,
