@@ -180,6 +180,11 @@ func TestPrincipalCacheGenerationRace(t *testing.T) {
 			if err := s.RevokeAccessToken(ctx, f.org.ID, f.user.ID, f.token.ID); err != nil {
 				t.Error(err)
 			}
+			// Every notification of it has been handled before the
+			// read's answer is stored.
+			if err := s.Fence(ctx); err != nil {
+				t.Error(err)
+			}
 		})
 	}
 	p, err := s.Principal(ctx, f.org.ID, f.token.ID)
