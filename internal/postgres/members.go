@@ -73,6 +73,9 @@ type member struct {
 	ctx    context.Context // ends at close
 	cancel context.CancelFunc
 	done   chan struct{} // closed when run returned
+	// registered is closed when the first session has registered.
+	registered     chan struct{}
+	registeredOnce sync.Once
 
 	mu      sync.Mutex
 	session *memberSession          // registered session, nil when none
@@ -98,7 +101,8 @@ type memberSession struct{ id, ack string }
 // newMember returns the member of a store connecting with cfg (copied),
 // not yet started (begin).
 func newMember(cfg *pgconn.Config, lease time.Duration) *member {
-	m := &member{lease: max(lease, minCacheLease), origin: time.Now(), waiters: map[string]*fenceWaiter{}, done: make(chan struct{})}
+	m := &member{lease: max(lease, minCacheLease), origin: time.Now(), waiters: map[string]*fenceWaiter{}, done: make(chan struct{}),
+		registered: make(chan struct{})}
 	m.cfg = listenerConfig(cfg, m.notified)
 	m.ctx, m.cancel = context.WithCancel(context.Background())
 	return m
@@ -226,6 +230,7 @@ func (m *member) runSession() error {
 	m.gen.Add(1)
 	m.deadline.Store(int64(servingUntil(sent, m.lease)))
 	m.setSession(s)
+	m.registeredOnce.Do(func() { close(m.registered) })
 	if h := m.onSession; h != nil {
 		h(s.id, conn.PID())
 	}

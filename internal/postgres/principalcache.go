@@ -2,6 +2,7 @@ package postgres
 
 import (
 	"context"
+	"fmt"
 	"sync/atomic"
 
 	"github.com/signet-auth/signet/internal/auth"
@@ -112,4 +113,21 @@ func (s *Store) PrincipalCacheStats() PrincipalCacheStats {
 	m := s.pc.m
 	return PrincipalCacheStats{Hits: s.pc.hits.Load(), Misses: s.pc.misses.Load(),
 		Notifications: m.notes.Load(), Sessions: m.sessions.Load(), Failures: m.failures.Load()}
+}
+
+// StartCache starts the Principal cache's listener, which the first
+// Principal would start otherwise, and waits until it has registered as a
+// member (or ctx ends): from then on the store answers Principal from
+// memory. It does nothing when the cache is off.
+func (s *Store) StartCache(ctx context.Context) error {
+	if s.pc == nil {
+		return nil
+	}
+	s.pc.m.begin()
+	select {
+	case <-s.pc.m.registered:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("postgres: principal cache: no listener registered: %w", ctx.Err())
+	}
 }
