@@ -1,0 +1,30 @@
+package main
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/server"
+)
+
+// fenceWrites makes what a command wrote straight to the database in force
+// on every running replica before the command reports success: on
+// PostgreSQL replicas answer each request's token state from a cache
+// (internal/postgres, docs/postgres.md), and a change is acknowledged only
+// after the store's fence (auth.Fencer). A command is not a cache member:
+// its store listens for the replicas' acknowledgements on a connection of
+// its own. SQLite stores cache nothing another process can change, and
+// have no fence. None of today's commands changes what a token's state is
+// read from (they insert orgs and users, registration codes, signing keys,
+// OIDC providers); fencing every writing command keeps the next one safe.
+func fenceWrites(ctx context.Context, parts *server.Parts) error {
+	f, ok := parts.Store.(auth.Fencer)
+	if !ok {
+		return nil
+	}
+	if err := f.Fence(ctx); err != nil {
+		return fmt.Errorf("the change is committed, but running replicas could not be confirmed to see it yet (they do within one cache lease): %w", err)
+	}
+	return nil
+}
