@@ -32,11 +32,11 @@ type Config struct {
 	// cache (internal/postgres, docs/postgres.md). Off, every request reads
 	// its token's state; writes are fenced either way.
 	PostgresCache string
-	Issuer     string   // iss claim of tokens
-	RPID       string   // WebAuthn relying party id
-	Origins    []string // allowed WebAuthn origins
-	CORS       []string // web origins allowed to call the API from a browser
-	MaxBody    int64    // largest request body, bytes
+	Issuer        string   // iss claim of tokens
+	RPID          string   // WebAuthn relying party id
+	Origins       []string // allowed WebAuthn origins
+	CORS          []string // web origins allowed to call the API from a browser
+	MaxBody       int64    // largest request body, bytes
 
 	ChallengeTTL    time.Duration
 	ActionTTL       time.Duration
