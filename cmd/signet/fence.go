@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"fmt"
+	"log/slog"
+	"time"
 
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/server"
@@ -27,4 +29,26 @@ func fenceWrites(ctx context.Context, parts *server.Parts) error {
 		return fmt.Errorf("the change is committed, but running replicas could not be confirmed to see it yet (they do within one cache lease): %w", err)
 	}
 	return nil
+}
+
+// cacheStarter is a store whose cache starts on demand (the PostgreSQL
+// store's Principal cache).
+type cacheStarter interface {
+	StartCache(ctx context.Context) error
+}
+
+// startCache makes a serving replica a cache member before it takes
+// requests, so that it answers from memory from the first one and every
+// fence knows it. If the database does not answer in time the replica
+// serves anyway, reading every token's state, and joins when it can.
+func startCache(ctx context.Context, st any, log *slog.Logger) {
+	c, ok := st.(cacheStarter)
+	if !ok {
+		return
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := c.StartCache(ctx); err != nil {
+		log.Warn("the token state cache has not started yet; requests read the database until it has", "err", err)
+	}
 }

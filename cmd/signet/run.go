@@ -196,6 +196,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer parts.Close()
+	startCache(ctx, parts.Store, log)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
