@@ -13,7 +13,7 @@ import (
 // fenceWrites makes what a command wrote straight to the database in force
 // on every running replica before the command reports success: on
 // PostgreSQL replicas answer each request's token state from a cache
-// (internal/postgres, docs/postgres.md), and a change is acknowledged only
+// (internal/postgres, docs/production.md "PostgreSQL replicas"), and a change is acknowledged only
 // after the store's fence (auth.Fencer). A command is not a cache member:
 // its store listens for the replicas' acknowledgements on a connection of
 // its own. SQLite stores cache nothing another process can change, and

@@ -29,7 +29,7 @@ type Config struct {
 	SQLiteSync string
 	// PostgresCache is "on" (default) or "off": whether a PostgreSQL store
 	// answers Principal from memory as a member of the replica-coherent
-	// cache (internal/postgres, docs/postgres.md). Off, every request reads
+	// cache (internal/postgres, docs/production.md "PostgreSQL replicas"). Off, every request reads
 	// its token's state; writes are fenced either way.
 	PostgresCache string
 	Issuer        string   // iss claim of tokens
@@ -198,7 +198,7 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.PublicURL, "public-url", "PUBLIC_URL", "scheme://host[:port] clients reach signet at behind a proxy; RFC 9421 signatures are checked against it (default: the connection and Host)"},
 		{&c.RPID, "rp-id", "RP_ID", "WebAuthn relying party id (a domain, e.g. example.com)"},
 		{&c.SQLiteSync, "sqlite-synchronous", "SQLITE_SYNCHRONOUS", "full (a commit survives power loss) or normal (survives a crash of signet only; faster)"},
-		{&c.PostgresCache, "postgres-cache", "POSTGRES_CACHE", "on (default) or off: answer each request's token state from a replica-coherent cache on PostgreSQL (docs/postgres.md)"},
+		{&c.PostgresCache, "postgres-cache", "POSTGRES_CACHE", "on (default) or off: answer each request's token state from a replica-coherent cache on PostgreSQL (docs/production.md)"},
 		{&c.LogLevel, "log-level", "LOG_LEVEL", "debug, info, warn or error"},
 		{&c.LogFormat, "log-format", "LOG_FORMAT", "text or json"},
 		{&c.SMTPAddr, "smtp-addr", "SMTP_ADDR", "SMTP server host:port for mailing registration codes (off when empty)"},
