@@ -346,6 +346,11 @@ func TestPrincipalCacheListenerBlackholed(t *testing.T) {
 		t.Fatal("the cut-off member answered the revoked token from its cache")
 	}
 	px.resume()
+	// A's listener waited and renewed several times meanwhile: a wait
+	// that times out leaves its connection as it was (listenerConfig).
+	if st := a.PrincipalCacheStats(); st.Sessions != 1 || st.Failures != 0 {
+		t.Errorf("the healthy member's listener: %+v, want one session and no failure", st)
+	}
 }
 
 // TestPrincipalCacheListenerTerminated: when a member's listener backend is
