@@ -124,8 +124,21 @@ func (s *Store) Fence(ctx context.Context) error {
 	var conn *pgconn.PgConn
 	if !own {
 		// No registered listener of our own: listen for the
-		// acknowledgements on a connection of our own.
-		var err error
+		// acknowledgements on a connection of our own, unless no one
+		// caches (the cache off on every replica): then there is no one
+		// to wait for, and a member that registers later registers
+		// after the change committed.
+		var any bool
+		qctx, cancel := context.WithTimeout(ctx, StatementTimeout)
+		err := s.pool.QueryRow(qctx, `SELECT EXISTS (SELECT FROM cache_members WHERE `+liveMemberSQL+`)`).Scan(&any)
+		cancel()
+		if err != nil {
+			return fenceErr(err)
+		}
+		if !any {
+			s.fstats.add(FenceStats{Fences: 1})
+			return nil
+		}
 		ack = ackPrefix + randomHex()
 		conn, err = pgconn.ConnectConfig(ctx, listenerConfig(&s.pool.Config().ConnConfig.Config,
 			func(_ *pgconn.PgConn, n *pgconn.Notification) {
