@@ -1,8 +1,13 @@
 package postgres
 
 import (
+	"context"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/signet-auth/signet/internal/postgres/pgtest"
 )
 
 // TestLeaseArithmetic: a member serves until its lease counted from before
@@ -84,5 +89,53 @@ func TestParseFence(t *testing.T) {
 		if ok && (ack != ackPrefix+id || fid != id) {
 			t.Errorf("parseFence(%q) = %q, %q", tc.payload, ack, fid)
 		}
+	}
+}
+
+// TestLeaseNeedsTheListeningSession: a registration or renewal writes only
+// on the session that LISTENs on the member's channel, so that behind a
+// pooler that runs statements on other server sessions (PgBouncer in
+// transaction mode) a member never holds a lease it would not hear
+// notifications under.
+func TestLeaseNeedsTheListeningSession(t *testing.T) {
+	url := pgtest.URL(t)
+	s, err := OpenWith(t.Context(), url, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	ctx := t.Context()
+	conn, err := pgx.Connect(ctx, url)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close(context.Background())
+	ses := &memberSession{id: randomHex()}
+	ses.ack = ackPrefix + ses.id
+	rows := func(sql string) int64 {
+		t.Helper()
+		res, err := conn.PgConn().Exec(ctx, sql).ReadAll()
+		if err != nil {
+			t.Fatal(err)
+		}
+		return res[len(res)-1].CommandTag.RowsAffected()
+	}
+	if n := rows(registerSQL(ses, 1000)); n != 0 {
+		t.Fatalf("registered from a session that does not listen: %d rows", n)
+	}
+	if _, err := conn.Exec(ctx, `LISTEN "`+ses.ack+`"`); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows(registerSQL(ses, 1000)); n != 1 {
+		t.Fatalf("the listening session did not register: %d rows", n)
+	}
+	if n := rows(renewSQL(ses, 1000)); n != 1 {
+		t.Fatalf("the listening session did not renew: %d rows", n)
+	}
+	if _, err := conn.Exec(ctx, `UNLISTEN *`); err != nil {
+		t.Fatal(err)
+	}
+	if n := rows(renewSQL(ses, 1000)); n != 0 {
+		t.Fatalf("renewed from a session that no longer listens: %d rows", n)
 	}
 }

@@ -182,8 +182,9 @@ func (m *member) setSession(s *memberSession) {
 	m.mu.Unlock()
 }
 
-// errLeaseLost is a renewal that found no member row: another session
-// deleted it as stale, so fences no longer wait for this one.
+// errLeaseLost is a registration or renewal that wrote no member row: the
+// row was deleted as stale (fences no longer wait for this session), or
+// the statement did not run on the listening session (registerSQL).
 var errLeaseLost = errors.New("cache member row is gone")
 
 // runSession connects, listens, registers a new member id and then waits
@@ -209,10 +210,7 @@ func (m *member) runSession() error {
 		return err
 	}
 	sent := m.mono()
-	if err := m.exec(conn, fmt.Sprintf(`DELETE FROM cache_members
-			WHERE lease_until + (lease_ms * interval '1 millisecond') + interval '1 minute' < clock_timestamp();
-		INSERT INTO cache_members (id, lease_until, lease_ms)
-			VALUES ('%s', clock_timestamp() + %d * interval '1 millisecond', %d)`, s.id, leaseMS, leaseMS)); err != nil {
+	if err := m.lease1(conn, registerSQL(s, leaseMS)); err != nil {
 		return err
 	}
 	m.sessions.Add(1)
@@ -235,8 +233,7 @@ func (m *member) runSession() error {
 		h(s.id, conn.PID())
 	}
 	next := sent + renewEvery(m.lease)
-	renew := fmt.Sprintf(`UPDATE cache_members SET lease_until = clock_timestamp() + %d * interval '1 millisecond'
-		WHERE id = '%s'`, leaseMS, s.id)
+	renew := renewSQL(s, leaseMS)
 	for {
 		if err := m.payAcks(conn); err != nil {
 			return err
@@ -251,13 +248,7 @@ func (m *member) runSession() error {
 			continue
 		}
 		sent = m.mono()
-		ctx, cancel := context.WithTimeout(m.ctx, m.lease)
-		res, err := conn.Exec(ctx, renew).ReadAll()
-		cancel()
-		if err == nil && (len(res) != 1 || res[0].CommandTag.RowsAffected() != 1) {
-			err = errLeaseLost
-		}
-		if err != nil {
+		if err := m.lease1(conn, renew); err != nil {
 			return err
 		}
 		if m.mono() >= time.Duration(m.deadline.Load()) {
@@ -266,6 +257,41 @@ func (m *member) runSession() error {
 		m.deadline.Store(int64(servingUntil(sent, m.lease)))
 		next = sent + renewEvery(m.lease)
 	}
+}
+
+// registerSQL registers session s with a lease of leaseMS, and first
+// deletes the rows of members long gone. Like renewSQL it writes only if
+// the connection it runs on is the one listening on s's channel: behind a
+// pooler in transaction mode (PgBouncer) a statement may run on another
+// server session than the LISTEN did, whose notifications this listener
+// would never see; the member then never registers (or loses its lease),
+// so its cache never serves.
+func registerSQL(s *memberSession, leaseMS int64) string {
+	return fmt.Sprintf(`DELETE FROM cache_members
+			WHERE lease_until + (lease_ms * interval '1 millisecond') + interval '1 minute' < clock_timestamp();
+		INSERT INTO cache_members (id, lease_until, lease_ms)
+			SELECT '%s', clock_timestamp() + %d * interval '1 millisecond', %d
+			WHERE '%s' IN (SELECT pg_listening_channels())`, s.id, leaseMS, leaseMS, s.ack)
+}
+
+// renewSQL renews session s's lease (see registerSQL).
+func renewSQL(s *memberSession, leaseMS int64) string {
+	return fmt.Sprintf(`UPDATE cache_members SET lease_until = clock_timestamp() + %d * interval '1 millisecond'
+		WHERE id = '%s' AND '%s' IN (SELECT pg_listening_channels())`, leaseMS, s.id, s.ack)
+}
+
+// lease1 runs a registration or renewal, which must write one row.
+func (m *member) lease1(conn *pgconn.PgConn, sql string) error {
+	ctx, cancel := context.WithTimeout(m.ctx, max(m.lease, ConnectTimeout))
+	defer cancel()
+	res, err := conn.Exec(ctx, sql).ReadAll()
+	if err != nil {
+		return err
+	}
+	if len(res) == 0 || res[len(res)-1].CommandTag.RowsAffected() != 1 {
+		return errLeaseLost
+	}
+	return nil
 }
 
 // exec runs sql (simple protocol; values are ours: ids of hex digits,
