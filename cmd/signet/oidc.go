@@ -64,6 +64,9 @@ func (m *Main) oidcAdd(ctx context.Context, args []string) error {
 	if err != nil {
 		return errors.New(auth.ErrorMessage(err))
 	}
+	if err := fenceWrites(ctx, parts); err != nil {
+		return err
+	}
 	fmt.Fprintf(m.Stderr, "org %s now accepts social login and SSO from %s; register %s as a redirect URI of client %s "+
 		"at the provider for the page's SSO button\n", orgID, issuer, "https://<signet>/sso/callback", clientID)
 	return json.NewEncoder(m.Stdout).Encode(p)
@@ -110,6 +113,9 @@ func (m *Main) oidcRemove(ctx context.Context, args []string) error {
 	defer parts.Close()
 	if err := parts.Service.RemoveOIDCProvider(ctx, orgID, pos[0]); err != nil {
 		return errors.New(auth.ErrorMessage(err))
+	}
+	if err := fenceWrites(ctx, parts); err != nil {
+		return err
 	}
 	return json.NewEncoder(m.Stdout).Encode(map[string]string{"message": "success"})
 }

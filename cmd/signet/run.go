@@ -196,6 +196,7 @@ func (m *Main) serve(ctx context.Context, args []string) error {
 		return err
 	}
 	defer parts.Close()
+	startCache(ctx, parts.Store, log)
 	ln, err := net.Listen("tcp", cfg.Listen)
 	if err != nil {
 		return err
@@ -246,6 +247,9 @@ func (m *Main) bootstrap(ctx context.Context, args []string) error {
 	if err != nil {
 		return err
 	}
+	if err := fenceWrites(ctx, parts); err != nil {
+		return err
+	}
 	fmt.Fprintf(m.Stderr, "created org %s and user %s; the registration code below is shown once\n", b.Org.ID, b.User.ID)
 	return json.NewEncoder(m.Stdout).Encode(map[string]string{
 		"orgId": b.Org.ID, "userId": b.User.ID, "username": b.User.Username, "registrationCode": b.Code,
@@ -265,6 +269,9 @@ func (m *Main) rotateKey(ctx context.Context, args []string) error {
 	}
 	defer parts.Close()
 	if err := parts.Issuer.Rotate(ctx); err != nil {
+		return err
+	}
+	if err := fenceWrites(ctx, parts); err != nil {
 		return err
 	}
 	fmt.Fprintln(m.Stderr, "rotated the token signing key; running servers pick it up on the next token with an unknown key id")
@@ -300,6 +307,9 @@ func (m *Main) userInvite(ctx context.Context, args []string) error {
 		return fmt.Errorf("%s: %s logs in with their credential; one who lost it recovers the account (POST /auth/recover/user/code)", auth.ErrorMessage(err), username)
 	default:
 		return errors.New(auth.ErrorMessage(err))
+	}
+	if err := fenceWrites(ctx, parts); err != nil {
+		return err
 	}
 	fmt.Fprintf(m.Stderr, "a fresh registration code (any earlier one no longer works); give it to %s, who runs:\n"+
 		"  signet keygen --out key.pem\n  signet register --org %s --username %s --code CODE --key key.pem\n"+

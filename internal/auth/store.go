@@ -501,6 +501,19 @@ type Sweeper interface {
 	Sweep(ctx context.Context, now time.Time) (int64, error)
 }
 
+// Fencer is implemented by a store whose replicas may answer from memory
+// what a change can make stale (the PostgreSQL store's Principal cache).
+// Fence returns once every replica will answer every lookup that starts
+// afterwards from a state that includes every change committed before
+// Fence was called: a change must be fenced before it is acknowledged to
+// its caller (spec 12.9: deactivation is immediate on every replica). An
+// error means the change may not be in force everywhere yet (it wraps
+// ErrUnavailable); it is committed all the same. A store that caches
+// nothing another process can change (SQLite) does not implement it.
+type Fencer interface {
+	Fence(ctx context.Context) error
+}
+
 // ReadinessStore tells whether the store can serve now (/readyz, issue 12).
 type ReadinessStore interface {
 	// ProbeWrite commits a write (the replica's row of a probe table), so

@@ -27,11 +27,16 @@ type Config struct {
 	// commit survives power loss) or "normal" (survives a crash of signet,
 	// not of the machine; several times faster per write).
 	SQLiteSync string
-	Issuer     string   // iss claim of tokens
-	RPID       string   // WebAuthn relying party id
-	Origins    []string // allowed WebAuthn origins
-	CORS       []string // web origins allowed to call the API from a browser
-	MaxBody    int64    // largest request body, bytes
+	// PostgresCache is "on" (default) or "off": whether a PostgreSQL store
+	// answers Principal from memory as a member of the replica-coherent
+	// cache (internal/postgres, docs/production.md "PostgreSQL replicas"). Off, every request reads
+	// its token's state; writes are fenced either way.
+	PostgresCache string
+	Issuer        string   // iss claim of tokens
+	RPID          string   // WebAuthn relying party id
+	Origins       []string // allowed WebAuthn origins
+	CORS          []string // web origins allowed to call the API from a browser
+	MaxBody       int64    // largest request body, bytes
 
 	ChallengeTTL    time.Duration
 	ActionTTL       time.Duration
@@ -116,6 +121,7 @@ func Default() Config {
 		Database:        "sqlite:signet.db",
 		KeyFile:         "signet.key",
 		SQLiteSync:      "full",
+		PostgresCache:   "on",
 		Issuer:          "signet",
 		MaxBody:         1 << 20,
 		ChallengeTTL:    15 * time.Minute,
@@ -192,6 +198,7 @@ func (c *Config) Register(fs *flag.FlagSet, env Env) (func() error, error) {
 		{&c.PublicURL, "public-url", "PUBLIC_URL", "scheme://host[:port] clients reach signet at behind a proxy; RFC 9421 signatures are checked against it (default: the connection and Host)"},
 		{&c.RPID, "rp-id", "RP_ID", "WebAuthn relying party id (a domain, e.g. example.com)"},
 		{&c.SQLiteSync, "sqlite-synchronous", "SQLITE_SYNCHRONOUS", "full (a commit survives power loss) or normal (survives a crash of signet only; faster)"},
+		{&c.PostgresCache, "postgres-cache", "POSTGRES_CACHE", "on (default) or off: answer each request's token state from a replica-coherent cache on PostgreSQL (docs/production.md)"},
 		{&c.LogLevel, "log-level", "LOG_LEVEL", "debug, info, warn or error"},
 		{&c.LogFormat, "log-format", "LOG_FORMAT", "text or json"},
 		{&c.SMTPAddr, "smtp-addr", "SMTP_ADDR", "SMTP server host:port for mailing registration codes (off when empty)"},
@@ -450,6 +457,9 @@ func (c *Config) Validate() error {
 	}
 	if (c.TLSCert == "") != (c.TLSKey == "") {
 		bad("--tls-cert and --tls-key go together")
+	}
+	if c.PostgresCache != "on" && c.PostgresCache != "off" {
+		bad("--postgres-cache %q must be on or off", c.PostgresCache)
 	}
 	if c.RateLimit != "on" && c.RateLimit != "off" {
 		bad("--rate-limit %q must be on or off", c.RateLimit)

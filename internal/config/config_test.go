@@ -94,6 +94,7 @@ func TestValidate(t *testing.T) {
 		{"smtp without from", []string{"--smtp-addr", "127.0.0.1:25"}, "--smtp-from"},
 		{"log level", []string{"--log-level", "loud"}, "--log-level"},
 		{"sqlite synchronous", []string{"--sqlite-synchronous", "off"}, "--sqlite-synchronous"},
+		{"postgres cache", []string{"--postgres-cache", "maybe"}, "--postgres-cache"},
 		{"tls cert without key", []string{"--tls-cert", "c.pem"}, "--tls-cert and --tls-key"},
 		{"tls key without cert", []string{"--tls-key", "k.pem"}, "--tls-cert and --tls-key"},
 		{"token alg", []string{"--token-alg", "RS256"}, "--token-alg"},

@@ -52,6 +52,11 @@ type Config struct {
 	// RateLimits are the limits of every route; off when its Limiter is
 	// nil.
 	RateLimits RateLimits
+	// Fence, when set, is the store's auth.Fencer: every route that can
+	// change a principal (route.fenced) calls it after its handler and
+	// before its answer is written, so that a deactivation is in force on
+	// every replica when the caller learns of it (spec 12.9).
+	Fence func(ctx context.Context) error
 }
 
 // Observer is told of every request the API answers: the route pattern of
@@ -78,6 +83,7 @@ type Server struct {
 	observer    Observer // nil: none
 	openapi     []byte   // GET /openapi.json, built once by New
 	limits      RateLimits
+	fence       func(ctx context.Context) error // nil: none
 }
 
 // New returns a Server with every route registered.
@@ -98,7 +104,7 @@ func New(cfg Config) (*Server, error) {
 		return nil, err
 	}
 	s := &Server{svc: cfg.Service, log: cfg.Logger, jwks: cfg.JWKS, ping: cfg.Ping, maxBody: cfg.MaxBody, timeout: cfg.RequestTimeout, ready: cfg.Readiness,
-		mux: http.NewServeMux(), corsOrigins: originSet(cfg.CORSOrigins), observer: cfg.Observer, limits: cfg.RateLimits}
+		mux: http.NewServeMux(), corsOrigins: originSet(cfg.CORSOrigins), observer: cfg.Observer, limits: cfg.RateLimits, fence: cfg.Fence}
 	s.register()
 	doc, err := s.openAPI(cfg.DocRoutes)
 	if err != nil {
@@ -146,7 +152,18 @@ type route struct {
 	// limit is how the route is rate limited (ratelimit.go); public
 	// routes must name one.
 	limit limitClass
-	h     handler
+	// unfenced exempts a non-GET route from the fence (Config.Fence): only
+	// routes that cannot change what Principal reads of any token, user,
+	// credential or org (login, the init routes, action signing), listed
+	// in routes.go and proved quiet by TestUnfencedRoutesQuiet. Every
+	// other route that is not a GET is fenced: a new one by default.
+	unfenced bool
+	h        handler
+}
+
+// fenced reports whether the route's answer waits for the fence.
+func (rt route) fenced() bool {
+	return rt.method != http.MethodGet && rt.method != http.MethodHead && !rt.unfenced
 }
 
 // signed reports whether the route requires X-DFNS-USERACTION.
@@ -253,7 +270,15 @@ func (s *Server) serve(rt route, w http.ResponseWriter, r *http.Request) (err er
 			}
 		}
 	}
-	err = rt.h(w, r, c)
+	if s.fence != nil && rt.fenced() {
+		return s.serveFenced(rt, w, r, c)
+	}
+	return s.handle(rt, w, r, c)
+}
+
+// handle runs the route's handler.
+func (s *Server) handle(rt route, w http.ResponseWriter, r *http.Request, c *call) error {
+	err := rt.h(w, r, c)
 	// A policy held the request for approval (auth.PendingError): 202
 	// with its change request, which the SDK raises as PolicyPendingError.
 	var pending *auth.PendingError

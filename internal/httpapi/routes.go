@@ -7,6 +7,9 @@ import (
 )
 
 // routes is the route table: every endpoint signet serves, who may call it,
+// whether its answer waits for the store's fence (every route that is not
+// a GET does, but for those marked unfenced: they cannot change what
+// Principal reads, TestUnfencedRoutesQuiet; logout and recovery change it),
 // whether it must be user-action signed, the query parameters it accepts
 // outside the signature, and the operation it needs (spec 5.0, 6).
 // Enforcement reads this table only.
@@ -25,13 +28,13 @@ func (s *Server) routes() []route {
 		{method: "GET", pattern: "/.well-known/jwks.json", access: public, limit: limitOpen, h: s.jwksHandler},
 		{method: "GET", pattern: "/openapi.json", access: public, limit: limitOpen, h: s.openAPIHandler},
 
-		{method: "POST", pattern: "/auth/registration/init", access: public, limit: limitPrework, h: s.registrationInit},
+		{method: "POST", pattern: "/auth/registration/init", access: public, limit: limitPrework, unfenced: true, h: s.registrationInit},
 		// Bearer = the temporary token, checked by the handler.
 		{method: "POST", pattern: "/auth/registration", access: public, limit: limitOpen, h: s.registerUser},
-		{method: "POST", pattern: "/auth/login/init", access: public, limit: limitPrework, h: s.loginInit},
-		{method: "POST", pattern: "/auth/login", access: public, limit: limitOpen, h: s.login},
+		{method: "POST", pattern: "/auth/login/init", access: public, limit: limitPrework, unfenced: true, h: s.loginInit},
+		{method: "POST", pattern: "/auth/login", access: public, limit: limitOpen, unfenced: true, h: s.login},
 		// Mails a login code that unlocks PasswordProtectedKeys at login/init.
-		{method: "POST", pattern: "/auth/login/code", access: public, limit: limitSend, h: s.sendLoginCode},
+		{method: "POST", pattern: "/auth/login/code", access: public, limit: limitSend, unfenced: true, h: s.sendLoginCode},
 		{method: "PUT", pattern: "/auth/logout", access: bearer, op: noOperation, unsigned: true, h: s.logout},
 		// Delegated flows: service accounts only (checked by the domain),
 		// user-action signed, each behind its operation (docs/surface.md).
@@ -47,15 +50,15 @@ func (s *Server) routes() []route {
 		// Checking an ID token may fetch the provider's keys (an unknown kid):
 		// the global cap of pre-credential work applies, as to registration.
 		{method: "POST", pattern: "/auth/login/social", access: public, limit: limitPrework, h: s.socialLogin},
-		{method: "POST", pattern: "/auth/login/sso/init", access: public, limit: limitOpen, h: s.ssoLoginInit},
+		{method: "POST", pattern: "/auth/login/sso/init", access: public, limit: limitOpen, unfenced: true, h: s.ssoLoginInit},
 		{method: "POST", pattern: "/auth/login/sso", access: public, limit: limitOpen, h: s.ssoLogin},
 		{method: "GET", pattern: "/auth/login/sso/providers", access: public, limit: limitOpen, h: s.ssoProviders},
 
-		{method: "POST", pattern: "/auth/action/init", access: bearer, op: noOperation, unsigned: true, signer: true, h: s.actionInit},
-		{method: "POST", pattern: "/auth/action", access: bearer, op: noOperation, unsigned: true, signer: true, h: s.actionComplete},
+		{method: "POST", pattern: "/auth/action/init", access: bearer, op: noOperation, unsigned: true, signer: true, unfenced: true, h: s.actionInit},
+		{method: "POST", pattern: "/auth/action", access: bearer, op: noOperation, unsigned: true, signer: true, unfenced: true, h: s.actionComplete},
 		// For services that receive signed requests themselves (middleware):
 		// the body carries the user action to spend, so it is not signed again.
-		{method: "POST", pattern: "/auth/action/verify", access: bearer, op: noOperation, unsigned: true, h: s.verifyAction},
+		{method: "POST", pattern: "/auth/action/verify", access: bearer, op: noOperation, unsigned: true, unfenced: true, h: s.verifyAction},
 		{method: "GET", pattern: "/auth/action/logs", access: bearer, op: "Auth:Logs:Read", h: s.listAuditLogs},
 		{method: "GET", pattern: "/auth/action/logs/{id}", access: bearer, op: "Auth:Logs:Read", h: s.getAuditLog},
 		// What became of the caller's own user action (uj-… from POST
@@ -64,7 +67,7 @@ func (s *Server) routes() []route {
 		// more specific patterns and keep their routes (docs/faults.md).
 		{method: "GET", pattern: "/auth/action/{id}", access: bearer, op: noOperation, h: s.getActionOutcome},
 
-		{method: "PUT", pattern: "/auth/registration/code", access: public, limit: limitSend, h: s.resendRegistrationCode},
+		{method: "PUT", pattern: "/auth/registration/code", access: public, limit: limitSend, unfenced: true, h: s.resendRegistrationCode},
 
 		// Applications (deprecated upstream): signet keeps none, so the list
 		// is empty and every id is 404 (auth.Application, docs/surface.md).
@@ -121,20 +124,20 @@ func (s *Server) routes() []route {
 		{method: "POST", pattern: "/v2/policy-approvals/{approvalId}/decisions", access: bearer, op: "Policies:Approvals:Approve", h: s.createDecision},
 
 		{method: "GET", pattern: "/auth/credentials", access: bearer, op: noOperation, h: s.listCredentials},
-		{method: "POST", pattern: "/auth/credentials/init", access: bearer, op: noOperation, unsigned: true, h: s.credentialInit},
+		{method: "POST", pattern: "/auth/credentials/init", access: bearer, op: noOperation, unsigned: true, unfenced: true, h: s.credentialInit},
 		{method: "POST", pattern: "/auth/credentials", access: bearer, op: noOperation, h: s.createCredential},
 		{method: "PUT", pattern: "/auth/credentials/activate", access: bearer, op: noOperation, h: s.activateCredential},
 		{method: "PUT", pattern: "/auth/credentials/deactivate", access: bearer, op: noOperation, h: s.deactivateCredential},
 		// Credential codes: made by a user's own session (signed), spent
 		// without one (the code is the authorisation, spec 5.4).
 		{method: "POST", pattern: "/auth/credentials/code", access: bearer, op: noOperation, h: s.createCredentialCode},
-		{method: "POST", pattern: "/auth/credentials/code/init", access: public, limit: limitPrework, h: s.credentialCodeInit},
+		{method: "POST", pattern: "/auth/credentials/code/init", access: public, limit: limitPrework, unfenced: true, h: s.credentialCodeInit},
 		{method: "POST", pattern: "/auth/credentials/code/verify", access: public, limit: limitOpen, h: s.credentialCodeVerify},
 
 		// Recovery (spec 5.3). Bearer of /auth/recover/user = the temporary
 		// token of recover/user/init, checked by the handler.
-		{method: "POST", pattern: "/auth/recover/user/code", access: public, limit: limitSend, h: s.sendRecoveryCode},
-		{method: "POST", pattern: "/auth/recover/user/init", access: public, limit: limitPrework, h: s.recoveryInit},
+		{method: "POST", pattern: "/auth/recover/user/code", access: public, limit: limitSend, unfenced: true, h: s.sendRecoveryCode},
+		{method: "POST", pattern: "/auth/recover/user/init", access: public, limit: limitPrework, unfenced: true, h: s.recoveryInit},
 		{method: "POST", pattern: "/auth/recover/user", access: public, limit: limitOpen, h: s.recoverUser},
 	}
 }

@@ -10,6 +10,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -38,6 +39,33 @@ type Store struct {
 	// LoginSubject reads (loginread.go).
 	logins   *readBatcher[orgName, userCreds]
 	subjects *readBatcher[subjectKey, loginSubject]
+	// pc is the Principal cache (principalcache.go); nil when it is off.
+	pc *principalCache
+	// origin is the zero of the fences' monotonic clock; fstats counts
+	// fences (fence.go).
+	origin time.Time
+	fstats fenceCounters
+}
+
+// Options are the settings of OpenWith.
+type Options struct {
+	// PrincipalCache makes the store answer Principal from memory, as a
+	// member of the schema's cache (principalcache.go, members.go). It
+	// holds one more connection, the listener, and needs every write that
+	// must be in force at once on every replica to be fenced (Fence).
+	PrincipalCache bool
+	// CacheLease is the member's lease (DefaultCacheLease when 0): how long
+	// it may serve from memory when cut off, and how long a fence waits
+	// for a member that does not answer.
+	CacheLease time.Duration
+
+	// listenerDial, when set (tests), dials the listener's connections.
+	listenerDial pgconn.DialFunc
+}
+
+// Open opens the store at url with the Principal cache on (OpenWith).
+func Open(ctx context.Context, url string) (*Store, error) {
+	return OpenWith(ctx, url, Options{PrincipalCache: true})
 }
 
 var (
@@ -45,11 +73,11 @@ var (
 	_ auth.IdentityStore = (*Store)(nil)
 )
 
-// Open connects to the database at url, brings its schema up to date and
+// OpenWith connects to the database at url, brings its schema up to date and
 // returns the store. url is a pgx connection string (URL or key=value): pool
 // settings such as pool_max_conns go to pgxpool, and parameters pgx does not
 // know (such as search_path) are sent to the server as run-time settings.
-func Open(ctx context.Context, url string) (*Store, error) {
+func OpenWith(ctx context.Context, url string, opts Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(url)
 	if err != nil {
 		// pgx's parse error quotes the URL and redacts the password only on
@@ -63,11 +91,27 @@ func Open(ctx context.Context, url string) (*Store, error) {
 	if err := migrate(ctx, cfg.ConnConfig); err != nil {
 		return nil, err
 	}
+	s := &Store{origin: time.Now()}
+	if opts.PrincipalCache {
+		lc := cfg.ConnConfig.Config.Copy()
+		if opts.listenerDial != nil {
+			lc.DialFunc = opts.listenerDial
+		}
+		s.pc = newPrincipalCache(newMember(lc, cmp.Or(opts.CacheLease, DefaultCacheLease)))
+		// Every pool connection listens, so that this store's own writes
+		// have emptied its cache when they return (principalcache.go).
+		m := s.pc.m
+		cfg.ConnConfig.OnNotification = func(*pgconn.PgConn, *pgconn.Notification) { m.gen.Add(1) }
+		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
+			_, err := c.Exec(ctx, listenSQL)
+			return err
+		}
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
 	}
-	s := &Store{pool: pool}
+	s.pool = pool
 	s.oq.flush = s.flushAlone
 	s.principals = newReadBatcher(ReadsInFlight, ReadBatchKeys, s.principalOne, s.principalMany)
 	s.signers = newReadBatcher(ReadsInFlight, ReadBatchKeys, s.signersOne, s.signersMany)
@@ -142,6 +186,9 @@ func (s *Store) Close() error {
 	defer cancel()
 	err := s.flushOutcomes(ctx)
 	s.oq.stop()
+	if s.pc != nil {
+		s.pc.m.close()
+	}
 	s.pool.Close()
 	return err
 }

@@ -116,8 +116,20 @@ func scanToken(row rowScanner) (*auth.AccessToken, error) {
 // others' statements are out joins the next statement, which reads every
 // key gathered (principalBatchSQL). It never joins a statement already
 // sent, so it sees every commit acknowledged before it was made.
+//
+// With the Principal cache on (principalcache.go) a found principal is
+// answered from memory while no change it depends on can have happened.
 func (s *Store) Principal(ctx context.Context, orgID, tokenID string) (*auth.PrincipalState, error) {
-	p, err := s.principals.read(ctx, orgToken{orgID, tokenID})
+	k := orgToken{orgID, tokenID}
+	if s.pc != nil {
+		return s.pc.get(ctx, k, func() (*auth.PrincipalState, error) { return s.readPrincipal(ctx, k) })
+	}
+	return s.readPrincipal(ctx, k)
+}
+
+// readPrincipal reads k's principal from the database (coalesced).
+func (s *Store) readPrincipal(ctx context.Context, k orgToken) (*auth.PrincipalState, error) {
+	p, err := s.principals.read(ctx, k)
 	if err != nil {
 		return nil, dbErr("principal", err)
 	}

@@ -134,9 +134,20 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		return nil, fmt.Errorf("master key: %w", err)
 	}
 	// A lock held by another process must not outlast a request's deadline.
-	st, err := OpenStore(ctx, cfg.Database, cfg.SQLiteSync, cfg.RequestTimeout/2)
+	var st auth.Store
+	if cfg.PostgresCache == "off" && !strings.HasPrefix(cfg.Database, "sqlite:") && config.ValidateDatabase(cfg.Database) == nil {
+		st, err = postgres.OpenWith(ctx, cfg.Database, postgres.Options{})
+	} else {
+		st, err = OpenStore(ctx, cfg.Database, cfg.SQLiteSync, cfg.RequestTimeout/2)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
+	}
+	// A store whose replicas cache (PostgreSQL) fences every change before
+	// it is answered (httpapi.Config.Fence).
+	var fence func(context.Context) error
+	if f, ok := st.(auth.Fencer); ok {
+		fence = f.Fence
 	}
 	var m *metrics.Metrics
 	var caches auth.CacheObserver
@@ -193,7 +204,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 		return nil, err
 	}
 	api, err := httpapi.New(httpapi.Config{Service: svc, Logger: log, JWKS: iss.JWKS, Ping: st.Ping, MaxBody: cfg.MaxBody, CORSOrigins: cfg.CORS, Observer: observer,
-		DocRoutes: docRoutes(routes), RequestTimeout: cfg.RequestTimeout, Readiness: Readiness(st, iss, log), RateLimits: limits})
+		DocRoutes: docRoutes(routes), RequestTimeout: cfg.RequestTimeout, Readiness: Readiness(st, iss, log), RateLimits: limits, Fence: fence})
 	if err != nil {
 		(&Parts{Store: st, limiterClose: limiterClose}).Close()
 		return nil, err
