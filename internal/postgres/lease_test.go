@@ -99,11 +99,7 @@ func TestParseFence(t *testing.T) {
 // notifications under.
 func TestLeaseNeedsTheListeningSession(t *testing.T) {
 	url := pgtest.URL(t)
-	s, err := OpenWith(t.Context(), url, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	openPlain(t, url) // migrates the schema
 	ctx := t.Context()
 	conn, err := pgx.Connect(ctx, url)
 	if err != nil {

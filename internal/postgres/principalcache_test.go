@@ -43,6 +43,18 @@ func openMember(t *testing.T, url string, opts Options) (*Store, <-chan seenSess
 	return s, ch
 }
 
+// openPlain opens a store on url with the cache off (a replica that reads
+// every principal, or a command), closed when the test ends.
+func openPlain(t *testing.T, url string) *Store {
+	t.Helper()
+	s, err := OpenWith(t.Context(), url, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
 // nextSession waits for the member's next registered session.
 func nextSession(t *testing.T, ch <-chan seenSession) seenSession {
 	t.Helper()
@@ -91,11 +103,7 @@ func TestPrincipalCacheReplicas(t *testing.T) {
 	a, _ := openMember(t, url, Options{})
 	b, bs := openMember(t, url, Options{})
 	nextSession(t, bs)
-	cli, err := OpenWith(ctx, url, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer cli.Close()
+	cli := openPlain(t, url)
 	pat := func(f fixture) string {
 		tok := auth.AccessToken{ID: "to-pat-" + f.org.ID, OrgID: f.org.ID, UserID: f.user.ID, Kind: token.Kind("Pat"), Name: "pat",
 			IsActive: true, ExpiresAt: t0.Add(1000 * time.Hour), CreatedAt: t0}
@@ -206,11 +214,7 @@ func TestPrincipalCacheGenerationRace(t *testing.T) {
 // does (the control).
 func TestPrincipalCacheHotPathsQuiet(t *testing.T) {
 	url := pgtest.URL(t)
-	s, err := OpenWith(t.Context(), url, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openPlain(t, url)
 	ctx := t.Context()
 	f := newFixture(t, s, "a")
 	l := listenPrincipal(t, url)
@@ -401,18 +405,14 @@ func TestPrincipalCacheListenerTerminated(t *testing.T) {
 // but not confirmed, as unavailable.
 func TestFenceWithoutMembers(t *testing.T) {
 	url := pgtest.URL(t)
-	s, err := OpenWith(t.Context(), url, Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
+	s := openPlain(t, url)
 	if err := s.Fence(t.Context()); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := s.pool.Exec(t.Context(), `ALTER TABLE cache_members RENAME TO cache_members_gone`); err != nil {
 		t.Fatal(err)
 	}
-	err = s.Fence(t.Context())
+	err := s.Fence(t.Context())
 	if err == nil || auth.ErrorCode(err) != auth.Unavailable {
 		t.Fatalf("Fence without a members table: %v, want an unavailable error", err)
 	}
