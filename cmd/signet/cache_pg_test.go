@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"syscall"
 	"testing"
 	"time"
@@ -11,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/signet-auth/signet/client"
-	"github.com/signet-auth/signet/internal/postgres/pgtest"
 )
 
 // TestCacheMemberKilled runs two signet processes on one PostgreSQL
@@ -21,21 +19,9 @@ import (
 // lease ran out (the fence does not hang on the dead member) and is in
 // force.
 func TestCacheMemberKilled(t *testing.T) {
-	db := pgtest.URL(t)
-	dir := t.TempDir()
-	key := filepath.Join(dir, "signet.key")
-	b := bootstrap(t, runBinary(t, dir), db, key)
-	a := startProcess(t, dir, "--database", db, "--key-file", key)
-	other := startProcess(t, dir, "--database", db, "--key-file", key)
-	admin, _ := registerAndLogin(t, a.url, b)
+	r := startReplicas(t)
+	db, b, a, other, admin, pat := r.db, r.b, r.a, r.other, r.admin, r.pat
 	ctx := context.Background()
-
-	patKey, _ := client.GenerateKey(client.EdDSA)
-	pub, _ := client.EncodePublicKeyPEM(patKey.Public())
-	pat, err := admin.CreatePAT(ctx, client.CreatePATRequest{Name: "cached", PublicKey: pub})
-	if err != nil {
-		t.Fatal(err)
-	}
 	onOther, _ := client.New(other.url, client.AllowInsecureHTTP(), client.WithToken(pat.AccessToken))
 	onA, _ := client.New(a.url, client.AllowInsecureHTTP(), client.WithToken(pat.AccessToken))
 	for _, c := range []*client.Client{onOther, onOther, onA} {
@@ -55,7 +41,7 @@ func TestCacheMemberKilled(t *testing.T) {
 		t.Fatalf("deactivation through the survivor: %v", err)
 	}
 	t.Logf("deactivation answered after %v (one cache lease: %v)", time.Since(start).Round(time.Millisecond), 3*time.Second)
-	_, err = onA.GetUser(ctx, b.UserID)
+	_, err := onA.GetUser(ctx, b.UserID)
 	var ce *client.Error
 	if !errors.As(err, &ce) || ce.Status != 401 {
 		t.Fatalf("the deactivated PAT still works: %v", err)

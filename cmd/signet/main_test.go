@@ -261,21 +261,9 @@ func TestKillLosesNoCommittedData(t *testing.T) {
 // database: a PAT or service account deactivated through one is refused by
 // the other on the very next request.
 func TestReplicasRevokeAtOnce(t *testing.T) {
-	db := pgtest.URL(t)
-	dir := t.TempDir()
-	key := filepath.Join(dir, "signet.key")
-	b := bootstrap(t, runBinary(t, dir), db, key)
-	a := startProcess(t, dir, "--database", db, "--key-file", key)
-	other := startProcess(t, dir, "--database", db, "--key-file", key)
-	admin, _ := registerAndLogin(t, a.url, b)
+	r := startReplicas(t)
+	b, other, admin, pat, pub := r.b, r.other, r.admin, r.pat, r.patPub
 	ctx := context.Background()
-
-	patKey, _ := client.GenerateKey(client.EdDSA)
-	pub, _ := client.EncodePublicKeyPEM(patKey.Public())
-	pat, err := admin.CreatePAT(ctx, client.CreatePATRequest{Name: "replicated", PublicKey: pub})
-	if err != nil {
-		t.Fatal(err)
-	}
 	sa, err := admin.CreateServiceAccount(ctx, client.CreateServiceAccountRequest{Name: "bot", PublicKey: pub})
 	if err != nil {
 		t.Fatal(err)
@@ -312,4 +300,35 @@ func TestReplicasRevokeAtOnce(t *testing.T) {
 			}
 		})
 	}
+}
+
+// replicas are two signet processes (a and other) on one new PostgreSQL
+// database, its bootstrap, an admin logged in through a, and a PAT of the
+// admin's made with the public key patPub.
+type replicas struct {
+	db       string
+	b        bootstrapped
+	a, other *process
+	admin    *client.Client
+	pat      *client.AccessToken
+	patPub   string
+}
+
+// startReplicas starts replicas.
+func startReplicas(t *testing.T) replicas {
+	t.Helper()
+	r := replicas{db: pgtest.URL(t)}
+	dir := t.TempDir()
+	key := filepath.Join(dir, "signet.key")
+	r.b = bootstrap(t, runBinary(t, dir), r.db, key)
+	r.a = startProcess(t, dir, "--database", r.db, "--key-file", key)
+	r.other = startProcess(t, dir, "--database", r.db, "--key-file", key)
+	r.admin, _ = registerAndLogin(t, r.a.url, r.b)
+	patKey, _ := client.GenerateKey(client.EdDSA)
+	r.patPub, _ = client.EncodePublicKeyPEM(patKey.Public())
+	var err error
+	if r.pat, err = r.admin.CreatePAT(context.Background(), client.CreatePATRequest{Name: "replicated", PublicKey: r.patPub}); err != nil {
+		t.Fatal(err)
+	}
+	return r
 }
