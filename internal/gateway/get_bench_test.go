@@ -20,17 +20,7 @@ import (
 // difference of their CPU per op is signet's own work (issue 13: the
 // ratio to the plain proxy is decided by it on a 2-core machine).
 func BenchmarkGET(b *testing.B) {
-	// Rate limits off, as the load command runs signet.
-	e := newEnv(b, testRoutes, func(c *config.Config) { c.RateLimit = "off" })
-	e.up.forget = true
-	u := e.newUser()
-	e.grant(u, "Orders:Read")
-	target, err := url.Parse(e.up.URL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	plain := httputil.NewSingleHostReverseProxy(target)
-	plain.Transport = gateway.NewTransport()
+	e, u, plain := getBenchEnv(b)
 	for _, c := range []struct {
 		name string
 		h    http.Handler
@@ -63,4 +53,23 @@ func BenchmarkGET(b *testing.B) {
 			cpuPerOp()
 		})
 	}
+}
+
+// getBenchEnv is the GET benchmarks' set-up: a gateway with rate limits
+// off (as the load command runs signet) in front of an upstream that keeps
+// no requests, a user granted Orders:Read, and a plain
+// httputil.ReverseProxy to the same upstream on the gateway's transport.
+func getBenchEnv(b *testing.B) (*env, *user, *httputil.ReverseProxy) {
+	b.Helper()
+	e := newEnv(b, testRoutes, func(c *config.Config) { c.RateLimit = "off" })
+	e.up.forget = true
+	u := e.newUser()
+	e.grant(u, "Orders:Read")
+	target, err := url.Parse(e.up.URL)
+	if err != nil {
+		b.Fatal(err)
+	}
+	plain := httputil.NewSingleHostReverseProxy(target)
+	plain.Transport = gateway.NewTransport()
+	return e, u, plain
 }

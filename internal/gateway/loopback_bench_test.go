@@ -4,13 +4,8 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/http/httputil"
-	"net/url"
 	"testing"
 	"time"
-
-	"github.com/signet-auth/signet/internal/config"
-	"github.com/signet-auth/signet/internal/gateway"
 )
 
 // BenchmarkGETLoopback is the load command's one-client GET in one
@@ -21,16 +16,7 @@ import (
 // what decides the ratio (issue 13); run it with -cpu 2 and interleave
 // with -count. Run it with -trace to count the goroutine wake-ups per GET.
 func BenchmarkGETLoopback(b *testing.B) {
-	e := newEnv(b, testRoutes, func(c *config.Config) { c.RateLimit = "off" })
-	e.up.forget = true
-	u := e.newUser()
-	e.grant(u, "Orders:Read")
-	target, err := url.Parse(e.up.URL)
-	if err != nil {
-		b.Fatal(err)
-	}
-	plain := httputil.NewSingleHostReverseProxy(target)
-	plain.Transport = gateway.NewTransport()
+	e, u, plain := getBenchEnv(b)
 	for _, c := range []struct {
 		name string
 		h    http.Handler
