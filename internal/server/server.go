@@ -38,26 +38,27 @@ import (
 	"github.com/signet-auth/signet/internal/web"
 )
 
-// OpenStore opens the store a --database value names, running migrations.
-// sqliteSync is the --sqlite-synchronous setting ("" means full). SQLite
-// waits for a lock held by another process (a CLI command) at most
-// sqliteBusyTimeout; 0 keeps the driver's default (5s).
-func OpenStore(ctx context.Context, dsn, sqliteSync string, sqliteBusyTimeout ...time.Duration) (auth.Store, error) {
-	if err := config.ValidateDatabase(dsn); err != nil {
+// OpenStore opens the store cfg.Database names, running migrations: SQLite
+// with cfg.SQLiteSync, waiting for a lock held by another process (a CLI
+// command) at most half a request's deadline (0 keeps the driver's default,
+// 5s), or PostgreSQL with its token state cache as cfg.PostgresCache says
+// (on unless "off").
+func OpenStore(ctx context.Context, cfg *config.Config) (auth.Store, error) {
+	if err := config.ValidateDatabase(cfg.Database); err != nil {
 		return nil, err
 	}
-	if path, ok := strings.CutPrefix(dsn, "sqlite:"); ok {
+	if path, ok := strings.CutPrefix(cfg.Database, "sqlite:"); ok {
 		mode := sqlite.SyncFull
-		if sqliteSync == "normal" {
+		if cfg.SQLiteSync == "normal" {
 			mode = sqlite.SyncNormal
 		}
 		opts := []sqlite.Option{sqlite.Synchronous(mode)}
-		if len(sqliteBusyTimeout) > 0 && sqliteBusyTimeout[0] > 0 {
-			opts = append(opts, sqlite.BusyTimeout(sqliteBusyTimeout[0]))
+		if busy := cfg.RequestTimeout / 2; busy > 0 {
+			opts = append(opts, sqlite.BusyTimeout(busy))
 		}
 		return sqlite.Open(ctx, path, opts...)
 	}
-	return postgres.Open(ctx, dsn)
+	return postgres.OpenWith(ctx, cfg.Database, postgres.Options{PrincipalCache: cfg.PostgresCache != "off"})
 }
 
 // NewLogger returns the slog logger the configuration asks for, on w.
@@ -133,13 +134,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
-	// A lock held by another process must not outlast a request's deadline.
-	var st auth.Store
-	if cfg.PostgresCache == "off" && !strings.HasPrefix(cfg.Database, "sqlite:") && config.ValidateDatabase(cfg.Database) == nil {
-		st, err = postgres.OpenWith(ctx, cfg.Database, postgres.Options{})
-	} else {
-		st, err = OpenStore(ctx, cfg.Database, cfg.SQLiteSync, cfg.RequestTimeout/2)
-	}
+	st, err := OpenStore(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
