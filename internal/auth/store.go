@@ -514,6 +514,16 @@ type Fencer interface {
 	Fence(ctx context.Context) error
 }
 
+// ChangeMarker is a Fencer that can tell that nothing a fence protects was
+// changed through it: ChangedSince(ChangeMark()) is false only when no
+// write this store made (and acknowledged) after the mark was taken can
+// have changed a state some replica may cache. A call that changed nothing
+// of it needs no fence. Reporting a change that was not is always allowed.
+type ChangeMarker interface {
+	ChangeMark() uint64
+	ChangedSince(mark uint64) bool
+}
+
 // ReadinessStore tells whether the store can serve now (/readyz, issue 12).
 type ReadinessStore interface {
 	// ProbeWrite commits a write (the replica's row of a probe table), so

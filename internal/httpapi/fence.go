@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"net/http"
+
+	"github.com/signet-auth/signet/internal/auth"
 )
 
 // serveFenced runs a fenced route (route.fenced): the handler writes its
@@ -13,16 +15,29 @@ import (
 // failed call may have committed part of its work. A fence that fails
 // answers its error (unavailable, 503) instead: the change is committed,
 // but the caller must not take it as in force everywhere yet.
+//
+// A store that can tell (auth.ChangeMarker) that the handler changed
+// nothing a replica may cache is not fenced: a call refused before it
+// wrote, or one that wrote nothing of a principal, is answered at once and
+// sends nothing to the other replicas (no notification, no emptied
+// caches), whoever sends such calls and however often.
 func (s *Server) serveFenced(rt route, w http.ResponseWriter, r *http.Request, c *call) error {
+	changed := func() bool { return true }
+	if m, ok := s.fence.(auth.ChangeMarker); ok {
+		mark := m.ChangeMark()
+		changed = func() bool { return m.ChangedSince(mark) }
+	}
 	bw := &bufferedWriter{header: w.Header()}
 	err := s.handle(rt, bw, r, c)
-	// The request's deadline may be near its end after the handler: the
-	// fence gets its own, as long as the request's (it waits one cache
-	// lease at most for a replica that does not answer).
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.timeout)
-	defer cancel()
-	if ferr := s.fence(ctx); ferr != nil {
-		return ferr
+	if changed() {
+		// The request's deadline may be near its end after the handler:
+		// the fence gets its own, as long as the request's (it waits one
+		// cache lease at most for a replica that does not answer).
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(r.Context()), s.timeout)
+		defer cancel()
+		if ferr := s.fence.Fence(ctx); ferr != nil {
+			return ferr
+		}
 	}
 	bw.flush(w)
 	return err

@@ -59,7 +59,7 @@ func fencedEnv(t *testing.T, st *postgres.Store, like *env) *env {
 	if err != nil {
 		t.Fatal(err)
 	}
-	api, err := httpapi.New(httpapi.Config{Service: svc, JWKS: e.iss.JWKS, Ping: st.Ping, MaxBody: 64 << 10, Fence: st.Fence})
+	api, err := httpapi.New(httpapi.Config{Service: svc, JWKS: e.iss.JWKS, Ping: st.Ping, MaxBody: 64 << 10, Fence: st})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -249,4 +249,41 @@ func execSQL(t *testing.T, url, sql string) error {
 	defer conn.Close(context.Background())
 	_, err = conn.Exec(t.Context(), sql)
 	return err
+}
+
+// TestFenceOnlyWhatChanged: a fenced route whose call changed nothing a
+// replica may cache (refused before it wrote, or writing no principal) is
+// answered without a fence and sends no notification, so that nobody can
+// empty every replica's cache with calls that fail; the same route that
+// changes something is fenced. A store with its cache off cannot tell, and
+// fences every such call.
+func TestFenceOnlyWhatChanged(t *testing.T) {
+	url := pgtest.URL(t)
+	st := openCached(t, url)
+	e := fencedEnv(t, st, nil)
+	u := e.newUser()
+	pat := e.createPAT(u, "p", "")
+	deactivate := func(e *env, id string) resp {
+		return e.signed(u, "PUT", "/auth/pats/"+id+"/deactivate", "{}")
+	}
+	count := func(what string, st *postgres.Store, call func() resp, wantStatus int, wantFence bool) {
+		t.Helper()
+		n := st.FenceStats().Fences
+		if r := call(); r.status != wantStatus {
+			t.Fatalf("%s: %d %s, want %d", what, r.status, r.raw, wantStatus)
+		}
+		if got := st.FenceStats().Fences != n; got != wantFence {
+			t.Errorf("%s: fenced %v, want %v", what, got, wantFence)
+		}
+	}
+	count("a PAT that does not exist", st, func() resp { return deactivate(e, "to-none") }, 404, false)
+	count("a PAT deactivated", st, func() resp { return deactivate(e, pat.id) }, 200, true)
+
+	plain, err := postgres.OpenWith(t.Context(), url, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { plain.Close() })
+	off := fencedEnv(t, plain, e)
+	count("a PAT that does not exist, cache off", plain, func() resp { return deactivate(off, "to-none") }, 404, true)
 }

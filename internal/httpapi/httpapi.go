@@ -53,10 +53,11 @@ type Config struct {
 	// nil.
 	RateLimits RateLimits
 	// Fence, when set, is the store's auth.Fencer: every route that can
-	// change a principal (route.fenced) calls it after its handler and
+	// change a principal (route.fenced) fences after its handler and
 	// before its answer is written, so that a deactivation is in force on
-	// every replica when the caller learns of it (spec 12.9).
-	Fence func(ctx context.Context) error
+	// every replica when the caller learns of it (spec 12.9); not when the
+	// store, an auth.ChangeMarker, says the handler changed nothing.
+	Fence auth.Fencer
 }
 
 // Observer is told of every request the API answers: the route pattern of
@@ -83,7 +84,7 @@ type Server struct {
 	observer    Observer // nil: none
 	openapi     []byte   // GET /openapi.json, built once by New
 	limits      RateLimits
-	fence       func(ctx context.Context) error // nil: none
+	fence       auth.Fencer // nil: none
 }
 
 // New returns a Server with every route registered.

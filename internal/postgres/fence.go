@@ -217,6 +217,25 @@ func (s *Store) Fence(ctx context.Context) error {
 	return nil
 }
 
+// ChangeMark implements auth.ChangeMarker: the cache's generation. Every
+// notification this store's connections receive moves it, and each of its
+// own writes' notifications arrives before that write returns (every pool
+// connection listens, principalcache.go), so a write of this store that
+// fired migration 0016's triggers moved it before its caller went on.
+func (s *Store) ChangeMark() uint64 {
+	if s.pc == nil {
+		return 0
+	}
+	return s.pc.m.gen.Load()
+}
+
+// ChangedSince implements auth.ChangeMarker: whether the generation moved
+// since mark. With the cache off the pool does not listen and it cannot
+// tell: always true.
+func (s *Store) ChangedSince(mark uint64) bool {
+	return s.pc == nil || s.pc.m.gen.Load() != mark
+}
+
 // fenceErr is the error of a fence that could not finish: the change is
 // committed, but not known to be in force on every replica yet.
 func fenceErr(err error) error {

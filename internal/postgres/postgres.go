@@ -71,6 +71,7 @@ func Open(ctx context.Context, url string) (*Store, error) {
 var (
 	_ auth.Store         = (*Store)(nil)
 	_ auth.IdentityStore = (*Store)(nil)
+	_ auth.ChangeMarker  = (*Store)(nil)
 )
 
 // OpenWith connects to the database at url, brings its schema up to date and

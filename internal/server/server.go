@@ -140,10 +140,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 	}
 	// A store whose replicas cache (PostgreSQL) fences every change before
 	// it is answered (httpapi.Config.Fence).
-	var fence func(context.Context) error
-	if f, ok := st.(auth.Fencer); ok {
-		fence = f.Fence
-	}
+	fence, _ := st.(auth.Fencer)
 	var m *metrics.Metrics
 	var caches auth.CacheObserver
 	var observer httpapi.Observer
