@@ -65,13 +65,22 @@ func (e *env) mailedRecoveryCode(u *user) string {
 	if r.status != 200 || r.str("message") != "success" {
 		e.t.Fatalf("recover/user/code: %d %s", r.status, r.raw)
 	}
-	msgs := e.waitMessages(before + 1) // mailed in the background
-	_, after, ok := strings.Cut(msgs[len(msgs)-1].Data, "Recovery code: ")
-	if !ok {
-		e.t.Fatalf("no recovery code in %q", msgs[len(msgs)-1].Data)
+	// Mailed in the background, as may still be a mail of an earlier call
+	// (a registration code): the recovery code is the first mail after
+	// before that carries one.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		for _, m := range e.mail.Messages()[before:] {
+			if _, after, ok := strings.Cut(m.Data, "Recovery code: "); ok {
+				code, _, _ := strings.Cut(after, "\r\n")
+				return code
+			}
+		}
+		if time.Now().After(deadline) {
+			e.t.Fatalf("no recovery code mailed after 10s: %d messages", len(e.mail.Messages())-before)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
-	code, _, _ := strings.Cut(after, "\r\n")
-	return code
 }
 
 func (e *env) recoveryInit(u *user, code, credID string) resp {
