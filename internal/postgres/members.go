@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -89,6 +90,13 @@ type member struct {
 	// Counters for tests and docs: notifications on the principal channel,
 	// sessions registered, sessions ended by an error.
 	notes, sessions, failures atomic.Uint64
+	// log, when set, is told when a listener session fails (the cache
+	// stops serving) and when one registers after a failure; down is
+	// whether the last session failed (listener goroutine only), so that
+	// a listener that keeps failing (a database away, a transaction-mode
+	// pooler) logs once, not every retry.
+	log  *slog.Logger
+	down bool
 	// onSession, when set (tests, before begin), is told of each session
 	// registered: its member id and its backend's process id.
 	onSession func(id string, pid uint32)
@@ -164,6 +172,10 @@ func (m *member) run() {
 		}
 		if err != nil {
 			m.failures.Add(1)
+			if !m.down && m.log != nil {
+				m.log.Warn("token state cache: its listener failed; requests read the database until it is back", "err", err)
+			}
+			m.down = true
 		}
 		t := time.NewTimer(renewEvery(m.lease))
 		select {
@@ -229,6 +241,10 @@ func (m *member) runSession() error {
 	m.deadline.Store(int64(servingUntil(sent, m.lease)))
 	m.setSession(s)
 	m.registeredOnce.Do(func() { close(m.registered) })
+	if m.down && m.log != nil {
+		m.log.Info("token state cache: listening again; requests are answered from memory")
+	}
+	m.down = false
 	if h := m.onSession; h != nil {
 		h(s.id, conn.PID())
 	}

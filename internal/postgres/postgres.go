@@ -14,6 +14,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strconv"
 	"strings"
 	"time"
@@ -58,6 +59,10 @@ type Options struct {
 	// it may serve from memory when cut off, and how long a fence waits
 	// for a member that does not answer.
 	CacheLease time.Duration
+	// Logger, when set, is told when the cache's listener fails (the
+	// replica then reads every principal from the database) and when it
+	// is back.
+	Logger *slog.Logger
 
 	// listenerDial, when set (tests), dials the listener's connections.
 	listenerDial pgconn.DialFunc
@@ -99,6 +104,7 @@ func OpenWith(ctx context.Context, url string, opts Options) (*Store, error) {
 			lc.DialFunc = opts.listenerDial
 		}
 		s.pc = newPrincipalCache(newMember(lc, cmp.Or(opts.CacheLease, DefaultCacheLease)))
+		s.pc.m.log = opts.Logger
 		// Every pool connection listens, so that this store's own writes
 		// have emptied its cache when they return (principalcache.go).
 		m := s.pc.m

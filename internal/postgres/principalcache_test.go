@@ -1,10 +1,13 @@
 package postgres
 
 import (
+	"bytes"
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -365,10 +368,14 @@ func TestPrincipalCacheListenerTerminated(t *testing.T) {
 	ctx := t.Context()
 	a, as := openMember(t, url, Options{CacheLease: testLease})
 	nextSession(t, as)
-	b, bs := openMember(t, url, Options{CacheLease: testLease})
+	var logs lockedBuffer
+	b, bs := openMember(t, url, Options{CacheLease: testLease, Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	first := nextSession(t, bs)
 	f := newFixture(t, a, "a")
 	cachedPrincipal(t, b, f.org.ID, f.token.ID)
+	if got := logs.String(); got != "" {
+		t.Fatalf("a healthy listener logged %q", got)
+	}
 
 	var ok bool
 	if err := a.pool.QueryRow(ctx, `SELECT pg_terminate_backend($1)`, int64(first.pid)).Scan(&ok); err != nil || !ok {
@@ -377,6 +384,12 @@ func TestPrincipalCacheListenerTerminated(t *testing.T) {
 	second := nextSession(t, bs)
 	if second.id == first.id {
 		t.Fatal("the member registered again under its old id")
+	}
+	// The operator is told both: the failure (once), then the recovery.
+	got := logs.String()
+	if !strings.Contains(got, "level=WARN msg=\"token state cache: its listener failed") ||
+		!strings.Contains(got, "level=INFO msg=\"token state cache: listening again") {
+		t.Errorf("logged %q, want the listener's failure and its return", got)
 	}
 	hits := b.PrincipalCacheStats().Hits
 	if _, err := b.Principal(ctx, f.org.ID, f.token.ID); err != nil {
@@ -517,4 +530,23 @@ func (p *proxy) resume() {
 func (p *proxy) dial(ctx context.Context, _, _ string) (net.Conn, error) {
 	var d net.Dialer
 	return d.DialContext(ctx, "tcp", p.ln.Addr().String())
+}
+
+// lockedBuffer is a bytes.Buffer safe for a logger's goroutine and the
+// test's.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
 }

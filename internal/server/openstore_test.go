@@ -20,7 +20,7 @@ func TestOpenStorePostgresCache(t *testing.T) {
 		t.Run(tc.setting, func(t *testing.T) {
 			cfg := config.Default()
 			cfg.Database, cfg.PostgresCache = url, tc.setting
-			st, err := OpenStore(t.Context(), &cfg)
+			st, err := OpenStore(t.Context(), &cfg, nil)
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -42,8 +42,8 @@ import (
 // with cfg.SQLiteSync, waiting for a lock held by another process (a CLI
 // command) at most half a request's deadline (0 keeps the driver's default,
 // 5s), or PostgreSQL with its token state cache as cfg.PostgresCache says
-// (on unless "off").
-func OpenStore(ctx context.Context, cfg *config.Config) (auth.Store, error) {
+// (on unless "off"), telling log when its listener fails and recovers.
+func OpenStore(ctx context.Context, cfg *config.Config, log *slog.Logger) (auth.Store, error) {
 	if err := config.ValidateDatabase(cfg.Database); err != nil {
 		return nil, err
 	}
@@ -58,7 +58,7 @@ func OpenStore(ctx context.Context, cfg *config.Config) (auth.Store, error) {
 		}
 		return sqlite.Open(ctx, path, opts...)
 	}
-	return postgres.OpenWith(ctx, cfg.Database, postgres.Options{PrincipalCache: cfg.PostgresCache != "off"})
+	return postgres.OpenWith(ctx, cfg.Database, postgres.Options{PrincipalCache: cfg.PostgresCache != "off", Logger: log})
 }
 
 // NewLogger returns the slog logger the configuration asks for, on w.
@@ -134,7 +134,7 @@ func Assemble(ctx context.Context, cfg *config.Config, log *slog.Logger) (*Parts
 	if err != nil {
 		return nil, fmt.Errorf("master key: %w", err)
 	}
-	st, err := OpenStore(ctx, cfg)
+	st, err := OpenStore(ctx, cfg, log)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
