@@ -11,6 +11,7 @@ import (
 	"net/http/httptrace"
 	"net/textproto"
 	"net/url"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -78,6 +79,9 @@ type directConn struct {
 	br   *bufio.Reader
 	bw   *bufio.Writer
 	used time.Time // when it went idle
+	// idle closes the connection when it stays idle idleTimeout (expire);
+	// made at its first put, reset at each.
+	idle *time.Timer
 }
 
 // direct reports whether t sends req itself.
@@ -202,6 +206,9 @@ func (t *directTransport) get() (_ *directConn, reused bool) {
 		dc := t.idle[len(t.idle)-1]
 		t.idle[len(t.idle)-1] = nil
 		t.idle = t.idle[:len(t.idle)-1]
+		if dc.idle != nil {
+			dc.idle.Stop() // a timer that fired already finds dc gone (expire)
+		}
 		if t.idleTimeout > 0 && time.Since(dc.used) > t.idleTimeout || dc.br.Buffered() > 0 || !t.quiet(dc.conn) {
 			dc.conn.Close()
 			continue
@@ -217,10 +224,34 @@ func (t *directTransport) put(dc *directConn) {
 	t.mu.Lock()
 	if len(t.idle) < t.maxIdle {
 		t.idle = append(t.idle, dc)
+		if t.idleTimeout > 0 {
+			if dc.idle == nil {
+				c := dc
+				dc.idle = time.AfterFunc(t.idleTimeout, func() { t.expire(c) })
+			} else {
+				dc.idle.Reset(t.idleTimeout)
+			}
+		}
 		dc = nil
 	}
 	t.mu.Unlock()
 	if dc != nil {
+		dc.conn.Close()
+	}
+}
+
+// expire closes dc if it is idle: a connection nobody took for idleTimeout
+// is closed, as http.Transport closes its idle ones, so that an idle
+// gateway keeps no socket (nor the upstream's end of it) open for ever.
+// A dc taken meanwhile is not idle, and is left alone.
+func (t *directTransport) expire(dc *directConn) {
+	t.mu.Lock()
+	i := slices.Index(t.idle, dc)
+	if i >= 0 {
+		t.idle = slices.Delete(t.idle, i, i+1)
+	}
+	t.mu.Unlock()
+	if i >= 0 {
 		dc.conn.Close()
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"time"
 )
 
 // countingTransport is the gateway's http.Transport, counting the
@@ -490,5 +491,52 @@ func TestDirectWritesAsTransport(t *testing.T) {
 	}
 	if fb.n.Load() != 0 || strings.Contains(direct, "User-Agent") {
 		t.Errorf("fallback used %d times; head %q", fb.n.Load(), direct)
+	}
+}
+
+// TestDirectIdleTimeout: a kept-alive connection nobody takes for the idle
+// timeout is closed by the gateway, not kept open until its next use (an
+// idle gateway would otherwise hold up to maxIdle sockets for ever); the
+// next request dials a new one.
+func TestDirectIdleTimeout(t *testing.T) {
+	closed := make(chan struct{}, 8)
+	var n atomic.Int32
+	s := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { io.WriteString(w, "ok") }))
+	s.Config.ConnState = func(_ net.Conn, st http.ConnState) {
+		switch st {
+		case http.StateNew:
+			n.Add(1)
+		case http.StateClosed:
+			closed <- struct{}{}
+		}
+	}
+	s.Start()
+	t.Cleanup(s.Close)
+	d, _ := newDirect(t, s.URL)
+	d.idleTimeout = 20 * time.Millisecond
+	for range 2 {
+		if _, body, err := roundTrip(t.Context(), d, "GET", s.URL); err != nil || body != "ok" {
+			t.Fatalf("GET: %q, %v", body, err)
+		}
+	}
+	if got := n.Load(); got != 1 {
+		t.Fatalf("%d connections for two GETs in a row, want 1", got)
+	}
+	select {
+	case <-closed:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the idle connection was not closed (waited 10s for an idle timeout of 20ms)")
+	}
+	d.mu.Lock()
+	idle := len(d.idle)
+	d.mu.Unlock()
+	if idle != 0 {
+		t.Fatalf("%d idle connections after the idle timeout, want 0", idle)
+	}
+	if _, body, err := roundTrip(t.Context(), d, "GET", s.URL); err != nil || body != "ok" {
+		t.Fatalf("GET after the idle timeout: %q, %v", body, err)
+	}
+	if got := n.Load(); got != 2 {
+		t.Fatalf("%d connections, want 2 (a new one after the idle timeout)", got)
 	}
 }
