@@ -156,7 +156,11 @@ func TestConns(t *testing.T) {
 	var before, open int
 	fmt.Sscan(rows[0][3], &before)
 	fmt.Sscan(rows[1][3], &open)
-	if open < before+20 {
+	// Each open connection holds at least its server goroutine (the
+	// gateway's upstream connections hold none: its direct transport).
+	// A background goroutine counted in one sample and gone by the next
+	// (a timer's, a GC worker's) must not fail the check: a few are let go.
+	if open < before+20-4 {
 		t.Errorf("goroutines %d with 20 connections open, %d before: the connections are not open", open, before)
 	}
 	for _, w := range []string{"per connection: ", "returned after 1s idle"} {
