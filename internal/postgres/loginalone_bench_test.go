@@ -9,7 +9,6 @@ import (
 
 	"github.com/signet-auth/signet/internal/auth"
 	"github.com/signet-auth/signet/internal/cputime"
-	"github.com/signet-auth/signet/internal/postgres/pgtest"
 	"github.com/signet-auth/signet/internal/token"
 )
 
@@ -23,12 +22,7 @@ import (
 //	SIGNET_TEST_POSTGRES='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' \
 //	  go test -run '^$' -bench LoginCallsAlone ./internal/postgres
 func BenchmarkLoginCallsAlone(b *testing.B) {
-	s, err := Open(context.Background(), pgtest.URL(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	f := newFixture(b, s, "a")
+	s, f := openBenchStore(b)
 	ctx := context.Background()
 	pgCPU := poolBackendsCPU(b, s)
 	var n atomic.Int64

@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/signet-auth/signet/internal/cputime"
-	"github.com/signet-auth/signet/internal/postgres/pgtest"
 )
 
 // BenchmarkLoginReadsParallel runs the two login reads (UserWithCredentials,
@@ -22,12 +21,7 @@ import (
 //	SIGNET_TEST_POSTGRES='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' \
 //	  go test -run '^$' -bench LoginReadsParallel ./internal/postgres
 func BenchmarkLoginReadsParallel(b *testing.B) {
-	s, err := Open(context.Background(), pgtest.URL(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	f := newFixture(b, s, "a")
+	s, f := openBenchStore(b)
 	ctx := context.Background()
 	pgCPU := poolBackendsCPU(b, s)
 	var n atomic.Int64

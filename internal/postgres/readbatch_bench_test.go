@@ -25,12 +25,7 @@ import (
 //	SIGNET_TEST_POSTGRES='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' \
 //	  go test -run '^$' -bench PrincipalParallel ./internal/postgres
 func BenchmarkPrincipalParallel(b *testing.B) {
-	s, err := Open(context.Background(), pgtest.URL(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	f := newFixture(b, s, "a")
+	s, f := openBenchStore(b)
 	ctx := context.Background()
 	const callers = 16
 	toks := make([]string, callers)
@@ -124,4 +119,19 @@ func poolBackendsCPU(b *testing.B, s *Store) func() time.Duration {
 		}
 		return d
 	}
+}
+
+// openBenchStore opens the store of a read benchmark, closed when the
+// benchmark ends, with org "a"'s fixture. Its Principal cache is off: the
+// benchmarks measure the database reads (and their coalescing), which a
+// cache would answer from memory after the first (the cache has a
+// benchmark of its own, BenchmarkPrincipalCacheHit in fence_bench_test.go).
+func openBenchStore(b *testing.B) (*Store, fixture) {
+	b.Helper()
+	s, err := OpenWith(context.Background(), pgtest.URL(b), Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	return s, newFixture(b, s, "a")
 }
