@@ -238,6 +238,13 @@ func TestFenceFailureAnswersUnavailable(t *testing.T) {
 	if r.status != 503 || strings.Contains(string(r.raw), pat.id) {
 		t.Fatalf("deactivate with a failing fence: %d %s, want 503 without the handler's answer", r.status, r.raw)
 	}
+	// The store's error (the missing table, the fence's wording) stays in
+	// the log: the client gets the generic unavailable answer.
+	for _, internal := range []string{"cache_members", "fence", "postgres", "committed"} {
+		if strings.Contains(string(r.raw), internal) {
+			t.Errorf("the 503 answer leaks %q: %s", internal, r.raw)
+		}
+	}
 }
 
 // execSQL runs one statement on a connection of its own.
