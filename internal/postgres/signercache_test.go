@@ -52,20 +52,21 @@ func credentialByUUID(cs []*auth.Credential, uuid string) *auth.Credential {
 }
 
 // TestSignerCacheReplicas: a change to a signer set made through one member
-// and fenced as the API fences (serveFenced: only when the writer's
-// ChangeMarker saw a change, which its triggers decide) is seen by the very
-// next PrincipalSigners of another member that answered it from memory just
-// before: a credential deactivated, a credential created (usable at once:
-// the SDK creates one, then signs with it), its encrypted private key, name
-// or public key changed (an operator's SQL), deleted, the token revoked.
-// A fence empties every member's cache whatever changed, so a write the
-// triggers miss is caught here by the fence it does not get.
+// notifies (so its writer's ChangeMarker sees it and the API fences it,
+// serveFenced) and, fenced, is seen by the very next PrincipalSigners of
+// another member that answered it from memory just before: a credential
+// deactivated, a credential created (usable at once: the SDK creates one,
+// then signs with it), its encrypted private key, name or public key
+// changed (an operator's SQL), deleted, the token revoked. A fence empties
+// every member's cache whatever changed, so a write the triggers miss is
+// caught by its missing notification.
 func TestSignerCacheReplicas(t *testing.T) {
 	url := pgtest.URL(t)
 	ctx := t.Context()
 	a, _ := openMember(t, url, Options{})
 	b, bs := openMember(t, url, Options{})
 	nextSession(t, bs)
+	l := listenPrincipal(t, url)
 	sql := func(stmt string) func(s *Store, f fixture) error {
 		return func(s *Store, f fixture) error {
 			_, err := s.pool.Exec(ctx, stmt, f.cred.UUID)
@@ -77,42 +78,41 @@ func TestSignerCacheReplicas(t *testing.T) {
 			Kind: auth.KindKey, Name: "phone", PublicKey: "PEM2", Algorithm: "ES256", IsActive: true, CreatedAt: t0.Add(time.Second)}
 	}
 	tests := []struct {
-		name   string
-		writer *Store
-		write  func(s *Store, f fixture) error
-		seen   func(f fixture, p *auth.PrincipalState, cs []*auth.Credential) bool
+		name  string
+		write func(s *Store, f fixture) error
+		seen  func(f fixture, p *auth.PrincipalState, cs []*auth.Credential) bool
 	}{
-		{"credential deactivated", a, func(s *Store, f fixture) error {
+		{"credential deactivated", func(s *Store, f fixture) error {
 			return s.SetCredentialActive(ctx, f.org.ID, f.user.ID, f.cred.UUID, false)
 		}, func(f fixture, p *auth.PrincipalState, cs []*auth.Credential) bool {
 			c := credentialByUUID(cs, f.cred.UUID)
 			return c != nil && !c.IsActive
 		}},
-		{"credential created", a, func(s *Store, f fixture) error {
+		{"credential created", func(s *Store, f fixture) error {
 			return s.CreateCredential(ctx, second(f))
 		}, func(f fixture, p *auth.PrincipalState, cs []*auth.Credential) bool {
 			return credentialByUUID(cs, second(f).UUID) != nil
 		}},
-		{"encrypted private key changed", a, sql(`UPDATE credentials SET encrypted_private_key = 'new' WHERE uuid = $1`),
+		{"encrypted private key changed", sql(`UPDATE credentials SET encrypted_private_key = 'new' WHERE uuid = $1`),
 			func(f fixture, p *auth.PrincipalState, cs []*auth.Credential) bool {
 				c := credentialByUUID(cs, f.cred.UUID)
 				return c != nil && c.EncryptedPrivateKey == "new"
 			}},
-		{"public key changed", a, sql(`UPDATE credentials SET public_key = 'PEM-new' WHERE uuid = $1`),
+		{"public key changed", sql(`UPDATE credentials SET public_key = 'PEM-new' WHERE uuid = $1`),
 			func(f fixture, p *auth.PrincipalState, cs []*auth.Credential) bool {
 				c := credentialByUUID(cs, f.cred.UUID)
 				return c != nil && c.PublicKey == "PEM-new"
 			}},
-		{"name changed", a, sql(`UPDATE credentials SET name = 'renamed' WHERE uuid = $1`),
+		{"name changed", sql(`UPDATE credentials SET name = 'renamed' WHERE uuid = $1`),
 			func(f fixture, p *auth.PrincipalState, cs []*auth.Credential) bool {
 				c := credentialByUUID(cs, f.cred.UUID)
 				return c != nil && c.Name == "renamed"
 			}},
-		{"credential deleted", a, sql(`DELETE FROM credentials WHERE uuid = $1`),
+		{"credential deleted", sql(`DELETE FROM credentials WHERE uuid = $1`),
 			func(f fixture, p *auth.PrincipalState, cs []*auth.Credential) bool {
 				return credentialByUUID(cs, f.cred.UUID) == nil
 			}},
-		{"token revoked", a, func(s *Store, f fixture) error {
+		{"token revoked", func(s *Store, f fixture) error {
 			return s.RevokeAccessToken(ctx, f.org.ID, f.user.ID, f.token.ID)
 		}, func(f fixture, p *auth.PrincipalState, cs []*auth.Credential) bool { return !p.Token.IsActive }},
 	}
@@ -126,14 +126,16 @@ func TestSignerCacheReplicas(t *testing.T) {
 			if credentialByUUID(before, f.cred.UUID) == nil {
 				t.Fatal("the fixture's credential is not among the signers")
 			}
-			mark := tc.writer.ChangeMark()
-			if err := tc.write(tc.writer, f); err != nil {
+			l.drain(t)
+			if err := tc.write(a, f); err != nil {
 				t.Fatal(err)
 			}
-			if !tc.writer.ChangedSince(mark) {
-				t.Fatal("the writer saw no change: the API would not fence it")
+			// The write notified: its writer's ChangeMarker saw it
+			// (the API fences it) and every listener empties its cache.
+			if got := l.drain(t); len(got) == 0 {
+				t.Fatal("the write sent no notification: the API would not fence it, and replicas keep their answer")
 			}
-			if err := tc.writer.Fence(ctx); err != nil {
+			if err := a.Fence(ctx); err != nil {
 				t.Fatal(err)
 			}
 			p, cs, _ := signersOf(t, b, f.org.ID, f.token.ID)
@@ -240,7 +242,14 @@ func TestSignerCacheCopies(t *testing.T) {
 	nextSession(t, ss)
 	f := newFixture(t, s, "a")
 	cachedSigners(t, s, f.org.ID, f.token.ID)
-	wantP, wantCs, _ := signersOf(t, s, f.org.ID, f.token.ID)
+	// What the next answers must be: a deep copy of the cached one.
+	p0, cs0, _ := signersOf(t, s, f.org.ID, f.token.ID)
+	wantP := *p0
+	var wantCs []*auth.Credential
+	for _, c := range cs0 {
+		cc := *c
+		wantCs = append(wantCs, &cc)
+	}
 	p, cs, hit := signersOf(t, s, f.org.ID, f.token.ID)
 	if !hit {
 		t.Fatal("not answered from the cache")
@@ -252,7 +261,7 @@ func TestSignerCacheCopies(t *testing.T) {
 	if !hit {
 		t.Fatal("not answered from the cache")
 	}
-	if d := cmp.Diff(wantP, p2); d != "" {
+	if d := cmp.Diff(&wantP, p2); d != "" {
 		t.Errorf("principal after a caller changed its copy (-want +got):\n%s", d)
 	}
 	if d := cmp.Diff(wantCs, cs2); d != "" {
