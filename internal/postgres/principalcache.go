@@ -21,6 +21,8 @@ import (
 //     writes. An INSERT cannot change a cached answer: only found
 //     principals that pass every state check are cached (principalCacheable,
 //     as in the SQLite store), each row found by its primary key.
+//     (Migration 0017 adds credentials' INSERTs and the rest of their
+//     columns but sign_count, for the signer cache, signercache.go.)
 //   - Every connection of the store's pool listens on that channel, and
 //     PostgreSQL delivers a session's own notifications before the answer
 //     to its COMMIT: when a write of this store returns, its notification
