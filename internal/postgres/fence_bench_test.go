@@ -94,3 +94,40 @@ func BenchmarkPrincipalCacheHit(b *testing.B) {
 		b.Fatalf("%d misses in a run of hits", m)
 	}
 }
+
+// BenchmarkSignerCacheHit measures a PrincipalSigners answered from memory
+// (signercache.go), from all CPUs at once: no database round trip; the
+// allocations are the copies the caller owns (the principal, the slice, one
+// credential).
+func BenchmarkSignerCacheHit(b *testing.B) {
+	s, err := Open(b.Context(), pgtest.URL(b))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	if err := s.StartCache(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	f := newFixture(b, s, "a")
+	if err := s.Fence(b.Context()); err != nil {
+		b.Fatal(err)
+	}
+	ctx := b.Context()
+	if _, _, err := s.PrincipalSigners(ctx, f.org.ID, f.token.ID); err != nil {
+		b.Fatal(err)
+	}
+	misses := s.PrincipalCacheStats().SignerMisses
+	b.ReportAllocs()
+	b.ResetTimer()
+	b.RunParallel(func(pb *testing.PB) {
+		for pb.Next() {
+			if _, _, err := s.PrincipalSigners(ctx, f.org.ID, f.token.ID); err != nil {
+				b.Error(err)
+				return
+			}
+		}
+	})
+	if m := s.PrincipalCacheStats().SignerMisses - misses; m != 0 {
+		b.Fatalf("%d misses in a run of hits", m)
+	}
+}

@@ -40,8 +40,10 @@ type Store struct {
 	// LoginSubject reads (loginread.go).
 	logins   *readBatcher[orgName, userCreds]
 	subjects *readBatcher[subjectKey, loginSubject]
-	// pc is the Principal cache (principalcache.go); nil when it is off.
-	pc *principalCache
+	// pc is the Principal cache (principalcache.go) and sc the signer
+	// cache (signercache.go), of one member; nil when the cache is off.
+	pc *coherentCache[*auth.PrincipalState]
+	sc *coherentCache[*signers]
 	// origin is the zero of the fences' monotonic clock; fstats counts
 	// fences (fence.go).
 	origin time.Time
@@ -103,11 +105,12 @@ func OpenWith(ctx context.Context, url string, opts Options) (*Store, error) {
 		if opts.listenerDial != nil {
 			lc.DialFunc = opts.listenerDial
 		}
-		s.pc = newPrincipalCache(newMember(lc, cmp.Or(opts.CacheLease, DefaultCacheLease)))
+		m := newMember(lc, cmp.Or(opts.CacheLease, DefaultCacheLease))
+		s.pc = newCoherentCache[*auth.PrincipalState](m, principalCacheSize)
+		s.sc = newCoherentCache[*signers](m, signerCacheSize)
 		s.pc.m.log = opts.Logger
 		// Every pool connection listens, so that this store's own writes
 		// have emptied its cache when they return (principalcache.go).
-		m := s.pc.m
 		cfg.ConnConfig.OnNotification = func(*pgconn.PgConn, *pgconn.Notification) { m.gen.Add(1) }
 		cfg.AfterConnect = func(ctx context.Context, c *pgx.Conn) error {
 			_, err := c.Exec(ctx, listenSQL)

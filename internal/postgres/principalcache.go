@@ -21,6 +21,8 @@ import (
 //     writes. An INSERT cannot change a cached answer: only found
 //     principals that pass every state check are cached (principalCacheable,
 //     as in the SQLite store), each row found by its primary key.
+//     (Migration 0017 adds credentials' INSERTs and the rest of their
+//     columns but sign_count, for the signer cache, signercache.go.)
 //   - Every connection of the store's pool listens on that channel, and
 //     PostgreSQL delivers a session's own notifications before the answer
 //     to its COMMIT: when a write of this store returns, its notification
@@ -42,16 +44,19 @@ import (
 // as many tokens as the verified-token cache remembers by default.
 const principalCacheSize = auth.DefaultTokenCacheSize
 
-// principalEntry is a cached answer and the generation it was read in.
-type principalEntry struct {
+// cacheEntry is a cached answer and the generation it was read in.
+type cacheEntry[V any] struct {
 	gen uint64
-	p   auth.PrincipalState
+	v   V
 }
 
-// principalCache is the cache of Principal answers of a member.
-type principalCache struct {
+// coherentCache is a cache of a member under its generation rule (above):
+// the Principal cache, and the signer cache (signercache.go), which share
+// the member, so one notification empties both. Stored answers are never
+// changed: callers copy what they hand out.
+type coherentCache[V any] struct {
 	m       *member
-	entries *lru.Cache[orgToken, principalEntry]
+	entries *lru.Cache[orgToken, cacheEntry[V]]
 	// hits and misses count lookups (tests, benchmarks).
 	hits, misses atomic.Uint64
 	// afterRead, when set (tests), runs between a miss's database read and
@@ -59,34 +64,48 @@ type principalCache struct {
 	afterRead func()
 }
 
-func newPrincipalCache(m *member) *principalCache {
-	return &principalCache{m: m, entries: lru.New[orgToken, principalEntry](principalCacheSize)}
+func newCoherentCache[V any](m *member, size int) *coherentCache[V] {
+	return &coherentCache[V]{m: m, entries: lru.New[orgToken, cacheEntry[V]](size)}
 }
 
-// get returns k's principal from memory when it may, else from read, whose
-// answer it caches when the generation did not move and it is cacheable.
-func (c *principalCache) get(ctx context.Context, k orgToken, read func() (*auth.PrincipalState, error)) (*auth.PrincipalState, error) {
+// get returns k's answer from memory when it may (hit), else read's. keep
+// says whether read's answer may be cached and returns what to store (a
+// copy the caller of get does not hold); it is stored when the generation
+// did not move during the read. A hit when ctx has ended returns ctx's
+// error (hit true: read's errors are the caller's own, already wrapped).
+func (c *coherentCache[V]) get(ctx context.Context, k orgToken, read func() (V, error), keep func(V) (V, bool)) (v V, hit bool, err error) {
 	c.m.begin()
 	gen := c.m.gen.Load()
 	if c.m.serving() {
 		if e, ok := c.entries.Get(k); ok && e.gen == gen {
 			if err := ctx.Err(); err != nil {
-				return nil, dbErr("principal", err)
+				return v, true, err
 			}
 			c.hits.Add(1)
-			p := e.p
-			return &p, nil
+			return e.v, true, nil
 		}
 	}
 	c.misses.Add(1)
-	p, err := read()
+	v, err = read()
 	if h := c.afterRead; h != nil {
 		h()
 	}
-	if err == nil && principalCacheable(p) && c.m.gen.Load() == gen {
-		c.entries.Put(k, principalEntry{gen: gen, p: *p})
+	if err == nil && c.m.gen.Load() == gen {
+		if kept, ok := keep(v); ok {
+			c.entries.Put(k, cacheEntry[V]{gen: gen, v: kept})
+		}
 	}
-	return p, err
+	return v, false, err
+}
+
+// keepPrincipal is the Principal cache's keep: a copy of p, when
+// principalCacheable.
+func keepPrincipal(p *auth.PrincipalState) (*auth.PrincipalState, bool) {
+	if !principalCacheable(p) {
+		return nil, false
+	}
+	c := *p
+	return &c, true
 }
 
 // principalCacheable reports whether p may be cached: only a principal
@@ -99,6 +118,9 @@ func principalCacheable(p *auth.PrincipalState) bool {
 // PrincipalCacheStats are the counters of the Principal cache.
 type PrincipalCacheStats struct {
 	Hits, Misses uint64
+	// SignerHits and SignerMisses count PrincipalSigners lookups
+	// (signercache.go).
+	SignerHits, SignerMisses uint64
 	// Notifications on the principal channel the listener received,
 	// listener sessions registered and ended by an error.
 	Notifications, Sessions, Failures uint64
@@ -112,6 +134,7 @@ func (s *Store) PrincipalCacheStats() PrincipalCacheStats {
 	}
 	m := s.pc.m
 	return PrincipalCacheStats{Hits: s.pc.hits.Load(), Misses: s.pc.misses.Load(),
+		SignerHits: s.sc.hits.Load(), SignerMisses: s.sc.misses.Load(),
 		Notifications: m.notes.Load(), Sessions: m.sessions.Load(), Failures: m.failures.Load()}
 }
 

@@ -62,16 +62,25 @@ type signers struct {
 // credentials it signs with (its user's own for a login session, else the
 // token's own), oldest first, with one statement. ErrNotFound when the
 // token or its user is not in orgID. Concurrent calls are coalesced as
-// Principal's are (readbatch.go).
+// Principal's are (readbatch.go); with the cache on, an answer is kept in
+// memory as Principal's is (signercache.go).
 func (s *Store) PrincipalSigners(ctx context.Context, orgID, tokenID string) (*auth.PrincipalState, []*auth.Credential, error) {
-	r, err := s.signers.read(ctx, orgToken{orgID, tokenID})
+	k := orgToken{orgID, tokenID}
+	read := func() (*signers, error) { return s.signers.read(ctx, k) }
+	var r *signers
+	var err error
+	if s.sc != nil {
+		r, _, err = s.sc.get(ctx, k, read, keepSigners) // signercache.go
+	} else {
+		r, err = read()
+	}
 	if err != nil {
 		return nil, nil, dbErr("principal signers", err)
 	}
 	if r == nil {
 		return nil, nil, notFound("principal signers")
 	}
-	// Callers of one key share r: each gets copies.
+	// Callers of one key, and the signer cache, share r: each gets copies.
 	p := r.p
 	creds := make([]*auth.Credential, len(r.creds))
 	for i, c := range r.creds {

@@ -122,7 +122,17 @@ func scanToken(row rowScanner) (*auth.AccessToken, error) {
 func (s *Store) Principal(ctx context.Context, orgID, tokenID string) (*auth.PrincipalState, error) {
 	k := orgToken{orgID, tokenID}
 	if s.pc != nil {
-		return s.pc.get(ctx, k, func() (*auth.PrincipalState, error) { return s.readPrincipal(ctx, k) })
+		p, hit, err := s.pc.get(ctx, k, func() (*auth.PrincipalState, error) { return s.readPrincipal(ctx, k) }, keepPrincipal)
+		switch {
+		case err != nil && hit:
+			return nil, dbErr("principal", err)
+		case err != nil:
+			return nil, err
+		case hit:
+			c := *p // the entry is shared
+			return &c, nil
+		}
+		return p, nil
 	}
 	return s.readPrincipal(ctx, k)
 }
