@@ -112,6 +112,9 @@ type Service struct {
 	verified *verifiedTokens
 	opsCache *operationsCache
 	keys     *parsedKeys // Key credentials' parsed PEM (keycache.go)
+	// loginKeys lets a login verify an answer without a store read
+	// (logincache.go).
+	loginKeys *loginKeys
 	// sendSlots bounds the codes being mailed in the background
 	// (refusal.go).
 	sendSlots chan struct{}
@@ -175,7 +178,7 @@ func New(cfg Config) (*Service, error) {
 	cfg.ChallengeKey = nil // kept in sealer only
 	svc := &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops,
 		verified: newVerifiedTokens(cfg.TokenCacheSize), opsCache: newOperationsCache(OperationsCacheSize, ops),
-		keys:      newParsedKeys(keyCacheSize),
+		keys: newParsedKeys(keyCacheSize), loginKeys: newLoginKeys(loginKeyCacheSize),
 		sendSlots: make(chan struct{}, maxPendingSends), sealer: sealer, decoyKey: decoyKey,
 		gatewayState: newGatewayState(cfg.ExtraOperations)}
 	if cfg.RPID != "" {
