@@ -1,0 +1,185 @@
+package storetest
+
+import (
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/signet-auth/signet/internal/auth"
+	"github.com/signet-auth/signet/internal/token"
+)
+
+// CreateLoginForChallenge is the write of a login that read nothing since
+// login init (internal/auth, Login's readless path): the store checks, in
+// the commit that spends the challenge, every rule the login's read let
+// the domain check. A refused write still spends the challenge (spec 12.4).
+
+// loginWriteFixture is an org with a user who may log in, holding key
+// credential cr-ok, and everything a login write must refuse beside it.
+type loginWriteFixture struct {
+	u    *auth.User
+	cred *auth.Credential
+	want auth.LoginWant
+}
+
+func newLoginWriteFixture(t *testing.T, s auth.Store, name string) loginWriteFixture {
+	t.Helper()
+	n := mustOrg(t, s, name)
+	u := mustUser(t, s, n.Org.ID, "us-"+name+"-login")
+	c := mustCred(t, s, u.OrgID, u.ID, "", "cr-"+name+"-ok")
+	return loginWriteFixture{u: u, cred: c, want: auth.LoginWant{Username: u.Username, Kind: auth.KindKey}}
+}
+
+// loginRecord is the record a login of u with credential uuid writes.
+func loginRecord(u *auth.User, id, uuid string) *auth.AccessToken {
+	return newToken(u.OrgID, u.ID, id, token.KindLogin, uuid)
+}
+
+func testCreateLoginForChallenge(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	f := newLoginWriteFixture(t, s, "lw")
+	exp := at(time.Hour)
+
+	tok := loginRecord(f.u, "to-ok", f.cred.UUID)
+	check(t, "CreateLoginForChallenge", s.CreateLoginForChallenge(ctx, "ch-ok", exp, tok, f.want), nil)
+	got, err := s.AccessToken(ctx, f.u.OrgID, tok.ID)
+	check(t, "AccessToken", err, nil)
+	diff(t, "AccessToken", got, tok)
+	check(t, "SpendChallenge(spent by the login)", s.SpendChallenge(ctx, "ch-ok", exp), auth.ErrUsed)
+
+	// Spent before (burnt, or answered): ErrUsed, nothing inserted, even
+	// when the precondition fails too.
+	check(t, "SpendChallenge", s.SpendChallenge(ctx, "ch-burnt", exp), nil)
+	for i, id := range []string{"ch-burnt", "ch-ok"} {
+		x := loginRecord(f.u, fmt.Sprintf("to-again-%d", i), f.cred.UUID)
+		check(t, "CreateLoginForChallenge("+id+")", s.CreateLoginForChallenge(ctx, id, exp, x, f.want), auth.ErrUsed)
+		_, err := s.AccessToken(ctx, f.u.OrgID, x.ID)
+		check(t, "AccessToken(after "+id+")", err, auth.ErrNotFound)
+		bad := loginRecord(f.u, fmt.Sprintf("to-again-bad-%d", i), "cr-nowhere")
+		check(t, "CreateLoginForChallenge("+id+", refused)", s.CreateLoginForChallenge(ctx, id, exp, bad, f.want), auth.ErrUsed)
+	}
+
+	// A failed insert (not a refusal) leaves the challenge unspent.
+	dup := loginRecord(f.u, tok.ID, f.cred.UUID)
+	check(t, "CreateLoginForChallenge(dup id)", s.CreateLoginForChallenge(ctx, "ch-dup", exp, dup, f.want), auth.ErrDuplicate)
+	check(t, "SpendChallenge(after a failed insert)", s.SpendChallenge(ctx, "ch-dup", exp), nil)
+}
+
+// testCreateLoginForChallengeRefused: one row per rule the write checks.
+// Each is refused with ErrRefused, inserts nothing and spends the challenge.
+func testCreateLoginForChallengeRefused(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	ids := identities(t, s)
+	f := newLoginWriteFixture(t, s, "lr")
+	other := newLoginWriteFixture(t, s, "lr2") // another org, its user and key
+	exp := at(time.Hour)
+	org := f.u.OrgID
+
+	// A user of the org, changed by change, with an own key credential.
+	userWith := func(id string, change func(u *auth.User)) (*auth.User, *auth.Credential) {
+		u := newUser(org, id)
+		if change != nil {
+			change(u)
+		}
+		check(t, "CreateUser "+id, s.CreateUser(ctx, u), nil)
+		return u, mustCred(t, s, org, u.ID, "", "cr-"+id)
+	}
+	inactive, inactiveCred := userWith("us-inactive", func(u *auth.User) { u.IsActive = false })
+	archivedU, archivedCred := userWith("us-archived", func(u *auth.User) { u.IsActive, u.IsArchived = false, true })
+	unregistered, unregisteredCred := userWith("us-unregistered", func(u *auth.User) { u.IsRegistered = false })
+	sa, saCred := userWith("us-sa", func(u *auth.User) { u.IsServiceAccount = true; u.Kind = auth.CustomerEmployee })
+	sso, ssoCred := userWith("us-sso", nil)
+	sso.IsSSORequired = true
+	check(t, "UpdateUser(sso)", ids.UpdateUser(ctx, sso), nil)
+	renamed, renamedCred := userWith("us-renamed", nil)
+	oldName := renamed.Username
+	renamed.Username = "renamed@example.com"
+	check(t, "UpdateUser(rename)", ids.UpdateUser(ctx, renamed), nil)
+
+	// Credentials of f.u that it may not log in with, and another user's.
+	tokenCred := mustCred(t, s, org, f.u.ID, "to-some-pat", "cr-lr-token")
+	offCred := mustCred(t, s, org, f.u.ID, "", "cr-lr-off")
+	check(t, "SetCredentialActive(off)", s.SetCredentialActive(ctx, org, f.u.ID, offCred.UUID, false), nil)
+	peer, peerCred := userWith("us-peer", nil)
+	_ = peer
+
+	wantOf := func(u *auth.User) auth.LoginWant { return auth.LoginWant{Username: u.Username, Kind: auth.KindKey} }
+	for _, c := range []struct {
+		name string
+		rec  *auth.AccessToken
+		want auth.LoginWant
+	}{
+		// The user.
+		{"user missing", newToken(org, "us-missing", "to-r1", token.KindLogin, f.cred.UUID), f.want},
+		{"user of another org", newToken(org, other.u.ID, "to-r2", token.KindLogin, other.cred.UUID), other.want},
+		{"user inactive", loginRecord(inactive, "to-r3", inactiveCred.UUID), wantOf(inactive)},
+		{"user archived", loginRecord(archivedU, "to-r4", archivedCred.UUID), wantOf(archivedU)},
+		{"user unregistered", loginRecord(unregistered, "to-r5", unregisteredCred.UUID), wantOf(unregistered)},
+		{"service account", loginRecord(sa, "to-r6", saCred.UUID), wantOf(sa)},
+		{"SSO required", loginRecord(sso, "to-r7", ssoCred.UUID), wantOf(sso)},
+		{"username changed", loginRecord(renamed, "to-r8", renamedCred.UUID), auth.LoginWant{Username: oldName, Kind: auth.KindKey}},
+		// The credential.
+		{"credential missing", loginRecord(f.u, "to-r9", "cr-missing"), f.want},
+		{"another user's credential", loginRecord(f.u, "to-r10", peerCred.UUID), f.want},
+		{"another org's credential", loginRecord(f.u, "to-r11", other.cred.UUID), f.want},
+		{"a token's credential", loginRecord(f.u, "to-r12", tokenCred.UUID), f.want},
+		{"credential inactive", loginRecord(f.u, "to-r13", offCred.UUID), f.want},
+		{"credential of another kind", loginRecord(f.u, "to-r14", f.cred.UUID), auth.LoginWant{Username: f.u.Username, Kind: auth.KindPasswordProtectedKey}},
+	} {
+		ch := "ch-" + c.rec.ID
+		check(t, "CreateLoginForChallenge("+c.name+")", s.CreateLoginForChallenge(ctx, ch, exp, c.rec, c.want), auth.ErrRefused)
+		if _, err := s.AccessToken(ctx, c.rec.OrgID, c.rec.ID); err == nil {
+			t.Errorf("%s: the login record was inserted", c.name)
+		}
+		spent, err := s.ChallengeSpent(ctx, ch)
+		if check(t, "ChallengeSpent("+c.name+")", err, nil); !spent {
+			t.Errorf("%s: the refused write left its challenge unspent", c.name)
+		}
+		check(t, "CreateLoginForChallenge("+c.name+", again)", s.CreateLoginForChallenge(ctx, ch, exp, c.rec, c.want), auth.ErrUsed)
+	}
+	// The same user and credential, as they are, log in.
+	check(t, "CreateLoginForChallenge(fixture)", s.CreateLoginForChallenge(ctx, "ch-fine", exp, loginRecord(f.u, "to-fine", f.cred.UUID), f.want), nil)
+}
+
+// testCreateLoginForChallengeConcurrent: one challenge answered by many
+// login writes at once, some of them refused by their precondition:
+// exactly one call spends it, and only its record is there.
+func testCreateLoginForChallengeConcurrent(t *testing.T, s auth.Store) {
+	ctx := t.Context()
+	f := newLoginWriteFixture(t, s, "lc")
+	const callers = 48
+	toks := make([]*auth.AccessToken, callers)
+	for i := range toks {
+		uuid := f.cred.UUID
+		if i%4 == 3 {
+			uuid = "cr-missing" // refused: spends the challenge, inserts nothing
+		}
+		toks[i] = loginRecord(f.u, fmt.Sprintf("to-%02d", i), uuid)
+	}
+	errs := concurrently(callers, func(i int) error {
+		return s.CreateLoginForChallenge(ctx, "ch-1", at(time.Hour), toks[i], f.want)
+	})
+	winners := 0
+	winner := -1
+	for i, err := range errs {
+		switch {
+		case err == nil, errors.Is(err, auth.ErrRefused):
+			winners++
+			winner = i
+		case !errors.Is(err, auth.ErrUsed):
+			t.Errorf("call %d: %v, want ErrUsed or a win", i, err)
+		}
+	}
+	if winners != 1 {
+		t.Fatalf("%d calls spent the challenge, want exactly 1", winners)
+	}
+	all, err := s.AccessTokens(ctx, f.u.OrgID, f.u.ID, token.KindLogin)
+	check(t, "AccessTokens", err, nil)
+	switch {
+	case errs[winner] == nil && (len(all) != 1 || all[0].ID != toks[winner].ID):
+		t.Errorf("winner %d inserted, records %v", winner, all)
+	case errs[winner] != nil && len(all) != 0:
+		t.Errorf("the winner was refused, yet %d records are there", len(all))
+	}
+}
