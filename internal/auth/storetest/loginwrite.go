@@ -86,7 +86,8 @@ func testCreateLoginForChallengeRefused(t *testing.T, s auth.Store) {
 		return u, mustCred(t, s, org, u.ID, "", "cr-"+id)
 	}
 	inactive, inactiveCred := userWith("us-inactive", func(u *auth.User) { u.IsActive = false })
-	archivedU, archivedCred := userWith("us-archived", func(u *auth.User) { u.IsActive, u.IsArchived = false, true })
+	// Archived but still marked active: the archived rule alone refuses it.
+	archivedU, archivedCred := userWith("us-archived", func(u *auth.User) { u.IsArchived = true })
 	unregistered, unregisteredCred := userWith("us-unregistered", func(u *auth.User) { u.IsRegistered = false })
 	sa, saCred := userWith("us-sa", func(u *auth.User) { u.IsServiceAccount = true; u.Kind = auth.CustomerEmployee })
 	sso, ssoCred := userWith("us-sso", nil)
