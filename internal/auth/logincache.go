@@ -15,14 +15,13 @@ const loginKeyCacheSize = 4096
 // verify an answer without reading the store (Login's readless path,
 // session.go; docs/performance.md, "pglogin5"):
 //
-//   - facts that never change: a credential's uuid, kind and public key,
-//     and the user and org it belongs to (the key). No statement of either
-//     store updates a credential's public_key, kind, user_id, org_id or
-//     cred_id, or deletes a credential; users' ids and orgs never change;
-//   - the user's name as last read, which can change (a rename): the login
-//     write requires it to be the current one (CreateLoginForChallenge), so
-//     a stale name refuses that login and drops the entry, and the next
-//     login reads.
+// facts that never change: a credential's uuid, kind and public key, and
+// the user and org it belongs to (the key). No statement of either store
+// updates a credential's public_key, kind, user_id, org_id or cred_id, or
+// deletes a credential (only is_active and sign_count change); users' ids
+// and orgs never change. The user's name, which can change, is not
+// cached: the login's write returns it (CreateLoginForChallenge), so a
+// rename between init and login changes nothing on either path.
 //
 // No state is cached: whether the user and the credential may still log in
 // is checked by the login's write, in the commit that spends the challenge.
@@ -38,10 +37,9 @@ type loginKeys struct {
 type loginKeyID struct{ org, user, credID string }
 
 type loginKey struct {
-	uuid     string
-	kind     CredentialKind
-	pem      string // parsed on use, through Service.keys
-	username string
+	uuid string
+	kind CredentialKind
+	pem  string // parsed on use, through Service.keys
 }
 
 func newLoginKeys(max int) *loginKeys {
@@ -61,8 +59,7 @@ func (k *loginKeys) fill(u *User, creds []*Credential) {
 			k.c.Remove(id)
 			continue
 		}
-		k.c.Put(id, loginKey{uuid: strings.Clone(c.UUID), kind: c.Kind, pem: strings.Clone(c.PublicKey),
-			username: strings.Clone(u.Username)})
+		k.c.Put(id, loginKey{uuid: strings.Clone(c.UUID), kind: c.Kind, pem: strings.Clone(c.PublicKey)})
 	}
 }
 

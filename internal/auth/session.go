@@ -430,7 +430,7 @@ func (s *Service) loginKeyFor(ch *Challenge, a *Assertion) (loginKey, bool) {
 //	credential active, of the answer's kind pickCredential         the write; kind also here
 //	kind signable                           pickCredential         effectless kinds only, here
 //	signature                               verifyAssertion        verifyAssertion, here
-//	token's username is the user's name     issue (u.Username)     the write (want.Username)
+//	token's username is the user's name     issue (u.Username)     the write returns it
 //
 // The answers are the read path's: a wrong signature 401 and a malformed
 // answer 400, unless the challenge was spent before, which the read path
@@ -450,12 +450,12 @@ func (s *Service) loginReadless(ctx context.Context, ch *Challenge, a *Assertion
 		s.log.InfoContext(ctx, "login failed", "org", ch.OrgID, "user", ch.UserID, "credential", c.UUID, "err", e.Err)
 		return "", e
 	}
-	u := &User{ID: ch.UserID, OrgID: ch.OrgID, Username: k.username}
-	tok, err := s.issueFor(ctx, u, token.KindLogin, c.UUID, s.cfg.LoginTTL, ch, &LoginWant{Username: k.username, Kind: k.kind})
+	u := &User{ID: ch.UserID, OrgID: ch.OrgID} // its name: the write's (issueFor)
+	tok, err := s.issueFor(ctx, u, token.KindLogin, c.UUID, s.cfg.LoginTTL, ch, k.kind)
 	if errors.Is(err, ErrRefused) {
-		// The challenge is spent (the write burnt it). Whatever changed
-		// since the entry was read (a deactivation, a rename, ...), the
-		// next login of this credential reads.
+		// The challenge is spent (the write burnt it). The entry holds
+		// nothing that changed, but this credential cannot log in now:
+		// its next login reads, and tells why in the log.
 		s.loginKeys.drop(ch.OrgID, ch.UserID, credID)
 		s.log.InfoContext(ctx, "login failed", "org", ch.OrgID, "user", ch.UserID, "credential", c.UUID,
 			"reason", "user or credential cannot log in (checked by the login's write)")
@@ -522,14 +522,16 @@ func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion, u *Use
 // tells when it was made, and it is only ever looked up after the token's
 // signature is checked.
 func (s *Service) issue(ctx context.Context, u *User, kind token.Kind, credUUID string, ttl time.Duration, ch *Challenge) (string, error) {
-	return s.issueFor(ctx, u, kind, credUUID, ttl, ch, nil)
+	return s.issueFor(ctx, u, kind, credUUID, ttl, ch, "")
 }
 
-// issueFor is issue; with want (and ch), the record is written only if the
-// store finds u and the credential as want says, in the commit that spends
-// ch (CreateLoginForChallenge), else ErrRefused (wrapped) is returned and ch
-// is spent all the same.
-func (s *Service) issueFor(ctx context.Context, u *User, kind token.Kind, credUUID string, ttl time.Duration, ch *Challenge, want *LoginWant) (string, error) {
+// issueFor is issue. With readless (a credential kind) and ch, u was not
+// read: the record is written only if the store finds u and its credential
+// credUUID, of kind readless, able to log in, in the commit that spends ch
+// (CreateLoginForChallenge), which also gives u's name for the token's
+// claims; else ErrRefused (wrapped) is returned, and ch is spent all the
+// same.
+func (s *Service) issueFor(ctx context.Context, u *User, kind token.Kind, credUUID string, ttl time.Duration, ch *Challenge, readless CredentialKind) (string, error) {
 	now := s.clock()
 	rec := &AccessToken{
 		ID:             newOrderedID("to"),
@@ -543,8 +545,12 @@ func (s *Service) issueFor(ctx context.Context, u *User, kind token.Kind, credUU
 	}
 	var err error
 	switch {
-	case ch != nil && want != nil:
-		err = s.store.CreateLoginForChallenge(ctx, ch.ID, ch.ExpiresAt, rec, *want)
+	case ch != nil && readless != "":
+		var name string
+		name, err = s.store.CreateLoginForChallenge(ctx, ch.ID, ch.ExpiresAt, rec, readless)
+		named := *u
+		named.Username = name
+		u = &named
 		if errors.Is(err, ErrRefused) {
 			return "", err
 		}

@@ -359,16 +359,17 @@ type TokenStore interface {
 	// the store finds what login() and loginUser() check on a read
 	// (auth enforces nothing of it itself on that path):
 	//   - the user t.UserID exists in t.OrgID, is active, not archived,
-	//     registered, not a service account, not SSO-required, and is
-	//     named want.Username (the name the token's claims will carry);
+	//     registered, not a service account, not SSO-required;
 	//   - the credential t.CredentialUUID is that user's own (not a
-	//     token's: token_id = ''), in t.OrgID, active, of kind want.Kind.
+	//     token's: token_id = ''), in t.OrgID, active, of kind kind.
+	// It returns the user's name as that commit saw it, which the token's
+	// claims carry (as the read path's token carries the name it read).
 	// ErrUsed, and nothing written, when the challenge was spent before
 	// (of concurrent calls with one challenge at most one inserts).
 	// ErrRefused when the precondition does not hold: the challenge IS
 	// recorded as spent, in the same commit (a refused answer burns it,
 	// spec 12.4), and t is not inserted.
-	CreateLoginForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *AccessToken, want LoginWant) error
+	CreateLoginForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *AccessToken, kind CredentialKind) (username string, err error)
 	// Principal reads the token, its user and the state of its credential in
 	// one call. ErrNotFound when the token or user does not exist in orgID.
 	Principal(ctx context.Context, orgID, tokenID string) (*PrincipalState, error)
@@ -383,13 +384,6 @@ type TokenStore interface {
 	RevokeAccessToken(ctx context.Context, orgID, userID, tokenID string) error
 	// RevokeSessions deactivates every login session of the user.
 	RevokeSessions(ctx context.Context, orgID, userID string) error
-}
-
-// LoginWant is what CreateLoginForChallenge requires of the login's user
-// and credential besides what the record t names.
-type LoginWant struct {
-	Username string         // the user's current name, which the token carries
-	Kind     CredentialKind // the credential's kind, the assertion's
 }
 
 // ChallengeStore records which challenges were answered. Challenges are

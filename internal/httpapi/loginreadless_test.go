@@ -2,7 +2,10 @@ package httpapi_test
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/json"
 	"fmt"
+	"slices"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -40,9 +43,9 @@ func (s *loginReads) Credentials(ctx context.Context, orgID, userID string) ([]*
 	return s.Store.Credentials(ctx, orgID, userID)
 }
 
-func (s *loginReads) CreateLoginForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *auth.AccessToken, want auth.LoginWant) error {
+func (s *loginReads) CreateLoginForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *auth.AccessToken, kind auth.CredentialKind) (string, error) {
 	s.readless.Add(1)
-	return s.Store.CreateLoginForChallenge(ctx, challengeID, expiresAt, t, want)
+	return s.Store.CreateLoginForChallenge(ctx, challengeID, expiresAt, t, kind)
 }
 
 func (s *loginReads) CreateAccessTokenForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *auth.AccessToken) error {
@@ -170,13 +173,6 @@ func TestLoginReadless(t *testing.T) {
 						t.Fatal(err)
 					}
 				}},
-				{"renamed", func(u *user) {
-					v, _ := raw.User(ctx, u.orgID, u.userID)
-					v.Username = "new-" + v.Username
-					if err := ids.UpdateUser(ctx, v); err != nil {
-						t.Fatal(err)
-					}
-				}},
 				{"credential deactivated", func(u *user) {
 					if err := raw.SetCredentialActive(ctx, u.orgID, u.userID, u.credUUID, false); err != nil {
 						t.Fatal(err)
@@ -206,8 +202,9 @@ func TestLoginReadless(t *testing.T) {
 				})
 			}
 
-			// Renamed: after the refused login the next one reads, then
-			// logs in under the new name.
+			// Renamed between init and login: logged in, readless, and the
+			// token carries the new name, the one the write found (as the
+			// read path's carries the name it read).
 			u := e.invite(admin, "rename@example.com")
 			ch = initLogin(u)
 			v, _ := raw.User(ctx, u.orgID, u.userID)
@@ -215,15 +212,26 @@ func TestLoginReadless(t *testing.T) {
 			if err := ids.UpdateUser(ctx, v); err != nil {
 				t.Fatal(err)
 			}
-			if r := answer(loginAnswer(ch, u.signer, false)); r.status != 401 {
-				t.Fatalf("login after a rename: %d %s", r.status, r.raw)
-			}
-			u.username = "renamed@example.com"
-			ch = initLogin(u)
 			st.reset()
 			r := answer(loginAnswer(ch, u.signer, false))
-			if c, err := e.iss.Verify(r.str("token")); r.status != 200 || err != nil || c.Username != u.username {
-				t.Errorf("login under the new name: %d %s, %+v %v", r.status, r.raw, c, err)
+			if c, err := e.iss.Verify(r.str("token")); r.status != 200 || err != nil || c.Username != v.Username {
+				t.Errorf("login after a rename: %d %s, %+v %v; want the name %q", r.status, r.raw, c, err, v.Username)
+			}
+			if n := st.reads.Load(); n != 0 {
+				t.Errorf("login after a rename: %d reads, want 0", n)
+			}
+
+			// A credential no login of this Service has used yet, found by
+			// login init alone: readless.
+			k3 := newKeySigner(t, "ES256")
+			e.addKey(admin, k3)
+			ch = initLogin(admin)
+			st.reset()
+			if r := answer(loginAnswer(ch, k3, false)); r.status != 200 {
+				t.Fatalf("login with a key init found: %d %s", r.status, r.raw)
+			}
+			if n := st.reads.Load(); n != 0 {
+				t.Errorf("login with a key init found: %d reads, want 0", n)
 			}
 
 			// A credential added after init is not cached: the read path
@@ -313,6 +321,72 @@ func TestLoginRefusalPadded(t *testing.T) {
 				t.Fatal(err)
 			}
 			refused("readless, refused by the write", loginAnswer(ch, admin.signer, false), 0)
+		})
+	}
+}
+
+// TestLoginReadlessReplicas: two Services on one store (replicas sharing
+// the challenge key), login init on one and the login on the other. The
+// second has not seen the init: its first login reads (and logs in), and
+// fills its cache for the next. A login refused by its write (the
+// credential deactivated meanwhile) drops the entry: once the credential
+// is active again, the next login on that replica reads again.
+func TestLoginReadlessReplicas(t *testing.T) {
+	for name, open := range stores(t) {
+		t.Run(name, func(t *testing.T) {
+			raw := open(t)
+			st := &loginReads{Store: raw}
+			key := make([]byte, auth.ChallengeKeySize)
+			rand.Read(key)
+			e := newEnv(t, st, func(c *auth.Config) { c.ChallengeKey = slices.Clone(key) })
+			b, err := auth.New(auth.Config{Store: st, Tokens: e.iss, Now: e.clock.Now, ChallengeKey: slices.Clone(key)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			admin := e.newUser()
+			// loginOnB answers, on replica b, a challenge of replica e.
+			loginOnB := func(k *keySigner) (reads int64, err error) {
+				t.Helper()
+				ch := e.do("POST", "/auth/login/init", "", map[string]string{"orgId": admin.orgID, "username": admin.username})
+				if ch.status != 200 {
+					t.Fatalf("login/init: %d %s", ch.status, ch.raw)
+				}
+				raw, _ := json.Marshal(k.assert(ch.str("challenge")))
+				var a auth.Assertion
+				if err := json.Unmarshal(raw, &a); err != nil {
+					t.Fatal(err)
+				}
+				st.reset()
+				_, err = b.Login(t.Context(), ch.str("challengeIdentifier"), &a)
+				return st.reads.Load(), err
+			}
+			for i, want := range []int64{1, 0, 0} {
+				if n, err := loginOnB(admin.signer); err != nil || n != want {
+					t.Errorf("login %d on the other replica: %d reads, %v; want %d reads and a login", i, n, err, want)
+				}
+			}
+			// The credential deactivated between init and login: b's
+			// readless login is refused by its write.
+			ctx := t.Context()
+			ch := e.do("POST", "/auth/login/init", "", map[string]string{"orgId": admin.orgID, "username": admin.username})
+			if err := raw.SetCredentialActive(ctx, admin.orgID, admin.userID, admin.credUUID, false); err != nil {
+				t.Fatal(err)
+			}
+			rawA, _ := json.Marshal(admin.signer.assert(ch.str("challenge")))
+			var a auth.Assertion
+			if err := json.Unmarshal(rawA, &a); err != nil {
+				t.Fatal(err)
+			}
+			st.reset()
+			if _, err := b.Login(ctx, ch.str("challengeIdentifier"), &a); auth.ErrorCode(err) != auth.Unauthenticated || st.reads.Load() != 0 {
+				t.Errorf("readless login of a deactivated credential: %v, %d reads; want 401 and none", err, st.reads.Load())
+			}
+			if err := raw.SetCredentialActive(ctx, admin.orgID, admin.userID, admin.credUUID, true); err != nil {
+				t.Fatal(err)
+			}
+			if n, err := loginOnB(admin.signer); err != nil || n != 1 {
+				t.Errorf("login after the refusal: %d reads, %v; want 1 read (the entry dropped) and a login", n, err)
+			}
 		})
 	}
 }

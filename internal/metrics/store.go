@@ -109,11 +109,11 @@ func (s *store) CreateAccessTokenForChallenge(ctx context.Context, challengeID s
 	return err
 }
 
-func (s *store) CreateLoginForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *auth.AccessToken, want auth.LoginWant) error {
+func (s *store) CreateLoginForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *auth.AccessToken, kind auth.CredentialKind) (string, error) {
 	start := time.Now()
-	err := s.Store.CreateLoginForChallenge(ctx, challengeID, expiresAt, t, want)
+	v, err := s.Store.CreateLoginForChallenge(ctx, challengeID, expiresAt, t, kind)
 	s.observe("CreateLoginForChallenge", start, err)
-	return err
+	return v, err
 }
 
 func (s *store) Principal(ctx context.Context, orgID, tokenID string) (*auth.PrincipalState, error) {

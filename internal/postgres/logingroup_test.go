@@ -401,6 +401,7 @@ func TestGroupRefusedLogins(t *testing.T) {
 			ctx := t.Context()
 			const logins = 6 // odd ones refused: a credential that is not there
 			toks := make([]*auth.AccessToken, logins)
+			names := make([]string, logins)
 			n := logins
 			if mixed {
 				n += len(used)
@@ -415,8 +416,9 @@ func TestGroupRefusedLogins(t *testing.T) {
 				if i%2 == 1 {
 					toks[i].CredentialUUID = "cr-missing"
 				}
-				return s.CreateLoginForChallenge(ctx, fmt.Sprintf("cr-%d", i), t0.Add(time.Minute), toks[i],
-					auth.LoginWant{Username: "ada@" + org, Kind: auth.KindKey})
+				var err error
+				names[i], err = s.CreateLoginForChallenge(ctx, fmt.Sprintf("cr-%d", i), t0.Add(time.Minute), toks[i], auth.KindKey)
+				return err
 			})
 			if s.ap.grouped != 1 {
 				t.Errorf("%d group transactions, want 1", s.ap.grouped)
@@ -426,6 +428,9 @@ func TestGroupRefusedLogins(t *testing.T) {
 				case i >= logins || i%2 == 0:
 					if err != nil {
 						t.Errorf("call %d: %v", i, err)
+					}
+					if want := "ada@" + []string{"a", "b"}[i/3%2]; i < logins && names[i] != want {
+						t.Errorf("login %d: name %q, want %q (its own user's)", i, names[i], want)
 					}
 				case !errors.Is(err, auth.ErrRefused):
 					t.Errorf("refused login %d: %v, want ErrRefused", i, err)

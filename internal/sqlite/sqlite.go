@@ -279,6 +279,7 @@ type stmts struct {
 	updateSignCount   *sql.Stmt
 	insertAccessToken *sql.Stmt
 	insertLogin       *sql.Stmt
+	loginUsername     *sql.Stmt
 	setCredActive     *sql.Stmt
 
 	all []*sql.Stmt // every one of the above that was prepared, for Close
@@ -313,6 +314,7 @@ func (s *Store) prepare(ctx context.Context, old bool) error {
 		{&s.stmts.updateSignCount, s.write, updateSignCountSQL},
 		{&s.stmts.insertAccessToken, s.write, insertAccessTokenSQL},
 		{&s.stmts.insertLogin, s.write, insertLoginSQL},
+		{&s.stmts.loginUsername, s.write, loginUsernameSQL},
 		{&s.stmts.setCredActive, s.write, setCredentialActiveSQL},
 	} {
 		st, err := p.db.PrepareContext(ctx, p.query)

@@ -20,7 +20,6 @@ import (
 type loginWriteFixture struct {
 	u    *auth.User
 	cred *auth.Credential
-	want auth.LoginWant
 }
 
 func newLoginWriteFixture(t *testing.T, s auth.Store, name string) loginWriteFixture {
@@ -28,12 +27,26 @@ func newLoginWriteFixture(t *testing.T, s auth.Store, name string) loginWriteFix
 	n := mustOrg(t, s, name)
 	u := mustUser(t, s, n.Org.ID, "us-"+name+"-login")
 	c := mustCred(t, s, u.OrgID, u.ID, "", "cr-"+name+"-ok")
-	return loginWriteFixture{u: u, cred: c, want: auth.LoginWant{Username: u.Username, Kind: auth.KindKey}}
+	return loginWriteFixture{u: u, cred: c}
 }
 
 // loginRecord is the record a login of u with credential uuid writes.
 func loginRecord(u *auth.User, id, uuid string) *auth.AccessToken {
 	return newToken(u.OrgID, u.ID, id, token.KindLogin, uuid)
+}
+
+// loginWrite is CreateLoginForChallenge with a key credential, checking
+// the name it returns on success is want.
+func loginWrite(t *testing.T, s auth.Store, ch string, rec *auth.AccessToken, kind auth.CredentialKind, want string) error {
+	t.Helper()
+	name, err := s.CreateLoginForChallenge(t.Context(), ch, at(time.Hour), rec, kind)
+	if err == nil && name != want {
+		t.Errorf("CreateLoginForChallenge(%s) returned the name %q, want %q", ch, name, want)
+	}
+	if err != nil && name != "" {
+		t.Errorf("CreateLoginForChallenge(%s) failed (%v) and returned a name %q", ch, err, name)
+	}
+	return err
 }
 
 func testCreateLoginForChallenge(t *testing.T, s auth.Store) {
@@ -42,7 +55,7 @@ func testCreateLoginForChallenge(t *testing.T, s auth.Store) {
 	exp := at(time.Hour)
 
 	tok := loginRecord(f.u, "to-ok", f.cred.UUID)
-	check(t, "CreateLoginForChallenge", s.CreateLoginForChallenge(ctx, "ch-ok", exp, tok, f.want), nil)
+	check(t, "CreateLoginForChallenge", loginWrite(t, s, "ch-ok", tok, auth.KindKey, f.u.Username), nil)
 	got, err := s.AccessToken(ctx, f.u.OrgID, tok.ID)
 	check(t, "AccessToken", err, nil)
 	diff(t, "AccessToken", got, tok)
@@ -53,17 +66,31 @@ func testCreateLoginForChallenge(t *testing.T, s auth.Store) {
 	check(t, "SpendChallenge", s.SpendChallenge(ctx, "ch-burnt", exp), nil)
 	for i, id := range []string{"ch-burnt", "ch-ok"} {
 		x := loginRecord(f.u, fmt.Sprintf("to-again-%d", i), f.cred.UUID)
-		check(t, "CreateLoginForChallenge("+id+")", s.CreateLoginForChallenge(ctx, id, exp, x, f.want), auth.ErrUsed)
+		check(t, "CreateLoginForChallenge("+id+")", loginWrite(t, s, id, x, auth.KindKey, ""), auth.ErrUsed)
 		_, err := s.AccessToken(ctx, f.u.OrgID, x.ID)
 		check(t, "AccessToken(after "+id+")", err, auth.ErrNotFound)
 		bad := loginRecord(f.u, fmt.Sprintf("to-again-bad-%d", i), "cr-nowhere")
-		check(t, "CreateLoginForChallenge("+id+", refused)", s.CreateLoginForChallenge(ctx, id, exp, bad, f.want), auth.ErrUsed)
+		check(t, "CreateLoginForChallenge("+id+", refused)", loginWrite(t, s, id, bad, auth.KindKey, ""), auth.ErrUsed)
 	}
 
 	// A failed insert (not a refusal) leaves the challenge unspent.
 	dup := loginRecord(f.u, tok.ID, f.cred.UUID)
-	check(t, "CreateLoginForChallenge(dup id)", s.CreateLoginForChallenge(ctx, "ch-dup", exp, dup, f.want), auth.ErrDuplicate)
+	check(t, "CreateLoginForChallenge(dup id)", loginWrite(t, s, "ch-dup", dup, auth.KindKey, ""), auth.ErrDuplicate)
 	check(t, "SpendChallenge(after a failed insert)", s.SpendChallenge(ctx, "ch-dup", exp), nil)
+
+	// The name returned is the user's as the write finds it: renamed
+	// since login init, the token carries the new name (as a login that
+	// reads the user does).
+	renamed := *f.u
+	renamed.Username = "renamed@example.com"
+	check(t, "UpdateUser(rename)", identities(t, s).UpdateUser(ctx, &renamed), nil)
+	check(t, "CreateLoginForChallenge(renamed)", loginWrite(t, s, "ch-renamed", loginRecord(f.u, "to-renamed", f.cred.UUID), auth.KindKey, renamed.Username), nil)
+
+	// A PasswordProtectedKey logs in as a Key does, named by its kind.
+	ppk := newCred(f.u.OrgID, f.u.ID, "", "cr-lw-ppk")
+	ppk.Kind, ppk.EncryptedPrivateKey = auth.KindPasswordProtectedKey, "encrypted"
+	check(t, "CreateCredential(ppk)", s.CreateCredential(ctx, ppk), nil)
+	check(t, "CreateLoginForChallenge(ppk)", loginWrite(t, s, "ch-ppk", loginRecord(f.u, "to-ppk", ppk.UUID), auth.KindPasswordProtectedKey, renamed.Username), nil)
 }
 
 // testCreateLoginForChallengeRefused: one row per rule the write checks.
@@ -73,7 +100,6 @@ func testCreateLoginForChallengeRefused(t *testing.T, s auth.Store) {
 	ids := identities(t, s)
 	f := newLoginWriteFixture(t, s, "lr")
 	other := newLoginWriteFixture(t, s, "lr2") // another org, its user and key
-	exp := at(time.Hour)
 	org := f.u.OrgID
 
 	// A user of the org, changed by change, with an own key credential.
@@ -93,10 +119,6 @@ func testCreateLoginForChallengeRefused(t *testing.T, s auth.Store) {
 	sso, ssoCred := userWith("us-sso", nil)
 	sso.IsSSORequired = true
 	check(t, "UpdateUser(sso)", ids.UpdateUser(ctx, sso), nil)
-	renamed, renamedCred := userWith("us-renamed", nil)
-	oldName := renamed.Username
-	renamed.Username = "renamed@example.com"
-	check(t, "UpdateUser(rename)", ids.UpdateUser(ctx, renamed), nil)
 
 	// Credentials of f.u that it may not log in with, and another user's.
 	tokenCred := mustCred(t, s, org, f.u.ID, "to-some-pat", "cr-lr-token")
@@ -105,31 +127,30 @@ func testCreateLoginForChallengeRefused(t *testing.T, s auth.Store) {
 	peer, peerCred := userWith("us-peer", nil)
 	_ = peer
 
-	wantOf := func(u *auth.User) auth.LoginWant { return auth.LoginWant{Username: u.Username, Kind: auth.KindKey} }
+	key := auth.KindKey
 	for _, c := range []struct {
 		name string
 		rec  *auth.AccessToken
-		want auth.LoginWant
+		kind auth.CredentialKind
 	}{
 		// The user.
-		{"user missing", newToken(org, "us-missing", "to-r1", token.KindLogin, f.cred.UUID), f.want},
-		{"user of another org", newToken(org, other.u.ID, "to-r2", token.KindLogin, other.cred.UUID), other.want},
-		{"user inactive", loginRecord(inactive, "to-r3", inactiveCred.UUID), wantOf(inactive)},
-		{"user archived", loginRecord(archivedU, "to-r4", archivedCred.UUID), wantOf(archivedU)},
-		{"user unregistered", loginRecord(unregistered, "to-r5", unregisteredCred.UUID), wantOf(unregistered)},
-		{"service account", loginRecord(sa, "to-r6", saCred.UUID), wantOf(sa)},
-		{"SSO required", loginRecord(sso, "to-r7", ssoCred.UUID), wantOf(sso)},
-		{"username changed", loginRecord(renamed, "to-r8", renamedCred.UUID), auth.LoginWant{Username: oldName, Kind: auth.KindKey}},
+		{"user missing", newToken(org, "us-missing", "to-r1", token.KindLogin, f.cred.UUID), key},
+		{"user of another org", newToken(org, other.u.ID, "to-r2", token.KindLogin, other.cred.UUID), key},
+		{"user inactive", loginRecord(inactive, "to-r3", inactiveCred.UUID), key},
+		{"user archived", loginRecord(archivedU, "to-r4", archivedCred.UUID), key},
+		{"user unregistered", loginRecord(unregistered, "to-r5", unregisteredCred.UUID), key},
+		{"service account", loginRecord(sa, "to-r6", saCred.UUID), key},
+		{"SSO required", loginRecord(sso, "to-r7", ssoCred.UUID), key},
 		// The credential.
-		{"credential missing", loginRecord(f.u, "to-r9", "cr-missing"), f.want},
-		{"another user's credential", loginRecord(f.u, "to-r10", peerCred.UUID), f.want},
-		{"another org's credential", loginRecord(f.u, "to-r11", other.cred.UUID), f.want},
-		{"a token's credential", loginRecord(f.u, "to-r12", tokenCred.UUID), f.want},
-		{"credential inactive", loginRecord(f.u, "to-r13", offCred.UUID), f.want},
-		{"credential of another kind", loginRecord(f.u, "to-r14", f.cred.UUID), auth.LoginWant{Username: f.u.Username, Kind: auth.KindPasswordProtectedKey}},
+		{"credential missing", loginRecord(f.u, "to-r9", "cr-missing"), key},
+		{"another user's credential", loginRecord(f.u, "to-r10", peerCred.UUID), key},
+		{"another org's credential", loginRecord(f.u, "to-r11", other.cred.UUID), key},
+		{"a token's credential", loginRecord(f.u, "to-r12", tokenCred.UUID), key},
+		{"credential inactive", loginRecord(f.u, "to-r13", offCred.UUID), key},
+		{"credential of another kind", loginRecord(f.u, "to-r14", f.cred.UUID), auth.KindPasswordProtectedKey},
 	} {
 		ch := "ch-" + c.rec.ID
-		check(t, "CreateLoginForChallenge("+c.name+")", s.CreateLoginForChallenge(ctx, ch, exp, c.rec, c.want), auth.ErrRefused)
+		check(t, "CreateLoginForChallenge("+c.name+")", loginWrite(t, s, ch, c.rec, c.kind, ""), auth.ErrRefused)
 		if _, err := s.AccessToken(ctx, c.rec.OrgID, c.rec.ID); err == nil {
 			t.Errorf("%s: the login record was inserted", c.name)
 		}
@@ -137,10 +158,10 @@ func testCreateLoginForChallengeRefused(t *testing.T, s auth.Store) {
 		if check(t, "ChallengeSpent("+c.name+")", err, nil); !spent {
 			t.Errorf("%s: the refused write left its challenge unspent", c.name)
 		}
-		check(t, "CreateLoginForChallenge("+c.name+", again)", s.CreateLoginForChallenge(ctx, ch, exp, c.rec, c.want), auth.ErrUsed)
+		check(t, "CreateLoginForChallenge("+c.name+", again)", loginWrite(t, s, ch, c.rec, c.kind, ""), auth.ErrUsed)
 	}
 	// The same user and credential, as they are, log in.
-	check(t, "CreateLoginForChallenge(fixture)", s.CreateLoginForChallenge(ctx, "ch-fine", exp, loginRecord(f.u, "to-fine", f.cred.UUID), f.want), nil)
+	check(t, "CreateLoginForChallenge(fixture)", loginWrite(t, s, "ch-fine", loginRecord(f.u, "to-fine", f.cred.UUID), key, f.u.Username), nil)
 }
 
 // testCreateLoginForChallengeConcurrent: one challenge answered by many
@@ -159,7 +180,8 @@ func testCreateLoginForChallengeConcurrent(t *testing.T, s auth.Store) {
 		toks[i] = loginRecord(f.u, fmt.Sprintf("to-%02d", i), uuid)
 	}
 	errs := concurrently(callers, func(i int) error {
-		return s.CreateLoginForChallenge(ctx, "ch-1", at(time.Hour), toks[i], f.want)
+		_, err := s.CreateLoginForChallenge(ctx, "ch-1", at(time.Hour), toks[i], auth.KindKey)
+		return err
 	})
 	winners := 0
 	winner := -1
