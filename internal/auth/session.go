@@ -451,7 +451,7 @@ func (s *Service) loginReadless(ctx context.Context, ch *Challenge, a *Assertion
 		return "", e
 	}
 	u := &User{ID: ch.UserID, OrgID: ch.OrgID} // its name: the write's (issueFor)
-	tok, err := s.issueFor(ctx, u, token.KindLogin, c.UUID, s.cfg.LoginTTL, ch, k.kind)
+	tok, err := s.issueFor(ctx, u, token.KindLogin, c.UUID, s.cfg.LoginTTL, ch, a.Kind) // the answer's kind, as pickCredential compares
 	if errors.Is(err, ErrRefused) {
 		// The challenge is spent (the write burnt it). The entry holds
 		// nothing that changed, but this credential cannot log in now:

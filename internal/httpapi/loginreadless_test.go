@@ -144,6 +144,15 @@ func TestLoginReadless(t *testing.T) {
 				t.Errorf("right answer after a malformed one: %d %s, want 400", r.status, r.raw)
 			}
 
+			// An answer of another kind than its credential's: 401, as
+			// pickCredential refuses it on the read path.
+			ch = initLogin(admin)
+			other := loginAnswer(ch, admin.signer, false)
+			other["firstFactor"].(map[string]any)["kind"] = "PasswordProtectedKey"
+			if r := answer(other); r.status != 401 || r.errMsg() != unauth {
+				t.Errorf("a Key answered as a PasswordProtectedKey: %d %s, want 401", r.status, r.raw)
+			}
+
 			// Changes between init and login, each refused by the write.
 			for i, c := range []struct {
 				name   string
