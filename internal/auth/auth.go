@@ -71,9 +71,10 @@ type Config struct {
 	// TokenCacheSize is the most verified bearer tokens kept in memory
 	// (tokencache.go); default DefaultTokenCacheSize.
 	TokenCacheSize int
-	// RefusalFloor is the least time a refused registration, recovery or
-	// credential-code step takes (10ms by default), so that its time does
-	// not tell which rule refused it (refusal.go).
+	// RefusalFloor is the least time a refused registration, recovery,
+	// credential-code step or login takes (10ms by default), so that its
+	// time does not tell which rule refused it, nor whether a login's user
+	// exists (refusal.go, session.go Login).
 	RefusalFloor time.Duration
 	// ChallengeKey (ChallengeKeySize bytes) seals challenges (seal.go).
 	// Every replica sharing a database must have the same key: servers

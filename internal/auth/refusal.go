@@ -6,7 +6,7 @@ import (
 )
 
 // padRefusal makes a refused unauthenticated step (registration, recovery
-// or credential-code init) last at least RefusalFloor from start. Every
+// or credential-code init, a login) last at least RefusalFloor from start. Every
 // refusal already carries the same status and body (errUnauthenticated)
 // and does the same store work where it can; but a wrong code against a
 // user who holds one costs a durable write (its guess is counted) that a
