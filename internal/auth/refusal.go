@@ -21,6 +21,20 @@ func (s *Service) padRefusal(ctx context.Context, start time.Time, err *error) {
 	if *err == nil || ErrorCode(*err) != Unauthenticated {
 		return
 	}
+	s.padFrom(ctx, start)
+}
+
+// padFailure is padRefusal for every error, whatever its code: a login
+// answer's 400 (a replay, a malformed answer) takes another path for a
+// real user than for a decoy too (Login).
+func (s *Service) padFailure(ctx context.Context, start time.Time, err *error) {
+	if *err != nil {
+		s.padFrom(ctx, start)
+	}
+}
+
+// padFrom waits until RefusalFloor has passed since start, or ctx ends.
+func (s *Service) padFrom(ctx context.Context, start time.Time) {
 	wait := s.cfg.RefusalFloor - time.Since(start)
 	if wait <= 0 {
 		return

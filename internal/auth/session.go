@@ -371,16 +371,21 @@ func (s *Service) burn(ctx context.Context, ch *Challenge) (spent bool) {
 //     login() checks them; a challenge of another purpose goes through
 //     peek, which refuses it as before.
 //
-// A refused login (401) lasts at least RefusalFloor on either path
-// (refusal.go): a readless refusal skips the read a decoy's answer pays,
+// A failed login (a 401, and a 400 once the identifier opened: a replay,
+// a malformed answer) lasts at least RefusalFloor on either path
+// (refusal.go): a readless answer skips the read a decoy's answer pays,
+// and does the signature check and the burn a decoy's replay does not,
 // and its time must not tell that the challenge's user exists
-// (docs/abuse.md). Success is not padded: it needs the credential.
+// (docs/abuse.md). Success is not padded: it needs the credential. An
+// identifier that does not open is not either: nothing about a user is
+// known then.
 func (s *Service) Login(ctx context.Context, challengeID string, a *Assertion) (_ string, err error) {
-	defer s.padRefusal(ctx, time.Now(), &err)
+	start := time.Now()
 	ch, err := s.unsealFor(ctx, challengeID, PurposeLogin)
 	if err != nil {
 		return "", err
 	}
+	defer s.padFailure(ctx, start, &err)
 	if k, ok := s.loginKeyFor(ch, a); ok {
 		return s.loginReadless(ctx, ch, a, k)
 	}
@@ -450,7 +455,7 @@ func (s *Service) loginReadless(ctx context.Context, ch *Challenge, a *Assertion
 		s.log.InfoContext(ctx, "login failed", "org", ch.OrgID, "user", ch.UserID, "credential", c.UUID, "err", e.Err)
 		return "", e
 	}
-	u := &User{ID: ch.UserID, OrgID: ch.OrgID} // its name: the write's (issueFor)
+	u := &User{ID: ch.UserID, OrgID: ch.OrgID}                                          // its name: the write's (issueFor)
 	tok, err := s.issueFor(ctx, u, token.KindLogin, c.UUID, s.cfg.LoginTTL, ch, a.Kind) // the answer's kind, as pickCredential compares
 	if errors.Is(err, ErrRefused) {
 		// The challenge is spent (the write burnt it). The entry holds

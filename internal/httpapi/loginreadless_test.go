@@ -277,9 +277,10 @@ func TestLoginReadless(t *testing.T) {
 	}
 }
 
-// TestLoginRefusalPadded: a refused login (401) lasts at least the refusal
-// floor on every path of Login: a decoy's answer, a wrong signature on the
-// readless path and on the read path, and a readless login refused by its
+// TestLoginRefusalPadded: a failed login (401, or 400 for a replay) lasts
+// at least the refusal floor on every path of Login: a decoy's answer and
+// its replay, a wrong signature on the readless path and its replay, a
+// wrong signature on the read path, and a readless login refused by its
 // write. The readless path skips the read a decoy's answer costs, so
 // unpadded it would tell a real user's challenge from a decoy
 // (docs/abuse.md). It asserts a lower bound only, which the padding
@@ -300,14 +301,14 @@ func TestLoginRefusalPadded(t *testing.T) {
 				}
 				return r
 			}
-			refused := func(what string, body map[string]any, reads int64) {
+			refusedAs := func(status int, what string, body map[string]any, reads int64) {
 				t.Helper()
 				st.reset()
 				start := time.Now()
 				r := e.do("POST", "/auth/login", "", body)
 				took := time.Since(start)
-				if r.status != 401 {
-					t.Fatalf("%s: %d %s, want 401", what, r.status, r.raw)
+				if r.status != status {
+					t.Fatalf("%s: %d %s, want %d", what, r.status, r.raw, status)
 				}
 				if n := st.reads.Load(); n != reads {
 					t.Errorf("%s: %d reads, want %d (the path under test)", what, n, reads)
@@ -316,11 +317,17 @@ func TestLoginRefusalPadded(t *testing.T) {
 					t.Errorf("%s: refused after %v, before the %v floor", what, took, floor)
 				}
 			}
+			refused := func(what string, body map[string]any, reads int64) { t.Helper(); refusedAs(401, what, body, reads) }
 			d := initLogin(admin.orgID, "nobody@example.com")
 			claim := *admin.signer
 			claim.credID = allowIDs(t, d)[0]
 			refused("decoy", loginAnswer(d, &claim, false), 1)
-			refused("readless, wrong signature", loginAnswer(initLogin(admin.orgID, admin.username), admin.signer, true), 0)
+			// Replayed (garbage again): a decoy's is refused by its read,
+			// a real user's by its signature check and burn.
+			refusedAs(400, "decoy, replayed", loginAnswer(d, &claim, true), 1)
+			real := initLogin(admin.orgID, admin.username)
+			refused("readless, wrong signature", loginAnswer(real, admin.signer, true), 0)
+			refusedAs(400, "readless, replayed", loginAnswer(real, admin.signer, true), 0)
 			k2 := newKeySigner(t, "EdDSA")
 			ch := initLogin(admin.orgID, admin.username)
 			e.addKey(admin, k2) // after init: not cached, the read path
