@@ -455,8 +455,10 @@ func (s *Service) loginReadless(ctx context.Context, ch *Challenge, a *Assertion
 		s.log.InfoContext(ctx, "login failed", "org", ch.OrgID, "user", ch.UserID, "credential", c.UUID, "err", e.Err)
 		return "", e
 	}
-	u := &User{ID: ch.UserID, OrgID: ch.OrgID}                                          // its name: the write's (issueFor)
-	tok, err := s.issueFor(ctx, u, token.KindLogin, c.UUID, s.cfg.LoginTTL, ch, a.Kind) // the answer's kind, as pickCredential compares
+	// Its name is the write's (issueFor); the kind the write requires is
+	// the answer's, as pickCredential compares it.
+	u := &User{ID: ch.UserID, OrgID: ch.OrgID}
+	tok, err := s.issueFor(ctx, u, token.KindLogin, c.UUID, s.cfg.LoginTTL, ch, a.Kind)
 	if errors.Is(err, ErrRefused) {
 		// The challenge is spent (the write burnt it). The entry holds
 		// nothing that changed, but this credential cannot log in now:
