@@ -71,9 +71,10 @@ type Config struct {
 	// TokenCacheSize is the most verified bearer tokens kept in memory
 	// (tokencache.go); default DefaultTokenCacheSize.
 	TokenCacheSize int
-	// RefusalFloor is the least time a refused registration, recovery or
-	// credential-code step takes (10ms by default), so that its time does
-	// not tell which rule refused it (refusal.go).
+	// RefusalFloor is the least time a refused registration, recovery,
+	// credential-code step or login takes (10ms by default), so that its
+	// time does not tell which rule refused it, nor whether a login's user
+	// exists (refusal.go, session.go Login).
 	RefusalFloor time.Duration
 	// ChallengeKey (ChallengeKeySize bytes) seals challenges (seal.go).
 	// Every replica sharing a database must have the same key: servers
@@ -112,6 +113,9 @@ type Service struct {
 	verified *verifiedTokens
 	opsCache *operationsCache
 	keys     *parsedKeys // Key credentials' parsed PEM (keycache.go)
+	// loginKeys lets a login verify an answer without a store read
+	// (logincache.go).
+	loginKeys *loginKeys
 	// sendSlots bounds the codes being mailed in the background
 	// (refusal.go).
 	sendSlots chan struct{}
@@ -175,7 +179,7 @@ func New(cfg Config) (*Service, error) {
 	cfg.ChallengeKey = nil // kept in sealer only
 	svc := &Service{store: cfg.Store, tokens: cfg.Tokens, log: cfg.Logger, now: cfg.Now, cfg: cfg, ops: ops,
 		verified: newVerifiedTokens(cfg.TokenCacheSize), opsCache: newOperationsCache(OperationsCacheSize, ops),
-		keys:      newParsedKeys(keyCacheSize),
+		keys: newParsedKeys(keyCacheSize), loginKeys: newLoginKeys(loginKeyCacheSize),
 		sendSlots: make(chan struct{}, maxPendingSends), sealer: sealer, decoyKey: decoyKey,
 		gatewayState: newGatewayState(cfg.ExtraOperations)}
 	if cfg.RPID != "" {

@@ -147,4 +147,8 @@ var (
 	// ManagedFullAdminAccess, or its last one with no active credential
 	// (AdminGuardStore). Nothing was written.
 	ErrLastAdmin = errors.New("last active full admin")
+	// ErrRefused: a write's precondition, which the store checks in the
+	// same commit, did not hold (CreateLoginForChallenge). What the
+	// operation says it writes even then was written; nothing else was.
+	ErrRefused = errors.New("precondition refused")
 )

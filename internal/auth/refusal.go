@@ -6,7 +6,7 @@ import (
 )
 
 // padRefusal makes a refused unauthenticated step (registration, recovery
-// or credential-code init) last at least RefusalFloor from start. Every
+// or credential-code init, a login) last at least RefusalFloor from start. Every
 // refusal already carries the same status and body (errUnauthenticated)
 // and does the same store work where it can; but a wrong code against a
 // user who holds one costs a durable write (its guess is counted) that a
@@ -21,6 +21,20 @@ func (s *Service) padRefusal(ctx context.Context, start time.Time, err *error) {
 	if *err == nil || ErrorCode(*err) != Unauthenticated {
 		return
 	}
+	s.padFrom(ctx, start)
+}
+
+// padFailure is padRefusal for every error, whatever its code: a login
+// answer's 400 (a replay, a malformed answer) takes another path for a
+// real user than for a decoy too (Login).
+func (s *Service) padFailure(ctx context.Context, start time.Time, err *error) {
+	if *err != nil {
+		s.padFrom(ctx, start)
+	}
+}
+
+// padFrom waits until RefusalFloor has passed since start, or ctx ends.
+func (s *Service) padFrom(ctx context.Context, start time.Time) {
 	wait := s.cfg.RefusalFloor - time.Since(start)
 	if wait <= 0 {
 		return

@@ -191,6 +191,7 @@ func (s *Service) LoginInit(ctx context.Context, orgID, username, loginCode stri
 	} else {
 		allow.PasswordProtectedKey = nil // spec 3.1: only with a valid loginCode
 	}
+	s.loginKeys.fill(u, creds) // for Login's readless path
 	return s.loginChallenge(orgID, u.ID, allow)
 }
 
@@ -358,13 +359,35 @@ func (s *Service) burn(ctx context.Context, ch *Challenge) (spent bool) {
 // challenge is single use: a refused answer burns it, an accepted one is
 // spent in the same commit that records the login session.
 //
-// The challenge's spent record, its user and the user's credentials are
-// read in one store call (LoginSubject); a challenge of another purpose
-// goes through peek, which refuses it as before.
-func (s *Service) Login(ctx context.Context, challengeID string, a *Assertion) (string, error) {
+// Two paths, with the same rules and the same answers:
+//   - readless (loginReadless): a Key or PasswordProtectedKey answer
+//     naming a credential that login init (or an earlier login's read) of
+//     this Service found for the challenge's user (logincache.go) is
+//     verified against it with no store read, and the write that spends
+//     the challenge checks, in its commit, what the read would have let
+//     login() check (CreateLoginForChallenge);
+//   - read: otherwise the challenge's spent record, its user and the
+//     user's credentials are read in one store call (LoginSubject) and
+//     login() checks them; a challenge of another purpose goes through
+//     peek, which refuses it as before.
+//
+// A failed login (a 401, and a 400 once the identifier opened: a replay,
+// a malformed answer) lasts at least RefusalFloor on either path
+// (refusal.go): a readless answer skips the read a decoy's answer pays,
+// and does the signature check and the burn a decoy's replay does not,
+// and its time must not tell that the challenge's user exists
+// (docs/abuse.md). Success is not padded: it needs the credential. An
+// identifier that does not open is not either: nothing about a user is
+// known then.
+func (s *Service) Login(ctx context.Context, challengeID string, a *Assertion) (_ string, err error) {
+	start := time.Now()
 	ch, err := s.unsealFor(ctx, challengeID, PurposeLogin)
 	if err != nil {
 		return "", err
+	}
+	defer s.padFailure(ctx, start, &err)
+	if k, ok := s.loginKeyFor(ch, a); ok {
+		return s.loginReadless(ctx, ch, a, k)
 	}
 	spent, u, creds, err := s.store.LoginSubject(ctx, ch.OrgID, ch.UserID, ch.ID)
 	if err != nil {
@@ -382,6 +405,76 @@ func (s *Service) Login(ctx context.Context, challengeID string, a *Assertion) (
 	return tok, nil
 }
 
+// loginKeyFor returns the cached credential an answer a to ch names, when
+// Login may take the readless path with it: ch is not a decoy (a decoy's
+// user is never cached: checked all the same), a is of an effectless kind
+// and names a credential of that kind cached for ch's org and user.
+func (s *Service) loginKeyFor(ch *Challenge, a *Assertion) (loginKey, bool) {
+	if isDecoyUser(ch.UserID) || a == nil || a.CredentialAssertion == nil || !effectless(a.Kind) {
+		return loginKey{}, false
+	}
+	k, ok := s.loginKeys.get(ch.OrgID, ch.UserID, a.CredentialAssertion.CredID)
+	if !ok || k.kind != a.Kind {
+		return loginKey{}, false
+	}
+	return k, true
+}
+
+// loginReadless completes a login with the cached credential k, reading
+// nothing: the assertion is verified against k's key, and the login's
+// write (CreateLoginForChallenge) spends the challenge and records the
+// session only if the store finds, in the same commit, every rule the read
+// path checks. Where each rule lives on the read path, and here:
+//
+//	rule                                    read path              readless path
+//	user exists in the challenge's org      login (u == nil)       the write
+//	active, not archived, registered        login                  the write
+//	not SSO-required                        login                  the write
+//	not a service account                   loginUser (init)       init, and the write
+//	credential is the user's own, in org    LoginSubject's read    the write (uuid, token_id = '')
+//	credential active, of the answer's kind pickCredential         the write; kind also here
+//	kind signable                           pickCredential         effectless kinds only, here
+//	signature                               verifyAssertion        verifyAssertion, here
+//	token's username is the user's name     issue (u.Username)     the write returns it
+//
+// The answers are the read path's: a wrong signature 401 and a malformed
+// answer 400, unless the challenge was spent before, which the read path
+// refuses as a replay before checking the answer, and which this path
+// learns from the write (ErrUsed) or, for a refused answer, from the burn
+// that finds it spent: both answer as a replay (as ActionComplete's unread
+// path). A write refused by its precondition has spent the challenge and
+// answers 401, as login() refusing the read user does.
+func (s *Service) loginReadless(ctx context.Context, ch *Challenge, a *Assertion, k loginKey) (string, error) {
+	credID := a.CredentialAssertion.CredID
+	c := &Credential{UUID: k.uuid, OrgID: ch.OrgID, UserID: ch.UserID, CredID: credID, Kind: k.kind,
+		PublicKey: k.pem, IsActive: true}
+	if e := s.verifyAssertion(ctx, c, a, ch.Challenge); e != nil {
+		if spent := s.burn(ctx, ch); spent {
+			return "", wrap(Invalid, msgChallengeBad, ErrUsed)
+		}
+		s.log.InfoContext(ctx, "login failed", "org", ch.OrgID, "user", ch.UserID, "credential", c.UUID, "err", e.Err)
+		return "", e
+	}
+	// Its name is the write's (issueFor); the kind the write requires is
+	// the answer's, as pickCredential compares it.
+	u := &User{ID: ch.UserID, OrgID: ch.OrgID}
+	tok, err := s.issueFor(ctx, u, token.KindLogin, c.UUID, s.cfg.LoginTTL, ch, a.Kind)
+	if errors.Is(err, ErrRefused) {
+		// The challenge is spent (the write burnt it). The entry holds
+		// nothing that changed, but this credential cannot log in now:
+		// its next login reads, and tells why in the log.
+		s.loginKeys.drop(ch.OrgID, ch.UserID, credID)
+		s.log.InfoContext(ctx, "login failed", "org", ch.OrgID, "user", ch.UserID, "credential", c.UUID,
+			"reason", "user or credential cannot log in (checked by the login's write)")
+		return "", errUnauthenticated(err)
+	}
+	if err != nil {
+		return "", err
+	}
+	s.log.InfoContext(ctx, "login", "org", ch.OrgID, "user", ch.UserID, "credential", c.UUID)
+	return tok, nil
+}
+
 // login checks the answer a to ch, whose user u (nil when there is none)
 // and u's credentials creds the caller read.
 func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion, u *User, creds []*Credential) (string, error) {
@@ -394,6 +487,7 @@ func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion, u *Use
 		s.log.InfoContext(ctx, "login failed", "org", ch.OrgID, "reason", "answer to a decoy challenge")
 		return "", e
 	}
+	// Each rule here is checked by the readless path too (loginReadless).
 	if u == nil {
 		return "", errUnauthenticated(fmt.Errorf("user: %w", ErrNotFound))
 	}
@@ -403,6 +497,9 @@ func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion, u *Use
 	if u.IsSSORequired {
 		// Made SSO-required after its login began (oidc.go).
 		return "", errUnauthenticated(errors.New("user must log in with SSO"))
+	}
+	if !u.IsServiceAccount {
+		s.loginKeys.fill(u, creds) // a read of a user who may log in: for the next login
 	}
 	c, e := pickCredential(creds, a)
 	if e != nil {
@@ -432,6 +529,16 @@ func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion, u *Use
 // tells when it was made, and it is only ever looked up after the token's
 // signature is checked.
 func (s *Service) issue(ctx context.Context, u *User, kind token.Kind, credUUID string, ttl time.Duration, ch *Challenge) (string, error) {
+	return s.issueFor(ctx, u, kind, credUUID, ttl, ch, "")
+}
+
+// issueFor is issue. With readless (a credential kind) and ch, u was not
+// read: the record is written only if the store finds u and its credential
+// credUUID, of kind readless, able to log in, in the commit that spends ch
+// (CreateLoginForChallenge), which also gives u's name for the token's
+// claims; else ErrRefused (wrapped) is returned, and ch is spent all the
+// same.
+func (s *Service) issueFor(ctx context.Context, u *User, kind token.Kind, credUUID string, ttl time.Duration, ch *Challenge, readless CredentialKind) (string, error) {
 	now := s.clock()
 	rec := &AccessToken{
 		ID:             newOrderedID("to"),
@@ -444,12 +551,25 @@ func (s *Service) issue(ctx context.Context, u *User, kind token.Kind, credUUID 
 		CreatedAt:      now,
 	}
 	var err error
-	if ch != nil {
+	switch {
+	case ch != nil && readless != "":
+		var name string
+		name, err = s.store.CreateLoginForChallenge(ctx, ch.ID, ch.ExpiresAt, rec, readless)
+		named := *u
+		named.Username = name
+		u = &named
+		if errors.Is(err, ErrRefused) {
+			return "", err
+		}
+		if errors.Is(err, ErrUsed) {
+			return "", wrap(Invalid, msgChallengeBad, err)
+		}
+	case ch != nil:
 		err = s.store.CreateAccessTokenForChallenge(ctx, ch.ID, ch.ExpiresAt, rec)
 		if errors.Is(err, ErrUsed) {
 			return "", wrap(Invalid, msgChallengeBad, err)
 		}
-	} else {
+	default:
 		err = s.store.CreateAccessToken(ctx, rec)
 	}
 	if err != nil {

@@ -352,6 +352,24 @@ type TokenStore interface {
 	// before (of any number of concurrent calls with one challenge at most
 	// one inserts).
 	CreateAccessTokenForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *AccessToken) error
+	// CreateLoginForChallenge is CreateAccessTokenForChallenge for a login
+	// whose user and credential were not read since login init (Login's
+	// readless path, session.go): in one commit it records the challenge
+	// as spent and inserts the login record t only when, in that commit,
+	// the store finds what login() and loginUser() check on a read
+	// (auth enforces nothing of it itself on that path):
+	//   - the user t.UserID exists in t.OrgID, is active, not archived,
+	//     registered, not a service account, not SSO-required;
+	//   - the credential t.CredentialUUID is that user's own (not a
+	//     token's: token_id = ''), in t.OrgID, active, of kind kind.
+	// It returns the user's name as that commit saw it, which the token's
+	// claims carry (as the read path's token carries the name it read).
+	// ErrUsed, and nothing written, when the challenge was spent before
+	// (of concurrent calls with one challenge at most one inserts).
+	// ErrRefused when the precondition does not hold: the challenge IS
+	// recorded as spent, in the same commit (a refused answer burns it,
+	// spec 12.4), and t is not inserted.
+	CreateLoginForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *AccessToken, kind CredentialKind) (username string, err error)
 	// Principal reads the token, its user and the state of its credential in
 	// one call. ErrNotFound when the token or user does not exist in orgID.
 	Principal(ctx context.Context, orgID, tokenID string) (*PrincipalState, error)

@@ -26,7 +26,8 @@ type store struct {
 // observe records one call of op that took since start and ended with err.
 func (s *store) observe(op string, start time.Time, err error) {
 	s.m.storeLatency.WithLabelValues(op).Observe(time.Since(start).Seconds())
-	if err != nil && !errors.Is(err, auth.ErrNotFound) && !errors.Is(err, auth.ErrDuplicate) && !errors.Is(err, auth.ErrUsed) {
+	if err != nil && !errors.Is(err, auth.ErrNotFound) && !errors.Is(err, auth.ErrDuplicate) && !errors.Is(err, auth.ErrUsed) &&
+		!errors.Is(err, auth.ErrRefused) {
 		s.m.storeErrors.WithLabelValues(op).Inc()
 	}
 }
@@ -106,6 +107,13 @@ func (s *store) CreateAccessTokenForChallenge(ctx context.Context, challengeID s
 	err := s.Store.CreateAccessTokenForChallenge(ctx, challengeID, expiresAt, t)
 	s.observe("CreateAccessTokenForChallenge", start, err)
 	return err
+}
+
+func (s *store) CreateLoginForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *auth.AccessToken, kind auth.CredentialKind) (string, error) {
+	start := time.Now()
+	v, err := s.Store.CreateLoginForChallenge(ctx, challengeID, expiresAt, t, kind)
+	s.observe("CreateLoginForChallenge", start, err)
+	return v, err
 }
 
 func (s *store) Principal(ctx context.Context, orgID, tokenID string) (*auth.PrincipalState, error) {

@@ -50,7 +50,9 @@ import (
 // creations and COMMIT in one pipeline (creationsTx).
 //
 // A request whose spend matched nothing (a replay, a spent challenge)
-// changed nothing and gets its error. Anything else that fails in a group
+// changed nothing and gets its error. A login write refused by its
+// precondition (CreateLoginForChallenge: errRefused) spent its challenge,
+// which the group commits, and gets its error after the COMMIT. Anything else that fails in a group
 // rolls the whole group back, and each request then runs on its own
 // (twoTrips), so one request's failure is never another's. A request
 // alone runs on its own straight away.
@@ -248,7 +250,10 @@ func (s *Store) groupTx(ctx context.Context, batch []*appendReq) (err error) {
 		for i, r := range batch {
 			e, err := r.scan(br.QueryRow())
 			switch {
-			case noEffect(err):
+			case noEffect(err), errors.Is(err, errRefused):
+				// Its answer, committed with the group: nothing (a
+				// spend that matched nothing), or a refused login's
+				// spend (CreateLoginForChallenge).
 				r.err = err
 			case err != nil:
 				return err

@@ -71,9 +71,22 @@ func backendCPU(b *testing.B, s *Store, app string) map[int]time.Duration {
 // /proc/PID/stat when the server runs on this machine), round trips,
 // statements and commits.
 //
+// Two paths: read (as above) and readless, the login of a credential
+// login init found (internal/auth, Login's readless path): no LoginSubject,
+// and CreateLoginForChallenge, which checks the user and the credential in
+// its write.
+//
 //	SIGNET_TEST_POSTGRES='postgres://postgres@127.0.0.1:5432/test?sslmode=disable' \
 //	  go test -run '^$' -bench LoginParallel ./internal/postgres
 func BenchmarkLoginParallel(b *testing.B) {
+	for _, readless := range []bool{false, true} {
+		b.Run(map[bool]string{false: "read", true: "readless"}[readless], func(b *testing.B) {
+			benchLoginParallel(b, readless)
+		})
+	}
+}
+
+func benchLoginParallel(b *testing.B, readless bool) {
 	app := fmt.Sprintf("signet-loginbench-%d", time.Now().UnixNano())
 	url := withParam(pgtest.URL(b), "application_name="+app)
 	s, err := Open(context.Background(), url)
@@ -104,13 +117,18 @@ func BenchmarkLoginParallel(b *testing.B) {
 			return err
 		}
 		ch := fmt.Sprintf("ch-%d", i)
+		now := time.Now().UTC()
+		rec := &auth.AccessToken{
+			ID: fmt.Sprintf("to-bench-%d", i), OrgID: f.org.ID, UserID: f.user.ID, Kind: token.KindLogin,
+			CredentialUUID: f.cred.UUID, IsActive: true, ExpiresAt: now.Add(time.Hour), CreatedAt: now}
+		if readless {
+			_, err := s.CreateLoginForChallenge(ctx, ch, now.Add(time.Minute), rec, auth.KindKey)
+			return err
+		}
 		if _, _, _, err := s.LoginSubject(ctx, f.org.ID, f.user.ID, ch); err != nil {
 			return err
 		}
-		now := time.Now().UTC()
-		return s.CreateAccessTokenForChallenge(ctx, ch, now.Add(time.Minute), &auth.AccessToken{
-			ID: fmt.Sprintf("to-bench-%d", i), OrgID: f.org.ID, UserID: f.user.ID, Kind: token.KindLogin,
-			CredentialUUID: f.cred.UUID, IsActive: true, ExpiresAt: now.Add(time.Hour), CreatedAt: now})
+		return s.CreateAccessTokenForChallenge(ctx, ch, now.Add(time.Minute), rec)
 	}
 	// Fill the pool, so that the backends exist before the count starts.
 	var warm sync.WaitGroup

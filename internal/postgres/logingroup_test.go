@@ -387,3 +387,71 @@ func TestLoneWriteFreesLane(t *testing.T) {
 		time.Sleep(time.Millisecond)
 	}
 }
+
+// TestGroupRefusedLogins: readless login writes (CreateLoginForChallenge)
+// gathered in one group with accepted ones, and with audited spends or
+// creations only: a write refused by its precondition gets ErrRefused
+// after the group's COMMIT, its challenge spent by that COMMIT and no
+// session inserted; it neither fails nor rolls back the others' writes.
+func TestGroupRefusedLogins(t *testing.T) {
+	for _, mixed := range []bool{true, false} {
+		t.Run(fmt.Sprintf("mixed=%v", mixed), func(t *testing.T) {
+			s := openTest(t)
+			used := twoOrgs(t, s, mixed)
+			ctx := t.Context()
+			const logins = 6 // odd ones refused: a credential that is not there
+			toks := make([]*auth.AccessToken, logins)
+			names := make([]string, logins)
+			n := logins
+			if mixed {
+				n += len(used)
+			}
+			errs := holdGroup(t, s, n, func(i int) error {
+				if i >= logins {
+					_, _, err := s.UseAuditedAction(ctx, used[i-logins].TokenHash, "/y", t0)
+					return err
+				}
+				org := []string{"a", "b"}[i/3%2]
+				toks[i] = loginToken(org, i)
+				if i%2 == 1 {
+					toks[i].CredentialUUID = "cr-missing"
+				}
+				var err error
+				names[i], err = s.CreateLoginForChallenge(ctx, fmt.Sprintf("cr-%d", i), t0.Add(time.Minute), toks[i], auth.KindKey)
+				return err
+			})
+			if s.ap.grouped != 1 {
+				t.Errorf("%d group transactions, want 1", s.ap.grouped)
+			}
+			for i, err := range errs {
+				switch {
+				case i >= logins || i%2 == 0:
+					if err != nil {
+						t.Errorf("call %d: %v", i, err)
+					}
+					if want := "ada@" + []string{"a", "b"}[i/3%2]; i < logins && names[i] != want {
+						t.Errorf("login %d: name %q, want %q (its own user's)", i, names[i], want)
+					}
+				case !errors.Is(err, auth.ErrRefused):
+					t.Errorf("refused login %d: %v, want ErrRefused", i, err)
+				}
+			}
+			for i, tok := range toks {
+				_, err := s.AccessToken(ctx, tok.OrgID, tok.ID)
+				if i%2 == 0 && err != nil {
+					t.Errorf("accepted login %d's session: %v", i, err)
+				}
+				if i%2 == 1 && !errors.Is(err, auth.ErrNotFound) {
+					t.Errorf("refused login %d's session: %v, want ErrNotFound", i, err)
+				}
+				if spent, err := s.ChallengeSpent(ctx, fmt.Sprintf("cr-%d", i)); err != nil || !spent {
+					t.Errorf("login %d's challenge: spent %v, %v", i, spent, err)
+				}
+			}
+			if mixed {
+				checkChain(t, s, "or-a", 1)
+				checkChain(t, s, "or-b", 1)
+			}
+		})
+	}
+}

@@ -64,6 +64,90 @@ const createTokenForChallengeSQL = `WITH spent AS (` + spendChallengeSQL + ` RET
 			RETURNING 1)
 		SELECT count(*) FROM created`
 
+// CreateLoginForChallenge records the challenge challengeID as spent and
+// inserts the login record t only when its user and credential pass the
+// login's checks (auth.TokenStore), in one statement
+// (createLoginForChallengeSQL): the spend is made whatever they are, the
+// insert selects from the spend joined with the user and the credential
+// that pass, and the user's name is read in the same statement (one
+// snapshot). ErrUsed, nothing written, when the challenge was spent
+// before; auth.ErrRefused, the challenge spent, when the checks failed.
+// It commits alone or in a group (group.go), as
+// CreateAccessTokenForChallenge does; a refused write's spend is committed
+// with the group (errRefused).
+func (s *Store) CreateLoginForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *auth.AccessToken, kind auth.CredentialKind) (string, error) {
+	args := []any{challengeID, expiresAt,
+		t.ID, t.OrgID, t.UserID, string(t.Kind), t.Name, t.CredentialUUID, t.PermissionID,
+		t.ExternalID, t.IsActive, t.IsArchived, t.ExpiresAt, t.CreatedAt, string(kind)}
+	// The scan's result, read once the request is done (appendAudited
+	// returns after it ran alone, or after its group closed done).
+	var username string
+	scan := func(r pgx.Row) (*audit.Entry, error) {
+		var spent, created int64
+		var name *string
+		if err := r.Scan(&spent, &created, &name); err != nil {
+			return nil, err
+		}
+		switch {
+		case spent != 1:
+			return nil, errSpent
+		case created != 1 || name == nil:
+			return nil, errRefused
+		}
+		username = *name
+		return nil, nil
+	}
+	err := s.appendAudited(ctx, &appendReq{
+		single: func() error {
+			_, err := scan(s.pool.QueryRow(ctx, createLoginForChallengeSQL, args...))
+			return err
+		},
+		spendSQL:  createLoginForChallengeSQL,
+		spendArgs: args,
+		scan:      scan,
+		noHead:    true,
+	})
+	switch {
+	case errors.Is(err, errSpent):
+		return "", used("create login for challenge")
+	case errors.Is(err, errRefused):
+		return "", fmt.Errorf("postgres: create login for challenge: %w", auth.ErrRefused)
+	case err != nil:
+		return "", dbErr("create login for challenge", err)
+	}
+	return username, nil
+}
+
+// createLoginForChallengeSQL spends challenge $1 (expiring at $2) and, when
+// it was not spent before and the user $5 of org $4 and the credential $8
+// pass every check of a login (auth.TokenStore, CreateLoginForChallenge;
+// $15 the credential's kind), inserts the token record $3-$14. It returns
+// how many challenges it spent, how many records it inserted and the
+// user's name, all of one snapshot (one statement). The spend is a
+// data-modifying WITH: it runs once, whether or not the insert selects
+// anything.
+const createLoginForChallengeSQL = `WITH spent AS (` + spendChallengeSQL + ` RETURNING id),
+		created AS (INSERT INTO access_tokens
+			(id, org_id, user_id, kind, name, credential_uuid, permission_id, external_id, is_active,
+			 is_archived, expires_at, created_at)
+			SELECT $3::text, $4::text, $5::text, $6::text, $7::text, $8::text, $9::text, $10::text, $11::boolean,
+				$12::boolean, $13::timestamptz, $14::timestamptz
+			FROM spent
+			JOIN users u ON u.org_id = $4::text AND u.id = $5::text
+			JOIN credentials c ON c.uuid = $8::text
+			WHERE u.is_active AND NOT u.is_archived AND u.is_registered
+			  AND NOT u.is_service_account AND NOT u.is_sso_required
+			  AND c.org_id = u.org_id AND c.user_id = u.id AND c.token_id = '' AND c.is_active
+			  AND c.kind = $15::text
+			RETURNING 1)
+		SELECT (SELECT count(*) FROM spent), (SELECT count(*) FROM created),
+			(SELECT username FROM users WHERE org_id = $4::text AND id = $5::text)`
+
+// errRefused: a login write spent its challenge and inserted nothing, its
+// precondition failing. Unlike errSpent it has an effect, which a group
+// commits with the others' (group.go).
+var errRefused = errors.New("login refused by its precondition")
+
 // scanCreated reads the count a creation for a challenge returns: errSpent
 // when it created nothing (the challenge was spent), a nil entry (it
 // appends nothing) otherwise.

@@ -118,6 +118,65 @@ func (s *Store) CreateAccessTokenForChallenge(ctx context.Context, challengeID s
 	}))
 }
 
+// CreateLoginForChallenge records the challenge challengeID as spent and
+// inserts the login record t only when its user and credential pass the
+// login's checks (auth.TokenStore), in one write transaction: the spend,
+// then an INSERT that selects the record only from the user and the
+// credential that pass (insertLoginSQL), then the user's name, read in the
+// same transaction. ErrUsed, nothing written, when the challenge was spent
+// before; auth.ErrRefused, the challenge spent (the work returns no error,
+// so its savepoint is kept and committed), when the checks failed.
+func (s *Store) CreateLoginForChallenge(ctx context.Context, challengeID string, expiresAt time.Time, t *auth.AccessToken, kind auth.CredentialKind) (string, error) {
+	var refused bool
+	var username string
+	err := s.group(ctx, func(ctx context.Context, tx *sql.Tx) error {
+		refused = false
+		if err := s.spendChallenge(ctx, tx, challengeID, expiresAt); err != nil {
+			return err
+		}
+		res, err := s.in(ctx, tx, s.stmts.insertLogin).ExecContext(ctx,
+			t.ID, t.OrgID, t.UserID, string(t.Kind), t.Name, t.CredentialUUID, t.PermissionID, t.ExternalID,
+			t.IsActive, t.IsArchived, millis(t.ExpiresAt), millis(t.CreatedAt), string(kind))
+		if err != nil {
+			return err
+		}
+		n, err := res.RowsAffected()
+		if err != nil {
+			return err
+		}
+		if n != 1 {
+			refused = true
+			return nil
+		}
+		return s.in(ctx, tx, s.stmts.loginUsername).QueryRowContext(ctx, t.OrgID, t.UserID).Scan(&username)
+	})
+	if err == nil && refused {
+		err = auth.ErrRefused
+	}
+	if err != nil {
+		return "", wrap("create login for challenge", err)
+	}
+	return username, nil
+}
+
+// insertLoginSQL is prepared once in Open: the token record ?1-?12 when the
+// user ?3 of org ?2 and its credential ?6 (of kind ?13) pass every check
+// of a login (auth.TokenStore, CreateLoginForChallenge).
+const insertLoginSQL = `INSERT INTO access_tokens
+		(id, org_id, user_id, kind, name, credential_uuid, permission_id, external_id, is_active, is_archived,
+		 expires_at, created_at)
+		SELECT ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12
+		FROM users u JOIN credentials c ON c.uuid = ?6
+		WHERE u.org_id = ?2 AND u.id = ?3
+		  AND u.is_active = 1 AND u.is_archived = 0 AND u.is_registered = 1
+		  AND u.is_service_account = 0 AND u.is_sso_required = 0
+		  AND c.org_id = u.org_id AND c.user_id = u.id AND c.token_id = '' AND c.is_active = 1
+		  AND c.kind = ?13`
+
+// loginUsernameSQL is prepared once in Open: the name of the user a login
+// write just recorded a session for, in its transaction.
+const loginUsernameSQL = `SELECT username FROM users WHERE org_id = ? AND id = ?`
+
 // CreateAction inserts a. ErrDuplicate when its id or token hash is taken;
 // ErrNotFound when its user is not in its org.
 func (s *Store) CreateAction(ctx context.Context, a *auth.Action) error {

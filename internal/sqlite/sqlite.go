@@ -278,6 +278,8 @@ type stmts struct {
 	recordOutcome     *sql.Stmt
 	updateSignCount   *sql.Stmt
 	insertAccessToken *sql.Stmt
+	insertLogin       *sql.Stmt
+	loginUsername     *sql.Stmt
 	setCredActive     *sql.Stmt
 
 	all []*sql.Stmt // every one of the above that was prepared, for Close
@@ -311,6 +313,8 @@ func (s *Store) prepare(ctx context.Context, old bool) error {
 		{&s.stmts.recordOutcome, s.write, recordOutcomeSQL},
 		{&s.stmts.updateSignCount, s.write, updateSignCountSQL},
 		{&s.stmts.insertAccessToken, s.write, insertAccessTokenSQL},
+		{&s.stmts.insertLogin, s.write, insertLoginSQL},
+		{&s.stmts.loginUsername, s.write, loginUsernameSQL},
 		{&s.stmts.setCredActive, s.write, setCredentialActiveSQL},
 	} {
 		st, err := p.db.PrepareContext(ctx, p.query)

@@ -126,6 +126,9 @@ func Run(t *testing.T, open func(t *testing.T) auth.Store) {
 		{"CreateActionForChallengeConcurrent", testCreateActionForChallengeConcurrent},
 		{"CreateAccessTokenForChallenge", testCreateAccessTokenForChallenge},
 		{"CreateAccessTokenForChallengeConcurrent", testCreateAccessTokenForChallengeConcurrent},
+		{"CreateLoginForChallenge", testCreateLoginForChallenge}, // loginwrite.go
+		{"CreateLoginForChallengeRefused", testCreateLoginForChallengeRefused},
+		{"CreateLoginForChallengeConcurrent", testCreateLoginForChallengeConcurrent},
 		{"SpendActionForChallenge", testSpendActionForChallenge}, // spendforchallenge.go
 		{"SpendActionForChallengeConcurrent", testSpendActionForChallengeConcurrent},
 		{"SpendActionForChallengeChain", testSpendActionForChallengeChain},
