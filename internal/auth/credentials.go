@@ -44,7 +44,7 @@ func (s *Service) creatableKind(kind CredentialKind) error {
 	case KindKey, KindRecoveryKey, KindPasswordProtectedKey:
 	case KindFido2:
 		if s.fido2 == nil {
-			return Errorf(Invalid, "passkeys are not configured on this server (--rp-id, --origin)")
+			return Errorf(Invalid, msgPasskeysOff)
 		}
 	case "":
 		return Errorf(Invalid, "kind is required")

@@ -448,7 +448,13 @@ func (s *Service) loginReadless(ctx context.Context, ch *Challenge, a *Assertion
 	credID := a.CredentialAssertion.CredID
 	c := &Credential{UUID: k.uuid, OrgID: ch.OrgID, UserID: ch.UserID, CredID: credID, Kind: k.kind,
 		PublicKey: k.pem, IsActive: true}
-	if e := s.verifyAssertion(ctx, c, a, ch.Challenge); e != nil {
+	e := checkEncoding(a)
+	if e == nil {
+		if e = s.verifyAssertion(ctx, c, a, ch.Challenge); e != nil {
+			e = loginCheckError(e)
+		}
+	}
+	if e != nil {
 		if spent := s.burn(ctx, ch); spent {
 			return "", wrap(Invalid, msgChallengeBad, ErrUsed)
 		}
@@ -478,6 +484,11 @@ func (s *Service) loginReadless(ctx context.Context, ch *Challenge, a *Assertion
 // login checks the answer a to ch, whose user u (nil when there is none)
 // and u's credentials creds the caller read.
 func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion, u *User, creds []*Credential) (string, error) {
+	if a != nil && a.Kind == KindFido2 && s.fido2 == nil {
+		// Refused before any credential is looked up, so that a decoy's
+		// answer gets it too (verifyPasskey would, for a real user's).
+		return "", Errorf(Invalid, msgPasskeysOff)
+	}
 	if isDecoyUser(ch.UserID) {
 		// A decoy (decoy.go): nobody can answer it. The answer is checked
 		// as a real one is, against no credential, so that a malformed
@@ -507,7 +518,7 @@ func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion, u *Use
 	}
 	if e := s.verifyAssertion(ctx, c, a, ch.Challenge); e != nil {
 		s.log.InfoContext(ctx, "login failed", "org", u.OrgID, "user", u.ID, "credential", c.UUID, "err", e.Err)
-		return "", e
+		return "", loginCheckError(e)
 	}
 	tok, err := s.issue(ctx, u, token.KindLogin, c.UUID, s.cfg.LoginTTL, ch)
 	if err != nil {

@@ -33,6 +33,9 @@ func pickCredential(creds []*Credential, a *Assertion) (*Credential, *Error) {
 	if a == nil || a.CredentialAssertion == nil {
 		return nil, Errorf(Invalid, "firstFactor.credentialAssertion is required")
 	}
+	if e := checkEncoding(a); e != nil {
+		return nil, e
+	}
 	id := a.CredentialAssertion.CredID
 	if a.Kind == KindFido2 {
 		raw, err := credential.DecodeBase64URL(id)
@@ -51,6 +54,45 @@ func pickCredential(creds []*Credential, a *Assertion) (*Credential, *Error) {
 	}
 	return nil, errUnauthenticated(errors.New("credential not found for this identity"))
 }
+
+// checkEncoding refuses (400) an answer a whose binary fields, those
+// verifyAssertion decodes for a's kind, are not base64url. It needs no
+// credential, so it runs before one is looked up (pickCredential,
+// loginReadless): an answer naming a credential that exists, and the same
+// answer naming one that does not (a login decoy's, decoy.go), get the
+// same 400, and the status does not tell which names are in use.
+func checkEncoding(a *Assertion) *Error {
+	ca := a.CredentialAssertion
+	fields := []struct{ name, v string }{{"clientData", ca.ClientData}, {"signature", ca.Signature}}
+	if a.Kind == KindFido2 {
+		fields = append(fields, struct{ name, v string }{"authenticatorData", ca.AuthenticatorData},
+			struct{ name, v string }{"userHandle", ca.UserHandle})
+	}
+	for _, f := range fields {
+		if _, err := credential.DecodeBase64URL(f.v); err != nil {
+			return wrap(Invalid, f.name+" is not valid base64url", err)
+		}
+	}
+	return nil
+}
+
+// loginCheckError is the answer of a login whose assertion verifyAssertion
+// refused with e: every refusal is the one 401, malformed content (a
+// clientData that is not JSON, say) included. Its encoding was checked
+// before the credential was looked up (checkEncoding); what is found
+// malformed only with the credential in hand must not answer 400 where a
+// decoy's answer, checked against no credential, gets the 401 (decoy.go).
+func loginCheckError(e *Error) *Error {
+	var ce *credential.Error
+	if e.Code == Invalid && errors.As(e.Err, &ce) && ce.Kind == credential.Malformed {
+		return errUnauthenticated(e)
+	}
+	return e
+}
+
+// msgPasskeysOff refuses a passkey answer or registration on a server
+// without passkeys.
+const msgPasskeysOff = "passkeys are not configured on this server (--rp-id, --origin)"
 
 // verifyAssertion checks a over challenge with the stored credential c.
 func (s *Service) verifyAssertion(ctx context.Context, c *Credential, a *Assertion, challenge string) *Error {
@@ -87,7 +129,7 @@ func (s *Service) verifyAssertion(ctx context.Context, c *Credential, a *Asserti
 // refused and logged as a clone warning (WebAuthn L3 §6.1.1).
 func (s *Service) verifyPasskey(ctx context.Context, c *Credential, ca *CredentialAssertion, challenge string) *Error {
 	if s.fido2 == nil {
-		return Errorf(Invalid, "passkeys are not configured on this server (--rp-id, --origin)")
+		return Errorf(Invalid, msgPasskeysOff)
 	}
 	stored, err := credential.UnmarshalFido2(c.PublicKey)
 	if err != nil {
@@ -186,7 +228,7 @@ func (s *Service) verifyAttestation(a *Attestation, challenge string) (*Credenti
 // the passkey ready to store under its canonical credId.
 func (s *Service) verifyNewPasskey(info *CredentialInfo, name, challenge string) (*Credential, *Error) {
 	if s.fido2 == nil {
-		return nil, Errorf(Invalid, "passkeys are not configured on this server (--rp-id, --origin)")
+		return nil, Errorf(Invalid, msgPasskeysOff)
 	}
 	cd, err := credential.DecodeBase64URL(info.ClientData)
 	if err != nil {

@@ -406,3 +406,72 @@ func TestLoginReadlessReplicas(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginMalformedAnswerParity: a malformed answer gets the same status
+// and message whether it names a real user's listed credential (on the
+// readless path or the read path) or a decoy's, so the status tells
+// nobody which names are in use. Undecodable fields are refused (400)
+// before any credential is looked up; content found malformed only with
+// the credential in hand (a clientData that is not JSON) is the one 401
+// every refused login gets, as a decoy's answer is.
+func TestLoginMalformedAnswerParity(t *testing.T) {
+	raw := stores(t)["sqlite"](t)
+	st := &loginReads{Store: raw}
+	e := newEnv(t, st)
+	admin := e.newUser()
+	initLogin := func(name string) resp {
+		t.Helper()
+		r := e.do("POST", "/auth/login/init", "", map[string]string{"orgId": admin.orgID, "username": name})
+		if r.status != 200 {
+			t.Fatalf("login/init %s: %d %s", name, r.status, r.raw)
+		}
+		return r
+	}
+	spoil := []struct {
+		what  string
+		field string
+		value string
+		want  int
+	}{
+		{"signature not base64url", "signature", "!!", 400},
+		{"clientData not base64url", "clientData", "!!", 400},
+		{"clientData not JSON", "clientData", b64([]byte("not json")), 401},
+		{"clientData challenge a number", "clientData", b64([]byte(`{"type":"key.get","challenge":1,"origin":"x"}`)), 401},
+		{"clientData a JSON array", "clientData", b64([]byte(`[]`)), 401},
+	}
+	for _, sp := range spoil {
+		t.Run(sp.what, func(t *testing.T) {
+			answer := func(ch resp, k *keySigner) resp {
+				body := loginAnswer(ch, k, false)
+				body["firstFactor"].(map[string]any)["credentialAssertion"].(map[string]string)[sp.field] = sp.value
+				return e.do("POST", "/auth/login", "", body)
+			}
+			// The real user, readless: its init cached its key.
+			st.reset()
+			readless := answer(initLogin(admin.username), admin.signer)
+			if n := st.reads.Load(); n != 0 {
+				t.Fatalf("readless answer made %d reads", n)
+			}
+			// The real user, read path: a key added after init is not
+			// cached, so its answer reads.
+			k := newKeySigner(t, "ES256")
+			ch := initLogin(admin.username)
+			e.addKey(admin, k)
+			st.reset()
+			read := answer(ch, k)
+			if n := st.reads.Load(); n == 0 {
+				t.Fatal("read-path answer made no read")
+			}
+			// A decoy, naming one of its listed ids.
+			d := initLogin("nobody-" + sp.field + "@example.com")
+			claim := *admin.signer
+			claim.credID = allowIDs(t, d)[0]
+			decoy := answer(d, &claim)
+			for name, r := range map[string]resp{"readless": readless, "read": read, "decoy": decoy} {
+				if r.status != sp.want || r.errMsg() != decoy.errMsg() {
+					t.Errorf("%s: %d %q; decoy %d %q; want %d and the same message", name, r.status, r.errMsg(), decoy.status, decoy.errMsg(), sp.want)
+				}
+			}
+		})
+	}
+}

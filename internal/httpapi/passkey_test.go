@@ -639,6 +639,11 @@ func TestPasskeyRefusals(t *testing.T) {
 				return off.do("POST", "/auth/credentials/init", alice.token, map[string]string{"kind": "Fido2"})
 			}, 400, false, "passkeys are not configured"},
 			{"no RP id: passkey login", func() resp { return off.pkLogin(alice, get(a)) }, 400, false, "passkeys are not configured"},
+			// The same answer to a decoy (a name nobody has): the same 400,
+			// so that the refusal does not tell the names apart.
+			{"no RP id: passkey answer to a decoy", func() resp {
+				return off.pkLogin(&pkUser{orgID: alice.orgID, username: "nobody-" + alice.username}, with(alice.cred))
+			}, 400, false, "passkeys are not configured"},
 			{"no RP id: passkey action", func() resp { return off.pkAction(alice.token, get(a)) }, 400, false, "passkeys are not configured"},
 		}
 
