@@ -59,15 +59,16 @@ func BenchmarkFencedRevoke(b *testing.B) {
 
 var _ auth.Fencer = (*Store)(nil)
 
-// BenchmarkPrincipalCacheHit measures a Principal answered from memory, from
-// all CPUs at once: no database round trip, one allocation (the copy the
-// caller owns).
-func BenchmarkPrincipalCacheHit(b *testing.B) {
+// cachedBenchStore opens a store with its cache serving (its member
+// registered and fenced) and one fixture, for the cache-hit benchmarks;
+// the store is closed when b ends.
+func cachedBenchStore(b *testing.B) (*Store, fixture) {
+	b.Helper()
 	s, err := Open(b.Context(), pgtest.URL(b))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer s.Close()
+	b.Cleanup(func() { s.Close() })
 	if err := s.StartCache(b.Context()); err != nil {
 		b.Fatal(err)
 	}
@@ -75,6 +76,14 @@ func BenchmarkPrincipalCacheHit(b *testing.B) {
 	if err := s.Fence(b.Context()); err != nil {
 		b.Fatal(err)
 	}
+	return s, f
+}
+
+// BenchmarkPrincipalCacheHit measures a Principal answered from memory, from
+// all CPUs at once: no database round trip, one allocation (the copy the
+// caller owns).
+func BenchmarkPrincipalCacheHit(b *testing.B) {
+	s, f := cachedBenchStore(b)
 	ctx := b.Context()
 	if _, err := s.Principal(ctx, f.org.ID, f.token.ID); err != nil {
 		b.Fatal(err)
@@ -100,18 +109,7 @@ func BenchmarkPrincipalCacheHit(b *testing.B) {
 // allocations are the copies the caller owns (the principal, the slice, one
 // credential).
 func BenchmarkSignerCacheHit(b *testing.B) {
-	s, err := Open(b.Context(), pgtest.URL(b))
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer s.Close()
-	if err := s.StartCache(b.Context()); err != nil {
-		b.Fatal(err)
-	}
-	f := newFixture(b, s, "a")
-	if err := s.Fence(b.Context()); err != nil {
-		b.Fatal(err)
-	}
+	s, f := cachedBenchStore(b)
 	ctx := b.Context()
 	if _, _, err := s.PrincipalSigners(ctx, f.org.ID, f.token.ID); err != nil {
 		b.Fatal(err)
