@@ -184,7 +184,7 @@ func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challeng
 			return "", "", internalErr(err)
 		}
 	}
-	c, e := pickCredential(creds, a)
+	c, raw, e := pickCredential(creds, a)
 	if e != nil {
 		return "", "", e
 	}
@@ -200,7 +200,7 @@ func (s *Service) actionComplete(ctx context.Context, p *Principal, ch *Challeng
 			return "", "", wrap(Invalid, msgChallengeBad, ErrUsed)
 		}
 	}
-	if e := s.verifyAssertion(ctx, c, a, ch.Challenge); e != nil {
+	if e := s.verifyAssertion(ctx, c, a.Kind, raw, ch.Challenge); e != nil {
 		s.log.InfoContext(ctx, "action signature rejected", "org", p.OrgID, "user", p.UserID, "token", p.TokenID, "credential", c.UUID, "err", e.Err)
 		return "", "", e
 	}

@@ -291,13 +291,8 @@ func (s *Service) verifyPasskeySignature(ctx context.Context, c *Credential, r *
 	if r.AuthenticatorData == nil || r.ClientDataJSON == nil {
 		return Errorf(Invalid, "a passkey signature needs the %s and %s fields", httpsig.AuthenticatorDataField, httpsig.ClientDataField)
 	}
-	ca := &CredentialAssertion{
-		CredID:            c.CredID,
-		ClientData:        credential.EncodeBase64URL(r.ClientDataJSON),
-		AuthenticatorData: credential.EncodeBase64URL(r.AuthenticatorData),
-		Signature:         credential.EncodeBase64URL(r.Sig.Value),
-	}
-	if err := s.verifyPasskey(ctx, c, ca, PasskeyChallenge(r.Base)); err != nil {
+	raw := &answerBytes{clientData: r.ClientDataJSON, authenticatorData: r.AuthenticatorData, signature: r.Sig.Value}
+	if err := s.verifyPasskey(ctx, c, raw, PasskeyChallenge(r.Base)); err != nil {
 		s.log.InfoContext(ctx, "http message signature rejected", "org", c.OrgID, "user", c.UserID, "credential", c.UUID, "err", err)
 		return err
 	}

@@ -448,9 +448,9 @@ func (s *Service) loginReadless(ctx context.Context, ch *Challenge, a *Assertion
 	credID := a.CredentialAssertion.CredID
 	c := &Credential{UUID: k.uuid, OrgID: ch.OrgID, UserID: ch.UserID, CredID: credID, Kind: k.kind,
 		PublicKey: k.pem, IsActive: true}
-	e := checkEncoding(a)
+	raw, e := decodeAnswer(a)
 	if e == nil {
-		if e = s.verifyAssertion(ctx, c, a, ch.Challenge); e != nil {
+		if e = s.verifyAssertion(ctx, c, a.Kind, raw, ch.Challenge); e != nil {
 			e = loginCheckError(e)
 		}
 	}
@@ -494,7 +494,7 @@ func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion, u *Use
 		// as a real one is, against no credential, so that a malformed
 		// answer gets the same 400 and any other the same 401. Its store
 		// read (LoginSubject, which found no user) was a real one's.
-		_, e := pickCredential(nil, a)
+		_, _, e := pickCredential(nil, a)
 		s.log.InfoContext(ctx, "login failed", "org", ch.OrgID, "reason", "answer to a decoy challenge")
 		return "", e
 	}
@@ -512,11 +512,11 @@ func (s *Service) login(ctx context.Context, ch *Challenge, a *Assertion, u *Use
 	if !u.IsServiceAccount {
 		s.loginKeys.fill(u, creds) // a read of a user who may log in: for the next login
 	}
-	c, e := pickCredential(creds, a)
+	c, raw, e := pickCredential(creds, a)
 	if e != nil {
 		return "", e
 	}
-	if e := s.verifyAssertion(ctx, c, a, ch.Challenge); e != nil {
+	if e := s.verifyAssertion(ctx, c, a.Kind, raw, ch.Challenge); e != nil {
 		s.log.InfoContext(ctx, "login failed", "org", u.OrgID, "user", u.ID, "credential", c.UUID, "err", e.Err)
 		return "", loginCheckError(e)
 	}

@@ -29,57 +29,74 @@ func signable(k CredentialKind) bool {
 // pickCredential finds the credential an assertion names among creds, which
 // must be active and of the assertion's kind. Passkey ids are compared in
 // their canonical unpadded base64url form.
-func pickCredential(creds []*Credential, a *Assertion) (*Credential, *Error) {
+// It also returns the answer's binary fields, decoded before the lookup
+// (decodeAnswer), for verifyAssertion.
+func pickCredential(creds []*Credential, a *Assertion) (*Credential, *answerBytes, *Error) {
 	if a == nil || a.CredentialAssertion == nil {
-		return nil, Errorf(Invalid, "firstFactor.credentialAssertion is required")
+		return nil, nil, Errorf(Invalid, "firstFactor.credentialAssertion is required")
 	}
-	if e := checkEncoding(a); e != nil {
-		return nil, e
+	raw, e := decodeAnswer(a)
+	if e != nil {
+		return nil, nil, e
 	}
 	id := a.CredentialAssertion.CredID
 	if a.Kind == KindFido2 {
-		raw, err := credential.DecodeBase64URL(id)
+		b, err := credential.DecodeBase64URL(id)
 		if err != nil {
-			return nil, wrap(Invalid, "credId is not valid base64url", err)
+			return nil, nil, wrap(Invalid, "credId is not valid base64url", err)
 		}
-		id = credential.EncodeBase64URL(raw)
+		id = credential.EncodeBase64URL(b)
 	}
 	for _, c := range creds {
 		if c.CredID == id {
 			if !c.IsActive || c.Kind != a.Kind || !signable(c.Kind) {
-				return nil, errUnauthenticated(errors.New("credential inactive or of another kind"))
+				return nil, nil, errUnauthenticated(errors.New("credential inactive or of another kind"))
 			}
-			return c, nil
+			return c, raw, nil
 		}
 	}
-	return nil, errUnauthenticated(errors.New("credential not found for this identity"))
+	return nil, nil, errUnauthenticated(errors.New("credential not found for this identity"))
 }
 
-// checkEncoding refuses (400) an answer a whose binary fields, those
-// verifyAssertion decodes for a's kind, are not base64url. It needs no
-// credential, so it runs before one is looked up (pickCredential,
+// answerBytes holds an answer's binary fields, decoded from base64url
+// once (decodeAnswer); authenticatorData and userHandle are a passkey's
+// only.
+type answerBytes struct {
+	clientData, signature, authenticatorData, userHandle []byte
+}
+
+// decodeAnswer decodes the binary fields of a that verifyAssertion checks
+// for a's kind, and refuses (400) an answer where one is not base64url. It
+// needs no credential, so it runs before one is looked up (pickCredential,
 // loginReadless): an answer naming a credential that exists, and the same
 // answer naming one that does not (a login decoy's, decoy.go), get the
 // same 400, and the status does not tell which names are in use.
-func checkEncoding(a *Assertion) *Error {
+func decodeAnswer(a *Assertion) (*answerBytes, *Error) {
 	ca := a.CredentialAssertion
-	fields := []struct{ name, v string }{{"clientData", ca.ClientData}, {"signature", ca.Signature}}
+	var b answerBytes
+	type field struct {
+		name, v string
+		dst     *[]byte
+	}
+	fields := []field{{"clientData", ca.ClientData, &b.clientData}, {"signature", ca.Signature, &b.signature}}
 	if a.Kind == KindFido2 {
-		fields = append(fields, struct{ name, v string }{"authenticatorData", ca.AuthenticatorData},
-			struct{ name, v string }{"userHandle", ca.UserHandle})
+		fields = append(fields, field{"authenticatorData", ca.AuthenticatorData, &b.authenticatorData},
+			field{"userHandle", ca.UserHandle, &b.userHandle})
 	}
 	for _, f := range fields {
-		if _, err := credential.DecodeBase64URL(f.v); err != nil {
-			return wrap(Invalid, f.name+" is not valid base64url", err)
+		d, err := credential.DecodeBase64URL(f.v)
+		if err != nil {
+			return nil, wrap(Invalid, f.name+" is not valid base64url", err)
 		}
+		*f.dst = d
 	}
-	return nil
+	return &b, nil
 }
 
 // loginCheckError is the answer of a login whose assertion verifyAssertion
 // refused with e: every refusal is the one 401, malformed content (a
 // clientData that is not JSON, say) included. Its encoding was checked
-// before the credential was looked up (checkEncoding); what is found
+// before the credential was looked up (decodeAnswer); what is found
 // malformed only with the credential in hand must not answer 400 where a
 // decoy's answer, checked against no credential, gets the 401 (decoy.go).
 func loginCheckError(e *Error) *Error {
@@ -94,10 +111,10 @@ func loginCheckError(e *Error) *Error {
 // without passkeys.
 const msgPasskeysOff = "passkeys are not configured on this server (--rp-id, --origin)"
 
-// verifyAssertion checks a over challenge with the stored credential c.
-func (s *Service) verifyAssertion(ctx context.Context, c *Credential, a *Assertion, challenge string) *Error {
-	ca := a.CredentialAssertion
-	switch a.Kind {
+// verifyAssertion checks an answer of kind, its fields raw (decodeAnswer),
+// over challenge with the stored credential c.
+func (s *Service) verifyAssertion(ctx context.Context, c *Credential, kind CredentialKind, raw *answerBytes, challenge string) *Error {
+	switch kind {
 	case KindKey, KindPasswordProtectedKey:
 		// A PasswordProtectedKey signs like a Key; its private key is
 		// decrypted by the client (spec 3.1).
@@ -105,20 +122,12 @@ func (s *Service) verifyAssertion(ctx context.Context, c *Credential, a *Asserti
 		if err != nil {
 			return internalErr(err) // it was valid when stored
 		}
-		cd, err := credential.DecodeBase64URL(ca.ClientData)
-		if err != nil {
-			return wrap(Invalid, "clientData is not valid base64url", err)
-		}
-		sig, err := credential.DecodeBase64URL(ca.Signature)
-		if err != nil {
-			return wrap(Invalid, "signature is not valid base64url", err)
-		}
-		if err := credential.VerifyKeyAssertion(pub, cd, sig, challenge); err != nil {
+		if err := credential.VerifyKeyAssertion(pub, raw.clientData, raw.signature, challenge); err != nil {
 			return credentialError(err)
 		}
 		return nil
 	case KindFido2:
-		return s.verifyPasskey(ctx, c, ca, challenge)
+		return s.verifyPasskey(ctx, c, raw, challenge)
 	}
 	return Errorf(Invalid, "credential kind not supported")
 }
@@ -127,7 +136,7 @@ func (s *Service) verifyAssertion(ctx context.Context, c *Credential, a *Asserti
 // moves its sign counter forward atomically. A counter that does not move
 // forward means a cloned authenticator or a replayed assertion: it is
 // refused and logged as a clone warning (WebAuthn L3 §6.1.1).
-func (s *Service) verifyPasskey(ctx context.Context, c *Credential, ca *CredentialAssertion, challenge string) *Error {
+func (s *Service) verifyPasskey(ctx context.Context, c *Credential, raw *answerBytes, challenge string) *Error {
 	if s.fido2 == nil {
 		return Errorf(Invalid, msgPasskeysOff)
 	}
@@ -138,16 +147,8 @@ func (s *Service) verifyPasskey(ctx context.Context, c *Credential, ca *Credenti
 	// The record holds the count at registration; the column holds the
 	// current one, which the clone check must compare against.
 	stored.SignCount = c.SignCount
-	fields := map[string][]byte{}
-	for name, v := range map[string]string{"clientData": ca.ClientData, "authenticatorData": ca.AuthenticatorData, "signature": ca.Signature, "userHandle": ca.UserHandle} {
-		b, err := credential.DecodeBase64URL(v)
-		if err != nil {
-			return wrap(Invalid, name+" is not valid base64url", err)
-		}
-		fields[name] = b
-	}
-	newCount, clone, err := credential.VerifyFido2Assertion(*s.fido2, stored, fields["clientData"], fields["authenticatorData"],
-		fields["signature"], fields["userHandle"], c.UserID, challenge, true)
+	newCount, clone, err := credential.VerifyFido2Assertion(*s.fido2, stored, raw.clientData, raw.authenticatorData,
+		raw.signature, raw.userHandle, c.UserID, challenge, true)
 	if err != nil {
 		return credentialError(err)
 	}
