@@ -455,8 +455,13 @@ func newProxy(t *testing.T, url string) *proxy {
 	var conns sync.WaitGroup
 	var mu sync.Mutex
 	var open []net.Conn
+	// accepting is closed when the accept loop has returned: every
+	// conns.Add happens before it, so the cleanup's Wait never races an
+	// Add of a connection accepted just before the listener closed.
+	accepting := make(chan struct{})
 	t.Cleanup(func() {
 		ln.Close()
+		<-accepting
 		p.resume()
 		mu.Lock()
 		for _, c := range open {
@@ -466,6 +471,7 @@ func newProxy(t *testing.T, url string) *proxy {
 		conns.Wait()
 	})
 	go func() {
+		defer close(accepting)
 		for {
 			c, err := ln.Accept()
 			if err != nil {
