@@ -119,8 +119,10 @@ func (s *Store) UpdateSignCount(ctx context.Context, uuid string, old, new uint3
 	return wrap("update sign count", auth.ErrUsed)
 }
 
-// oneRow turns an UPDATE's or DELETE's result into sql.ErrNoRows when it
-// matched no row.
+// oneRow turns a write's result into sql.ErrNoRows when it matched no row:
+// an UPDATE or DELETE whose WHERE found none, an INSERT ... ON CONFLICT DO
+// NOTHING that met its conflict (spendChallenge), an INSERT ... SELECT that
+// selected nothing (CreateLoginForChallenge).
 // SQLite counts the rows the WHERE clause matched, changed or not, which is
 // what makes SetCredentialActive and RevokeAccessToken idempotent.
 func oneRow(res sql.Result, err error) error {

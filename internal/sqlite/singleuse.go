@@ -27,18 +27,11 @@ const spendChallengeSQL = `INSERT INTO spent_challenges (id, expires_at) VALUES 
 // ErrUsed when it was spent before (the single writer serialises the
 // transactions, so of concurrent calls exactly one inserts).
 func (s *Store) spendChallenge(ctx context.Context, tx *sql.Tx, id string, expiresAt time.Time) error {
-	res, err := s.in(ctx, tx, s.stmts.spendChallenge).ExecContext(ctx, id, millis(expiresAt))
-	if err != nil {
-		return err
-	}
-	n, err := res.RowsAffected()
-	if err != nil {
-		return err
-	}
-	if n != 1 {
+	err := oneRow(s.in(ctx, tx, s.stmts.spendChallenge).ExecContext(ctx, id, millis(expiresAt)))
+	if errors.Is(err, sql.ErrNoRows) {
 		return auth.ErrUsed
 	}
-	return nil
+	return err
 }
 
 // challengeSpentSQL is prepared once in Open (read pool).
@@ -134,19 +127,15 @@ func (s *Store) CreateLoginForChallenge(ctx context.Context, challengeID string,
 		if err := s.spendChallenge(ctx, tx, challengeID, expiresAt); err != nil {
 			return err
 		}
-		res, err := s.in(ctx, tx, s.stmts.insertLogin).ExecContext(ctx,
+		err := oneRow(s.in(ctx, tx, s.stmts.insertLogin).ExecContext(ctx,
 			t.ID, t.OrgID, t.UserID, string(t.Kind), t.Name, t.CredentialUUID, t.PermissionID, t.ExternalID,
-			t.IsActive, t.IsArchived, millis(t.ExpiresAt), millis(t.CreatedAt), string(kind))
-		if err != nil {
-			return err
-		}
-		n, err := res.RowsAffected()
-		if err != nil {
-			return err
-		}
-		if n != 1 {
+			t.IsActive, t.IsArchived, millis(t.ExpiresAt), millis(t.CreatedAt), string(kind)))
+		if errors.Is(err, sql.ErrNoRows) {
 			refused = true
 			return nil
+		}
+		if err != nil {
+			return err
 		}
 		return s.in(ctx, tx, s.stmts.loginUsername).QueryRowContext(ctx, t.OrgID, t.UserID).Scan(&username)
 	})
