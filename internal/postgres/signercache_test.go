@@ -146,6 +146,12 @@ func TestSignerCacheReplicas(t *testing.T) {
 	}
 }
 
+// newKeyOf is a Key credential of f's user, not yet created.
+func newKeyOf(f fixture) *auth.Credential {
+	return &auth.Credential{UUID: "cr-new", OrgID: f.org.ID, UserID: f.user.ID, CredID: "key-new", Kind: auth.KindKey,
+		Name: "new", PublicKey: "PEM", Algorithm: "ES256", IsActive: true, CreatedAt: t0.Add(time.Second)}
+}
+
 // TestSignerCacheOwnWrites: a member's own credential write is seen by its
 // very next PrincipalSigners, without a fence (its pool's connections
 // listen), as the SQLite store's are.
@@ -154,8 +160,7 @@ func TestSignerCacheOwnWrites(t *testing.T) {
 	nextSession(t, ss)
 	f := newFixture(t, s, "a")
 	cachedSigners(t, s, f.org.ID, f.token.ID)
-	c := &auth.Credential{UUID: "cr-new", OrgID: f.org.ID, UserID: f.user.ID, CredID: "key-new", Kind: auth.KindKey,
-		Name: "new", PublicKey: "PEM", Algorithm: "ES256", IsActive: true, CreatedAt: t0.Add(time.Second)}
+	c := newKeyOf(f)
 	if err := s.CreateCredential(t.Context(), c); err != nil {
 		t.Fatal(err)
 	}
@@ -174,8 +179,7 @@ func TestSignerCacheGenerationRace(t *testing.T) {
 	if err := s.Fence(ctx); err != nil {
 		t.Fatal(err)
 	}
-	c := &auth.Credential{UUID: "cr-new", OrgID: f.org.ID, UserID: f.user.ID, CredID: "key-new", Kind: auth.KindKey,
-		Name: "new", PublicKey: "PEM", Algorithm: "ES256", IsActive: true, CreatedAt: t0.Add(time.Second)}
+	c := newKeyOf(f)
 	var once sync.Once
 	s.sc.afterRead = func() {
 		// The read is in flight (done, not yet stored): the credential
